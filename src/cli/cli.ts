@@ -1,0 +1,57 @@
+/** frr-supervisor's command line: dispatches to the subcommands. */
+import { renderOrCheck } from './render-cmd.ts';
+import { UsageError } from './usage.ts';
+
+export interface Io {
+  env: NodeJS.ProcessEnv;
+  stdout(text: string): void;
+  stderr(text: string): void;
+}
+
+const COMMANDS = {
+  run: 'run the sidecar: render FRR config, own zebra/staticd/bgpd, apply changes, serve probes and metrics',
+  render: 'validate the input and print the frr.conf it renders',
+  check: 'validate the input only; print ok or the problems',
+} as const;
+
+export const MAIN_HELP = `Usage: frr-supervisor <command> [options]
+
+Renders, runs, supervises and observes FRR for Kube-OVN's VPC Egress Gateway (BGP, EVPN type-5).
+
+Commands:
+${Object.entries(COMMANDS)
+  .map(([k, v]) => `  ${k.padEnd(8)} ${v}`)
+  .join('\n')}
+
+Run "frr-supervisor <command> --help" for a command's options.
+`;
+
+export async function main(argv: string[], io: Io): Promise<number> {
+  const [cmd, ...rest] = argv;
+  try {
+    switch (cmd) {
+      case 'render':
+      case 'check':
+        return await renderOrCheck(cmd, rest, io);
+      case 'run': {
+        const { runCommand } = await import('./run-cmd.ts');
+        return await runCommand(rest, io);
+      }
+      case '--help':
+      case '-h':
+      case 'help':
+        io.stdout(MAIN_HELP);
+        return 0;
+      default:
+        io.stderr(`error: ${cmd === undefined ? 'a command is required' : `unknown command ${JSON.stringify(cmd)}`}\n\n${MAIN_HELP}`);
+        return 2;
+    }
+  } catch (e) {
+    if (e instanceof UsageError) {
+      io.stderr(`error: ${e.message} (see frr-supervisor ${cmd} --help)\n`);
+      return 2;
+    }
+    throw e;
+  }
+}
+

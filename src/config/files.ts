@@ -1,0 +1,156 @@
+/**
+ * Reads the watched config directory (a Kubernetes projected volume: the visible names are symlinks through
+ * `..data`) into parsed documents. Every failure becomes a Problem naming the file; nothing here throws.
+ */
+import { open, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseDocument } from 'yaml';
+import type { Problem } from './problems.ts';
+
+export const MAX_FILE_BYTES = 1024 * 1024;
+
+/** The input files, by role. Each role accepts a .yaml or a .json file (not both). */
+export const INPUT_FILES = {
+  bgp: ['bgp-conf.yaml', 'bgp-conf.json'],
+  evpn: ['evpn-conf.yaml', 'evpn-conf.json'],
+  gateway: ['gateway.yaml', 'gateway.json'],
+  password: ['bgp-password'],
+} as const;
+export type Role = keyof typeof INPUT_FILES;
+
+export interface ParsedFile {
+  name: string;
+  /** The parsed YAML/JSON document (for `password`: the text). */
+  value: unknown;
+  /** The raw bytes, for hashing what was read. */
+  text: string;
+  /** True when the file exists but could not be parsed (its problems are reported). */
+  failed: boolean;
+}
+
+type ReadResult = { kind: 'missing' } | { kind: 'text'; text: string } | { kind: 'error'; message: string };
+
+async function readBounded(path: string): Promise<ReadResult> {
+  try {
+    const st = await stat(path);
+    if (!st.isFile()) return { kind: 'error', message: 'is not a regular file' };
+    if (st.size > MAX_FILE_BYTES) return { kind: 'error', message: `is ${st.size} bytes; at most ${MAX_FILE_BYTES} (1 MiB) are read` };
+    const fh = await open(path, 'r');
+    try {
+      const buf = Buffer.alloc(MAX_FILE_BYTES + 1);
+      let total = 0;
+      for (;;) {
+        const { bytesRead } = await fh.read(buf, total, buf.length - total, null);
+        if (bytesRead === 0) break;
+        total += bytesRead;
+        if (total > MAX_FILE_BYTES) return { kind: 'error', message: `is larger than ${MAX_FILE_BYTES} bytes (1 MiB)` };
+      }
+      const bytes = buf.subarray(0, total);
+      let text: string;
+      try {
+        text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+      } catch {
+        return { kind: 'error', message: 'is not UTF-8 text' };
+      }
+      if (text.includes('\0')) return { kind: 'error', message: 'contains NUL bytes: not a text file' };
+      return { kind: 'text', text };
+    } finally {
+      await fh.close();
+    }
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return { kind: 'missing' };
+    if (code === 'ELOOP') return { kind: 'error', message: 'is a symlink loop' };
+    if (code === 'EACCES' || code === 'EPERM') return { kind: 'error', message: 'cannot be read: permission denied' };
+    if (code === 'EISDIR') return { kind: 'error', message: 'is a directory, not a file' };
+    return { kind: 'error', message: `cannot be read: ${(e as Error).message}` };
+  }
+}
+
+function lineCol(text: string, offset: number): string {
+  const before = text.slice(0, offset);
+  const line = before.split('\n').length;
+  const col = offset - before.lastIndexOf('\n');
+  return `line ${line}, column ${col}`;
+}
+
+/** Parses YAML (or JSON, which must also be strict JSON) with duplicate-key and alias-bomb protection. */
+export function parseStructured(name: string, text: string, problems: Problem[]): unknown {
+  const fail = (message: string): undefined => {
+    problems.push({ severity: 'error', source: name, path: '', message });
+    return undefined;
+  };
+  if (text.trim() === '') return fail('the file is empty');
+  const isJson = name.endsWith('.json');
+  if (isJson) {
+    try {
+      JSON.parse(text);
+    } catch (e) {
+      const msg = (e as Error).message;
+      const pos = /position (\d+)/.exec(msg);
+      return fail(`JSON syntax error${pos?.[1] ? ` at ${lineCol(text, Number(pos[1]))}` : ''}: ${msg}`);
+    }
+  }
+  try {
+    const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false, strict: true, stringKeys: true });
+    const first = doc.errors[0];
+    if (first) {
+      const where = first.linePos?.[0] ? `line ${first.linePos[0].line}, column ${first.linePos[0].col}` : lineCol(text, first.pos[0]);
+      const kind = isJson ? 'JSON' : 'YAML';
+      const what = first.code === 'DUPLICATE_KEY' ? 'duplicate key' : `${kind} syntax error`;
+      return fail(`${what} at ${where}: ${first.message.split('\n')[0] ?? ''}`);
+    }
+    return doc.toJS({ maxAliasCount: 50 }) as unknown;
+  } catch (e) {
+    const msg = (e as Error).message;
+    if (e instanceof RangeError) return fail('the document is nested too deeply');
+    if (/alias/i.test(msg)) return fail(`too many YAML aliases (a billion-laughs style document?): ${msg}`);
+    return fail(`cannot be parsed: ${msg}`);
+  }
+}
+
+/**
+ * Reads every input role from `dir`. Returns the parsed files by role; problems are appended to `problems`.
+ * A role with both a .yaml and a .json file is an error (which one wins would be a guess).
+ */
+export async function readConfigDir(dir: string, problems: Problem[]): Promise<Partial<Record<Role, ParsedFile>>> {
+  const out: Partial<Record<Role, ParsedFile>> = {};
+  try {
+    const st = await stat(dir);
+    if (!st.isDirectory()) {
+      problems.push({ severity: 'error', source: dir, path: '', message: 'the config dir is not a directory' });
+      return out;
+    }
+  } catch (e) {
+    problems.push({ severity: 'error', source: dir, path: '', message: `the config dir cannot be read: ${(e as Error).message}` });
+    return out;
+  }
+  for (const role of Object.keys(INPUT_FILES) as Role[]) {
+    const found: Array<{ name: string; text: string; failed?: boolean }> = [];
+    for (const name of INPUT_FILES[role]) {
+      const res = await readBounded(join(dir, name));
+      if (res.kind === 'error') {
+        problems.push({ severity: 'error', source: name, path: '', message: `the file ${res.message}` });
+        found.push({ name, text: '', failed: true });
+      } else if (res.kind === 'text') found.push({ name, text: res.text });
+    }
+    if (found.length > 1) {
+      problems.push({
+        severity: 'error',
+        source: found.map((f) => f.name).join(', '),
+        path: '',
+        message: 'both files exist; keep only one of them',
+      });
+      continue;
+    }
+    const file = found[0];
+    if (!file) continue;
+    if (file.failed) {
+      out[role] = { name: file.name, value: undefined, text: '', failed: true };
+      continue;
+    }
+    const value = role === 'password' ? file.text : parseStructured(file.name, file.text, problems);
+    out[role] = { name: file.name, value, text: file.text, failed: value === undefined };
+  }
+  return out;
+}

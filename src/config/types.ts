@@ -1,0 +1,53 @@
+/** The validated, normalized configuration: everything downstream (rendering, devices, supervision) reads this. */
+
+export interface BgpSpec {
+  localAsn: number;
+  peerAsn: number;
+  routerId: string;
+  /** Where the router id came from, for `status` and logs. */
+  routerIdSource: 'spec' | 'POD_IP' | 'interface';
+  /** Canonical addresses, sorted the way FRR sorts peers (IPv4 before IPv6, numerically). */
+  neighbours: string[];
+  password?: string;
+  /** Seconds; both set or both unset (the missing one is derived, see README). */
+  holdTime?: number;
+  keepaliveTime?: number;
+  connectTime?: number;
+  ebgpMultiHop: boolean;
+}
+
+export interface EvpnSpec {
+  vni: number;
+  routeTargets: string[];
+}
+
+export type VrfBackend = 'kernel' | 'netns';
+
+export interface GatewaySpec {
+  /** Canonical CIDRs to announce, sorted; undefined = redistribute connected and kernel (Kube-OVN's behaviour). */
+  advertise?: string[];
+  externalInterface: string;
+  internalInterface: string;
+  internalGateway?: string;
+  vrf: { name: string; table: number };
+  bridge: { name: string };
+  vxlan: { name: string; port: number; mtu?: number };
+  gracefulRestart: boolean;
+  vrfBackend: VrfBackend;
+}
+
+export interface Spec {
+  bgp: BgpSpec;
+  evpn?: EvpnSpec;
+  gateway: GatewaySpec;
+}
+
+export const GATEWAY_DEFAULTS: GatewaySpec = {
+  externalInterface: 'net1',
+  internalInterface: 'eth0',
+  vrf: { name: 'vrf-vpn', table: 2000 },
+  bridge: { name: 'br-vpn' },
+  vxlan: { name: 'vxlan-vpn', port: 4789 },
+  gracefulRestart: true,
+  vrfBackend: 'kernel',
+};

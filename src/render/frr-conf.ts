@@ -1,0 +1,114 @@
+/**
+ * validated Spec -> FRR's integrated config (frr.conf) and daemons file. This module decides what the
+ * config says; frr-templates/ only lays it out, the way `show running-config` prints it.
+ */
+import { createHash } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import ini from 'ini';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Spec } from '../config/types.ts';
+import { Templates } from './template.ts';
+
+export const TEMPLATE_DIR = fileURLToPath(new URL('../../frr-templates/', import.meta.url));
+
+/** Names of the filters the rendered config defines (no default route ever leaves through redistribution). */
+export const FILTERS = {
+  v4PrefixList: 'FRRSUP-V4-NO-DEFAULT',
+  v6PrefixList: 'FRRSUP-V6-NO-DEFAULT',
+  v4RouteMap: 'FRRSUP-EXPORT-V4',
+  v6RouteMap: 'FRRSUP-EXPORT-V6',
+} as const;
+
+interface AfView {
+  afi: 'ipv4' | 'ipv6';
+  networks: string[];
+  redistribute: string | false;
+  activate: string[];
+}
+
+const isV6 = (addr: string): boolean => addr.includes(':');
+
+/**
+ * The route distinguisher of the VRF: always type 1, `routerId:N` with N = VNI when it fits in 16 bits, else
+ * VNI mod 65536. Kube-OVN's `localASN:VNI` is invalid for a 4-byte ASN with a VNI above 65535, and it is the
+ * same on every replica; a router-id RD is valid for every ASN/VNI and unique per gateway.
+ */
+export function routeDistinguisher(routerId: string, vni: number): string {
+  return `${routerId}:${vni <= 65535 ? vni : vni % 65536}`;
+}
+
+export function buildView(spec: Spec): Record<string, unknown> {
+  const { bgp, evpn, gateway } = spec;
+  const v4n = bgp.neighbours.filter((n) => !isV6(n));
+  const v6n = bgp.neighbours.filter(isV6);
+  const adv = gateway.advertise;
+  const redistributing = adv === undefined;
+  const af = (family: 4 | 6, activate: string[]): AfView => ({
+    afi: family === 4 ? 'ipv4' : 'ipv6',
+    networks: (adv ?? []).filter((p) => isV6(p) === (family === 6)),
+    redistribute: redistributing && (family === 4 ? FILTERS.v4RouteMap : FILTERS.v6RouteMap),
+    activate,
+  });
+  const hasAf = (a: AfView): boolean => a.networks.length > 0 || a.redistribute !== false || a.activate.length > 0;
+
+  const neighbours = bgp.neighbours.map((address) => ({
+    address,
+    remoteAs: bgp.peerAsn,
+    password: bgp.password ?? false,
+    // FRR prints a bare `ebgp-multihop` back as `ebgp-multihop 255`.
+    ebgpMultihop: bgp.ebgpMultiHop,
+    timers: bgp.holdTime !== undefined ? { keepalive: bgp.keepaliveTime ?? 0, hold: bgp.holdTime } : false,
+    connect: bgp.connectTime ?? false,
+  }));
+
+  let defaultAfs: AfView[];
+  let vrfInstance: Record<string, unknown> | false = false;
+  if (evpn) {
+    // L3VPN: the neighbours carry only l2vpn evpn; the VPC's prefixes live in the VRF instance.
+    defaultAfs = [];
+    const vrfAfs = [af(4, []), af(6, [])].filter((a) => a.networks.length > 0 || (a.redistribute !== false && (a.afi === 'ipv4' || redistributing)));
+    vrfInstance = {
+      vrf: gateway.vrf.name,
+      afs: vrfAfs,
+      advertiseIpv6: vrfAfs.some((a) => a.afi === 'ipv6'),
+      rd: routeDistinguisher(bgp.routerId, evpn.vni),
+      routeTargets: evpn.routeTargets,
+    };
+  } else {
+    defaultAfs = [af(4, v4n), af(6, v6n)].filter((a) => a.activate.length > 0 && hasAf(a));
+  }
+  const usesV4Filter = redistributing && (evpn ? true : v4n.length > 0);
+  const usesV6Filter = redistributing && (evpn ? true : v6n.length > 0);
+  return {
+    localAsn: bgp.localAsn,
+    routerId: bgp.routerId,
+    gracefulRestart: gateway.gracefulRestart,
+    neighbours,
+    evpn: evpn ? { vrf: gateway.vrf.name, vni: evpn.vni, activate: bgp.neighbours } : false,
+    defaultAfs,
+    vrfInstance,
+    v4Filter: usesV4Filter && { prefixList: FILTERS.v4PrefixList, routeMap: FILTERS.v4RouteMap },
+    v6Filter: usesV6Filter && { prefixList: FILTERS.v6PrefixList, routeMap: FILTERS.v6RouteMap },
+  };
+}
+
+const templates = new Templates(TEMPLATE_DIR);
+
+export function renderFrrConf(spec: Spec): string {
+  return templates.render('frr.conf', buildView(spec));
+}
+
+export const DAEMONS = ['zebra', 'staticd', 'bgpd'] as const;
+
+/** FRR's daemons file: zebra, staticd and bgpd on, every other daemon off. Read and written with `ini`. */
+export function renderDaemons(): string {
+  const base = ini.parse(readFileSync(join(TEMPLATE_DIR, 'daemons'), 'utf8')) as Record<string, unknown>;
+  for (const key of Object.keys(base)) if (/^[a-z0-9]+d$/.test(key) || key === 'zebra') base[key] = 'no';
+  for (const d of DAEMONS) base[d] = 'yes';
+  return `# Written by frr-supervisor. It starts these daemons itself (no frrinit.sh/watchfrr).\n${ini.stringify(base)}`;
+}
+
+export function configHash(text: string): string {
+  return createHash('sha256').update(text).digest('hex').slice(0, 16);
+}
