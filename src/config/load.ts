@@ -120,15 +120,16 @@ export async function loadConfig(opts: LoadOptions): Promise<LoadResult> {
   }
 
   let spec: Spec | undefined;
-  const evpn = evpnInput ? validateEvpn(evpnInput.spec, evpnInput.field) : undefined;
+  let bgp: Spec['bgp'] | undefined;
   if (bgpInput && gateway) {
     const defaults: BgpDefaults = {
       routerId: bgpInput.spec.routerId === undefined || bgpInput.spec.routerId === null ? await routerIdDefault(opts.facts, gateway) : { missing: '' },
       ...(password !== undefined && { password }),
     };
-    const bgp = validateBgp(bgpInput.spec, bgpInput.field, defaults);
-    if (bgp && (!evpnInput || evpn)) spec = { bgp, gateway, ...(evpn && { evpn }) };
+    bgp = validateBgp(bgpInput.spec, bgpInput.field, defaults);
   }
+  const evpn = evpnInput ? validateEvpn(evpnInput.spec, evpnInput.field) : undefined;
+  if (bgp && gateway && (!evpnInput || evpn)) spec = { bgp, gateway, ...(evpn && { evpn }) };
   if (spec?.gateway.advertise) {
     const families = new Set(spec.bgp.neighbours.map((n) => (n.includes(':') ? 6 : 4)));
     if (!spec.evpn) {
