@@ -576,6 +576,52 @@ export function countType5Prefixes(text: string): number {
 }
 
 // ---------------------------------------------------------------------------------------------------------
+// show evpn rmac vni all json / show ip route vrf NAME summary json
+
+const CMD_RMAC = 'show evpn rmac vni all json';
+const CMD_ROUTE_SUMMARY = 'show ip route [vrf NAME] summary json';
+
+/**
+ * Remote VTEPs per L3 VNI, from the router MACs zebra learned (`show evpn rmac vni all json`: VNI ->
+ * `{numRmacs, MAC: {routerMac, vtepIp}}`). `show evpn vni json` prints `"n/a"` as an L3 VNI's VTEP count,
+ * so this is where an L3 VNI's remote VTEPs are. Empty output (no VNI): {}.
+ */
+export function parseEvpnRmac(text: string): Record<number, string[]> {
+  if (text.trim() === '') return {};
+  const root = parseObject(text, CMD_RMAC);
+  const out: Record<number, string[]> = {};
+  for (const [vniKey, node] of Object.entries(root)) {
+    const vni = Number(vniKey);
+    if (!Number.isInteger(vni) || !isObject(node)) continue;
+    const vteps = new Set<string>();
+    for (const entry of Object.values(node)) {
+      if (isObject(entry)) {
+        const ip = str(entry.vtepIp);
+        if (ip) vteps.add(ip);
+      }
+    }
+    out[vni] = [...vteps].sort();
+  }
+  return out;
+}
+
+/**
+ * Route counts of one table (`show ip route [vrf NAME] summary json`: `{routes: [{type, rib, fib}], routesTotal}`).
+ * BGP routes are listed as `ebgp` and `ibgp` entries; `bgp` sums them (and a plain `bgp` entry, if any).
+ */
+export function parseRouteSummary(text: string): { total: number; bgp: number } {
+  if (text.trim() === '') return { total: 0, bgp: 0 };
+  const root = parseObject(text, CMD_ROUTE_SUMMARY);
+  let bgp = 0;
+  if (Array.isArray(root.routes)) {
+    for (const r of root.routes) {
+      if (isObject(r) && typeof r.type === 'string' && /^(?:e|i)?bgp$/.test(r.type)) bgp += num0(r.rib);
+    }
+  }
+  return { total: num0(root.routesTotal), bgp };
+}
+
+// ---------------------------------------------------------------------------------------------------------
 // show running-config
 
 /** Top-level header lines FRR prints (or a rendered frr.conf carries) that are not part of the compared config. */

@@ -1,0 +1,118 @@
+/**
+ * Reads FRR's state every poll interval through `vtysh ... json` and keeps the last snapshot. Every
+ * endpoint answers from that snapshot; nothing waits for vtysh. The commands' output size depends on the
+ * number of neighbours and VNIs, never on the number of routes (route counts come from summaries).
+ */
+import { EventEmitter } from 'node:events';
+import type { Vtysh } from '../frr/vtysh.ts';
+import { VtyshTimeoutError } from '../frr/vtysh.ts';
+import { parseBgpNeighbors, parseBgpSummary, parseEvpnVni, parseVrfVni, parseEvpnRmac, parseRouteSummary } from '../state/frr-json.ts';
+import type { EvpnVni, NeighborDetail, PeerSummary, VrfVni } from '../state/frr-json.ts';
+
+export interface EvpnTarget {
+  vni: number;
+  vrf: string;
+}
+
+export interface FrrSnapshot {
+  at: Date;
+  durationMs: number;
+  /** Commands that failed in this poll, with why. */
+  errors: Record<string, string>;
+  peers: PeerSummary[];
+  neighbors: NeighborDetail[];
+  vnis: EvpnVni[];
+  vrfVnis: VrfVni[];
+  /** Remote VTEPs per L3 VNI (from the router MACs FRR learned). */
+  l3RemoteVteps: Record<number, string[]>;
+  /** BGP routes installed in the tenant VRF (imported type-5 routes), per VRF. */
+  prefixRoutes: Record<string, number>;
+}
+
+export interface PollerOptions {
+  vtysh: Vtysh;
+  intervalMs: number;
+  timeoutMs: number;
+  /** The EVPN VNI/VRF currently configured, if any (decides which EVPN commands run). */
+  evpn: () => EvpnTarget | undefined;
+}
+
+interface Events {
+  poll: [snapshot: FrrSnapshot];
+  /** A command failed; `timeout` when vtysh hung and was killed. */
+  commandError: [command: string, kind: 'timeout' | 'error', message: string];
+}
+
+export class Poller extends EventEmitter<Events> {
+  last: FrrSnapshot | undefined;
+  /** Polls in a row in which vtysh failed (every command failed or timed out). */
+  consecutiveFailures = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private running = false;
+
+  constructor(private readonly opts: PollerOptions) {
+    super();
+  }
+
+  start(): void {
+    const tick = (): void => {
+      void this.pollOnce().finally(() => {
+        if (this.running) this.timer = setTimeout(tick, this.opts.intervalMs);
+      });
+    };
+    this.running = true;
+    tick();
+  }
+
+  stop(): void {
+    this.running = false;
+    clearTimeout(this.timer);
+  }
+
+  private async run<T>(command: string, parse: (text: string) => T, errors: Record<string, string>, fallback: T): Promise<T> {
+    try {
+      const text = await this.opts.vtysh.run([command], { timeoutMs: this.opts.timeoutMs });
+      return parse(text);
+    } catch (e) {
+      const timeout = e instanceof VtyshTimeoutError;
+      const message = (e as Error).message.split('\n')[0] ?? '';
+      errors[command] = timeout ? `timed out after ${this.opts.timeoutMs} ms` : message;
+      this.emit('commandError', command, timeout ? 'timeout' : 'error', message);
+      return fallback;
+    }
+  }
+
+  async pollOnce(): Promise<FrrSnapshot> {
+    const t0 = performance.now();
+    const errors: Record<string, string> = {};
+    const evpn = this.opts.evpn();
+    const [peers, neighbors, vnis, vrfVnis, rmacs, routes] = await Promise.all([
+      this.run('show bgp vrf all summary json', parseBgpSummary, errors, [] as PeerSummary[]),
+      this.run('show bgp vrf all neighbors json', parseBgpNeighbors, errors, [] as NeighborDetail[]),
+      evpn ? this.run('show evpn vni json', parseEvpnVni, errors, [] as EvpnVni[]) : Promise.resolve([] as EvpnVni[]),
+      evpn ? this.run('show vrf vni json', parseVrfVni, errors, [] as VrfVni[]) : Promise.resolve([] as VrfVni[]),
+      evpn ? this.run('show evpn rmac vni all json', parseEvpnRmac, errors, {}) : Promise.resolve({} as Record<number, string[]>),
+      evpn ? this.run(`show ip route vrf ${evpn.vrf} summary json`, parseRouteSummary, errors, undefined) : Promise.resolve(undefined),
+    ]);
+    const snapshot: FrrSnapshot = {
+      at: new Date(),
+      durationMs: Math.round(performance.now() - t0),
+      errors,
+      peers,
+      neighbors,
+      vnis,
+      vrfVnis,
+      l3RemoteVteps: rmacs,
+      prefixRoutes: evpn && routes ? { [evpn.vrf]: routes.bgp } : {},
+    };
+    // A failed poll: vtysh hung (a timeout), or nothing answered at all. A daemon that is merely down
+    // ("bgpd is not running") is the daemon rule's business, not this one's.
+    const failed = Object.values(errors);
+    const attempted = evpn ? 6 : 2;
+    const hung = failed.some((m) => m.startsWith('timed out'));
+    this.consecutiveFailures = hung || failed.length >= attempted ? this.consecutiveFailures + 1 : 0;
+    this.last = snapshot;
+    this.emit('poll', snapshot);
+    return snapshot;
+  }
+}

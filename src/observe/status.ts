@@ -1,0 +1,89 @@
+/** The `/status` document: what the supervisor knows, for humans and `frr-supervisor status`. */
+import type { FrrSnapshot } from './poller.ts';
+import type { Verdict } from './health.ts';
+import type { SupervisorView } from './view.ts';
+import { afiSafi } from './metrics.ts';
+
+export interface StatusDoc {
+  supervisor: { pid: number; startedAt: string; uptimeSeconds: number; live: Verdict; ready: Verdict };
+  config: {
+    sources: Array<{ name: string; sha256: string }>;
+    valid: boolean;
+    problems: string[];
+    running: { generation: number; hash: string; appliedAt: string } | null;
+    lastApply: unknown;
+    lastSuccessAt: string | null;
+  };
+  daemons: unknown[];
+  neighbours: Array<{
+    peer: string;
+    vrf: string;
+    configured: boolean;
+    state: string;
+    established: boolean;
+    uptimeSeconds: number;
+    remoteAs: number;
+    lastResetReason: string | null;
+    afis: Record<string, { prefixesReceived: number; prefixesSent: number }>;
+  }>;
+  evpn: Array<{ vni: number; type: string; vrf: string; state: string | null; routerMac: string | null; vxlanIf: string | null; remoteVteps: string[]; prefixRoutes: number | null }>;
+  poll: { at: string; durationMs: number; errors: Record<string, string> } | null;
+}
+
+export function buildStatus(view: SupervisorView, snap: FrrSnapshot | undefined, live: Verdict, ready: Verdict): StatusDoc {
+  const input = view.input();
+  const configured = new Set(view.neighbours());
+  const byPeer = new Map<string, StatusDoc['neighbours'][number]>();
+  for (const p of snap?.peers ?? []) {
+    const key = `${p.vrf}|${p.peer}`;
+    let n = byPeer.get(key);
+    if (!n) {
+      const detail = snap?.neighbors.find((d) => d.peer === p.peer && (d.vrf ?? 'default') === p.vrf);
+      n = {
+        peer: p.peer,
+        vrf: p.vrf,
+        configured: configured.has(p.peer),
+        state: p.state,
+        established: p.established,
+        uptimeSeconds: p.uptimeSeconds,
+        remoteAs: p.remoteAs,
+        lastResetReason: detail?.lastResetReason ?? null,
+        afis: {},
+      };
+      byPeer.set(key, n);
+    }
+    const { afi, safi } = afiSafi(p.afi);
+    n.afis[`${afi}-${safi}`] = { prefixesReceived: p.prefixesReceived, prefixesSent: p.prefixesSent };
+  }
+  const vrfVni = new Map((snap?.vrfVnis ?? []).map((v) => [v.vni, v]));
+  return {
+    supervisor: {
+      pid: process.pid,
+      startedAt: view.startedAt.toISOString(),
+      uptimeSeconds: Math.round((Date.now() - view.startedAt.getTime()) / 1000),
+      live,
+      ready,
+    },
+    config: {
+      sources: input?.sources ?? [],
+      valid: input?.valid ?? false,
+      problems: input?.problems ?? [],
+      running: view.running() ?? null,
+      lastApply: view.lastApply() ?? null,
+      lastSuccessAt: view.lastSuccessAt()?.toISOString() ?? null,
+    },
+    daemons: view.daemonStatus(),
+    neighbours: [...byPeer.values()],
+    evpn: (snap?.vnis ?? []).map((v) => ({
+      vni: v.vni,
+      type: v.type,
+      vrf: v.vrf,
+      state: vrfVni.get(v.vni)?.state ?? v.state ?? null,
+      routerMac: vrfVni.get(v.vni)?.routerMac ?? v.routerMac ?? null,
+      vxlanIf: v.vxlanIf ?? null,
+      remoteVteps: v.type === 'L3' ? (snap?.l3RemoteVteps[v.vni] ?? []) : v.remoteVteps,
+      prefixRoutes: snap?.prefixRoutes[v.vrf] ?? null,
+    })),
+    poll: snap ? { at: snap.at.toISOString(), durationMs: snap.durationMs, errors: snap.errors } : null,
+  };
+}
