@@ -1,7 +1,83 @@
-/** `frr-supervisor run`: placeholder until the supervision layer lands. */
+/** `frr-supervisor run`: the long-running sidecar. */
+import { hostFacts } from '../config/facts.ts';
+import { createLogger } from '../log.ts';
+import { Supervisor } from '../supervisor/supervisor.ts';
+import { helpText, parseFlags, parseMs, UsageError } from './usage.ts';
+import type { FlagSpec } from './usage.ts';
 import type { Io } from './cli.ts';
+import { parseListen } from '../observe/http.ts';
 
-export function runCommand(_argv: string[], io: Io): Promise<number> {
-  io.stderr('error: run is not implemented yet\n');
-  return Promise.resolve(2);
+export const RUN_FLAGS = {
+  'config-dir': { type: 'string', help: 'the watched config directory (projected volume)' },
+  env: { type: 'boolean', help: "read BgpConf/EvpnConf from Kube-OVN's environment variables" },
+  'frr-bin-dir': { type: 'string', default: '/usr/lib/frr', help: 'where zebra, staticd and bgpd are' },
+  'frr-config-dir': { type: 'string', default: '/etc/frr', help: 'where frr.conf is written (DIR/PATHSPACE with --pathspace)' },
+  'frr-run-dir': { type: 'string', default: '/var/run/frr', help: "FRR's pid files and sockets" },
+  pathspace: { type: 'string', help: "FRR pathspace (-N NAME), so several instances can run on one host" },
+  debounce: { type: 'string', default: '500ms', help: 'quiet time after a config change before it is applied' },
+  resync: { type: 'string', default: '10s', help: 'reload the input this often even without file events' },
+  'vtysh-timeout': { type: 'string', default: '3s', help: 'timeout of every vtysh call' },
+  listen: { type: 'string', default: '0.0.0.0:9180', help: 'HOST:PORT of /livez, /readyz, /status, /metrics (127.0.0.1:9180 when a proxy exposes metrics)' },
+  'poll-interval': { type: 'string', default: '5s', help: "how often FRR's state is read through vtysh" },
+  'ready-when': { type: 'string', default: 'any', help: 'readiness: applied (config applied, daemons up), any (and one neighbour Established), all (every neighbour Established)' },
+  'log-level': { type: 'string', default: 'info', help: 'pino log level: debug, info, warn, error' },
+  help: { type: 'boolean', help: 'show this help', noEnv: true },
+} satisfies Record<string, FlagSpec>;
+
+export async function runCommand(argv: string[], io: Io): Promise<number> {
+  const flags = parseFlags(argv, RUN_FLAGS, io.env);
+  if (flags.help) {
+    io.stdout(
+      helpText(
+        'frr-supervisor run --config-dir DIR [options]',
+        'Runs FRR (zebra, staticd, bgpd) as child processes with the config rendered from DIR, applies every change to DIR by restarting only what must restart (graceful restart keeps the routes at the peers), restarts crashed daemons with backoff, and on SIGTERM/SIGINT drains the BGP sessions and stops. Logs are JSON lines on stdout.',
+        RUN_FLAGS,
+      ),
+    );
+    return 0;
+  }
+  const configDir = flags['config-dir'] as string | undefined;
+  const env = flags.env === true;
+  if (!configDir && !env && !io.env.LOCAL_ASN) throw new UsageError('--config-dir DIR or --env is required');
+  const readyWhen = flags['ready-when'] as string;
+  if (readyWhen !== 'applied' && readyWhen !== 'any' && readyWhen !== 'all') throw new UsageError(`--ready-when must be applied, any or all; got ${JSON.stringify(readyWhen)}`);
+  const listen = flags.listen as string;
+  try {
+    parseListen(listen);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  const logger = createLogger(flags['log-level'] as string);
+  const supervisor = new Supervisor({
+    ...(configDir && { configDir }),
+    env,
+    facts: hostFacts(io.env),
+    frrBinDir: flags['frr-bin-dir'] as string,
+    frrConfigDir: flags['frr-config-dir'] as string,
+    frrRunDir: flags['frr-run-dir'] as string,
+    ...(typeof flags.pathspace === 'string' && { pathspace: flags.pathspace }),
+    debounceMs: parseMs(flags.debounce as string, 'debounce'),
+    resyncMs: parseMs(flags.resync as string, 'resync'),
+    vtyshTimeoutMs: parseMs(flags['vtysh-timeout'] as string, 'vtysh-timeout'),
+    pollIntervalMs: parseMs(flags['poll-interval'] as string, 'poll-interval'),
+    listen,
+    readyWhen,
+    logger,
+  });
+  const stopped = new Promise<string>((resolve) => {
+    for (const sig of ['SIGTERM', 'SIGINT'] as const) process.once(sig, () => resolve(sig));
+  });
+  try {
+    await supervisor.start();
+  } catch (e) {
+    logger.fatal({ event: 'startup_failed', err: (e as Error).message }, `startup failed: ${(e as Error).message}`);
+    await supervisor.shutdown('startup failure');
+    return 1;
+  }
+  // The heartbeat keeps the event loop alive (daemons and watchers do not hold it) and proves it turns (/livez).
+  const heartbeat = setInterval(() => supervisor.beat(), 1000);
+  const signal = await stopped;
+  clearInterval(heartbeat);
+  await supervisor.shutdown(signal);
+  return 0;
 }

@@ -1,0 +1,211 @@
+/**
+ * The apply pipeline: load -> validate -> render -> (unchanged? stop) -> write frr.conf atomically (0600) ->
+ * restart only what must restart -> push -> verify the running config -> record.
+ * Invalid input never touches what runs: the last good config keeps running.
+ */
+import { loadConfig } from '../config/load.ts';
+import type { LoadResult } from '../config/load.ts';
+import { formatProblem, hasErrors } from '../config/problems.ts';
+import type { HostFacts } from '../config/facts.ts';
+import type { Spec } from '../config/types.ts';
+import { configHash, renderFrrConf } from '../render/frr-conf.ts';
+import type { FrrPaths } from '../frr/paths.ts';
+import type { Vtysh } from '../frr/vtysh.ts';
+import type { DaemonName } from '../frr/daemon.ts';
+import { parseRunningConfig } from '../state/frr-json.ts';
+import type { Logger } from '../log.ts';
+import type { DaemonManager } from './daemons.ts';
+import { writeFileAtomic } from './atomic-write.ts';
+
+export type ApplyResult = 'applied' | 'unchanged' | 'invalid' | 'failed';
+
+export interface ApplyRecord {
+  result: ApplyResult;
+  /** Increments on every config that was written and (re)started. */
+  generation: number;
+  hash?: string;
+  at: string;
+  durationMs: number;
+  restarted: DaemonName[];
+  reason: string;
+  error?: string;
+}
+
+export interface Running {
+  spec: Spec;
+  conf: string;
+  hash: string;
+  generation: number;
+  appliedAt: string;
+}
+
+export interface ApplierOptions {
+  configDir?: string;
+  env: boolean;
+  facts: HostFacts;
+  paths: FrrPaths;
+  vtysh: Vtysh;
+  daemons: DaemonManager;
+  logger: Logger;
+  /** How long verification waits for the running config to match (default 3000 ms). */
+  verifyTimeoutMs?: number;
+  /** Called with every record; `repeat` is true for an unchanged or an invalid input seen again. */
+  onRecord?: (rec: ApplyRecord, repeat: boolean) => void;
+}
+
+/** What must restart when the spec changes: zebra sees the VRF/VNI and its own flags; everything else is bgpd's. */
+export function restartScope(before: Spec, after: Spec): 'zebra' | 'bgpd' {
+  const zebraView = (s: Spec): string =>
+    JSON.stringify({
+      vni: s.evpn?.vni ?? null,
+      vrf: s.evpn ? s.gateway.vrf : null,
+      backend: s.gateway.vrfBackend,
+      gr: s.gateway.gracefulRestart,
+    });
+  return zebraView(before) === zebraView(after) ? 'bgpd' : 'zebra';
+}
+
+/**
+ * How a config change stops the daemons it restarts. With graceful restart, SIGKILL: bgpd sends nothing,
+ * the peers see the session drop and keep the gateway's routes as stale until bgpd is back (RFC 4724), and
+ * zebra keeps the forwarding state (`preserve-fw-state`, zebra's -K). SIGTERM would make bgpd send a Cease
+ * NOTIFICATION that FRR marks as Hard Reset (`bgp hard-administrative-reset`), and the peers withdraw the
+ * routes at once: the e2e test "graceful restart" pins this.
+ */
+export function restartSignal(running: Spec): NodeJS.Signals {
+  return running.gateway.gracefulRestart ? 'SIGKILL' : 'SIGTERM';
+}
+
+export class Applier {
+  running: Running | undefined;
+  lastLoad: LoadResult | undefined;
+  last: ApplyRecord | undefined;
+  lastSuccessAt: Date | undefined;
+  private generation = 0;
+  private busy = false;
+  private pending: string | undefined;
+  private idle: Promise<void> = Promise.resolve();
+
+  constructor(private readonly opts: ApplierOptions) {}
+
+  /** Asks for an apply; concurrent requests coalesce into one more run with the latest input. */
+  request(reason: string): Promise<void> {
+    if (this.busy) {
+      this.pending = reason;
+      return this.idle;
+    }
+    this.busy = true;
+    this.idle = (async () => {
+      try {
+        let next: string | undefined = reason;
+        while (next !== undefined) {
+          this.pending = undefined;
+          await this.applyOnce(next);
+          next = this.pending;
+        }
+      } finally {
+        this.busy = false;
+      }
+    })();
+    return this.idle;
+  }
+
+  private record(rec: Omit<ApplyRecord, 'at' | 'generation' | 'durationMs'>, started: number): ApplyRecord {
+    const full: ApplyRecord = { ...rec, generation: this.generation, at: new Date().toISOString(), durationMs: Math.round(performance.now() - started) };
+    const repeat = full.result === 'unchanged' || (full.result === 'invalid' && this.last?.result === 'invalid' && this.last.error === full.error);
+    this.last = full;
+    this.opts.onRecord?.(full, repeat);
+    return full;
+  }
+
+  async applyOnce(reason: string): Promise<ApplyRecord> {
+    const log = this.opts.logger;
+    const t0 = performance.now();
+    const load = await loadConfig({ ...(this.opts.configDir && { configDir: this.opts.configDir }), env: this.opts.env, facts: this.opts.facts });
+    const previousProblems = this.lastLoad?.problems.map(formatProblem).join('\n');
+    this.lastLoad = load;
+    const problems = load.problems.map(formatProblem);
+    if (hasErrors(load.problems) || !load.spec) {
+      // Log a rejection once per distinct input, not at every periodic resync.
+      if (problems.join('\n') !== previousProblems) {
+        log.error({ event: 'config_rejected', reason, errors: problems, keptGeneration: this.running?.generation ?? null }, `config rejected, ${this.running ? `generation ${this.running.generation} keeps running` : 'nothing applied yet'}: ${problems.filter((p) => p.startsWith('error')).join('; ')}`);
+      }
+      return this.record({ result: 'invalid', restarted: [], reason, error: problems.filter((p) => p.startsWith('error')).join('\n') }, t0);
+    }
+    if (problems.length > 0 && problems.join('\n') !== previousProblems) log.warn({ event: 'config_warnings', warnings: problems }, problems.join('; '));
+
+    const conf = renderFrrConf(load.spec);
+    const hash = configHash(conf);
+    if (this.running?.hash === hash) {
+      return this.record({ result: 'unchanged', hash, restarted: [], reason }, t0);
+    }
+    log.info({ event: 'config_changed', reason, hash, previousHash: this.running?.hash ?? null }, `config change seen (${reason})`);
+
+    try {
+      await writeFileAtomic(this.opts.paths.frrConf, conf, 0o600);
+    } catch (e) {
+      const error = `writing ${this.opts.paths.frrConf} failed: ${(e as Error).message}; generation ${this.running?.generation ?? 0} keeps running`;
+      log.error({ event: 'config_apply_failed', reason, err: error }, error);
+      return this.record({ result: 'failed', hash, restarted: [], reason, error }, t0);
+    }
+    const before = this.running;
+    this.generation++;
+    this.running = { spec: load.spec, conf, hash, generation: this.generation, appliedAt: new Date().toISOString() };
+    let restarted: DaemonName[] = [];
+    try {
+      if (!before) {
+        await this.opts.daemons.startAll();
+        restarted = ['zebra', 'staticd', 'bgpd'];
+      } else {
+        restarted = await this.opts.daemons.restartFor(restartScope(before.spec, load.spec), restartSignal(before.spec));
+      }
+      await this.verify(conf);
+    } catch (e) {
+      const error = (e as Error).message;
+      log.error({ event: 'config_apply_failed', generation: this.generation, reason, restarted, err: error }, `apply of generation ${this.generation} failed: ${error}`);
+      return this.record({ result: 'failed', hash, restarted, reason, error }, t0);
+    }
+    const rec = this.record({ result: 'applied', hash, restarted, reason }, t0);
+    this.lastSuccessAt = new Date();
+    log.info({ event: 'config_applied', generation: rec.generation, hash, durationMs: rec.durationMs, restarted, reason }, `config generation ${rec.generation} applied in ${rec.durationMs} ms (restarted ${restarted.join(', ')})`);
+    return rec;
+  }
+
+  /** The running config (as FRR prints it) must equal what was rendered, line for line. */
+  private async verify(conf: string): Promise<void> {
+    const want = parseRunningConfig(conf);
+    const deadline = Date.now() + (this.opts.verifyTimeoutMs ?? 3000);
+    let diff: string;
+    for (;;) {
+      const text = await this.opts.vtysh.run(['show running-config']);
+      const have = parseRunningConfig(text);
+      diff = lineDiff(want, have);
+      if (diff === '') return;
+      if (Date.now() > deadline) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`the running config differs from the rendered one:\n${diff}`);
+  }
+}
+
+/** Each config line keyed by the block it sits in (by indentation), so the same line in two blocks differs. */
+export function contextKeys(lines: readonly string[]): string[] {
+  const stack: Array<{ indent: number; line: string }> = [];
+  return lines.map((line) => {
+    const indent = line.length - line.trimStart().length;
+    while (stack.length > 0 && stack[stack.length - 1]!.indent >= indent) stack.pop();
+    const key = [...stack.map((s) => s.line.trim()), line.trim()].join(' > ');
+    stack.push({ indent, line });
+    return key;
+  });
+}
+
+/** How the running config differs from the rendered one: lines missing and lines unexpected, in context. Order is not compared. */
+export function lineDiff(want: readonly string[], have: readonly string[]): string {
+  const w = contextKeys(want);
+  const h = contextKeys(have);
+  const hs = new Set(h);
+  const ws = new Set(w);
+  const out = [...w.filter((l) => !hs.has(l)).map((l) => `- ${l}`), ...h.filter((l) => !ws.has(l)).map((l) => `+ ${l}`)];
+  return out.slice(0, 20).join('\n');
+}

@@ -1,0 +1,245 @@
+/**
+ * Owns the FRR daemons (zebra, staticd, bgpd) as child processes: starts them in order, restarts what a
+ * config change needs, recovers from crashes with backoff (p-retry), and stops them in order.
+ *
+ * Every start of a daemon is followed by `configure(name)` (push that daemon's part of frr.conf), so a
+ * restarted daemon always comes back with the current config. Lifecycle operations run one at a time.
+ */
+import { EventEmitter } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
+import pRetry from 'p-retry';
+import { FrrDaemon, describeExit } from '../frr/daemon.ts';
+import type { DaemonExit, DaemonName } from '../frr/daemon.ts';
+import type { FrrPaths } from '../frr/paths.ts';
+import type { Logger } from '../log.ts';
+import { BACKOFF, backoffDelay } from './backoff.ts';
+
+export const START_ORDER: readonly DaemonName[] = ['zebra', 'staticd', 'bgpd'];
+
+export interface DaemonStatus {
+  name: DaemonName;
+  running: boolean;
+  pid?: number;
+  startedAt?: string;
+  uptimeSeconds?: number;
+  restarts: number;
+  lastExit?: string;
+  /** When it went down unexpectedly and is not back yet. */
+  downSince?: string;
+  /** The backoff before the next start attempt, while down. */
+  nextAttemptMs?: number;
+  lastError?: string;
+}
+
+interface Events {
+  /** A daemon exited without being asked to. */
+  crash: [exit: DaemonExit];
+  /** A daemon (re)started; reason: initial | config | crash | dependency. */
+  started: [name: DaemonName, reason: string];
+}
+
+export interface DaemonManagerOptions {
+  paths: FrrPaths;
+  logger: Logger;
+  extraArgs: (name: DaemonName) => string[];
+  wrapper?: (name: DaemonName) => string[] | undefined;
+  /** Pushes the daemon's part of the current config after each start. */
+  configure: (name: DaemonName) => Promise<void>;
+}
+
+interface Slot {
+  /** Created at each start, since its arguments can change between starts. */
+  daemon?: FrrDaemon;
+  restarts: number;
+  failures: number;
+  downSince?: Date;
+  nextAttemptMs?: number;
+  lastExit?: string;
+  lastError?: string;
+  recovering: boolean;
+}
+
+export class DaemonManager extends EventEmitter<Events> {
+  private readonly slots = new Map<DaemonName, Slot>();
+  private queue: Promise<unknown> = Promise.resolve();
+  private readonly abort = new AbortController();
+
+  constructor(private readonly opts: DaemonManagerOptions) {
+    super();
+    for (const name of START_ORDER) this.slots.set(name, this.makeSlot(name));
+  }
+
+  private makeSlot(_name: DaemonName): Slot {
+    return { restarts: 0, failures: 0, recovering: false };
+  }
+
+  private newDaemon(name: DaemonName): FrrDaemon {
+    const wrapper = this.opts.wrapper?.(name);
+    const daemon = new FrrDaemon({
+      name,
+      paths: this.opts.paths,
+      extraArgs: this.opts.extraArgs(name),
+      ...(wrapper && { wrapper }),
+      logger: this.opts.logger,
+    });
+    daemon.on('exit', (exit) => this.onExit(exit));
+    return daemon;
+  }
+
+  private slot(name: DaemonName): Slot {
+    const s = this.slots.get(name);
+    if (!s) throw new Error(`unknown daemon ${name}`);
+    return s;
+  }
+
+  /** Runs lifecycle operations one at a time. */
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.queue.then(fn, fn);
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  private async startOne(name: DaemonName, reason: string): Promise<void> {
+    const s = this.slot(name);
+    if (this.abort.signal.aborted) throw new Error('shutting down');
+    if (s.daemon?.running) return;
+    // Extra args can change between starts (graceful restart turned off, VRF backend changed).
+    s.daemon?.removeAllListeners('exit');
+    const daemon = this.newDaemon(name);
+    s.daemon = daemon;
+    await daemon.start();
+    await this.opts.configure(name);
+    s.downSince = undefined;
+    s.nextAttemptMs = undefined;
+    s.lastError = undefined;
+    this.opts.logger.info({ event: 'daemon_started', daemon: name, pid: daemon.pid, reason }, `${name} started (${reason})`);
+    this.emit('started', name, reason);
+  }
+
+  private async stopOne(name: DaemonName, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    await this.slot(name).daemon?.stop({ signal, timeoutMs: 5000 });
+  }
+
+  /** Starts every daemon in order (zebra, staticd, bgpd). Throws if one cannot start; the caller retries. */
+  startAll(): Promise<void> {
+    return this.serial(async () => {
+      for (const name of START_ORDER) await this.startOne(name, 'initial');
+    });
+  }
+
+  /**
+   * Restarts for a config change: bgpd alone, or zebra then bgpd (zebra restarted alone leaves bgpd's
+   * routes out of the kernel). Returns what was restarted.
+   */
+  restartFor(scope: 'bgpd' | 'zebra', stopSignal: NodeJS.Signals = 'SIGTERM'): Promise<DaemonName[]> {
+    return this.serial(async () => {
+      const order: DaemonName[] = scope === 'zebra' ? ['zebra', 'bgpd'] : ['bgpd'];
+      for (const name of [...order].reverse()) await this.stopOne(name, stopSignal);
+      for (const name of order) {
+        this.slot(name).restarts++;
+        await this.startOne(name, 'config');
+      }
+      return order;
+    });
+  }
+
+  private onExit(exit: DaemonExit): void {
+    if (exit.expected || this.abort.signal.aborted) return;
+    const s = this.slot(exit.name);
+    s.lastExit = `${describeExit(exit)} at ${new Date().toISOString()}`;
+    s.downSince ??= new Date();
+    const startedAt = s.daemon?.startedAt;
+    const uptime = startedAt ? Date.now() - startedAt.getTime() : 0;
+    if (uptime >= BACKOFF.stableMs) s.failures = 0;
+    this.opts.logger.error(
+      { event: 'daemon_exited', daemon: exit.name, pid: exit.pid, code: exit.code, signal: exit.signal, lastOutput: exit.lastOutput.slice(-5) },
+      `${exit.name} exited unexpectedly (${describeExit(exit)})`,
+    );
+    this.emit('crash', exit);
+    void this.recover(exit.name);
+  }
+
+  /** Brings a crashed daemon back with backoff; zebra's crash restarts bgpd after it (phased restart). */
+  private async recover(name: DaemonName): Promise<void> {
+    const s = this.slot(name);
+    if (s.recovering) return;
+    s.recovering = true;
+    try {
+      const first = backoffDelay(s.failures);
+      s.nextAttemptMs = first;
+      await sleep(first, undefined, { signal: this.abort.signal });
+      await pRetry(
+        () =>
+          this.serial(async () => {
+            const dependents: DaemonName[] = name === 'zebra' ? ['bgpd'] : [];
+            for (const d of dependents) await this.stopOne(d);
+            s.restarts++;
+            await this.startOne(name, 'crash');
+            for (const d of dependents) {
+              this.slot(d).restarts++;
+              await this.startOne(d, 'dependency');
+            }
+          }),
+        {
+          retries: Number.POSITIVE_INFINITY,
+          factor: BACKOFF.factor,
+          minTimeout: backoffDelay(s.failures + 1),
+          maxTimeout: BACKOFF.maxMs,
+          randomize: false,
+          signal: this.abort.signal,
+          onFailedAttempt: ({ error, attemptNumber }) => {
+            s.failures++;
+            s.lastError = error.message;
+            s.nextAttemptMs = backoffDelay(s.failures);
+            this.opts.logger.error(
+              { event: 'daemon_start_failed', daemon: name, attempt: attemptNumber, retryInMs: s.nextAttemptMs, err: error.message },
+              `${name} could not start: ${error.message}`,
+            );
+          },
+        },
+      );
+      s.failures++;
+    } catch (e) {
+      if (!this.abort.signal.aborted) this.opts.logger.error({ event: 'daemon_recovery_aborted', daemon: name, err: (e as Error).message });
+    } finally {
+      s.recovering = false;
+    }
+  }
+
+  /** Stops every daemon in reverse order; no more restarts afterwards. */
+  stopAll(): Promise<void> {
+    this.abort.abort();
+    return this.serial(async () => {
+      for (const name of [...START_ORDER].reverse()) await this.stopOne(name).catch(() => undefined);
+    });
+  }
+
+  isRunning(name: DaemonName): boolean {
+    return this.slot(name).daemon?.running ?? false;
+  }
+
+  pids(): Partial<Record<DaemonName, number>> {
+    const out: Partial<Record<DaemonName, number>> = {};
+    for (const [name, s] of this.slots) if (s.daemon?.pid !== undefined) out[name] = s.daemon.pid;
+    return out;
+  }
+
+  status(): DaemonStatus[] {
+    return START_ORDER.map((name) => {
+      const s = this.slot(name);
+      const d = s.daemon;
+      const running = d?.running ?? false;
+      return {
+        name,
+        running,
+        ...(d?.pid !== undefined && { pid: d.pid }),
+        ...(running && d?.startedAt && { startedAt: d.startedAt.toISOString(), uptimeSeconds: Math.round((Date.now() - d.startedAt.getTime()) / 1000) }),
+        restarts: s.restarts,
+        ...(s.lastExit && { lastExit: s.lastExit }),
+        ...(s.downSince && { downSince: s.downSince.toISOString() }),
+        ...(s.nextAttemptMs !== undefined && !running && { nextAttemptMs: s.nextAttemptMs }),
+        ...(s.lastError && { lastError: s.lastError }),
+      };
+    });
+  }
+}

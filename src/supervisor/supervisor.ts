@@ -1,0 +1,180 @@
+/**
+ * The long-running sidecar: prepares FRR's directories, takes over from leftovers of an earlier run,
+ * applies the config (starting the daemons on the first valid one), follows changes, and on SIGTERM drains
+ * the BGP sessions before stopping everything.
+ */
+import { rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { FrrPaths, removeStaleSockets } from '../frr/paths.ts';
+import { Vtysh } from '../frr/vtysh.ts';
+import { stopLeftovers } from '../frr/leftovers.ts';
+import type { DaemonName } from '../frr/daemon.ts';
+import type { HostFacts } from '../config/facts.ts';
+import { renderDaemons } from '../render/frr-conf.ts';
+import type { Logger } from '../log.ts';
+import { ConfigWatcher } from '../watch/config-watcher.ts';
+import { DaemonManager, START_ORDER } from './daemons.ts';
+import { Applier } from './apply.ts';
+import { writeFileAtomic } from './atomic-write.ts';
+import { Observer } from '../observe/observer.ts';
+import type { ReadyWhen, SupervisorView } from '../observe/view.ts';
+import { formatProblem, hasErrors } from '../config/problems.ts';
+
+export interface SupervisorOptions {
+  configDir?: string;
+  env: boolean;
+  facts: HostFacts;
+  frrBinDir: string;
+  frrConfigDir: string;
+  frrRunDir: string;
+  pathspace?: string;
+  debounceMs: number;
+  resyncMs: number;
+  vtyshTimeoutMs: number;
+  logger: Logger;
+  listen: string;
+  pollIntervalMs: number;
+  readyWhen: ReadyWhen;
+}
+
+/** zebra keeps the kernel routes of its previous run this long (`-K`), when graceful restart is on. */
+export const ZEBRA_GR_SECONDS = 120;
+
+export class Supervisor implements SupervisorView {
+  readonly paths: FrrPaths;
+  readonly observer: Observer;
+  readonly vtysh: Vtysh;
+  readonly daemons: DaemonManager;
+  readonly applier: Applier;
+  private watcher: ConfigWatcher | undefined;
+  private stopping: Promise<void> | undefined;
+  readonly startedAt = new Date();
+  /** Last time the event loop ran the heartbeat (see /livez). */
+  lastBeat = new Date();
+
+  beat(): void {
+    this.lastBeat = new Date();
+  }
+
+  constructor(private readonly opts: SupervisorOptions) {
+    this.paths = new FrrPaths({
+      binDir: opts.frrBinDir,
+      configDir: opts.frrConfigDir,
+      runDir: opts.frrRunDir,
+      ...(opts.pathspace && { pathspace: opts.pathspace }),
+    });
+    this.vtysh = new Vtysh({ paths: this.paths, timeoutMs: opts.vtyshTimeoutMs });
+    this.daemons = new DaemonManager({
+      paths: this.paths,
+      logger: opts.logger,
+      extraArgs: (name) => this.daemonArgs(name),
+      configure: (name) => this.vtysh.pushConfig({ daemon: name, timeoutMs: 10_000 }),
+    });
+    this.applier = new Applier({
+      ...(opts.configDir && { configDir: opts.configDir }),
+      env: opts.env,
+      facts: opts.facts,
+      paths: this.paths,
+      vtysh: this.vtysh,
+      daemons: this.daemons,
+      logger: opts.logger,
+      onRecord: (rec, repeat) => {
+        if (!repeat) this.observer.metrics.recordApply(rec);
+      },
+    });
+    this.daemons.on('started', (name, reason) => {
+      if (reason !== 'initial') this.observer.metrics.daemonRestarts.inc({ daemon: name, reason });
+    });
+    this.observer = new Observer({
+      view: this,
+      vtysh: this.vtysh,
+      logger: opts.logger,
+      listen: opts.listen,
+      pollIntervalMs: opts.pollIntervalMs,
+      vtyshTimeoutMs: opts.vtyshTimeoutMs,
+      readyWhen: opts.readyWhen,
+    });
+  }
+
+  // SupervisorView: what the probes, metrics and /status read.
+  input(): ReturnType<SupervisorView['input']> {
+    const load = this.applier.lastLoad;
+    if (!load) return undefined;
+    return { sources: load.sources, valid: !hasErrors(load.problems) && load.spec !== undefined, problems: load.problems.map(formatProblem) };
+  }
+  running(): ReturnType<SupervisorView['running']> {
+    const r = this.applier.running;
+    return r && { generation: r.generation, hash: r.hash, appliedAt: r.appliedAt };
+  }
+  lastApply(): ReturnType<SupervisorView['lastApply']> {
+    return this.applier.last;
+  }
+  lastSuccessAt(): Date | undefined {
+    return this.applier.lastSuccessAt;
+  }
+  daemonStatus(): ReturnType<SupervisorView['daemonStatus']> {
+    return this.daemons.status();
+  }
+  neighbours(): string[] {
+    return this.applier.running?.spec.bgp.neighbours ?? [];
+  }
+  evpn(): ReturnType<SupervisorView['evpn']> {
+    const spec = this.applier.running?.spec;
+    return spec?.evpn && { vni: spec.evpn.vni, vrf: spec.gateway.vrf.name };
+  }
+
+  private daemonArgs(name: DaemonName): string[] {
+    const spec = this.applier.running?.spec;
+    if (name === 'zebra' && (spec?.gateway.gracefulRestart ?? true)) return ['-K', String(ZEBRA_GR_SECONDS)];
+    return [];
+  }
+
+  async start(): Promise<void> {
+    const log = this.opts.logger;
+    await this.paths.ensureDirs();
+    const leftovers = await stopLeftovers(this.paths, START_ORDER);
+    if (leftovers.length > 0) log.warn({ event: 'leftovers_stopped', daemons: leftovers }, `stopped FRR daemons left over from an earlier run: ${leftovers.map((l) => `${l.name}[${l.pid}]`).join(', ')}`);
+    await writeFile(this.paths.vtyshConf, 'service integrated-vtysh-config\n', { mode: 0o644 });
+    await writeFileAtomic(join(this.paths.instanceConfigDir, 'daemons'), renderDaemons(), 0o644);
+    if (this.opts.configDir) {
+      this.watcher = new ConfigWatcher({ dir: this.opts.configDir, debounceMs: this.opts.debounceMs, resyncMs: this.opts.resyncMs });
+      this.watcher.on('change', (reason) => void this.applier.request(reason));
+      this.watcher.on('error', (e) => log.warn({ event: 'watch_error', err: e.message }, `watching ${this.opts.configDir} failed: ${e.message}`));
+      await this.watcher.start();
+    }
+    await this.observer.start();
+    log.info({ event: 'supervisor_started', pid: process.pid, configDir: this.opts.configDir ?? null, env: this.opts.env, pathspace: this.opts.pathspace ?? null }, 'frr-supervisor started');
+    await this.applier.request('startup');
+  }
+
+  /**
+   * The Pod is going away: drain (administratively shut every neighbour down, so the peers withdraw this
+   * gateway's routes at once instead of keeping them stale for the graceful-restart time), then stop bgpd,
+   * staticd, zebra; clean up pid files and sockets.
+   */
+  shutdown(signal: string): Promise<void> {
+    this.stopping ??= (async () => {
+      const log = this.opts.logger;
+      const t0 = performance.now();
+      log.info({ event: 'shutdown', signal }, `${signal}: draining and stopping`);
+      await this.watcher?.close();
+      await this.observer.stop();
+      const spec = this.applier.running?.spec;
+      if (spec && this.daemons.isRunning('bgpd')) {
+        const cmds = ['configure terminal', `router bgp ${spec.bgp.localAsn}`, ...spec.bgp.neighbours.map((n) => `neighbor ${n} shutdown`)];
+        try {
+          await this.vtysh.run(cmds, { timeoutMs: 3000 });
+          log.info({ event: 'drained', neighbours: spec.bgp.neighbours.length }, 'BGP sessions shut down administratively');
+          await new Promise((r) => setTimeout(r, 200));
+        } catch (e) {
+          log.warn({ event: 'drain_failed', err: (e as Error).message }, `drain failed: ${(e as Error).message}`);
+        }
+      }
+      await this.daemons.stopAll();
+      for (const name of START_ORDER) await rm(this.paths.pidFile(name), { force: true });
+      await removeStaleSockets(this.paths.instanceRunDir).catch(() => undefined);
+      log.info({ event: 'stopped', durationMs: Math.round(performance.now() - t0) }, 'frr-supervisor stopped');
+    })();
+    return this.stopping;
+  }
+}

@@ -1,0 +1,271 @@
+/**
+ * Supervision end to end, against real FRR on both sides: a lab gateway namespace run by `frr-supervisor run`
+ * and an external-router FRR in another namespace (AS 65002 <-> 65001, the Kube-OVN docs' BgpConf with short
+ * timers). Every test leaves nothing behind, even when it fails.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createLab, waitFor } from '../lab/lab.ts';
+import type { Lab, RouterInstance } from '../lab/lab.ts';
+import { startSupervisor } from '../lab/supervisor-process.ts';
+import type { SupervisorProcess } from '../lab/supervisor-process.ts';
+import { parseBgpNeighbors, parseBgpSummary } from '../../src/state/frr-json.ts';
+
+const GW = '10.0.1.13';
+const RT = '10.0.1.1';
+const GW_PREFIX = '10.17.0.0/16';
+const RT_PREFIX = '192.168.100.0/24';
+
+const ROUTER_CONF = `frr defaults traditional
+ip route ${RT_PREFIX} Null0
+!
+router bgp 65001
+ bgp router-id ${RT}
+ no bgp ebgp-requires-policy
+ bgp graceful-restart
+ neighbor ${GW} remote-as 65002
+ neighbor ${GW} timers 3 9
+ neighbor ${GW} timers connect 1
+ neighbor 10.0.1.2 remote-as 65002
+ neighbor 10.0.1.2 timers connect 1
+ !
+ address-family ipv4 unicast
+  network ${RT_PREFIX}
+ exit-address-family
+exit
+!
+`;
+
+interface BgpOpts {
+  hold?: string;
+  keepalive?: string;
+  connect?: string;
+  neighbours?: string[];
+  localASN?: number | string;
+}
+
+/** The docs' BgpConf (bgp-conf-6502) as `kubectl get -o yaml` prints it, with short timers. */
+function bgpConf(o: BgpOpts = {}): string {
+  return `apiVersion: kubeovn.io/v1
+kind: BgpConf
+metadata:
+  name: bgp-conf-6502
+spec:
+  localASN: ${o.localASN ?? 65002}
+  peerASN: 65001
+  neighbours:
+${(o.neighbours ?? [RT]).map((n) => `  - ${n}`).join('\n')}
+  holdTime: ${o.hold ?? '9s'}
+  keepaliveTime: ${o.keepalive ?? '3s'}
+  connectTime: ${o.connect ?? '1s'}
+  ebgpMultiHop: true
+`;
+}
+
+const gatewayYaml = (extra = ''): string => `advertise: [${GW_PREFIX}]\n${extra}`;
+
+describe('frr-supervisor run against real FRR', { timeout: 600_000 }, () => {
+  let lab: Lab;
+  let router: RouterInstance;
+  let sup: SupervisorProcess | undefined;
+
+  before(async () => {
+    lab = await createLab();
+    // The advertised CIDR must be in the gateway's table (FRR's network import-check), as the VPC route is in the Pod.
+    await lab.exec(lab.gwNs, ['ip', 'route', 'add', 'blackhole', GW_PREFIX]);
+    router = await lab.startRouter(ROUTER_CONF);
+  });
+
+  after(async () => {
+    await sup?.cleanup();
+    await lab?.cleanup();
+  });
+
+  /** The router's view of the gateway session. */
+  async function routerPeer(): Promise<{ established: boolean; prefixesReceived: number } | undefined> {
+    const peers = parseBgpSummary(await router.vtysh('show bgp ipv4 unicast summary json'), { afi: 'ipv4Unicast' });
+    return peers.find((p) => p.peer === GW);
+  }
+
+  async function gwPeer(s: SupervisorProcess, peer = RT): Promise<{ established: boolean; prefixesReceived: number } | undefined> {
+    const peers = parseBgpSummary(await s.vty.run(['show bgp ipv4 unicast summary json']), { afi: 'ipv4Unicast' });
+    return peers.find((p) => p.peer === peer);
+  }
+
+  async function established(s: SupervisorProcess, timeoutMs = 15_000): Promise<void> {
+    await waitFor(async () => (await gwPeer(s))?.established && (await routerPeer())?.prefixesReceived === 1, { timeoutMs, what: 'session Established with the gateway prefix at the router' });
+  }
+
+  async function kernelRoute(prefix: string): Promise<string | undefined> {
+    const res = await lab.exec(lab.gwNs, ['ip', '-json', 'route', 'show', prefix]);
+    const routes = JSON.parse(res.stdout || '[]') as Array<{ protocol?: string }>;
+    return routes[0]?.protocol;
+  }
+
+  async function fresh(files: Record<string, string> = { 'bgp-conf.yaml': bgpConf(), 'gateway.yaml': gatewayYaml() }): Promise<SupervisorProcess> {
+    await sup?.cleanup();
+    sup = startSupervisor(lab, { files });
+    await sup.waitForEvent('config_applied');
+    await established(sup);
+    return sup;
+  }
+
+  test('1. the docs BgpConf reaches Established and routes go both ways', async () => {
+    const s = await fresh();
+    const applied = s.find('config_applied')[0];
+    assert.equal(applied?.generation, 1);
+    // gateway -> router: the advertised CIDR
+    const rtRoutes = JSON.parse(await router.vtysh(`show bgp ipv4 unicast ${GW_PREFIX} json`)) as { paths?: Array<{ aspath?: { string?: string } }> };
+    assert.equal(rtRoutes.paths?.[0]?.aspath?.string, '65002');
+    // router -> gateway: in BGP and in the gateway's kernel table
+    await waitFor(async () => (await kernelRoute(RT_PREFIX)) === 'bgp', { timeoutMs: 10_000, what: `${RT_PREFIX} installed by bgp in the gateway's kernel` });
+    // the default route never leaks: the router receives exactly one prefix
+    assert.equal((await routerPeer())?.prefixesReceived, 1);
+  });
+
+  test('2. a kubelet-style atomic update (timers + a neighbour) is in effect within 3 s', async () => {
+    const s = sup ?? (await fresh());
+    const before = s.events.length;
+    const t0 = Date.now();
+    s.volume.update({ 'bgp-conf.yaml': bgpConf({ hold: '6s', keepalive: '2s', neighbours: [RT, '10.0.1.2'] }), 'gateway.yaml': gatewayYaml() });
+    await s.waitForEvent('config_applied', (e) => e.generation === 2, 5000, before);
+    await waitFor(
+      async () => {
+        const n = parseBgpNeighbors(await s.vty.run([`show bgp neighbors ${RT} json`]))[0];
+        return n?.established && n.holdTimeMsecs === 6000 && n.keepaliveIntervalMsecs === 2000;
+      },
+      { timeoutMs: Math.max(500, 3000 - (Date.now() - t0)), intervalMs: 50, what: 'negotiated hold 6 s / keepalive 2 s within 3 s of the update' },
+    );
+    const elapsed = Date.now() - t0;
+    assert.ok(elapsed <= 3000, `took ${elapsed} ms`);
+    const second = parseBgpNeighbors(await s.vty.run(['show bgp neighbors 10.0.1.2 json']))[0];
+    assert.equal(second?.remoteAs, 65001, 'the added neighbour is configured');
+  });
+
+  test('3. an invalid update: the old config keeps running, the session stays up, the error names the field', async () => {
+    const s = sup ?? (await fresh());
+    await established(s);
+    const bgpdPid = await s.daemonPid('bgpd');
+    const runningBefore = await s.vty.run(['show running-config']);
+    const before = s.events.length;
+    s.volume.update({ 'bgp-conf.yaml': bgpConf({ localASN: '"65002"', hold: '2s' }), 'gateway.yaml': gatewayYaml() });
+    const rejected = await s.waitForEvent('config_rejected', () => true, 5000, before);
+    const errors = (rejected.errors as string[]).join('\n');
+    assert.match(errors, /^error: bgp-conf\.yaml: spec\.localASN: must be an AS number/m);
+    assert.match(errors, /^error: bgp-conf\.yaml: spec\.holdTime: 2 s is not allowed/m);
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.equal(await s.daemonPid('bgpd'), bgpdPid, 'bgpd was not restarted');
+    assert.equal(await s.vty.run(['show running-config']), runningBefore, 'the running config is untouched');
+    assert.ok((await gwPeer(s))?.established, 'the session stays Established');
+    // valid again: applied
+    s.volume.update({ 'bgp-conf.yaml': bgpConf({ connect: '2s' }), 'gateway.yaml': gatewayYaml() });
+    await s.waitForEvent('config_applied', () => true, 5000, before);
+  });
+
+  test('4. a burst of 20 updates within 1 s: at most 2 bgpd restarts, the last state wins', async () => {
+    const s = sup ?? (await fresh());
+    await established(s);
+    const before = s.events.length;
+    for (let i = 1; i <= 20; i++) {
+      s.volume.update({ 'bgp-conf.yaml': bgpConf({ connect: `${10 + i}s` }), 'gateway.yaml': gatewayYaml() });
+      await new Promise((r) => setTimeout(r, 45));
+    }
+    await waitFor(async () => (await s.vty.run(['show running-config'])).includes(`neighbor ${RT} timers connect 30`), { timeoutMs: 8000, what: 'the last update (connect 30 s) running' });
+    await new Promise((r) => setTimeout(r, 1000));
+    const restarts = s.events.slice(before).filter((e) => e.event === 'daemon_started' && e.daemon === 'bgpd');
+    assert.ok(restarts.length >= 1 && restarts.length <= 2, `bgpd restarts: ${restarts.length}`);
+    await established(s);
+  });
+
+  test('5a. kill -9 bgpd: restarted and Established again', async () => {
+    const s = sup ?? (await fresh());
+    await established(s);
+    const pid = await s.daemonPid('bgpd');
+    assert.ok(pid);
+    const before = s.events.length;
+    process.kill(pid, 'SIGKILL');
+    await s.waitForEvent('daemon_exited', (e) => e.daemon === 'bgpd', 5000, before);
+    await s.waitForEvent('daemon_started', (e) => e.daemon === 'bgpd' && e.reason === 'crash', 10_000, before);
+    assert.notEqual(await s.daemonPid('bgpd'), pid);
+    await established(s);
+  });
+
+  test('5b. kill -9 zebra: phased restart (zebra then bgpd), BGP routes back in the kernel', async () => {
+    const s = sup ?? (await fresh());
+    await established(s);
+    const zebra = await s.daemonPid('zebra');
+    const bgpd = await s.daemonPid('bgpd');
+    assert.ok(zebra && bgpd);
+    const before = s.events.length;
+    process.kill(zebra, 'SIGKILL');
+    await s.waitForEvent('daemon_started', (e) => e.daemon === 'zebra' && e.reason === 'crash', 10_000, before);
+    await s.waitForEvent('daemon_started', (e) => e.daemon === 'bgpd' && e.reason === 'dependency', 10_000, before);
+    assert.notEqual(await s.daemonPid('bgpd'), bgpd, 'bgpd was restarted after zebra');
+    await established(s);
+    await waitFor(async () => (await kernelRoute(RT_PREFIX)) === 'bgp', { timeoutMs: 10_000, what: `${RT_PREFIX} back in the gateway's kernel table` });
+  });
+
+  test('7. graceful restart: during a config-change restart of bgpd the peer never drops the gateway prefix', async () => {
+    const s = await fresh();
+    const samples: number[] = [];
+    const inRib: boolean[] = [];
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        samples.push((await routerPeer())?.prefixesReceived ?? 0);
+        inRib.push((await router.vtysh(`show bgp ipv4 unicast ${GW_PREFIX} json`)).includes('"paths"'));
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    })();
+    const pid = await s.daemonPid('bgpd');
+    const before = s.events.length;
+    s.volume.update({ 'bgp-conf.yaml': bgpConf({ connect: '3s' }), 'gateway.yaml': gatewayYaml() });
+    await s.waitForEvent('config_applied', (e) => e.generation === 2, 5000, before);
+    assert.notEqual(await s.daemonPid('bgpd'), pid, 'bgpd was restarted');
+    await established(s);
+    await new Promise((r) => setTimeout(r, 1000));
+    sampling = false;
+    await sampler;
+    assert.ok(samples.length >= 10, `samples: ${samples.length}`);
+    assert.equal(Math.min(...samples), 1, `the router's prefix count from the gateway dropped: ${samples.join(',')}; in the router's RIB: ${inRib.map(Number).join(',')}`);
+  });
+
+  test('7b. pinned FRR behaviour: without graceful restart the same change withdraws the routes at the peer', async () => {
+    const files = { 'bgp-conf.yaml': bgpConf(), 'gateway.yaml': gatewayYaml('gracefulRestart: false\n') };
+    const s = await fresh(files);
+    const samples: number[] = [];
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        samples.push((await routerPeer())?.prefixesReceived ?? 0);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    })();
+    const before = s.events.length;
+    s.volume.update({ ...files, 'bgp-conf.yaml': bgpConf({ connect: '3s' }) });
+    await s.waitForEvent('config_applied', (e) => e.generation === 2, 5000, before);
+    await established(s);
+    sampling = false;
+    await sampler;
+    assert.equal(Math.min(...samples), 0, `expected the prefix to be withdrawn during the restart: ${samples.join(',')}`);
+  });
+
+  test('6. SIGTERM: drained (peer withdraws within 5 s), clean exit within 10 s, nothing left', async () => {
+    const s = await fresh();
+    const pids = await Promise.all((['zebra', 'staticd', 'bgpd'] as const).map((d) => s.daemonPid(d)));
+    const t0 = Date.now();
+    const stopping = s.stop('SIGTERM');
+    await waitFor(async () => ((await routerPeer())?.prefixesReceived ?? 0) === 0, { timeoutMs: 5000, intervalMs: 50, what: 'the router withdrew the gateway prefix within 5 s of SIGTERM' });
+    const withdrawnMs = Date.now() - t0;
+    const res = await stopping;
+    assert.equal(res.code, 0, `exit code; stderr: ${s.rawStderr.join('\n')}`);
+    assert.ok(res.ms <= 10_000, `exit took ${res.ms} ms`);
+    assert.ok(withdrawnMs <= 5000);
+    for (const pid of pids) {
+      assert.ok(pid);
+      assert.throws(() => process.kill(pid, 0), `FRR daemon ${pid} is still running`);
+    }
+    assert.ok(s.find('drained').length === 1, 'the drain was logged');
+    assert.equal(await s.daemonPid('bgpd'), undefined, 'pid files removed');
+  });
+});

@@ -1,0 +1,163 @@
+/**
+ * Runs `frr-supervisor run` (the real CLI, from source through tsx) inside a lab's gateway namespace, with a
+ * projected-volume style config dir, and gives tests its JSON log events, vtysh access to the FRR instance it
+ * owns, and a stop that always leaves nothing behind (leftover daemons are stopped by pid after checking
+ * their command line, never by name).
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createInterface } from 'node:readline';
+import { execa } from 'execa';
+import type { ResultPromise } from 'execa';
+import { FrrPaths } from '../../src/frr/paths.ts';
+import { Vtysh } from '../../src/frr/vtysh.ts';
+import { stopLeftovers } from '../../src/frr/leftovers.ts';
+import type { DaemonName } from '../../src/frr/daemon.ts';
+import type { Lab } from './lab.ts';
+import { waitFor } from './lab.ts';
+import { ProjectedVolume } from './projected-volume.ts';
+
+const REPO = fileURLToPath(new URL('../../', import.meta.url));
+const MAIN = join(REPO, 'src/cli/main.ts');
+const live = new Set<SupervisorProcess>();
+let seq = 0;
+
+process.on('exit', () => {
+  for (const s of live) s.killSync();
+});
+
+export type LogEvent = Record<string, unknown> & { event?: string; msg?: string; time?: string };
+
+export interface StartSupervisorOptions {
+  files: Record<string, string>;
+  args?: string[];
+  env?: Record<string, string>;
+  debounce?: string;
+}
+
+export class SupervisorProcess {
+  readonly events: LogEvent[] = [];
+  readonly rawStderr: string[] = [];
+  readonly paths: FrrPaths;
+  readonly vty: Vtysh;
+  readonly volume: ProjectedVolume;
+  private child: ResultPromise | undefined;
+  private exited: Promise<{ code: number | undefined; signal: string | undefined }> | undefined;
+
+  constructor(
+    readonly lab: Lab,
+    readonly pathspace: string,
+    readonly configDir: string,
+    readonly frrConfigDir: string,
+  ) {
+    this.paths = new FrrPaths({ configDir: frrConfigDir, pathspace });
+    this.vty = new Vtysh({ paths: this.paths, timeoutMs: 5000 });
+    this.volume = new ProjectedVolume(configDir);
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  start(opts: StartSupervisorOptions): void {
+    this.volume.update(opts.files);
+    const args = [
+      'ip', 'netns', 'exec', this.lab.gwNs,
+      process.execPath, '--import', 'tsx', MAIN, 'run',
+      '--config-dir', this.configDir,
+      '--frr-config-dir', this.frrConfigDir,
+      '--pathspace', this.pathspace,
+      '--debounce', opts.debounce ?? '200ms',
+      ...(opts.args ?? []),
+    ];
+    const [file = '', ...rest] = args;
+    const child = execa(file, rest, {
+      cwd: REPO,
+      env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', POD_IP: this.lab.addresses.gw.ipv4, ...opts.env },
+      extendEnv: false,
+      reject: false,
+      cleanup: false,
+      stdin: 'ignore',
+      buffer: false,
+    });
+    this.child = child;
+    live.add(this);
+    if (child.stdout) {
+      createInterface({ input: child.stdout }).on('line', (line) => {
+        try {
+          this.events.push(JSON.parse(line) as LogEvent);
+        } catch {
+          this.events.push({ msg: line, unparsed: true });
+        }
+      });
+    }
+    if (child.stderr) createInterface({ input: child.stderr }).on('line', (line) => this.rawStderr.push(line));
+    this.exited = child.then((r) => ({ code: r.exitCode, signal: r.signal })).finally(() => live.delete(this));
+  }
+
+  /** Events with this `event` name (optionally filtered). */
+  find(event: string, pred: (e: LogEvent) => boolean = () => true): LogEvent[] {
+    return this.events.filter((e) => e.event === event && pred(e));
+  }
+
+  waitForEvent(event: string, pred: (e: LogEvent) => boolean = () => true, timeoutMs = 15_000, after = 0): Promise<LogEvent> {
+    return waitFor(() => this.events.slice(after).find((e) => e.event === event && pred(e)), {
+      timeoutMs,
+      intervalMs: 50,
+      what: `supervisor log event ${event}; last events: ${this.events.slice(-5).map((e) => `${String(e.event)}: ${String(e.msg).slice(0, 200)}`).join(' | ')}`,
+    });
+  }
+
+  async json<T>(command: string): Promise<T> {
+    return JSON.parse(await this.vty.run([command])) as T;
+  }
+
+  /** The pid of one of the supervisor's daemons, from its pid file (undefined when not running). */
+  async daemonPid(name: DaemonName): Promise<number | undefined> {
+    const { readFile } = await import('node:fs/promises');
+    try {
+      const pid = Number((await readFile(this.paths.pidFile(name), 'utf8')).trim());
+      process.kill(pid, 0);
+      return pid;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Sends a signal and waits for the exit; returns the exit and how long it took. */
+  async stop(signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 15_000): Promise<{ code: number | undefined; signal: string | undefined; ms: number }> {
+    const t0 = Date.now();
+    if (!this.child || !this.exited) return { code: undefined, signal: undefined, ms: 0 };
+    this.child.kill(signal);
+    const timer = setTimeout(() => this.child?.kill('SIGKILL'), timeoutMs);
+    const res = await this.exited;
+    clearTimeout(timer);
+    return { ...res, ms: Date.now() - t0 };
+  }
+
+  /** Whatever happened, leaves no process behind: the supervisor, then any FRR daemon of its pathspace. */
+  async cleanup(): Promise<void> {
+    if (this.child && this.child.exitCode === null && this.child.signalCode === null) await this.stop('SIGKILL');
+    await stopLeftovers(this.paths, ['bgpd', 'staticd', 'zebra'], { timeoutMs: 2000 }).catch(() => undefined);
+  }
+
+  killSync(): void {
+    try {
+      if (this.child?.pid) process.kill(this.child.pid, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
+  }
+}
+
+export function startSupervisor(lab: Lab, opts: StartSupervisorOptions): SupervisorProcess {
+  seq++;
+  const base = join(lab.tmpDir, `supervisor-${seq}`);
+  const configDir = join(base, 'config');
+  const frrConfigDir = join(base, 'etc-frr');
+  mkdirSync(frrConfigDir, { recursive: true });
+  const sup = new SupervisorProcess(lab, `fsl${process.pid}s${seq}`, configDir, frrConfigDir);
+  sup.start(opts);
+  return sup;
+}
