@@ -33,6 +33,8 @@ export interface LeftoverOptions {
 export interface StopLeftoversOptions extends LeftoverOptions {
   /** Wait this long after SIGTERM before SIGKILL (default 5000 ms). */
   timeoutMs?: number;
+  /** The first signal (default SIGTERM); SIGKILL skips the wait. */
+  signal?: NodeJS.Signals;
 }
 
 /** argv of a process from PROCROOT/PID/cmdline; undefined when the process does not exist (or is a zombie). */
@@ -148,8 +150,9 @@ export async function stopLeftovers(paths: FrrPaths, names: readonly DaemonName[
   await Promise.all(
     leftovers.map(async (l) => {
       opts.logger?.warn({ daemon: l.name, pid: l.pid }, 'stopping leftover FRR daemon');
-      await signalIfSame(l, paths, 'SIGTERM', procRoot);
-      if (!(await waitGone(l, paths, procRoot, timeoutMs))) {
+      const first = opts.signal ?? 'SIGTERM';
+      await signalIfSame(l, paths, first, procRoot);
+      if (!(await waitGone(l, paths, procRoot, first === 'SIGKILL' ? 2000 : timeoutMs)) && first !== 'SIGKILL') {
         opts.logger?.warn({ daemon: l.name, pid: l.pid, timeoutMs }, 'leftover FRR daemon ignored SIGTERM; sending SIGKILL');
         await signalIfSame(l, paths, 'SIGKILL', procRoot);
         await waitGone(l, paths, procRoot, 2000);

@@ -98,14 +98,16 @@ export class Vtysh {
    * Pushes the instance's frr.conf (`vtysh -b`, optionally only one daemon's part with `-d`). Throws VtyshError
    * on a non-zero exit or when the output reports bad lines or a lost daemon.
    */
-  async pushConfig(opts: { daemon?: DaemonName; timeoutMs?: number } = {}): Promise<void> {
-    const args = [...this.paths.vtyshArgs(), '-b', ...(opts.daemon ? ['-d', opts.daemon] : [])];
-    const r = await this.#exec(args, opts.timeoutMs ?? Math.max(this.timeoutMs, 10_000), `-b ${this.paths.frrConf}`);
+  async pushConfig(opts: { daemon?: DaemonName; timeoutMs?: number; file?: string } = {}): Promise<void> {
+    // -b reads the instance's frr.conf; -f FILE feeds another file the same way (e.g. a boot variant).
+    const source = opts.file ? ['-f', opts.file] : ['-b'];
+    const args = [...this.paths.vtyshArgs(), ...source, ...(opts.daemon ? ['-d', opts.daemon] : [])];
+    const r = await this.#exec(args, opts.timeoutMs ?? Math.max(this.timeoutMs, 10_000), `${source.join(' ')}`);
     const bad = errorLines(`${r.stdout}\n${r.stderr}`);
     if (r.exitCode !== 0 || bad.length > 0) {
       const detail = bad.length > 0 ? bad.join('; ') : summary(r);
       throw new VtyshError(
-        `pushing ${this.paths.frrConf}${opts.daemon ? ` to ${opts.daemon}` : ''} failed (exit ${r.exitCode ?? '?'}): ${detail}`,
+        `pushing ${opts.file ?? this.paths.frrConf}${opts.daemon ? ` to ${opts.daemon}` : ''} failed (exit ${r.exitCode ?? '?'}): ${detail}`,
         r.exitCode,
         r.stdout,
         r.stderr,

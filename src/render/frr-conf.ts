@@ -99,6 +99,22 @@ export function renderFrrConf(spec: Spec): string {
   return templates.render('frr.conf', buildView(spec));
 }
 
+/**
+ * The config a freshly started bgpd is fed: the same, with every neighbour created administratively down.
+ * vtysh sends a file line by line, and a neighbour exists from its `remote-as` line on while its address
+ * families are activated further down: a peer connecting in between would get an OPEN without them (and,
+ * after a graceful restart, drop the gateway's stale routes: "address family not preserved"). The
+ * neighbours are enabled once everything is in (see {@link enableNeighboursCommands}).
+ */
+export function renderBgpdBootConf(spec: Spec): string {
+  return templates.render('frr.conf', { ...buildView(spec), bootShutdown: true });
+}
+
+/** vtysh commands that enable the neighbours after {@link renderBgpdBootConf}. */
+export function enableNeighboursCommands(spec: Spec): string[] {
+  return ['configure terminal', `router bgp ${spec.bgp.localAsn}`, ...spec.bgp.neighbours.map((n) => `no neighbor ${n} shutdown`)];
+}
+
 export const DAEMONS = ['zebra', 'staticd', 'bgpd'] as const;
 
 /** FRR's daemons file: zebra, staticd and bgpd on, every other daemon off. Read and written with `ini`. */

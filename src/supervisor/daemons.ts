@@ -120,10 +120,10 @@ export class DaemonManager extends EventEmitter<Events> {
     await this.slot(name).daemon?.stop({ signal, timeoutMs: 5000 });
   }
 
-  /** Starts every daemon in order (zebra, staticd, bgpd). Throws if one cannot start; the caller retries. */
+  /** Starts every daemon in order (zebra, staticd, bgpd). On failure the daemon is retried with backoff. */
   startAll(): Promise<void> {
     return this.serial(async () => {
-      for (const name of START_ORDER) await this.startOne(name, 'initial');
+      for (const name of START_ORDER) await this.startOrRecover(name, 'initial');
     });
   }
 
@@ -137,10 +137,24 @@ export class DaemonManager extends EventEmitter<Events> {
       for (const name of [...order].reverse()) await this.stopOne(name, stopSignal);
       for (const name of order) {
         this.slot(name).restarts++;
-        await this.startOne(name, 'config');
+        await this.startOrRecover(name, 'config');
       }
       return order;
     });
+  }
+
+  /** A daemon that cannot start (binary missing, port taken) is handed to the backoff loop, never retried in a tight loop. */
+  private async startOrRecover(name: DaemonName, reason: string): Promise<void> {
+    try {
+      await this.startOne(name, reason);
+    } catch (e) {
+      const s = this.slot(name);
+      s.downSince ??= new Date();
+      s.lastError = (e as Error).message;
+      this.opts.logger.error({ event: 'daemon_start_failed', daemon: name, attempt: 0, retryInMs: backoffDelay(s.failures), err: s.lastError }, `${name} could not start: ${s.lastError}`);
+      void this.recover(name);
+      throw e;
+    }
   }
 
   private onExit(exit: DaemonExit): void {
@@ -159,7 +173,11 @@ export class DaemonManager extends EventEmitter<Events> {
     void this.recover(exit.name);
   }
 
-  /** Brings a crashed daemon back with backoff; zebra's crash restarts bgpd after it (phased restart). */
+  /**
+   * Brings a daemon back with backoff (0.5 s doubling to 30 s; reset after a stable minute), then starts
+   * whatever else is not running, in order. zebra's crash restarts bgpd after it (phased restart: bgpd
+   * never re-installs its routes into a new zebra by itself).
+   */
   private async recover(name: DaemonName): Promise<void> {
     const s = this.slot(name);
     if (s.recovering) return;
@@ -171,13 +189,11 @@ export class DaemonManager extends EventEmitter<Events> {
       await pRetry(
         () =>
           this.serial(async () => {
-            const dependents: DaemonName[] = name === 'zebra' ? ['bgpd'] : [];
-            for (const d of dependents) await this.stopOne(d);
-            s.restarts++;
-            await this.startOne(name, 'crash');
-            for (const d of dependents) {
+            if (name === 'zebra' && this.slot('bgpd').daemon?.running) await this.stopOne('bgpd');
+            for (const d of START_ORDER) {
+              if (this.slot(d).daemon?.running) continue;
               this.slot(d).restarts++;
-              await this.startOne(d, 'dependency');
+              await this.startOne(d, d === name ? 'crash' : 'dependency');
             }
           }),
         {

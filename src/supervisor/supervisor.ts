@@ -10,7 +10,7 @@ import { Vtysh } from '../frr/vtysh.ts';
 import { stopLeftovers } from '../frr/leftovers.ts';
 import type { DaemonName } from '../frr/daemon.ts';
 import type { HostFacts } from '../config/facts.ts';
-import { renderDaemons } from '../render/frr-conf.ts';
+import { enableNeighboursCommands, renderBgpdBootConf, renderDaemons } from '../render/frr-conf.ts';
 import type { Logger } from '../log.ts';
 import { ConfigWatcher } from '../watch/config-watcher.ts';
 import { DaemonManager, START_ORDER } from './daemons.ts';
@@ -68,7 +68,7 @@ export class Supervisor implements SupervisorView {
       paths: this.paths,
       logger: opts.logger,
       extraArgs: (name) => this.daemonArgs(name),
-      configure: (name) => this.vtysh.pushConfig({ daemon: name, timeoutMs: 10_000 }),
+      configure: (name) => this.configure(name),
     });
     this.applier = new Applier({
       ...(opts.configDir && { configDir: opts.configDir }),
@@ -123,6 +123,16 @@ export class Supervisor implements SupervisorView {
     return spec?.evpn && { vni: spec.evpn.vni, vrf: spec.gateway.vrf.name };
   }
 
+  /** Pushes a freshly started daemon's part of the config; bgpd gets its neighbours enabled last (see renderBgpdBootConf). */
+  private async configure(name: DaemonName): Promise<void> {
+    const spec = this.applier.running?.spec;
+    if (name !== 'bgpd' || !spec) return this.vtysh.pushConfig({ daemon: name, timeoutMs: 10_000 });
+    const boot = join(this.paths.instanceConfigDir, 'bgpd-boot.conf');
+    await writeFileAtomic(boot, renderBgpdBootConf(spec), 0o600);
+    await this.vtysh.pushConfig({ daemon: 'bgpd', file: boot, timeoutMs: 10_000 });
+    await this.vtysh.run(enableNeighboursCommands(spec), { daemon: 'bgpd', timeoutMs: 10_000 });
+  }
+
   private daemonArgs(name: DaemonName): string[] {
     const spec = this.applier.running?.spec;
     if (name === 'zebra' && (spec?.gateway.gracefulRestart ?? true)) return ['-K', String(ZEBRA_GR_SECONDS)];
@@ -132,7 +142,9 @@ export class Supervisor implements SupervisorView {
   async start(): Promise<void> {
     const log = this.opts.logger;
     await this.paths.ensureDirs();
-    const leftovers = await stopLeftovers(this.paths, START_ORDER);
+    // SIGKILL, like a config-change restart: with graceful restart the peers keep this gateway's routes as
+    // stale until the new bgpd is up, and zebra's forwarding state stays for the new zebra (-K) to adopt.
+    const leftovers = await stopLeftovers(this.paths, START_ORDER, { signal: 'SIGKILL' });
     if (leftovers.length > 0) log.warn({ event: 'leftovers_stopped', daemons: leftovers }, `stopped FRR daemons left over from an earlier run: ${leftovers.map((l) => `${l.name}[${l.pid}]`).join(', ')}`);
     await writeFile(this.paths.vtyshConf, 'service integrated-vtysh-config\n', { mode: 0o644 });
     await writeFileAtomic(join(this.paths.instanceConfigDir, 'daemons'), renderDaemons(), 0o644);

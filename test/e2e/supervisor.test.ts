@@ -5,6 +5,9 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdirSync, readFileSync, symlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { execa } from 'execa';
 import { createLab, waitFor } from '../lab/lab.ts';
 import type { Lab, RouterInstance } from '../lab/lab.ts';
 import { startSupervisor } from '../lab/supervisor-process.ts';
@@ -16,8 +19,22 @@ const RT = '10.0.1.1';
 const GW_PREFIX = '10.17.0.0/16';
 const RT_PREFIX = '192.168.100.0/24';
 
+/** Alive and not a zombie (a daemon orphaned by a SIGKILLed supervisor is reparented to PID 1, which may reap late). */
+function alive(pid: number | undefined): boolean {
+  if (!pid) return false;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return state !== 'Z' && state !== 'X';
+  } catch {
+    return false;
+  }
+}
+
 const ROUTER_CONF = `frr defaults traditional
 ip route ${RT_PREFIX} Null0
+debug bgp neighbor-events
+debug bgp graceful-restart
 !
 router bgp 65001
  bgp router-id ${RT}
@@ -227,7 +244,8 @@ describe('frr-supervisor run against real FRR', { timeout: 600_000 }, () => {
     sampling = false;
     await sampler;
     assert.ok(samples.length >= 10, `samples: ${samples.length}`);
-    assert.equal(Math.min(...samples), 1, `the router's prefix count from the gateway dropped: ${samples.join(',')}; in the router's RIB: ${inRib.map(Number).join(',')}`);
+    const routerLog = router.logs().filter((l) => /10\.0\.1\.13|[Gg]raceful|stale|Stale|NOTIFICATION|EOR/.test(l)).slice(-25).join('\n');
+    assert.equal(Math.min(...samples), 1, `the router's prefix count from the gateway dropped: ${samples.join(',')}; in the router's RIB: ${inRib.map(Number).join(',')}\nrouter log:\n${routerLog}`);
   });
 
   test('7b. pinned FRR behaviour: without graceful restart the same change withdraws the routes at the peer', async () => {
@@ -250,6 +268,68 @@ describe('frr-supervisor run against real FRR', { timeout: 600_000 }, () => {
     assert.equal(Math.min(...samples), 0, `expected the prefix to be withdrawn during the restart: ${samples.join(',')}`);
   });
 
+  test('deleting the config file keeps the running config; restoring it is a no-op', async () => {
+    const s = await fresh();
+    const bgpd = await s.daemonPid('bgpd');
+    const before = s.events.length;
+    s.volume.update({ 'gateway.yaml': gatewayYaml() });
+    const rejected = await s.waitForEvent('config_rejected', () => true, 5000, before);
+    assert.match((rejected.errors as string[]).join('\n'), /no bgp-conf\.yaml or bgp-conf\.json: a BgpConf is required/);
+    s.volume.update({ 'bgp-conf.yaml': bgpConf(), 'gateway.yaml': gatewayYaml() });
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.equal(s.find('config_applied').length, 1, 'restoring the same config restarts nothing');
+    assert.equal(await s.daemonPid('bgpd'), bgpd);
+    assert.ok((await gwPeer(s))?.established);
+  });
+
+  test('a daemon that cannot start gets a clear error and backoff, not a tight loop; it comes back once it can', async () => {
+    const binDir = join(lab.tmpDir, 'bin-without-bgpd');
+    mkdirSync(binDir, { recursive: true });
+    for (const d of ['zebra', 'staticd']) symlinkSync(`/usr/lib/frr/${d}`, join(binDir, d));
+    await sup?.cleanup();
+    const s = startSupervisor(lab, { files: { 'bgp-conf.yaml': bgpConf(), 'gateway.yaml': gatewayYaml() }, binDir });
+    sup = s;
+    await s.waitForEvent('daemon_start_failed', (e) => e.daemon === 'bgpd');
+    await new Promise((r) => setTimeout(r, 6000));
+    const failures = s.find('daemon_start_failed', (e) => e.daemon === 'bgpd');
+    assert.match(String(failures[0]?.err), /bgpd/);
+    assert.match(String(failures[0]?.err), new RegExp(binDir));
+    // 0.5 s, then 1, 2, 4 s between attempts: at most 5 attempts in ~6 s, each waiting longer
+    assert.ok(failures.length >= 3 && failures.length <= 5, `attempts in 6 s: ${failures.length}`);
+    const waits = failures.map((e) => Number(e.retryInMs));
+    assert.deepEqual(waits, [...waits].sort((a, b) => a - b), `backoff grows: ${waits.join(',')}`);
+    assert.ok(await s.daemonPid('zebra'), 'zebra keeps running');
+    symlinkSync('/usr/lib/frr/bgpd', join(binDir, 'bgpd'));
+    await s.waitForEvent('daemon_started', (e) => e.daemon === 'bgpd', 20_000);
+    await established(s);
+  });
+
+  test('the supervisor killed with SIGKILL and started again takes over: no duplicate daemons, the peer keeps the routes', async () => {
+    const s = await fresh();
+    const old = await Promise.all((['zebra', 'staticd', 'bgpd'] as const).map((d) => s.daemonPid(d)));
+    const samples: number[] = [];
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        samples.push((await routerPeer())?.prefixesReceived ?? 0);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    })();
+    await s.stop('SIGKILL');
+    for (const pid of old) assert.ok(alive(pid), 'the daemons outlive a SIGKILLed supervisor');
+    s.start({ files: { 'bgp-conf.yaml': bgpConf(), 'gateway.yaml': gatewayYaml() } });
+    const took = await s.waitForEvent('leftovers_stopped');
+    assert.equal((took.daemons as unknown[]).length, 3);
+    await s.waitForEvent('config_applied');
+    await established(s);
+    sampling = false;
+    await sampler;
+    for (const pid of old) assert.ok(!alive(pid), `old daemon ${pid} is gone`);
+    const ps = await execa('pgrep', ['-f', '--', `-N ${s.pathspace} `], { reject: false });
+    assert.equal(ps.stdout.trim().split('\n').filter(Boolean).length, 3, `exactly one zebra, staticd, bgpd: ${ps.stdout}`);
+    assert.equal(Math.min(...samples), 1, `the router kept the gateway prefix during the takeover: ${samples.join(',')}`);
+  });
+
   test('6. SIGTERM: drained (peer withdraws within 5 s), clean exit within 10 s, nothing left', async () => {
     const s = await fresh();
     const pids = await Promise.all((['zebra', 'staticd', 'bgpd'] as const).map((d) => s.daemonPid(d)));
@@ -263,7 +343,7 @@ describe('frr-supervisor run against real FRR', { timeout: 600_000 }, () => {
     assert.ok(withdrawnMs <= 5000);
     for (const pid of pids) {
       assert.ok(pid);
-      assert.throws(() => process.kill(pid, 0), `FRR daemon ${pid} is still running`);
+      assert.ok(!alive(pid), `FRR daemon ${pid} is still running`);
     }
     assert.ok(s.find('drained').length === 1, 'the drain was logged');
     assert.equal(await s.daemonPid('bgpd'), undefined, 'pid files removed');

@@ -34,6 +34,8 @@ export interface StartSupervisorOptions {
   args?: string[];
   env?: Record<string, string>;
   debounce?: string;
+  /** --frr-bin-dir (leftover cleanup checks daemons against it). */
+  binDir?: string;
 }
 
 export class SupervisorProcess {
@@ -50,8 +52,9 @@ export class SupervisorProcess {
     readonly pathspace: string,
     readonly configDir: string,
     readonly frrConfigDir: string,
+    binDir?: string,
   ) {
-    this.paths = new FrrPaths({ configDir: frrConfigDir, pathspace });
+    this.paths = new FrrPaths({ configDir: frrConfigDir, pathspace, ...(binDir && { binDir }) });
     this.vty = new Vtysh({ paths: this.paths, timeoutMs: 5000 });
     this.volume = new ProjectedVolume(configDir);
   }
@@ -60,7 +63,10 @@ export class SupervisorProcess {
     return this.child?.pid;
   }
 
+  /** Starts (or starts again, with the same pathspace and dirs) the supervisor process. */
   start(opts: StartSupervisorOptions): void {
+    this.events.length = 0;
+    this.rawStderr.length = 0;
     this.volume.update(opts.files);
     const args = [
       'ip', 'netns', 'exec', this.lab.gwNs,
@@ -69,6 +75,7 @@ export class SupervisorProcess {
       '--frr-config-dir', this.frrConfigDir,
       '--pathspace', this.pathspace,
       '--debounce', opts.debounce ?? '200ms',
+      '--frr-bin-dir', this.paths.binDir,
       ...(opts.args ?? []),
     ];
     const [file = '', ...rest] = args;
@@ -157,7 +164,7 @@ export function startSupervisor(lab: Lab, opts: StartSupervisorOptions): Supervi
   const configDir = join(base, 'config');
   const frrConfigDir = join(base, 'etc-frr');
   mkdirSync(frrConfigDir, { recursive: true });
-  const sup = new SupervisorProcess(lab, `fsl${process.pid}s${seq}`, configDir, frrConfigDir);
+  const sup = new SupervisorProcess(lab, `fsl${process.pid}s${seq}`, configDir, frrConfigDir, opts.binDir);
   sup.start(opts);
   return sup;
 }

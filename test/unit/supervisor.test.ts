@@ -1,0 +1,119 @@
+/** Pure pieces of the supervision layer: restart decisions, verification diff, backoff, atomic writes, the watcher. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, readdirSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { contextKeys, lineDiff, restartScope, restartSignal } from '../../src/supervisor/apply.ts';
+import { backoffDelay } from '../../src/supervisor/backoff.ts';
+import { writeFileAtomic } from '../../src/supervisor/atomic-write.ts';
+import { ConfigWatcher } from '../../src/watch/config-watcher.ts';
+import { GATEWAY_DEFAULTS } from '../../src/config/types.ts';
+import type { Spec } from '../../src/config/types.ts';
+import { ProjectedVolume } from '../lab/projected-volume.ts';
+
+const base: Spec = {
+  bgp: { localAsn: 65002, peerAsn: 65001, routerId: '10.0.1.13', routerIdSource: 'spec', neighbours: ['10.0.1.1'], ebgpMultiHop: false },
+  gateway: GATEWAY_DEFAULTS,
+};
+const evpn: Spec = { ...base, evpn: { vni: 1016, routeTargets: ['65000:1016'] } };
+
+test('restart scope: BGP-only changes restart bgpd; VRF/VNI/graceful-restart changes restart zebra too', () => {
+  assert.equal(restartScope(base, { ...base, bgp: { ...base.bgp, holdTime: 9, keepaliveTime: 3 } }), 'bgpd');
+  assert.equal(restartScope(base, { ...base, bgp: { ...base.bgp, neighbours: ['10.0.1.1', '10.0.1.2'] } }), 'bgpd');
+  assert.equal(restartScope(evpn, { ...evpn, evpn: { vni: 1016, routeTargets: ['65000:1', '65000:2'] } }), 'bgpd');
+  assert.equal(restartScope(base, evpn), 'zebra');
+  assert.equal(restartScope(evpn, base), 'zebra');
+  assert.equal(restartScope(evpn, { ...evpn, evpn: { vni: 2000, routeTargets: ['65000:1016'] } }), 'zebra');
+  assert.equal(restartScope(evpn, { ...evpn, gateway: { ...evpn.gateway, vrf: { name: 'vrf-x', table: 2000 } } }), 'zebra');
+  assert.equal(restartScope(base, { ...base, gateway: { ...base.gateway, gracefulRestart: false } }), 'zebra');
+});
+
+test('restart signal: SIGKILL with graceful restart (peers keep routes), SIGTERM without', () => {
+  assert.equal(restartSignal(base), 'SIGKILL');
+  assert.equal(restartSignal({ ...base, gateway: { ...base.gateway, gracefulRestart: false } }), 'SIGTERM');
+});
+
+test('verification diff keys each line by its block and ignores order', () => {
+  const want = ['router bgp 65002', ' neighbor 10.0.1.1 remote-as 65001', ' address-family ipv4 unicast', '  neighbor 10.0.1.1 activate', ' address-family ipv6 unicast', '  neighbor fd00::1 activate'];
+  assert.deepEqual(contextKeys(want).slice(3, 4), ['router bgp 65002 > address-family ipv4 unicast > neighbor 10.0.1.1 activate']);
+  assert.equal(lineDiff(want, [...want].reverse().reverse()), '');
+  // the same line in another address family is a difference
+  const moved = ['router bgp 65002', ' neighbor 10.0.1.1 remote-as 65001', ' address-family ipv4 unicast', ' address-family ipv6 unicast', '  neighbor fd00::1 activate', '  neighbor 10.0.1.1 activate'];
+  const d = lineDiff(want, moved);
+  assert.match(d, /^- router bgp 65002 > address-family ipv4 unicast > neighbor 10.0.1.1 activate$/m);
+  assert.match(d, /^\+ router bgp 65002 > address-family ipv6 unicast > neighbor 10.0.1.1 activate$/m);
+});
+
+test('backoff: 0.5 s doubling, capped at 30 s', () => {
+  assert.deepEqual([0, 1, 2, 3, 4, 5, 6, 7, 20].map(backoffDelay), [500, 1000, 2000, 4000, 8000, 16000, 30000, 30000, 30000]);
+});
+
+test('atomic write: 0600 from creation, old file intact when the write fails, no temp files left', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'frrsup-aw-'));
+  try {
+    const file = join(dir, 'frr.conf');
+    await writeFileAtomic(file, 'one\n');
+    assert.equal(readFileSync(file, 'utf8'), 'one\n');
+    assert.equal(statSync(file).mode & 0o777, 0o600);
+    // a failing write (the target is a directory) leaves nothing behind
+    mkdirSync(join(dir, 'sub'));
+    await assert.rejects(writeFileAtomic(join(dir, 'sub'), 'two\n'));
+    await writeFileAtomic(file, 'two\n');
+    assert.equal(readFileSync(file, 'utf8'), 'two\n');
+    assert.deepEqual(readdirSync(dir).sort(), ['frr.conf', 'sub']);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+async function collect(w: ConfigWatcher, ms: number): Promise<string[]> {
+  const seen: string[] = [];
+  const on = (r: string): void => void seen.push(r);
+  w.on('change', on);
+  await new Promise((r) => setTimeout(r, ms));
+  w.off('change', on);
+  return seen;
+}
+
+test('watcher: a burst of edits gives one change after the debounce; kubelet swaps, creates, deletes, renames are seen', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'frrsup-watch-'));
+  const vol = new ProjectedVolume(join(dir, 'vol'));
+  vol.update({ 'bgp-conf.yaml': 'a: 1\n' });
+  const w = new ConfigWatcher({ dir: vol.dir, debounceMs: 150, resyncMs: 0 });
+  await w.start();
+  try {
+    const burst = collect(w, 900);
+    for (let i = 0; i < 10; i++) {
+      vol.update({ 'bgp-conf.yaml': `a: ${i}\n` });
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.equal((await burst).length, 1, 'one change for the burst');
+    for (const act of [
+      () => vol.update({ 'bgp-conf.yaml': 'a: 2\n', 'gateway.yaml': '{}\n' }), // kubelet adds a key
+      () => writeFileSync(join(vol.dir, 'plain.yaml'), 'x'), // plain create
+      () => writeFileSync(join(vol.dir, 'plain.yaml'), 'y'), // plain edit
+      () => rmSync(join(vol.dir, 'plain.yaml')), // delete
+    ]) {
+      const got = collect(w, 600);
+      act();
+      assert.equal((await got).length, 1);
+    }
+  } finally {
+    await w.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('watcher: the periodic resync fires without events', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'frrsup-resync-'));
+  const w = new ConfigWatcher({ dir, debounceMs: 50, resyncMs: 100 });
+  await w.start();
+  try {
+    const seen = await collect(w, 450);
+    assert.ok(seen.length >= 2 && seen.every((r) => r === 'periodic resync'), seen.join(','));
+  } finally {
+    await w.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
