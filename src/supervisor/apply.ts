@@ -29,6 +29,8 @@ export interface ApplyRecord {
   restarted: DaemonName[];
   reason: string;
   error?: string;
+  /** Milliseconds spent in each phase (load, write, restart, verify), for the log line and /status. */
+  phases?: Record<string, number>;
 }
 
 export interface Running {
@@ -136,6 +138,7 @@ export class Applier {
 
     const conf = renderFrrConf(load.spec);
     const hash = configHash(conf);
+    const tLoaded = performance.now();
     if (this.running?.hash === hash) {
       return this.record({ result: 'unchanged', hash, restarted: [], reason }, t0);
     }
@@ -148,10 +151,12 @@ export class Applier {
       log.error({ event: 'config_apply_failed', reason, err: error }, error);
       return this.record({ result: 'failed', hash, restarted: [], reason, error }, t0);
     }
+    const tWritten = performance.now();
     const before = this.running;
     this.generation++;
     this.running = { spec: load.spec, conf, hash, generation: this.generation, appliedAt: new Date().toISOString() };
     let restarted: DaemonName[] = [];
+    let tRestarted: number;
     try {
       if (!before) {
         await this.opts.daemons.startAll();
@@ -159,15 +164,17 @@ export class Applier {
       } else {
         restarted = await this.opts.daemons.restartFor(restartScope(before.spec, load.spec), restartSignal(before.spec));
       }
+      tRestarted = performance.now();
       await this.verify(conf);
     } catch (e) {
       const error = (e as Error).message;
       log.error({ event: 'config_apply_failed', generation: this.generation, reason, restarted, err: error }, `apply of generation ${this.generation} failed: ${error}`);
       return this.record({ result: 'failed', hash, restarted, reason, error }, t0);
     }
-    const rec = this.record({ result: 'applied', hash, restarted, reason }, t0);
+    const phases = { loadRender: Math.round(tLoaded - t0), write: Math.round(tWritten - tLoaded), restart: Math.round(tRestarted - tWritten), verify: Math.round(performance.now() - tRestarted) };
+    const rec = this.record({ result: 'applied', hash, restarted, reason, phases }, t0);
     this.lastSuccessAt = new Date();
-    log.info({ event: 'config_applied', generation: rec.generation, hash, durationMs: rec.durationMs, restarted, reason }, `config generation ${rec.generation} applied in ${rec.durationMs} ms (restarted ${restarted.join(', ')})`);
+    log.info({ event: 'config_applied', generation: rec.generation, hash, durationMs: rec.durationMs, phases, restarted, reason }, `config generation ${rec.generation} applied in ${rec.durationMs} ms (restarted ${restarted.join(', ')})`);
     return rec;
   }
 

@@ -38,6 +38,8 @@ export class ConfigWatcher extends EventEmitter<Events> {
       // the visible files, ..data and the timestamped directory kubelet writes into
       depth: 1,
       persistent: true,
+      // chokidar's atomic-write detection holds unlink events back 100 ms; every event is only a poke here.
+      atomic: false,
     });
     this.watcher.on('all', (event, path) => this.poke(`${event} ${path}`));
     this.watcher.on('error', (e) => this.emit('error', e instanceof Error ? e : new Error(String(e))));
