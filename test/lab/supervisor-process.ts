@@ -20,6 +20,7 @@ import { ProjectedVolume } from './projected-volume.ts';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const MAIN = join(REPO, 'src/cli/main.ts');
+const HTTP_GET = join(REPO, 'test/lab/http-get.js');
 const live = new Set<SupervisorProcess>();
 let seq = 0;
 
@@ -45,6 +46,8 @@ export class SupervisorProcess {
   readonly vty: Vtysh;
   readonly volume: ProjectedVolume;
   private child: ResultPromise | undefined;
+  /** The HTTP port (from --listen in the args, default 9180). */
+  port = 9180;
   private exited: Promise<{ code: number | undefined; signal: string | undefined }> | undefined;
 
   constructor(
@@ -68,6 +71,8 @@ export class SupervisorProcess {
     this.events.length = 0;
     this.rawStderr.length = 0;
     this.volume.update(opts.files);
+    const listenAt = opts.args?.indexOf('--listen') ?? -1;
+    if (listenAt >= 0) this.port = Number(opts.args?.[listenAt + 1]?.split(':').pop());
     const args = [
       'ip', 'netns', 'exec', this.lab.gwNs,
       process.execPath, '--import', 'tsx', MAIN, 'run',
@@ -118,6 +123,18 @@ export class SupervisorProcess {
 
   async json<T>(command: string): Promise<T> {
     return JSON.parse(await this.vty.run([command])) as T;
+  }
+
+  /** One HTTP request to the supervisor's endpoints, from inside the gateway namespace. */
+  async http(path: string, method = 'GET'): Promise<{ status: number; headers: Record<string, string>; body: string; error?: string }> {
+    const port = this.port;
+    const res = await this.lab.exec(this.lab.gwNs, [process.execPath, HTTP_GET, `http://127.0.0.1:${port}${path}`, method], { timeoutMs: 10_000 });
+    return JSON.parse(res.stdout) as { status: number; headers: Record<string, string>; body: string; error?: string };
+  }
+
+  async httpJson<T>(path: string): Promise<{ status: number; doc: T }> {
+    const r = await this.http(path);
+    return { status: r.status, doc: JSON.parse(r.body) as T };
   }
 
   /** The pid of one of the supervisor's daemons, from its pid file (undefined when not running). */
