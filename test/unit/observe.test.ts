@@ -1,0 +1,103 @@
+/** Pure pieces of the observability layer: probe verdicts, label mapping, listen parsing, the status table. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { liveness, readiness, LIVENESS_POLL_FAILURES } from '../../src/observe/health.ts';
+import { afiSafi, Metrics } from '../../src/observe/metrics.ts';
+import { parseListen } from '../../src/observe/http.ts';
+import { buildStatus } from '../../src/observe/status.ts';
+import { formatStatus } from '../../src/cli/status-cmd.ts';
+import type { SupervisorView } from '../../src/observe/view.ts';
+import type { FrrSnapshot } from '../../src/observe/poller.ts';
+import type { PeerSummary } from '../../src/state/frr-json.ts';
+import type { DaemonStatus } from '../../src/supervisor/daemons.ts';
+
+const up = (name: DaemonStatus['name']): DaemonStatus => ({ name, running: true, pid: 1, restarts: 0 });
+
+function view(over: Partial<{ daemons: DaemonStatus[]; applied: boolean; neighbours: string[]; lastBeat: Date; valid: boolean }> = {}): SupervisorView {
+  const applied = over.applied ?? true;
+  return {
+    startedAt: new Date(Date.now() - 60_000),
+    lastBeat: over.lastBeat ?? new Date(),
+    input: () => ({ sources: [{ name: 'bgp-conf.yaml', sha256: 'x' }], valid: over.valid ?? true, problems: over.valid === false ? ['error: bgp-conf.yaml: localASN: is required'] : [] }),
+    running: () => (applied ? { generation: 3, hash: 'abc', appliedAt: '2026-11-26T00:00:00.000Z' } : undefined),
+    lastApply: () => undefined,
+    lastSuccessAt: () => (applied ? new Date() : undefined),
+    daemonStatus: () => over.daemons ?? [up('zebra'), up('staticd'), up('bgpd')],
+    neighbours: () => over.neighbours ?? ['10.0.1.1', '10.0.1.2'],
+    evpn: () => undefined,
+  };
+}
+
+function peer(p: string, established: boolean, afi = 'ipv4Unicast'): PeerSummary {
+  return { vrf: 'default', afi, localAs: 65002, routerId: '10.0.1.13', peer: p, remoteAs: 65001, state: established ? 'Established' : 'Active', established, adminDown: false, uptimeSeconds: established ? 42 : 0, prefixesReceived: established ? 3 : 0, prefixesSent: 1, messagesReceived: 10, messagesSent: 11, connectionsEstablished: 1, connectionsDropped: 0 };
+}
+
+const snap = (peers: PeerSummary[]): FrrSnapshot => ({ at: new Date(), durationMs: 30, errors: {}, peers, neighbors: [], vnis: [], vrfVnis: [], l3RemoteVteps: {}, prefixRoutes: {} });
+
+test('liveness: alive without peers; not live when a daemon stays down past its backoff, or vtysh fails 3 polls', () => {
+  assert.equal(liveness(view(), 0).ok, true);
+  assert.equal(liveness(view({ applied: false }), 0).ok, true, 'waiting for a valid config is alive');
+  const down = (ms: number, backoff: number): DaemonStatus => ({ name: 'bgpd', running: false, restarts: 2, downSince: new Date(Date.now() - ms).toISOString(), nextAttemptMs: backoff });
+  assert.equal(liveness(view({ daemons: [up('zebra'), up('staticd'), down(3000, 1000)] }), 0).ok, true, 'within backoff + grace');
+  const v = liveness(view({ daemons: [up('zebra'), up('staticd'), down(60_000, 30_000)] }), 0);
+  assert.equal(v.ok, false);
+  assert.match(v.reason, /bgpd has been down for 60 s/);
+  assert.equal(liveness(view(), LIVENESS_POLL_FAILURES - 1).ok, true);
+  assert.match(liveness(view(), LIVENESS_POLL_FAILURES).reason, /vtysh failed 3 polls in a row/);
+  assert.equal(liveness(view({ lastBeat: new Date(Date.now() - 30_000) }), 0).ok, false);
+});
+
+test('readiness per --ready-when', () => {
+  const none = snap([peer('10.0.1.1', false), peer('10.0.1.2', false)]);
+  const one = snap([peer('10.0.1.1', true), peer('10.0.1.2', false)]);
+  const both = snap([peer('10.0.1.1', true), peer('10.0.1.2', true)]);
+  assert.equal(readiness(view(), none, 'applied').ok, true);
+  assert.equal(readiness(view(), none, 'any').ok, false);
+  assert.equal(readiness(view(), one, 'any').ok, true);
+  assert.equal(readiness(view(), one, 'all').ok, false);
+  assert.match(readiness(view(), one, 'all').reason, /1\/2 neighbours not Established/);
+  assert.equal(readiness(view(), both, 'all').ok, true);
+  assert.equal(readiness(view({ applied: false }), both, 'applied').ok, false, 'not ready before the first apply');
+  assert.match(readiness(view({ applied: false, valid: false }), both, 'any').reason, /input is invalid: error: bgp-conf.yaml: localASN: is required/);
+  assert.equal(readiness(view({ daemons: [up('zebra'), { name: 'staticd', running: false, restarts: 1 }, up('bgpd')] }), both, 'applied').ok, false);
+  // a neighbour Established but not configured (left from a previous config) does not count
+  assert.equal(readiness(view({ neighbours: ['10.0.1.9'] }), both, 'any').ok, false);
+});
+
+test('exporter labels from FRR AFI keys', () => {
+  assert.deepEqual(afiSafi('ipv4Unicast'), { afi: 'ipv4', safi: 'unicast' });
+  assert.deepEqual(afiSafi('ipv6Unicast'), { afi: 'ipv6', safi: 'unicast' });
+  assert.deepEqual(afiSafi('l2VpnEvpn'), { afi: 'l2vpn', safi: 'evpn' });
+});
+
+test('metrics: series follow the snapshot (no stale neighbours)', async () => {
+  const m = new Metrics();
+  m.update(view(), snap([peer('10.0.1.1', true), peer('10.0.1.2', false)]), true);
+  let text = await m.registry.metrics();
+  assert.match(text, /frr_bgp_peer_state\{vrf="default",afi="ipv4",safi="unicast",local_as="65002",peer="10.0.1.1",peer_as="65001"\} 1/);
+  assert.match(text, /frr_bgp_peer_state\{[^}]*peer="10.0.1.2"[^}]*\} 0/);
+  m.update(view(), snap([peer('10.0.1.1', true)]), true);
+  text = await m.registry.metrics();
+  assert.doesNotMatch(text, /peer="10.0.1.2"/);
+  assert.match(text, /^frr_supervisor_ready 1$/m);
+});
+
+test('--listen parsing', () => {
+  assert.deepEqual(parseListen('0.0.0.0:9180'), { host: '0.0.0.0', port: 9180 });
+  assert.deepEqual(parseListen('[::]:9180'), { host: '::', port: 9180 });
+  assert.deepEqual(parseListen(':9180'), { host: '0.0.0.0', port: 9180 });
+  assert.throws(() => parseListen('9180'), /HOST:PORT/);
+  assert.throws(() => parseListen('a:70000'), /HOST:PORT/);
+});
+
+test('status document and table', () => {
+  const v = view();
+  const s = snap([peer('10.0.1.1', true), peer('10.0.1.1', true, 'ipv6Unicast'), peer('10.0.1.2', false)]);
+  const doc = buildStatus(v, s, liveness(v, 0), readiness(v, s, 'any'));
+  assert.equal(doc.neighbours.length, 2);
+  assert.deepEqual(Object.keys(doc.neighbours[0]!.afis), ['ipv4-unicast', 'ipv6-unicast']);
+  const text = formatStatus(doc);
+  assert.match(text, /^NEIGHBOUR\s+VRF\s+STATE/m);
+  assert.match(text, /^10\.0\.1\.1\s+default\s+Established\s+42s\s+ipv4-unicast\s+3\s+1/m);
+  assert.match(text, /^bgpd\s+up\s+1/m);
+});
