@@ -4,7 +4,7 @@
  */
 import { open, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseDocument } from 'yaml';
+import { isMap, isScalar, parseDocument, visit } from 'yaml';
 import type { Problem } from './problems.ts';
 
 export const MAX_FILE_BYTES = 1024 * 1024;
@@ -74,13 +74,45 @@ function lineCol(text: string, offset: number): string {
   return `line ${line}, column ${col}`;
 }
 
-/** Parses YAML (or JSON, which must also be strict JSON) with duplicate-key and alias-bomb protection. */
+/** Deeper than this is refused before parsing (the yaml parser recurses; a few KB of `[` overflow its stack). */
+export const MAX_NESTING = 64;
+
+/**
+ * An upper bound of the document's nesting, without parsing: flow brackets outside quotes, plus block
+ * nesting estimated from indentation and `- ` sequences. Valid configs nest 3 or 4 deep.
+ */
+export function nestingEstimate(text: string): number {
+  let max = 0;
+  let flow = 0;
+  let quote: string | undefined;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (quote) {
+      if (c === '\\' && quote === '"') i++;
+      else if (c === quote) quote = undefined;
+      continue;
+    }
+    if (c === '"' || c === "'") quote = c;
+    else if (c === '[' || c === '{') max = Math.max(max, ++flow);
+    else if (c === ']' || c === '}') flow = Math.max(0, flow - 1);
+    else if (c === '#' && (i === 0 || /\s/.test(text[i - 1] ?? ''))) while (i < text.length && text[i] !== '\n') i++;
+  }
+  for (const line of text.split('\n')) {
+    const m = /^([ -]*)/.exec(line);
+    const lead = m?.[1] ?? '';
+    max = Math.max(max, Math.ceil(lead.replace(/-/g, '  ').length / 2));
+  }
+  return max;
+}
+
+/** Parses YAML (or JSON, which must also be strict JSON) with duplicate-key, nesting and alias-bomb protection. */
 export function parseStructured(name: string, text: string, problems: Problem[]): unknown {
   const fail = (message: string): undefined => {
     problems.push({ severity: 'error', source: name, path: '', message });
     return undefined;
   };
   if (text.trim() === '') return fail('the file is empty');
+  if (nestingEstimate(text) > MAX_NESTING) return fail(`the document is nested more than ${MAX_NESTING} levels deep`);
   const isJson = name.endsWith('.json');
   if (isJson) {
     try {
@@ -92,14 +124,32 @@ export function parseStructured(name: string, text: string, problems: Problem[])
     }
   }
   try {
-    const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false, strict: true, stringKeys: true });
+    // uniqueKeys is off: yaml compares keys pairwise (40 000 keys took seconds); duplicates are found below in one pass.
+    const doc = parseDocument(text, { uniqueKeys: false, prettyErrors: false, strict: true, stringKeys: true });
     const first = doc.errors[0];
     if (first) {
       const where = first.linePos?.[0] ? `line ${first.linePos[0].line}, column ${first.linePos[0].col}` : lineCol(text, first.pos[0]);
       const kind = isJson ? 'JSON' : 'YAML';
-      const what = first.code === 'DUPLICATE_KEY' ? 'duplicate key' : `${kind} syntax error`;
-      return fail(`${what} at ${where}: ${first.message.split('\n')[0] ?? ''}`);
+      return fail(`${kind} syntax error at ${where}: ${first.message.split(/[\r\n]/)[0] ?? ''}`);
     }
+    let duplicate: string | undefined;
+    visit(doc, {
+      Map(_, map) {
+        if (!isMap(map)) return undefined;
+        const seen = new Set<string>();
+        for (const pair of map.items) {
+          const key = isScalar(pair.key) ? String(pair.key.value) : JSON.stringify(pair.key);
+          if (seen.has(key)) {
+            const pos = isScalar(pair.key) && pair.key.range ? pair.key.range[0] : 0;
+            duplicate = `duplicate key ${JSON.stringify(key.slice(0, 40))} at ${lineCol(text, pos)}`;
+            return visit.BREAK;
+          }
+          seen.add(key);
+        }
+        return undefined;
+      },
+    });
+    if (duplicate) return fail(duplicate);
     return doc.toJS({ maxAliasCount: 50 }) as unknown;
   } catch (e) {
     const msg = (e as Error).message;

@@ -8,7 +8,7 @@ import type { Problem } from './problems.ts';
 import { readConfigDir } from './files.ts';
 import type { ParsedFile } from './files.ts';
 import { readEnv } from './env.ts';
-import { parseAddress } from './net.ts';
+import { parseAddress, unusableUnicast } from './net.ts';
 import * as f from './fields.ts';
 import { BGP_FIELDS, EVPN_FIELDS, validateBgp, validateEvpn, validateGateway } from './validate.ts';
 import type { BgpDefaults, FieldReporter } from './validate.ts';
@@ -57,12 +57,12 @@ async function routerIdDefault(facts: HostFacts, gateway: GatewaySpec): Promise<
   const podIp = facts.env.POD_IP;
   if (podIp) {
     const parsed = parseAddress(podIp);
-    if (typeof parsed !== 'string' && parsed.family === 4) return { value: parsed.canonical, source: 'POD_IP' };
+    if (typeof parsed !== 'string' && parsed.family === 4 && !unusableUnicast(parsed)) return { value: parsed.canonical, source: 'POD_IP' };
   }
   const ifIp = await facts.interfaceIPv4(gateway.externalInterface);
   if (ifIp) return { value: ifIp, source: 'interface' };
   return {
-    missing: `is not set, POD_IP (${podIp ? JSON.stringify(podIp) : 'unset'}) is not an IPv4 address, and the external interface ${gateway.externalInterface} has no global IPv4 address: set routerId`,
+    missing: `is not set, POD_IP (${podIp ? JSON.stringify(podIp) : 'unset'}) is not a usable IPv4 address, and the external interface ${gateway.externalInterface} has no global IPv4 address: set routerId`,
   };
 }
 
@@ -70,7 +70,8 @@ export async function loadConfig(opts: LoadOptions): Promise<LoadResult> {
   const problems: Problem[] = [];
   const sources: LoadResult['sources'] = [];
   const files = opts.configDir ? await readConfigDir(opts.configDir, problems) : {};
-  for (const file of Object.values(files)) if (!file.failed) sources.push({ name: file.name, sha256: sha(file.text) });
+  // The password file is listed without a hash: an unsalted hash of a weak password could be brute-forced.
+  for (const file of Object.values(files)) if (!file.failed) sources.push({ name: file.name, sha256: file.name === 'bgp-password' ? '(secret)' : sha(file.text) });
 
   const useEnv = opts.env === true || (!files.bgp && opts.facts.env.LOCAL_ASN !== undefined && opts.facts.env.LOCAL_ASN !== '');
   if (useEnv && files.bgp) {
@@ -96,7 +97,7 @@ export async function loadConfig(opts: LoadOptions): Promise<LoadResult> {
   let evpnPresent: boolean;
   if (useEnv) {
     const env = readEnv(opts.facts.env, problems);
-    sources.push({ name: 'env', sha256: sha(JSON.stringify([env.bgp, env.evpn ?? null])) });
+    sources.push({ name: 'env', sha256: sha(JSON.stringify([{ ...env.bgp, password: env.bgp.password === undefined ? null : '(secret)' }, env.evpn ?? null])) });
     bgpPresent = Object.keys(env.bgp).length > 0;
     evpnPresent = env.evpn !== undefined;
     bgpInput = { spec: env.bgp, field: env.bgpField };

@@ -11,9 +11,25 @@ export interface Problem {
   message: string;
 }
 
-/** `error: bgp-conf.yaml: spec.neighbours[1]: ...`, the format documented in the README. */
+/**
+ * Makes text safe for one log/terminal line: control characters (C0, DEL, C1), line and paragraph separators
+ * and bidi controls are shown as escapes. Messages quote the input (keys, values, parser excerpts), and the
+ * input must never be able to start a new line or drive a terminal.
+ */
+export function printable(text: string): string {
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]/g, (c) => {
+    const code = c.charCodeAt(0);
+    return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+  });
+}
+
+/** `error: bgp-conf.yaml: spec.neighbours[1]: ...`, the format documented in the README; always one printable line. */
 export function formatProblem(p: Problem): string {
-  return [p.severity, p.source, p.path, p.message].filter((s) => s !== '').join(': ');
+  return [p.severity, p.source, p.path, p.message]
+    .filter((s) => s !== '')
+    .map(printable)
+    .join(': ');
 }
 
 /** Collects problems for one source; `at(path)` makes a collector for a nested field. */

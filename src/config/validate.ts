@@ -271,6 +271,10 @@ export function validateGateway(doc: Record<string, unknown>, r: Reporter): Gate
     if (gw) spec.internalGateway = gw.canonical;
     else ok = false;
   }
+  if (spec.vrf.name === 'default') {
+    r.at('vrf').at('name').error('"default" is FRR\'s default VRF; name the tenant VRF (e.g. vrf-vpn)');
+    ok = false;
+  }
   const names = [spec.vrf.name, spec.bridge.name, spec.vxlan.name];
   if (new Set(names).size !== names.length) {
     r.error(`the vrf, bridge and vxlan names must differ; got ${names.join(', ')}`);

@@ -51,7 +51,7 @@ const cases: Case[] = [
   { name: 'duplicate neighbours', files: { 'bgp-conf.yaml': bgpWith('neighbours', '["fd00::1", "fd00:0:0::1"]') }, expect: 'bgp-conf.yaml: neighbours[1]: fd00::1 is listed twice' },
   { name: 'neighbour equals router id', files: { 'bgp-conf.yaml': bgpWith('neighbours', '[10.0.1.13]') }, expect: 'bgp-conf.yaml: neighbours[0]: 10.0.1.13 equals the router id' },
   { name: 'router id IPv6', files: { 'bgp-conf.yaml': bgpWith('routerId', '"fd00::13"') }, expect: 'bgp-conf.yaml: routerId: "fd00::13" must be an IPv4 address' },
-  { name: 'router id missing and no default', files: { 'bgp-conf.yaml': 'localASN: 65002\npeerASN: 65001\nneighbours: [10.0.1.1]\n', 'gateway.yaml': 'externalInterface: frrsup-none0\n' }, env: { POD_IP: 'fd00::13' }, expect: 'bgp-conf.yaml: routerId: is not set, POD_IP ("fd00::13") is not an IPv4 address, and the external interface frrsup-none0 has no global IPv4 address' },
+  { name: 'router id missing and no default', files: { 'bgp-conf.yaml': 'localASN: 65002\npeerASN: 65001\nneighbours: [10.0.1.1]\n', 'gateway.yaml': 'externalInterface: frrsup-none0\n' }, env: { POD_IP: 'fd00::13' }, expect: 'bgp-conf.yaml: routerId: is not set, POD_IP ("fd00::13") is not a usable IPv4 address, and the external interface frrsup-none0 has no global IPv4 address' },
   // durations
   { name: 'duration unparsable', files: { 'bgp-conf.yaml': bgp('holdTime: 90 seconds\n') }, expect: 'bgp-conf.yaml: holdTime: "90 seconds" is not a duration' },
   { name: 'duration as a number', files: { 'bgp-conf.yaml': bgp('holdTime: 90\n') }, expect: 'bgp-conf.yaml: holdTime: must be a duration string' },
@@ -93,7 +93,12 @@ const cases: Case[] = [
   // file-level problems
   { name: 'YAML syntax error with line and column', files: { 'bgp-conf.yaml': 'localASN: 65002\npeerASN: [65001\n' }, expect: 'bgp-conf.yaml: YAML syntax error at line' },
   { name: 'JSON syntax error', files: { 'bgp-conf.json': '{"localASN": 65002,,}' }, expect: 'bgp-conf.json: JSON syntax error' },
-  { name: 'duplicate YAML key', files: { 'bgp-conf.yaml': BGP + 'localASN: 65003\n' }, expect: 'bgp-conf.yaml: duplicate key at line 5' },
+  { name: 'duplicate YAML key', files: { 'bgp-conf.yaml': BGP + 'localASN: 65003\n' }, expect: 'bgp-conf.yaml: duplicate key "localASN" at line 5, column 1' },
+  { name: 'duplicate JSON key', files: { 'bgp-conf.json': '{"localASN": 65002, "localASN": 65003}' }, expect: 'bgp-conf.json: duplicate key "localASN" at line 1' },
+  { name: 'nesting too deep (would overflow the parser)', files: { 'bgp-conf.yaml': '['.repeat(5000) }, expect: 'bgp-conf.yaml: the document is nested more than 64 levels deep' },
+  { name: 'loopback POD_IP is no router id', files: { 'bgp-conf.yaml': 'localASN: 65002\npeerASN: 65001\nneighbours: [10.0.1.1]\n', 'gateway.yaml': 'externalInterface: frrsup-none0\n' }, env: { POD_IP: '127.0.0.1' }, expect: 'routerId: is not set, POD_IP ("127.0.0.1") is not a usable IPv4 address' },
+  { name: 'vrf named default', files: { 'bgp-conf.yaml': BGP, 'gateway.yaml': 'vrf: {name: default}\n' }, expect: 'gateway.yaml: vrf.name: "default" is FRR\'s default VRF' },
+  { name: 'control characters in an unknown key cannot forge a line', files: { 'bgp-conf.yaml': 'localASN: 65002\n"x\\nerror: forged": 1\n' }, expect: 'bgp-conf.yaml: peerASN: is required' },
   { name: 'empty file', files: { 'bgp-conf.yaml': '' }, expect: 'bgp-conf.yaml: the file is empty' },
   { name: 'file over 1 MiB', files: { 'bgp-conf.yaml': BGP + '#'.repeat(1024 * 1024) }, expect: 'bgp-conf.yaml: the file is' },
   { name: 'directory instead of a file', setup: (d) => mkdirSync(join(d, 'bgp-conf.yaml')), expect: 'bgp-conf.yaml: the file is not a regular file' },
@@ -161,6 +166,25 @@ test('unknown fields are warnings, not errors', async () => {
     assert.equal(res.code, 0, res.stderr);
     assert.equal(res.stdout, 'ok\n');
     assert.match(res.stderr, /^warning: bgp-conf\.yaml: spec\.bfd: unknown field, ignored/m);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('every problem line is one printable line, whatever the input quotes', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'frrsup-print-'));
+  try {
+    writeFileSync(join(dir, 'bgp-conf.json'), '{"a":\nerror: forged}');
+    writeFileSync(join(dir, 'gateway.yaml'), '"k\\nerror: forged\\u2028x\\u0085y": 1\nexternalInterface: "net1\\u0085error: forged"\n');
+    const res = await runCli(['check', '--config-dir', dir]);
+    assert.equal(res.code, 1);
+    const lines = res.stderr.split('\n').filter(Boolean);
+    for (const l of lines) {
+      assert.match(l, /^(error|warning): (bgp-conf\.json|gateway\.yaml)/, `a forged or broken line: ${JSON.stringify(l)}`);
+      // eslint-disable-next-line no-control-regex -- finding control characters is the point
+      assert.doesNotMatch(l, /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/);
+    }
+    assert.ok(lines.some((l) => l.includes('\\x0aerror: forged')), res.stderr);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
