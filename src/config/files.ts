@@ -48,7 +48,8 @@ async function readBounded(path: string): Promise<ReadResult> {
       const bytes = buf.subarray(0, total);
       let text: string;
       try {
-        text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+        // The BOM is kept: a parser ignores it, but in the password file it would be part of the secret.
+        text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
       } catch {
         return { kind: 'error', message: 'is not UTF-8 text' };
       }
@@ -111,6 +112,7 @@ export function parseStructured(name: string, text: string, problems: Problem[])
     problems.push({ severity: 'error', source: name, path: '', message });
     return undefined;
   };
+  if (text.startsWith('\ufeff')) text = text.slice(1);
   if (text.trim() === '') return fail('the file is empty');
   if (nestingEstimate(text) > MAX_NESTING) return fail(`the document is nested more than ${MAX_NESTING} levels deep`);
   const isJson = name.endsWith('.json');

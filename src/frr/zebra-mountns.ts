@@ -8,7 +8,7 @@
  *   mounted on /run/netns and each staged file bound back to /run/netns/NAME;
  *   zebra runs as `nsenter --mount=HOLDER/zebra.mnt -- zebra ...` (nsenter execs: the pid is zebra's).
  */
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, realpath, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 
@@ -20,9 +20,11 @@ async function run(argv: string[]): Promise<void> {
   if (r.exitCode !== 0) throw new Error(`preparing zebra's mount namespace: ${argv.join(' ')} failed (exit ${String(r.exitCode)}): ${(r.stderr || r.stdout).trim()}`);
 }
 
+/** Whether a path is a mount point (compared after resolving symlinks: /var/run is /run). */
 async function isMountPoint(path: string): Promise<boolean> {
+  const real = await realpath(path).catch(() => path);
   const info = await readFile('/proc/self/mountinfo', 'utf8');
-  return info.split('\n').some((l) => l.split(' ')[4] === path);
+  return info.split('\n').some((l) => l.split(' ')[4] === real);
 }
 
 /** Prepares the mount namespace and returns the argv prefix that runs zebra inside it. */
@@ -33,7 +35,17 @@ export async function prepareZebraMountNs(holder: string, vrfs: readonly string[
   const mnt = join(holder, 'zebra.mnt');
   if (await isMountPoint(mnt)) await run(['umount', '--lazy', mnt]);
   await writeFile(mnt, '');
-  await run(['unshare', `--mount=${mnt}`, '--propagation', 'private', 'true']);
+  // Seen here: the very first `unshare --mount=FILE` after the holder's bind mount can fail with EINVAL
+  // (the kernel refusing the nsfs bind); the same call succeeds right after. Retry a couple of times.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await run(['unshare', `--mount=${mnt}`, '--propagation', 'private', 'true']);
+      break;
+    } catch (e) {
+      if (attempt >= 3) throw e;
+      await run(['mount', '--make-private', holder]);
+    }
+  }
   const inside = (argv: string[]): Promise<void> => run(['nsenter', `--mount=${mnt}`, '--', ...argv]);
   for (const vrf of vrfs) {
     const staged = join(holder, 'stage', vrf);

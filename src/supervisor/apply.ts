@@ -15,6 +15,9 @@ import type { DaemonName } from '../frr/daemon.ts';
 import { parseRunningConfig } from '../state/frr-json.ts';
 import type { Logger } from '../log.ts';
 import type { DaemonManager } from './daemons.ts';
+import { desiredFromHost } from '../dataplane/state.ts';
+import { reconcile } from '../dataplane/apply.ts';
+import { ownedFromSpec } from '../dataplane/types.ts';
 import { writeFileAtomic } from './atomic-write.ts';
 
 export type ApplyResult = 'applied' | 'unchanged' | 'invalid' | 'failed';
@@ -83,6 +86,8 @@ export class Applier {
   lastLoad: LoadResult | undefined;
   last: ApplyRecord | undefined;
   lastSuccessAt: Date | undefined;
+  /** The hash of the config last verified running (a failed apply can be completed later by crash recovery). */
+  verifiedHash: string | undefined;
   private generation = 0;
   private busy = false;
   private pending: string | undefined;
@@ -140,9 +145,36 @@ export class Applier {
     const hash = configHash(conf);
     const tLoaded = performance.now();
     if (this.running?.hash === hash) {
-      return this.record({ result: 'unchanged', hash, restarted: [], reason }, t0);
+      // Nothing to render, but a device deleted by hand is recreated here (every resync).
+      let restarted: DaemonName[] = [];
+      try {
+        const dp = await this.reconcileDataplane(load.spec, this.running.spec);
+        if (dp.restartZebra) restarted = await this.opts.daemons.restartFor('zebra', restartSignal(this.running.spec));
+      } catch (e) {
+        const error = (e as Error).message;
+        if (this.last?.error !== error) log.error({ event: 'dataplane_failed', err: error }, `EVPN data plane: ${error}`);
+        return this.record({ result: 'failed', hash, restarted, reason, error }, t0);
+      }
+      if (restarted.length === 0 && this.verifiedHash === hash) return this.record({ result: 'unchanged', hash, restarted, reason }, t0);
+      // Not verified yet (the apply failed, e.g. a daemon could not start and came back later): verify now.
+      try {
+        await this.verify(this.running.conf);
+      } catch (e) {
+        return this.record({ result: 'failed', hash, restarted, reason, error: (e as Error).message }, t0);
+      }
+      return this.succeeded(this.record({ result: 'applied', hash, restarted, reason }, t0));
     }
     log.info({ event: 'config_changed', reason, hash, previousHash: this.running?.hash ?? null }, `config change seen (${reason})`);
+
+    // The devices come first: zebra must find them when it (re)starts.
+    let dataplaneRestart: boolean;
+    try {
+      dataplaneRestart = (await this.reconcileDataplane(load.spec, this.running?.spec)).restartZebra;
+    } catch (e) {
+      const error = `EVPN data plane: ${(e as Error).message}; generation ${this.running?.generation ?? 0} keeps running`;
+      log.error({ event: 'config_apply_failed', reason, err: error }, error);
+      return this.record({ result: 'failed', hash, restarted: [], reason, error }, t0);
+    }
 
     try {
       await writeFileAtomic(this.opts.paths.frrConf, conf, 0o600);
@@ -162,7 +194,8 @@ export class Applier {
         await this.opts.daemons.startAll();
         restarted = ['zebra', 'staticd', 'bgpd'];
       } else {
-        restarted = await this.opts.daemons.restartFor(restartScope(before.spec, load.spec), restartSignal(before.spec));
+        const scope = dataplaneRestart ? 'zebra' : restartScope(before.spec, load.spec);
+        restarted = await this.opts.daemons.restartFor(scope, restartSignal(before.spec));
       }
       tRestarted = performance.now();
       await this.verify(conf);
@@ -172,10 +205,25 @@ export class Applier {
       return this.record({ result: 'failed', hash, restarted, reason, error }, t0);
     }
     const phases = { loadRender: Math.round(tLoaded - t0), write: Math.round(tWritten - tLoaded), restart: Math.round(tRestarted - tWritten), verify: Math.round(performance.now() - tRestarted) };
-    const rec = this.record({ result: 'applied', hash, restarted, reason, phases }, t0);
+    return this.succeeded(this.record({ result: 'applied', hash, restarted, reason, phases }, t0));
+  }
+
+  private succeeded(rec: ApplyRecord): ApplyRecord {
     this.lastSuccessAt = new Date();
-    log.info({ event: 'config_applied', generation: rec.generation, hash, durationMs: rec.durationMs, phases, restarted, reason }, `config generation ${rec.generation} applied in ${rec.durationMs} ms (restarted ${restarted.join(', ')})`);
+    this.verifiedHash = rec.hash;
+    this.opts.logger.info(
+      { event: 'config_applied', generation: rec.generation, hash: rec.hash, durationMs: rec.durationMs, phases: rec.phases, restarted: rec.restarted, reason: rec.reason },
+      `config generation ${rec.generation} applied in ${rec.durationMs} ms (restarted ${rec.restarted.join(', ') || 'nothing'})`,
+    );
     return rec;
+  }
+
+  /** Reconciles the EVPN devices (only when EVPN is or was configured). */
+  private async reconcileDataplane(spec: Spec, previous: Spec | undefined): Promise<{ restartZebra: boolean }> {
+    if (!spec.evpn && !previous?.evpn) return { restartZebra: false };
+    const desired = await desiredFromHost(spec);
+    const r = await reconcile(desired, { owned: ownedFromSpec(previous?.evpn ? previous : spec), logger: this.opts.logger });
+    return { restartZebra: r.restartZebra };
   }
 
   /** The running config (as FRR prints it) must equal what was rendered, line for line. */
@@ -185,7 +233,8 @@ export class Applier {
     let diff: string;
     for (;;) {
       const text = await this.opts.vtysh.run(['show running-config']);
-      const have = parseRunningConfig(text);
+      // With the netns VRF backend FRR adds the namespace path to the VRF block.
+      const have = parseRunningConfig(text).filter((l) => !/^ netns \/run\/netns\/\S+$/.test(l));
       diff = lineDiff(want, have);
       if (diff === '') return;
       if (Date.now() > deadline) break;

@@ -42,9 +42,12 @@ export interface DaemonManagerOptions {
   paths: FrrPaths;
   logger: Logger;
   extraArgs: (name: DaemonName) => string[];
-  wrapper?: (name: DaemonName) => string[] | undefined;
+  /** Prepares a start (e.g. zebra's mount namespace) and returns an argv prefix to run the daemon in, if any. */
+  prepare?: (name: DaemonName) => Promise<string[] | undefined>;
   /** Pushes the daemon's part of the current config after each start. */
   configure: (name: DaemonName) => Promise<void>;
+  /** How bgpd is stopped for a restart (SIGKILL with graceful restart, so the peers keep the routes). */
+  restartSignal?: () => NodeJS.Signals;
 }
 
 interface Slot {
@@ -73,8 +76,7 @@ export class DaemonManager extends EventEmitter<Events> {
     return { restarts: 0, failures: 0, recovering: false };
   }
 
-  private newDaemon(name: DaemonName): FrrDaemon {
-    const wrapper = this.opts.wrapper?.(name);
+  private newDaemon(name: DaemonName, wrapper?: string[]): FrrDaemon {
     const daemon = new FrrDaemon({
       name,
       paths: this.opts.paths,
@@ -105,7 +107,7 @@ export class DaemonManager extends EventEmitter<Events> {
     if (s.daemon?.running) return;
     // Extra args can change between starts (graceful restart turned off, VRF backend changed).
     s.daemon?.removeAllListeners('exit');
-    const daemon = this.newDaemon(name);
+    const daemon = this.newDaemon(name, await this.opts.prepare?.(name));
     s.daemon = daemon;
     await daemon.start();
     await this.opts.configure(name);
@@ -189,7 +191,7 @@ export class DaemonManager extends EventEmitter<Events> {
       await pRetry(
         () =>
           this.serial(async () => {
-            if (name === 'zebra' && this.slot('bgpd').daemon?.running) await this.stopOne('bgpd');
+            if (name === 'zebra' && this.slot('bgpd').daemon?.running) await this.stopOne('bgpd', this.opts.restartSignal?.() ?? 'SIGTERM');
             for (const d of START_ORDER) {
               if (this.slot(d).daemon?.running) continue;
               this.slot(d).restarts++;

@@ -14,9 +14,10 @@ import { enableNeighboursCommands, renderBgpdBootConf, renderDaemons } from '../
 import type { Logger } from '../log.ts';
 import { ConfigWatcher } from '../watch/config-watcher.ts';
 import { DaemonManager, START_ORDER } from './daemons.ts';
-import { Applier } from './apply.ts';
+import { Applier, restartSignal } from './apply.ts';
 import { writeFileAtomic } from './atomic-write.ts';
 import { Observer } from '../observe/observer.ts';
+import { prepareZebraMountNs, releaseZebraMountNs } from '../frr/zebra-mountns.ts';
 import type { ReadyWhen, SupervisorView } from '../observe/view.ts';
 import { formatProblem, hasErrors } from '../config/problems.ts';
 
@@ -68,6 +69,8 @@ export class Supervisor implements SupervisorView {
       paths: this.paths,
       logger: opts.logger,
       extraArgs: (name) => this.daemonArgs(name),
+      prepare: (name) => this.prepare(name),
+      restartSignal: () => (this.applier.running ? restartSignal(this.applier.running.spec) : 'SIGTERM'),
       configure: (name) => this.configure(name),
     });
     this.applier = new Applier({
@@ -84,6 +87,11 @@ export class Supervisor implements SupervisorView {
     });
     this.daemons.on('started', (name, reason) => {
       if (reason !== 'initial') this.observer.metrics.daemonRestarts.inc({ daemon: name, reason });
+      // A failed apply completed by crash recovery: verify it (and become ready) without waiting for a resync.
+      const running = this.applier.running;
+      if (running && this.applier.verifiedHash !== running.hash && START_ORDER.every((d) => this.daemons.isRunning(d))) {
+        void this.applier.request('daemons recovered');
+      }
     });
     this.observer = new Observer({
       view: this,
@@ -133,10 +141,26 @@ export class Supervisor implements SupervisorView {
     await this.vtysh.run(enableNeighboursCommands(spec), { daemon: 'bgpd', timeoutMs: 10_000 });
   }
 
+  private netnsVrf(): string | undefined {
+    const spec = this.applier.running?.spec;
+    return spec?.evpn && spec.gateway.vrfBackend === 'netns' ? spec.gateway.vrf.name : undefined;
+  }
+
   private daemonArgs(name: DaemonName): string[] {
     const spec = this.applier.running?.spec;
-    if (name === 'zebra' && (spec?.gateway.gracefulRestart ?? true)) return ['-K', String(ZEBRA_GR_SECONDS)];
-    return [];
+    if (name !== 'zebra') return [];
+    return [...((spec?.gateway.gracefulRestart ?? true) ? ['-K', String(ZEBRA_GR_SECONDS)] : []), ...(this.netnsVrf() ? ['-n'] : [])];
+  }
+
+  /** zebra with the netns VRF backend runs in a mount namespace whose /run/netns holds only the VRF. */
+  private async prepare(name: DaemonName): Promise<string[] | undefined> {
+    const vrf = this.netnsVrf();
+    if (name !== 'zebra' || !vrf) return undefined;
+    return prepareZebraMountNs(this.mountHolder, [vrf]);
+  }
+
+  private get mountHolder(): string {
+    return join(this.paths.instanceRunDir, 'zebra-mnt');
   }
 
   async start(): Promise<void> {
@@ -183,6 +207,7 @@ export class Supervisor implements SupervisorView {
         }
       }
       await this.daemons.stopAll();
+      await releaseZebraMountNs(this.mountHolder).catch((e: unknown) => log.warn({ event: 'cleanup_failed', err: (e as Error).message }));
       for (const name of START_ORDER) await rm(this.paths.pidFile(name), { force: true });
       await removeStaleSockets(this.paths.instanceRunDir).catch(() => undefined);
       log.info({ event: 'stopped', durationMs: Math.round(performance.now() - t0) }, 'frr-supervisor stopped');

@@ -33,8 +33,6 @@ function alive(pid: number | undefined): boolean {
 
 const ROUTER_CONF = `frr defaults traditional
 ip route ${RT_PREFIX} Null0
-debug bgp neighbor-events
-debug bgp graceful-restart
 !
 router bgp 65001
  bgp router-id ${RT}
@@ -223,6 +221,11 @@ describe('frr-supervisor run against real FRR', { timeout: 600_000 }, () => {
   });
 
   test('7. graceful restart: during a config-change restart of bgpd the peer never drops the gateway prefix', async () => {
+    // A peer with a clean history: after the gateway's zebra was SIGKILLed and recovered (test 5b), FRR 8.4 as
+    // the peer was seen to flush the gateway's stale routes for ~1.3 s at a later graceful restart in about
+    // half the runs; with a restarted peer bgpd never. Open: see the README's known issues.
+    await router.stopDaemon('bgpd', 'SIGKILL');
+    await router.startDaemon('bgpd');
     const s = await fresh();
     const samples: number[] = [];
     const inRib: boolean[] = [];
@@ -244,8 +247,9 @@ describe('frr-supervisor run against real FRR', { timeout: 600_000 }, () => {
     sampling = false;
     await sampler;
     assert.ok(samples.length >= 10, `samples: ${samples.length}`);
-    const routerLog = router.logs().filter((l) => /10\.0\.1\.13|[Gg]raceful|stale|Stale|NOTIFICATION|EOR/.test(l)).slice(-25).join('\n');
-    assert.equal(Math.min(...samples), 1, `the router's prefix count from the gateway dropped: ${samples.join(',')}; in the router's RIB: ${inRib.map(Number).join(',')}\nrouter log:\n${routerLog}`);
+    const bgpds = (await execa('ip', ['netns', 'pids', lab.gwNs])).stdout.split('\n').filter(Boolean).map((pid) => { try { return `${pid}: ${readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ').slice(0, 120)}`; } catch { return pid; } });
+    const routerLog = router.logs().filter((l) => /10\.17|[Ss]tale|EOR|End-of-RIB|went from|withdraw|NOTIF|Deferral|defer/.test(l)).slice(-60).join('\n');
+    assert.equal(Math.min(...samples), 1, `the router's prefix count from the gateway dropped: ${samples.join(',')}; in the router's RIB: ${inRib.map(Number).join(',')}\ngw processes:\n${bgpds.join('\n')}\nrouter log:\n${routerLog}\nsupervisor:\n${s.events.filter((e) => e.event || e.daemon === 'bgpd').map((e) => `${String(e.time)} ${String(e.event)} ${String(e.msg).slice(0, 150)}`).join('\n')}`);
   });
 
   test('7b. pinned FRR behaviour: without graceful restart the same change withdraws the routes at the peer', async () => {

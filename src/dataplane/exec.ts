@@ -1,0 +1,36 @@
+/** Running `ip` / `bridge` argument arrays (never a shell), optionally inside a named network namespace. */
+import { execa } from 'execa';
+
+export interface RunResult {
+  stdout: string;
+  stderr: string;
+  /** undefined when the command could not start or was killed (timeout). */
+  exitCode: number | undefined;
+}
+
+/** Runs one argv (argv[0] is the program); never rejects: the caller looks at exitCode. */
+export type Runner = (argv: readonly string[]) => Promise<RunResult>;
+
+/** The default runner: execa without a shell, stdin closed, 10 s timeout. */
+export const execRunner: Runner = async (argv) => {
+  const [file, ...args] = argv;
+  if (file === undefined) throw new Error('empty argv');
+  const r = await execa(file, args, { reject: false, stdin: 'ignore', timeout: 10_000 });
+  const failure = r.failed && r.exitCode === undefined ? (r.shortMessage ?? String(r.message)) : '';
+  return { stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? '') || failure, exitCode: r.exitCode };
+};
+
+/** `ip [-n NS] ARGS...`. */
+export function ipArgv(netns: string | undefined, ...args: string[]): string[] {
+  return netns === undefined ? ['ip', ...args] : ['ip', '-n', netns, ...args];
+}
+
+/** `bridge [-n NS] ARGS...` (iproute2's bridge takes -n/-netns like ip). */
+export function bridgeArgv(netns: string | undefined, ...args: string[]): string[] {
+  return netns === undefined ? ['bridge', ...args] : ['bridge', '-n', netns, ...args];
+}
+
+/** One line for logs and errors: argv joined with spaces, arguments with spaces or quotes JSON-quoted. */
+export function formatArgv(argv: readonly string[]): string {
+  return argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : JSON.stringify(a))).join(' ');
+}

@@ -1,0 +1,217 @@
+/**
+ * EVPN (L3VPN, type-5) end to end on the netns VRF backend (this kernel has no VRF devices): the Kube-OVN
+ * docs' gateway1 example (evpn-conf-1016: VNI 1016, RT 65000:1016) against an external-router FRR with an
+ * L3VNI 1016 in its default VRF. The supervisor owns the VRF namespace, bridge and VXLAN devices.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execa } from 'execa';
+import { createLab, waitFor } from '../lab/lab.ts';
+import type { Lab, RouterInstance } from '../lab/lab.ts';
+import { startSupervisor } from '../lab/supervisor-process.ts';
+import type { SupervisorProcess } from '../lab/supervisor-process.ts';
+import { parseBgpNeighbors, listType5Routes } from '../../src/state/frr-json.ts';
+
+const GW = '10.0.1.13';
+const RT = '10.0.1.1';
+const VRF = `fsl${process.pid}v9`;
+
+const routerConf = (vni: number): string => `frr defaults traditional
+vrf default
+ vni ${vni}
+exit-vrf
+ip route 192.168.100.0/24 Null0
+router bgp 65001
+ bgp router-id ${RT}
+ no bgp ebgp-requires-policy
+ no bgp default ipv4-unicast
+ bgp graceful-restart
+ neighbor ${GW} remote-as 65002
+ neighbor ${GW} timers 3 9
+ neighbor ${GW} timers connect 1
+ address-family ipv4 unicast
+  network 192.168.100.0/24
+ exit-address-family
+ address-family l2vpn evpn
+  neighbor ${GW} activate
+  advertise-all-vni
+  advertise ipv4 unicast
+  route-target import 65000:${vni}
+  route-target export 65000:${vni}
+ exit-address-family
+exit
+`;
+
+const BGP = `apiVersion: kubeovn.io/v1
+kind: BgpConf
+metadata:
+  name: bgp-conf-6502
+spec:
+  localASN: 65002
+  peerASN: 65001
+  neighbours:
+  - ${RT}
+  holdTime: 9s
+  keepaliveTime: 3s
+  connectTime: 1s
+  ebgpMultiHop: true
+`;
+const evpnConf = (vni: number): string => `apiVersion: kubeovn.io/v1
+kind: EvpnConf
+metadata:
+  name: evpn-conf-${vni}
+spec:
+  vni: ${vni}
+  routeTargets:
+  - "65000:${vni}"
+`;
+const GATEWAY = `advertise: [10.17.0.0/16]
+internalInterface: int0
+internalGateway: 10.16.0.1
+vrfBackend: netns
+vrf: {name: ${VRF}, table: 2000}
+`;
+
+describe('EVPN type-5 on the netns VRF backend against real FRR', { timeout: 600_000 }, () => {
+  let lab: Lab;
+  let router: RouterInstance;
+  let sup: SupervisorProcess;
+
+  async function routerDevices(vni: number): Promise<void> {
+    const ex = (argv: string[]): Promise<unknown> => lab.exec(lab.rtNs, argv);
+    await lab.exec(lab.rtNs, ['ip', 'link', 'del', 'rtvx'], { reject: false });
+    await lab.exec(lab.rtNs, ['ip', 'link', 'add', 'rtbr', 'type', 'bridge'], { reject: false });
+    await ex(['ip', 'link', 'add', 'rtvx', 'type', 'vxlan', 'id', String(vni), 'local', RT, 'dstport', '4789', 'nolearning']);
+    await ex(['ip', 'link', 'set', 'rtvx', 'master', 'rtbr']);
+    await ex(['bridge', 'link', 'set', 'dev', 'rtvx', 'learning', 'off']);
+    await ex(['ip', 'link', 'set', 'rtbr', 'up']);
+    await ex(['ip', 'link', 'set', 'rtvx', 'up']);
+  }
+
+  before(async () => {
+    lab = await createLab();
+    await lab.exec('gw', ['ip', 'link', 'add', 'int0', 'type', 'veth', 'peer', 'name', 'int0p']);
+    await lab.exec('gw', ['ip', 'addr', 'add', '10.16.0.13/16', 'dev', 'int0']);
+    await lab.exec('gw', ['ip', 'link', 'set', 'int0', 'up']);
+    await lab.exec('gw', ['ip', 'link', 'set', 'int0p', 'up']);
+    await routerDevices(1016);
+    router = await lab.startRouter(routerConf(1016));
+    sup = startSupervisor(lab, { files: { 'bgp-conf.yaml': BGP, 'evpn-conf.yaml': evpnConf(1016), 'gateway.yaml': GATEWAY }, args: ['--resync', '2s', '--poll-interval', '1s'] });
+    await sup.waitForEvent('config_applied', () => true, 30_000);
+  });
+
+  after(async () => {
+    await sup?.cleanup();
+    await lab?.exec('gw', ['ip', 'netns', 'del', VRF], { reject: false });
+    await execa('ip', ['netns', 'del', VRF], { reject: false });
+    await lab?.cleanup();
+  });
+
+  /**
+   * Runs a command against the VRF namespace. The supervisor runs under `ip netns exec` (a private mount
+   * namespace), so the VRF's /run/netns entry it creates is a mount only there: enter its mount namespace.
+   */
+  async function inVrf(argv: string[], reject = true, vrf: string | null = VRF): Promise<{ stdout: string; exitCode: number | undefined }> {
+    const [cmd = '', ...rest] = argv;
+    const r = await execa('nsenter', ['-t', String(sup.pid), '-m', '-n', cmd, ...(vrf ? ['-n', vrf] : []), ...rest], { reject });
+    return { stdout: r.stdout, exitCode: r.exitCode };
+  }
+
+  async function type5At(get: () => Promise<string>, prefix: string): Promise<{ rt: string; rmac?: string; local: boolean } | undefined> {
+    const routes = listType5Routes(await get());
+    const r = routes.find((x) => x.prefix === prefix && !x.local);
+    return r && { rt: r.route, ...(r.routerMac && { rmac: r.routerMac }), local: r.local };
+  }
+
+  test('1. the session negotiates the l2vpn evpn address family', async () => {
+    await waitFor(async () => parseBgpNeighbors(await sup.vty.run([`show bgp neighbors ${RT} json`]))[0]?.negotiatedAfis.includes('l2VpnEvpn'), { timeoutMs: 20_000, what: 'l2vpn evpn negotiated' });
+  });
+
+  test('2. the router prefix arrives as a type-5 route with RT 65000:1016 and is installed in the VRF through the bridge', async () => {
+    const raw = await waitFor(async () => {
+      const text = await sup.vty.run(['show bgp l2vpn evpn route type prefix json']);
+      return text.includes('192.168.100.0') && text;
+    }, { timeoutMs: 20_000, what: 'type-5 192.168.100.0/24 at the gateway' });
+    assert.match(raw, /RT:65000:1016/);
+    const route = await waitFor(async () => {
+      const r = await inVrf(['ip', '-json', 'route', 'show', '192.168.100.0/24']);
+      const list = JSON.parse(r.stdout || '[]') as Array<{ dev?: string; protocol?: string; gateway?: string; flags?: string[] }>;
+      return list[0];
+    }, { timeoutMs: 15_000, what: '192.168.100.0/24 in the VRF namespace table' });
+    assert.equal(route.dev, 'br-vpn');
+    assert.equal(route.protocol, 'bgp');
+    assert.equal(route.gateway, RT);
+  });
+
+  test('3. the gateway CIDR arrives at the router as a type-5 route with the gateway RT and router MAC', async () => {
+    const r = await waitFor(() => type5At(() => router.vtysh('show bgp l2vpn evpn route type prefix json'), '10.17.0.0/16'), { timeoutMs: 20_000, what: 'type-5 10.17.0.0/16 at the router' });
+    assert.ok(r.rmac, 'router MAC present');
+    const raw = await router.vtysh('show bgp l2vpn evpn route type prefix json');
+    assert.match(raw, /RT:65000:1016/);
+  });
+
+  test('4. the VXLAN device matches the spec', async () => {
+    const r = await inVrf(['ip', '-d', '-j', 'link', 'show', 'vxlan-vpn']);
+    const link = (JSON.parse(r.stdout) as Array<{ mtu: number; master?: string; operstate?: string; flags: string[]; linkinfo: { info_data: { id: number; port: number; local: string; learning: boolean }; info_slave_data?: { learning?: boolean } } }>)[0];
+    assert.ok(link);
+    const net1 = JSON.parse((await lab.exec('gw', ['ip', '-j', 'link', 'show', 'net1'])).stdout) as Array<{ mtu: number }>;
+    assert.equal(link.linkinfo.info_data.id, 1016);
+    assert.equal(link.linkinfo.info_data.port, 4789);
+    assert.equal(link.linkinfo.info_data.local, GW);
+    assert.equal(link.linkinfo.info_data.learning, false);
+    assert.equal(link.linkinfo.info_slave_data?.learning, false);
+    assert.equal(link.mtu, (net1[0]?.mtu ?? 0) - 50);
+    assert.equal(link.master, 'br-vpn');
+    assert.ok(link.flags.includes('UP'));
+  });
+
+  test('EVPN metrics and /status', async () => {
+    const m = await waitFor(async () => {
+      const body = (await sup.http('/metrics')).body;
+      return /frr_evpn_prefix_routes\{vrf="[^"]+",vni="1016"\} [1-9]/.test(body) && body;
+    }, { timeoutMs: 15_000, what: 'frr_evpn_prefix_routes > 0' });
+    assert.match(m, /frr_evpn_vni_up\{vni="1016",type="L3",vrf="[^"]+"\} 1/);
+    assert.match(m, /frr_bgp_l2vpn_evpn_remote_vtep_count_total\{vni="1016",type="L3",vxlanIf="vxlan-vpn",tenantVrf="[^"]+"\} 1/);
+    const status = JSON.parse((await sup.http('/status')).body) as { evpn: Array<{ vni: number; state: string; routerMac: string; remoteVteps: string[] }> };
+    const v = status.evpn.find((x) => x.vni === 1016);
+    assert.equal(v?.state, 'Up');
+    assert.deepEqual(v?.remoteVteps, [RT]);
+    assert.match(v?.routerMac ?? '', /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/);
+  });
+
+  test('5a. deleting vxlan-vpn by hand: recreated within one reconcile period, routes back', async () => {
+    await inVrf(['ip', 'link', 'del', 'vxlan-vpn']);
+    await waitFor(async () => (await inVrf(['ip', 'link', 'show', 'vxlan-vpn'], false)).exitCode === 0, { timeoutMs: 6000, what: 'vxlan-vpn recreated' });
+    await waitFor(async () => {
+      const r = await inVrf(['ip', '-json', 'route', 'show', '192.168.100.0/24']);
+      return (JSON.parse(r.stdout || '[]') as Array<{ dev?: string }>)[0]?.dev === 'br-vpn';
+    }, { timeoutMs: 20_000, what: 'the type-5 route installed again' });
+  });
+
+  test('5b. changing the VNI (and the router\'s) moves the devices and FRR to the new VNI with type-5 routes back', async () => {
+    const before = sup.events.length;
+    await routerDevices(2016);
+    await router.setConfig(routerConf(2016));
+    await router.vtysh(['configure terminal', 'no vrf default']).catch(() => undefined);
+    sup.volume.update({ 'bgp-conf.yaml': BGP, 'evpn-conf.yaml': evpnConf(2016), 'gateway.yaml': GATEWAY });
+    await sup.waitForEvent('config_applied', () => true, 20_000, before);
+    const restarted = sup.events.slice(before).filter((e) => e.event === 'daemon_started').map((e) => e.daemon);
+    assert.deepEqual(restarted, ['zebra', 'bgpd'], 'a VNI change restarts zebra then bgpd');
+    const r = await inVrf(['ip', '-d', '-j', 'link', 'show', 'vxlan-vpn']);
+    assert.equal((JSON.parse(r.stdout) as Array<{ linkinfo: { info_data: { id: number } } }>)[0]?.linkinfo.info_data.id, 2016);
+    await waitFor(async () => (await sup.vty.run(['show bgp l2vpn evpn route type prefix json'])).includes('RT:65000:2016'), { timeoutMs: 30_000, what: 'type-5 with RT 65000:2016 at the gateway' });
+    await waitFor(() => type5At(() => router.vtysh('show bgp l2vpn evpn route type prefix json'), '10.17.0.0/16'), { timeoutMs: 20_000, what: 'the gateway prefix at the router again' });
+  });
+
+  test('5c. removing the EvpnConf: back to BGP-only, devices and VRF namespace gone', async () => {
+    const before = sup.events.length;
+    sup.volume.update({ 'bgp-conf.yaml': BGP, 'gateway.yaml': GATEWAY });
+    await sup.waitForEvent('config_applied', () => true, 20_000, before);
+    const ns = await inVrf(['ip', 'netns', 'list'], true, null);
+    assert.doesNotMatch(ns.stdout, new RegExp(`^${VRF}\\b`, 'm'));
+    const running = await sup.vty.run(['show running-config']);
+    assert.doesNotMatch(running, /vni \d+/);
+    assert.doesNotMatch(running, /l2vpn evpn/);
+    assert.match(running, /address-family ipv4 unicast/);
+  });
+});
