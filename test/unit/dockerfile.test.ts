@@ -1,0 +1,238 @@
+// The Dockerfile, checked without a container engine: its stages and base images, that everything it copies
+// exists and passes .dockerignore, that the runtime stage installs what the test lab installs, process 1 and
+// the entrypoint, and finally the runtime tree it describes, laid out from this checkout and run.
+import assert from 'node:assert/strict';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, posix } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, describe, it } from 'node:test';
+import { execa } from 'execa';
+import { RUN_FLAGS } from '../../src/cli/run-cmd.ts';
+import { parseListen } from '../../src/observe/http.ts';
+import { aptInstalls, dockerignored, execForm, parseCopy, parseDockerfile, workdirAt } from '../helpers/dockerfile.ts';
+import type { Copy, Stage } from '../helpers/dockerfile.ts';
+
+const REPO = fileURLToPath(new URL('../../', import.meta.url));
+const read = (p: string): string => readFileSync(join(REPO, p), 'utf8');
+const dockerfileText = read('Dockerfile');
+const df = parseDockerfile(dockerfileText);
+const ignore = read('.dockerignore').split('\n');
+const pkg = JSON.parse(read('package.json')) as { engines: { node: string }; bin: Record<string, string>; scripts: Record<string, string>; type: string };
+const buildTsconfig = JSON.parse(read('tsconfig.build.json')) as { compilerOptions: { outDir: string } };
+
+/** The one extra apt package the runtime image may install beyond scripts/install-deps.sh: process 1. */
+const EXTRA_RUNTIME_PACKAGES = ['tini'];
+
+function stageNamed(name: string): Stage {
+  const s = df.stages.find((x) => x.name === name);
+  assert.ok(s, `the Dockerfile has a stage named ${name}`);
+  return s;
+}
+const runs = (s: Stage): string[] => s.instructions.filter((i) => i.keyword === 'RUN').map((i) => i.args);
+const copies = (s: Stage): Array<Copy & { workdir: string }> =>
+  s.instructions.filter((i) => i.keyword === 'COPY' || i.keyword === 'ADD').map((i) => ({ ...parseCopy(i), workdir: workdirAt(s, i) }));
+const absDest = (c: { dest: string; workdir: string }, source: string): string => {
+  const dest = c.dest.startsWith('/') ? c.dest : posix.join(c.workdir, c.dest);
+  return c.dest.endsWith('/') && !source.endsWith('/') ? posix.join(dest, posix.basename(source)) : dest.replace(/\/$/, '');
+};
+const nodeMajor = Number(/(\d+)/.exec(pkg.engines.node)?.[1]);
+
+describe('Dockerfile: stages and base images', () => {
+  it('has two stages, build then runtime, and the runtime stage is the image', () => {
+    assert.deepEqual(df.stages.map((s) => s.name), ['build', 'runtime']);
+  });
+
+  it('builds on node:N-bookworm and runs on node:N-bookworm-slim (Debian bookworm slim), N = the Node major of package.json engines', () => {
+    assert.equal(nodeMajor, 20);
+    assert.equal(stageNamed('build').image, `node:${nodeMajor}-bookworm`);
+    assert.equal(stageNamed('runtime').image, `node:${nodeMajor}-bookworm-slim`);
+  });
+
+  it('pins every base image by tag (or digest), never latest', () => {
+    for (const s of df.stages) {
+      const m = /^[^:@]+(?::([^@]+))?(?:@sha256:[0-9a-f]{64})?$/.exec(s.image);
+      assert.ok(m, `${s.image} is an image reference`);
+      assert.ok(m[1] || s.image.includes('@sha256:'), `${s.image} is pinned by tag or digest`);
+      assert.notEqual(m[1], 'latest');
+    }
+  });
+
+  it('build stage: npm ci, then the build, then npm prune --omit=dev', () => {
+    const cmds = runs(stageNamed('build')).join(' && ');
+    const at = (re: RegExp): number => {
+      const i = cmds.search(re);
+      assert.ok(i >= 0, `the build stage runs ${re}`);
+      return i;
+    };
+    const ci = at(/\bnpm ci\b/);
+    const build = at(/\bnpm run build\b/);
+    const prune = at(/\bnpm prune --omit=dev\b/);
+    assert.ok(ci < build && build < prune, 'npm ci, npm run build, npm prune --omit=dev in this order');
+    assert.match(pkg.scripts.build ?? '', /tsconfig\.build\.json/, 'npm run build compiles with tsconfig.build.json');
+  });
+
+  it('has no HEALTHCHECK (kubelet probes the container)', () => {
+    assert.deepEqual(df.instructions.filter((i) => i.keyword === 'HEALTHCHECK'), []);
+  });
+});
+
+describe('Dockerfile: copied files', () => {
+  it('every file copied from the build context exists and is not excluded by .dockerignore', () => {
+    let n = 0;
+    for (const s of df.stages) {
+      for (const c of copies(s)) {
+        if (c.from !== undefined) continue;
+        for (const src of c.sources) {
+          n++;
+          assert.ok(existsSync(join(REPO, src)), `line ${c.line}: COPY ${src}: no such file in the repository`);
+          assert.equal(dockerignored(ignore, src), false, `line ${c.line}: COPY ${src}: .dockerignore excludes it from the build context`);
+          const full = join(REPO, src);
+          if (src.endsWith('/')) {
+            for (const f of readdirSync(full, { recursive: true, withFileTypes: true })) {
+              if (!f.isFile()) continue;
+              const rel = posix.join(src, join(f.parentPath, f.name).slice(full.length).split('\\').join('/'));
+              assert.equal(dockerignored(ignore, rel), false, `COPY ${src}: .dockerignore excludes ${rel}`);
+            }
+          }
+        }
+      }
+    }
+    assert.ok(n >= 6, 'the Dockerfile copies the sources from the context');
+  });
+
+  it('.dockerignore keeps host artifacts out of the context', () => {
+    for (const p of ['node_modules/tsx/package.json', 'dist/cli/main.js', '.git/HEAD', 'test/unit/dockerfile.test.ts', '.lab/x', 'npm-debug.log']) {
+      assert.equal(dockerignored(ignore, p), true, `.dockerignore lets ${p} into the build context`);
+    }
+  });
+
+  it('every file copied from the build stage is produced there (copied in, npm ci, or the build output)', () => {
+    const build = stageNamed('build');
+    const produced = new Map<string, string>();
+    for (const c of copies(build)) for (const src of c.sources) produced.set(absDest(c, src), `copied from the context (${src})`);
+    const buildCwd = workdirAt(build, build.instructions.find((i) => i.keyword === 'RUN' && /npm ci/.test(i.args)) ?? build.instructions[0]!);
+    produced.set(posix.join(buildCwd, 'node_modules'), 'npm ci (pruned to production dependencies)');
+    produced.set(posix.join(buildCwd, buildTsconfig.compilerOptions.outDir), 'npm run build (tsconfig.build.json outDir)');
+    let n = 0;
+    for (const c of copies(stageNamed('runtime'))) {
+      if (c.from === undefined) continue;
+      assert.equal(c.from, 'build', `line ${c.line}: copies come from the build stage`);
+      for (const src of c.sources) {
+        n++;
+        assert.ok(produced.has(src.replace(/\/$/, '')), `line ${c.line}: ${src} is produced in the build stage (known: ${[...produced.keys()].join(', ')})`);
+      }
+    }
+    assert.equal(n, 3, 'package.json, node_modules/ and dist/ come from the build stage');
+  });
+
+  it('the runtime tree keeps dist/ and frr-templates/ side by side, with bin/ and package.json, at one app root', () => {
+    const rt = stageNamed('runtime');
+    const dests = new Map<string, string>();
+    for (const c of copies(rt)) for (const src of c.sources) dests.set(posix.basename(src.replace(/\/$/, '')), absDest(c, src));
+    const root = dirname(dests.get('dist') ?? '');
+    assert.equal(root, '/app');
+    // src/render/frr-conf.ts: TEMPLATE_DIR = new URL('../../frr-templates/', import.meta.url) from dist/render/.
+    assert.equal(dests.get('frr-templates'), posix.join(root, 'frr-templates'));
+    // bin/frr-supervisor.js runs ../dist/cli/main.js; package.json says "type": "module" for bin/.
+    assert.equal(dests.get('bin'), posix.join(root, 'bin'));
+    assert.equal(dests.get('package.json'), posix.join(root, 'package.json'));
+    assert.equal(dests.get('node_modules'), posix.join(root, 'node_modules'));
+    assert.equal(pkg.type, 'module');
+  });
+});
+
+describe('Dockerfile: runtime packages, process 1 and entrypoint', () => {
+  const labInstalls = aptInstalls(read('scripts/install-deps.sh'));
+  const imageInstalls = runs(stageNamed('runtime')).flatMap(aptInstalls);
+
+  it('installs exactly the apt packages of scripts/install-deps.sh, plus tini', () => {
+    assert.equal(labInstalls.length, 1, 'scripts/install-deps.sh has one apt-get install');
+    assert.equal(imageInstalls.length, 1, 'the runtime stage has one apt-get install');
+    const lab = labInstalls[0]!;
+    const image = imageInstalls[0]!;
+    assert.ok(lab.packages.includes('frr'));
+    assert.deepEqual([...image.packages].sort(), [...lab.packages, ...EXTRA_RUNTIME_PACKAGES].sort());
+    for (const opt of ['-y', '--no-install-recommends']) assert.ok(image.options.includes(opt) && lab.options.includes(opt), `both use ${opt}`);
+    assert.deepEqual(runs(stageNamed('build')).flatMap(aptInstalls), [], 'the build stage installs no apt packages');
+  });
+
+  it('cleans the apt lists in the same layer', () => {
+    const run = runs(stageNamed('runtime')).find((r) => /apt-get install/.test(r)) ?? '';
+    assert.match(run, /apt-get update/);
+    assert.match(run, /rm -rf \/var\/lib\/apt\/lists\/\*/);
+  });
+
+  it('process 1 is tini (reaps zombies, forwards signals to the supervisor only), then `frr-supervisor run`', () => {
+    const rt = stageNamed('runtime');
+    const entry = rt.instructions.filter((i) => i.keyword === 'ENTRYPOINT');
+    assert.equal(entry.length, 1);
+    const argv = execForm(entry[0]!.args);
+    assert.deepEqual(argv, ['/usr/bin/tini', '--', 'frr-supervisor', 'run'], 'exec form, no shell in between, no -g (the supervisor stops FRR in order)');
+    assert.ok(imageInstalls[0]?.packages.includes('tini'));
+    const stop = rt.instructions.find((i) => i.keyword === 'STOPSIGNAL');
+    assert.ok(!stop || stop.args === 'SIGTERM', 'the stop signal is SIGTERM (the supervisor drains on it)');
+  });
+
+  it('CMD passes the config dir, and the frr-supervisor command is the package bin on PATH', () => {
+    const rt = stageNamed('runtime');
+    const cmd = execForm(rt.instructions.find((i) => i.keyword === 'CMD')?.args ?? '');
+    assert.deepEqual(cmd, ['--config-dir', '/etc/frr-supervisor']);
+    assert.ok(RUN_FLAGS['config-dir'], 'run has --config-dir');
+    const link = runs(rt).join('\n');
+    assert.ok(pkg.bin['frr-supervisor'], 'package.json has the frr-supervisor bin');
+    assert.ok(link.includes(`ln -s /app/${pkg.bin['frr-supervisor']} /usr/local/bin/frr-supervisor`), 'the bin is linked into /usr/local/bin');
+    assert.match(link, /frr-supervisor run --help/, 'the build runs a smoke test of the installed command');
+  });
+
+  it('exposes the HTTP port of the --listen default', () => {
+    const { port } = parseListen(RUN_FLAGS.listen.default);
+    const exposed = stageNamed('runtime').instructions.filter((i) => i.keyword === 'EXPOSE').flatMap((i) => i.args.split(/\s+/));
+    assert.deepEqual(exposed, [String(port)]);
+  });
+
+  it('documents the capabilities the container needs', () => {
+    for (const cap of ['NET_ADMIN', 'NET_RAW', 'NET_BIND_SERVICE', 'SYS_ADMIN']) assert.match(dockerfileText, new RegExp(`#.*\\b${cap}\\b`), `${cap} is documented`);
+  });
+});
+
+describe('Dockerfile: the runtime tree, laid out from this checkout', () => {
+  const tmp = mkdtempSync(join(tmpdir(), 'frrsup-image-'));
+  after(() => rmSync(tmp, { recursive: true, force: true }));
+
+  it('the production tree (dist/, production node_modules, bin/, frr-templates/) renders the docs example', { timeout: 120_000 }, async () => {
+    const app = join(tmp, 'app');
+    mkdirSync(app);
+    // Each runtime COPY, from this checkout: the build output, `npm prune --omit=dev`'s node_modules, the context.
+    const lock = JSON.parse(read('package-lock.json')) as { packages: Record<string, { dev?: boolean }> };
+    for (const c of copies(stageNamed('runtime'))) {
+      for (const src of c.sources) {
+        const name = posix.basename(src.replace(/\/$/, ''));
+        const dest = join(app, posix.relative('/app', absDest(c, src)));
+        if (name === 'dist') {
+          await execa(process.execPath, [join(REPO, 'node_modules/typescript/bin/tsc'), '-p', join(REPO, 'tsconfig.build.json'), '--outDir', dest], { cwd: REPO });
+        } else if (name === 'node_modules') {
+          // Production dependencies only: the lockfile marks dev-only packages with "dev": true.
+          for (const [path, info] of Object.entries(lock.packages)) {
+            if (!/^node_modules\/(?:@[^/]+\/)?[^/@]+$/.test(path) || info.dev) continue;
+            const target = join(dest, path.slice('node_modules/'.length));
+            mkdirSync(dirname(target), { recursive: true });
+            symlinkSync(join(REPO, path), target, 'dir');
+          }
+          assert.equal(existsSync(join(dest, 'tsx')), false, 'tsx (a devDependency) is not in the runtime tree');
+        } else {
+          cpSync(join(REPO, name), dest, { recursive: true });
+        }
+      }
+    }
+    const bin = join(app, pkg.bin['frr-supervisor'] ?? '');
+    const help = await execa(process.execPath, [bin, 'run', '--help'], { reject: false });
+    assert.equal(help.exitCode, 0, help.stderr);
+    assert.match(help.stdout, /--config-dir/);
+    const golden = join(REPO, 'test/golden/docs-evpn');
+    const env = JSON.parse(readFileSync(join(golden, 'env.json'), 'utf8')) as Record<string, string>;
+    const render = await execa(process.execPath, [bin, 'render', '--config-dir', join(golden, 'input')], { reject: false, env, extendEnv: false, cwd: tmp });
+    assert.equal(render.exitCode, 0, render.stderr);
+    assert.equal(render.stdout.trim(), readFileSync(join(golden, 'frr.conf'), 'utf8').trim(), 'the image renders what the golden test expects');
+  });
+});
