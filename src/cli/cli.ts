@@ -12,6 +12,7 @@ const COMMANDS = {
   run: 'run the sidecar: render FRR config, own zebra/staticd/bgpd, apply changes, serve probes and metrics',
   render: 'validate the input and print the frr.conf it renders',
   check: 'validate the input only; print ok or the problems',
+  init: 'reconcile the EVPN devices once (for an init container)',
   status: "print a running supervisor's daemons, neighbours and VNIs as a table",
 } as const;
 
@@ -37,6 +38,10 @@ export async function main(argv: string[], io: Io): Promise<number> {
       case 'run': {
         const { runCommand } = await import('./run-cmd.ts');
         return await runCommand(rest, io);
+      }
+      case 'init': {
+        const { initCommand } = await import('./init-cmd.ts');
+        return await initCommand(rest, io);
       }
       case 'status': {
         const { statusCommand } = await import('./status-cmd.ts');

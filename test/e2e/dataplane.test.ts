@@ -289,3 +289,37 @@ describe('EVPN data plane in a lab', () => {
     });
   });
 });
+
+describe('frr-supervisor init (the reconcile once, for an init container)', () => {
+  let lab: Lab;
+  const main = new URL('../../src/cli/main.ts', import.meta.url).pathname;
+  const docsEvpn = new URL('../golden/docs-evpn/input', import.meta.url).pathname;
+  const docsBgp = new URL('../golden/docs-bgp-only/input', import.meta.url).pathname;
+  before(async () => {
+    lab = await createLab();
+  });
+  after(async () => {
+    await lab?.cleanup();
+  });
+  const init = (dir: string): Promise<{ exitCode?: number; stdout: string; stderr: string }> =>
+    execa('ip', ['netns', 'exec', lab.gwNs, process.execPath, '--import', 'tsx', main, 'init', '--config-dir', dir], { reject: false, env: { POD_IP: '10.0.1.13' } });
+
+  it('kernel backend on a kernel without VRF devices: exit 1 naming CONFIG_NET_VRF, nothing created', async () => {
+    const r = await init(docsEvpn);
+    console.log('# kernel VRF devices cannot be created on this machine: the kernel backend is covered by the plan unit tests');
+    assert.equal(r.exitCode, 1, r.stderr);
+    assert.match(r.stderr, /^error: EVPN data plane: this kernel has no VRF devices \(CONFIG_NET_VRF\)/m);
+    assert.doesNotMatch(r.stderr, /Unknown device type/);
+    const links = await lab.exec(lab.gwNs, ['ip', '-j', 'link', 'show']);
+    assert.doesNotMatch(links.stdout, /vxlan-vpn|br-vpn/);
+  });
+
+  it('BGP-only input: nothing to do, exit 0; invalid input: exit 1', async () => {
+    const ok = await init(docsBgp);
+    assert.equal(ok.exitCode, 0, ok.stderr);
+    assert.match(ok.stdout, /no EvpnConf/);
+    const bad = await init('/nonexistent-frrsup-dir');
+    assert.equal(bad.exitCode, 1);
+    assert.match(bad.stderr, /^error: \/nonexistent-frrsup-dir: the config dir cannot be read/m);
+  });
+});

@@ -1,0 +1,54 @@
+/**
+ * `frr-supervisor init`: the EVPN device reconcile, once (for an init container). Validates the input like
+ * `check`, then creates or fixes the VRF, bridge and VXLAN devices. Exit 0: done (or nothing to do);
+ * 1: invalid input or the devices could not be reconciled; 2: usage.
+ */
+import { loadConfig } from '../config/load.ts';
+import { formatProblem, hasErrors, printable } from '../config/problems.ts';
+import { hostFacts } from '../config/facts.ts';
+import { desiredFromHost } from '../dataplane/state.ts';
+import { reconcile } from '../dataplane/apply.ts';
+import { ownedFromSpec } from '../dataplane/types.ts';
+import { formatArgv } from '../dataplane/exec.ts';
+import { helpText, parseFlags } from './usage.ts';
+import type { FlagSpec } from './usage.ts';
+import type { Io } from './cli.ts';
+
+const FLAGS = {
+  'config-dir': { type: 'string', help: 'the config directory (as for run)' },
+  env: { type: 'boolean', help: "read BgpConf/EvpnConf from Kube-OVN's environment variables" },
+  'dry-run': { type: 'boolean', help: 'print the steps without running them' },
+  help: { type: 'boolean', help: 'show this help', noEnv: true },
+} satisfies Record<string, FlagSpec>;
+
+export async function initCommand(argv: string[], io: Io): Promise<number> {
+  const flags = parseFlags(argv, FLAGS, io.env);
+  if (flags.help) {
+    io.stdout(helpText('frr-supervisor init --config-dir DIR [--env] [--dry-run]', 'Validates the input, then reconciles the EVPN devices (VRF, bridge, VXLAN, internal interface, VRF routes) once and exits: for an init container. Exit 0: done or nothing to do; 1: invalid input or the devices could not be reconciled; 2: usage error.', FLAGS));
+    return 0;
+  }
+  const configDir = flags['config-dir'] as string | undefined;
+  if (!configDir && !flags.env && !io.env.LOCAL_ASN) {
+    io.stderr('error: --config-dir DIR or --env is required (see --help)\n');
+    return 2;
+  }
+  const result = await loadConfig({ ...(configDir && { configDir }), env: flags.env === true, facts: hostFacts(io.env) });
+  for (const p of result.problems) io.stderr(`${formatProblem(p)}\n`);
+  if (hasErrors(result.problems) || !result.spec) return 1;
+  const spec = result.spec;
+  if (!spec.evpn) {
+    io.stdout('ok: no EvpnConf, no EVPN devices to reconcile\n');
+    return 0;
+  }
+  try {
+    const desired = await desiredFromHost(spec);
+    const r = await reconcile(desired, { owned: ownedFromSpec(spec), dryRun: flags['dry-run'] === true });
+    for (const w of r.warnings) io.stderr(`warning: ${printable(w)}\n`);
+    for (const s of r.steps) io.stdout(`${flags['dry-run'] ? 'would run' : 'ran'}: ${formatArgv(s.argv)}  # ${s.why}\n`);
+    io.stdout(`ok: ${r.steps.length} step(s)\n`);
+    return 0;
+  } catch (e) {
+    io.stderr(`error: EVPN data plane: ${printable((e as Error).message)}\n`);
+    return 1;
+  }
+}
