@@ -9,38 +9,13 @@ import { execa } from 'execa';
 import { createLab, waitFor } from '../lab/lab.ts';
 import type { Lab, RouterInstance } from '../lab/lab.ts';
 import { startSupervisor } from '../lab/supervisor-process.ts';
+import { evpnRouterConf, evpnRouterDevices, gatewayInternalInterface } from '../lab/evpn-router.ts';
 import type { SupervisorProcess } from '../lab/supervisor-process.ts';
 import { parseBgpNeighbors, listType5Routes } from '../../src/state/frr-json.ts';
 
 const GW = '10.0.1.13';
 const RT = '10.0.1.1';
 const VRF = `fsl${process.pid}v9`;
-
-const routerConf = (vni: number): string => `frr defaults traditional
-vrf default
- vni ${vni}
-exit-vrf
-ip route 192.168.100.0/24 Null0
-router bgp 65001
- bgp router-id ${RT}
- no bgp ebgp-requires-policy
- no bgp default ipv4-unicast
- bgp graceful-restart
- neighbor ${GW} remote-as 65002
- neighbor ${GW} timers 3 9
- neighbor ${GW} timers connect 1
- address-family ipv4 unicast
-  network 192.168.100.0/24
- exit-address-family
- address-family l2vpn evpn
-  neighbor ${GW} activate
-  advertise-all-vni
-  advertise ipv4 unicast
-  route-target import 65000:${vni}
-  route-target export 65000:${vni}
- exit-address-family
-exit
-`;
 
 const BGP = `apiVersion: kubeovn.io/v1
 kind: BgpConf
@@ -77,25 +52,11 @@ describe('EVPN type-5 on the netns VRF backend against real FRR', { timeout: 600
   let router: RouterInstance;
   let sup: SupervisorProcess;
 
-  async function routerDevices(vni: number): Promise<void> {
-    const ex = (argv: string[]): Promise<unknown> => lab.exec(lab.rtNs, argv);
-    await lab.exec(lab.rtNs, ['ip', 'link', 'del', 'rtvx'], { reject: false });
-    await lab.exec(lab.rtNs, ['ip', 'link', 'add', 'rtbr', 'type', 'bridge'], { reject: false });
-    await ex(['ip', 'link', 'add', 'rtvx', 'type', 'vxlan', 'id', String(vni), 'local', RT, 'dstport', '4789', 'nolearning']);
-    await ex(['ip', 'link', 'set', 'rtvx', 'master', 'rtbr']);
-    await ex(['bridge', 'link', 'set', 'dev', 'rtvx', 'learning', 'off']);
-    await ex(['ip', 'link', 'set', 'rtbr', 'up']);
-    await ex(['ip', 'link', 'set', 'rtvx', 'up']);
-  }
-
   before(async () => {
     lab = await createLab();
-    await lab.exec('gw', ['ip', 'link', 'add', 'int0', 'type', 'veth', 'peer', 'name', 'int0p']);
-    await lab.exec('gw', ['ip', 'addr', 'add', '10.16.0.13/16', 'dev', 'int0']);
-    await lab.exec('gw', ['ip', 'link', 'set', 'int0', 'up']);
-    await lab.exec('gw', ['ip', 'link', 'set', 'int0p', 'up']);
-    await routerDevices(1016);
-    router = await lab.startRouter(routerConf(1016));
+    await gatewayInternalInterface(lab);
+    await evpnRouterDevices(lab, 1016);
+    router = await lab.startRouter(evpnRouterConf(1016));
     sup = startSupervisor(lab, { files: { 'bgp-conf.yaml': BGP, 'evpn-conf.yaml': evpnConf(1016), 'gateway.yaml': GATEWAY }, args: ['--resync', '2s', '--poll-interval', '1s'] });
     await sup.waitForEvent('config_applied', () => true, 30_000);
   });
@@ -190,8 +151,8 @@ describe('EVPN type-5 on the netns VRF backend against real FRR', { timeout: 600
 
   test('5b. changing the VNI (and the router\'s) moves the devices and FRR to the new VNI with type-5 routes back', async () => {
     const before = sup.events.length;
-    await routerDevices(2016);
-    await router.setConfig(routerConf(2016));
+    await evpnRouterDevices(lab, 2016);
+    await router.setConfig(evpnRouterConf(2016));
     await router.vtysh(['configure terminal', 'no vrf default']).catch(() => undefined);
     sup.volume.update({ 'bgp-conf.yaml': BGP, 'evpn-conf.yaml': evpnConf(2016), 'gateway.yaml': GATEWAY });
     await sup.waitForEvent('config_applied', () => true, 20_000, before);

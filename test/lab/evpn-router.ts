@@ -1,0 +1,55 @@
+/**
+ * An external router with an L3VNI in its default VRF (bridge + VXLAN in the router namespace, type-5 routes
+ * for 192.168.100.0/24): the peer of the EVPN tests and of the demo.
+ */
+import type { Lab } from './lab.ts';
+
+export const ROUTER_PREFIX = '192.168.100.0/24';
+
+export function evpnRouterConf(vni: number, gw = '10.0.1.13', rt = '10.0.1.1'): string {
+  return `frr defaults traditional
+vrf default
+ vni ${vni}
+exit-vrf
+ip route ${ROUTER_PREFIX} Null0
+router bgp 65001
+ bgp router-id ${rt}
+ no bgp ebgp-requires-policy
+ no bgp default ipv4-unicast
+ bgp graceful-restart
+ neighbor ${gw} remote-as 65002
+ neighbor ${gw} timers 3 9
+ neighbor ${gw} timers connect 1
+ address-family ipv4 unicast
+  network ${ROUTER_PREFIX}
+ exit-address-family
+ address-family l2vpn evpn
+  neighbor ${gw} activate
+  advertise-all-vni
+  advertise ipv4 unicast
+  route-target import 65000:${vni}
+  route-target export 65000:${vni}
+ exit-address-family
+exit
+`;
+}
+
+/** (Re)creates the router's bridge and VXLAN device for a VNI (`rtbr`, `rtvx`). */
+export async function evpnRouterDevices(lab: Lab, vni: number, rt = '10.0.1.1'): Promise<void> {
+  const ex = (argv: string[]): Promise<unknown> => lab.exec(lab.rtNs, argv);
+  await lab.exec(lab.rtNs, ['ip', 'link', 'del', 'rtvx'], { reject: false });
+  await lab.exec(lab.rtNs, ['ip', 'link', 'add', 'rtbr', 'type', 'bridge'], { reject: false });
+  await ex(['ip', 'link', 'add', 'rtvx', 'type', 'vxlan', 'id', String(vni), 'local', rt, 'dstport', '4789', 'nolearning']);
+  await ex(['ip', 'link', 'set', 'rtvx', 'master', 'rtbr']);
+  await ex(['bridge', 'link', 'set', 'dev', 'rtvx', 'learning', 'off']);
+  await ex(['ip', 'link', 'set', 'rtbr', 'up']);
+  await ex(['ip', 'link', 'set', 'rtvx', 'up']);
+}
+
+/** The gateway's internal side: a veth `int0` with 10.16.0.13/16 (its peer stays in the gateway namespace). */
+export async function gatewayInternalInterface(lab: Lab): Promise<void> {
+  await lab.exec(lab.gwNs, ['ip', 'link', 'add', 'int0', 'type', 'veth', 'peer', 'name', 'int0p']);
+  await lab.exec(lab.gwNs, ['ip', 'addr', 'add', '10.16.0.13/16', 'dev', 'int0']);
+  await lab.exec(lab.gwNs, ['ip', 'link', 'set', 'int0', 'up']);
+  await lab.exec(lab.gwNs, ['ip', 'link', 'set', 'int0p', 'up']);
+}
