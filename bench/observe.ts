@@ -31,7 +31,7 @@ import { startSupervisor } from '../test/lab/supervisor-process.ts';
 import type { SupervisorProcess } from '../test/lab/supervisor-process.ts';
 import { parseBgpSummary } from '../src/state/frr-json.ts';
 import { Poller } from '../src/observe/poller.ts';
-import type { Vtysh } from '../src/frr/vtysh.ts';
+import { VtySocket } from '../src/frr/vty-socket.ts';
 import type { StatusDoc } from '../src/observe/status.ts';
 import { cpuMs, sampleProc } from './proc.ts';
 import { median, percentile, round } from './stats.ts';
@@ -244,14 +244,13 @@ async function measure(n: number, log: (line: string) => void): Promise<Figures>
 
     // 2. Poll wall time: the supervisor's Poller code run by the bench, in a gap, against the same FRR.
     const calls: Array<{ cmd: string; bytes: number }> = [];
-    const counting = {
-      run: async (cmds: string[], opts?: { timeoutMs?: number }) => {
-        const out = await s.vty.run(cmds, opts);
-        calls.push({ cmd: cmds.join('; '), bytes: out.length });
-        return out;
-      },
-    } as unknown as Vtysh;
-    const poller = new Poller({ vtysh: counting, intervalMs: INTERVAL_MS, timeoutMs: 10_000, evpn: () => undefined });
+    const sockets = { bgpd: new VtySocket(s.paths.vtySocket('bgpd')), zebra: new VtySocket(s.paths.vtySocket('zebra')) };
+    const counting = async (daemon: 'bgpd' | 'zebra', cmd: string, timeoutMs: number): Promise<string> => {
+      const out = await sockets[daemon].query(cmd, timeoutMs);
+      calls.push({ cmd, bytes: out.length });
+      return out;
+    };
+    const poller = new Poller({ query: counting, intervalMs: INTERVAL_MS, timeoutMs: 10_000, evpn: () => undefined });
     g = await gap(s, 3000);
     const wall: number[] = [];
     while (wall.length < DIRECT_POLLS && Date.now() + 2 * Math.max(100, ...wall) < g.until) {

@@ -1,6 +1,7 @@
 /** Wires the poller to the probes, metrics, status and the state-change log lines. */
 import type { Server } from 'node:http';
-import type { Vtysh } from '../frr/vtysh.ts';
+import type { FrrPaths } from '../frr/paths.ts';
+import { VtySocket } from '../frr/vty-socket.ts';
 import type { Logger } from '../log.ts';
 import { Poller } from './poller.ts';
 import type { FrrSnapshot } from './poller.ts';
@@ -14,7 +15,7 @@ import type { ReadyWhen, SupervisorView } from './view.ts';
 
 export interface ObserverOptions {
   view: SupervisorView;
-  vtysh: Vtysh;
+  paths: FrrPaths;
   logger: Logger;
   listen: string;
   pollIntervalMs: number;
@@ -28,13 +29,23 @@ export class Observer {
   private server: Server | undefined;
   private peerUp = new Map<string, boolean>();
   private vniUp = new Map<number, string>();
+  private readonly sockets = { bgpd: undefined as VtySocket | undefined, zebra: undefined as VtySocket | undefined };
+  /** /metrics is rendered once per poll (and after each apply) and served from here. */
+  private exposition = '';
 
   constructor(private readonly opts: ObserverOptions) {
-    this.poller = new Poller({ vtysh: opts.vtysh, intervalMs: opts.pollIntervalMs, timeoutMs: opts.vtyshTimeoutMs, evpn: () => opts.view.evpn() });
-    this.poller.on('poll', (snap) => this.onPoll(snap));
+    const query = (daemon: 'bgpd' | 'zebra', command: string, timeoutMs: number): Promise<string> => {
+      this.sockets[daemon] ??= new VtySocket(opts.paths.vtySocket(daemon), timeoutMs);
+      return this.sockets[daemon].query(command, timeoutMs);
+    };
+    this.poller = new Poller({ query, intervalMs: opts.pollIntervalMs, timeoutMs: opts.vtyshTimeoutMs, evpn: () => opts.view.evpn() });
+    this.poller.on('poll', (snap) => {
+      this.onPoll(snap);
+      void this.renderMetrics();
+    });
     this.poller.on('commandError', (command, kind, message) => {
       this.metrics.pollErrors.inc({ command });
-      if (kind === 'timeout') opts.logger.warn({ event: 'vtysh_timeout', command, consecutiveFailures: this.poller.consecutiveFailures + 1 }, `vtysh hung on "${command}" and was killed`);
+      if (kind === 'timeout') opts.logger.warn({ event: 'vtysh_timeout', command, consecutiveFailures: this.poller.consecutiveFailures + 1 }, `FRR did not answer "${command}" in time; the connection was dropped`);
       else opts.logger.debug({ event: 'vtysh_error', command, err: message });
     });
   }
@@ -58,8 +69,8 @@ export class Observer {
       readyz: () => this.readyz(),
       status: () => this.status(),
       metrics: async () => {
-        this.metrics.update(this.opts.view, this.poller.last, this.readyz().ok);
-        return { contentType: this.metrics.registry.contentType, body: await this.metrics.registry.metrics() };
+        if (this.exposition === '') await this.renderMetrics();
+        return { contentType: this.metrics.registry.contentType, body: this.exposition };
       },
     });
     await new Promise<void>((resolve, reject) => {
@@ -74,8 +85,16 @@ export class Observer {
     this.poller.start();
   }
 
+  /** Refreshes the gauges and renders the exposition text that /metrics serves until the next refresh. */
+  async renderMetrics(): Promise<void> {
+    this.metrics.update(this.opts.view, this.poller.last, this.readyz().ok);
+    this.exposition = await this.metrics.registry.metrics();
+  }
+
   async stop(): Promise<void> {
     this.poller.stop();
+    this.sockets.bgpd?.close();
+    this.sockets.zebra?.close();
     const server = this.server;
     if (!server) return;
     server.closeAllConnections();

@@ -1,10 +1,11 @@
 /**
- * Reads FRR's state every poll interval through `vtysh ... json` and keeps the last snapshot. Every
- * endpoint answers from that snapshot; nothing waits for vtysh. The commands' output size depends on the
- * number of neighbours and VNIs, never on the number of routes (route counts come from summaries).
+ * Reads FRR's state every poll interval (the daemons' `show ... json`, over their vty sockets) and keeps the
+ * last snapshot. Every endpoint answers from that snapshot; nothing waits for FRR. The commands' output size
+ * depends on the number of neighbours and VNIs, never on the number of routes (route counts come from
+ * summaries). The neighbours' detail (`show bgp vrf all neighbors json`, for the last reset reason) is the
+ * largest answer (667 KB at 200 neighbours): it is read only when a session changed state, and once a minute.
  */
 import { EventEmitter } from 'node:events';
-import type { Vtysh } from '../frr/vtysh.ts';
 import { VtyshTimeoutError } from '../frr/vtysh.ts';
 import { parseBgpNeighbors, parseBgpSummary, parseEvpnVni, parseVrfVni, parseEvpnRmac, parseRouteSummary } from '../state/frr-json.ts';
 import type { EvpnVni, NeighborDetail, PeerSummary, VrfVni } from '../state/frr-json.ts';
@@ -29,8 +30,14 @@ export interface FrrSnapshot {
   prefixRoutes: Record<string, number>;
 }
 
+/** Runs one show command on one daemon. */
+export type FrrQuery = (daemon: 'bgpd' | 'zebra', command: string, timeoutMs: number) => Promise<string>;
+
+/** Without state changes, the neighbours' detail is refreshed every this many polls. */
+export const DETAIL_EVERY = 12;
+
 export interface PollerOptions {
-  vtysh: Vtysh;
+  query: FrrQuery;
   intervalMs: number;
   timeoutMs: number;
   /** The EVPN VNI/VRF currently configured, if any (decides which EVPN commands run). */
@@ -69,9 +76,11 @@ export class Poller extends EventEmitter<Events> {
     clearTimeout(this.timer);
   }
 
-  private async run<T>(command: string, parse: (text: string) => T, errors: Record<string, string>, fallback: T): Promise<T> {
+  private pollsSinceDetail = Number.POSITIVE_INFINITY;
+
+  private async run<T>(daemon: 'bgpd' | 'zebra', command: string, parse: (text: string) => T, errors: Record<string, string>, fallback: T): Promise<T> {
     try {
-      const text = await this.opts.vtysh.run([command], { timeoutMs: this.opts.timeoutMs });
+      const text = await this.opts.query(daemon, command, this.opts.timeoutMs);
       return parse(text);
     } catch (e) {
       const timeout = e instanceof VtyshTimeoutError;
@@ -86,14 +95,19 @@ export class Poller extends EventEmitter<Events> {
     const t0 = performance.now();
     const errors: Record<string, string> = {};
     const evpn = this.opts.evpn();
-    const [peers, neighbors, vnis, vrfVnis, rmacs, routes] = await Promise.all([
-      this.run('show bgp vrf all summary json', parseBgpSummary, errors, [] as PeerSummary[]),
-      this.run('show bgp vrf all neighbors json', parseBgpNeighbors, errors, [] as NeighborDetail[]),
-      evpn ? this.run('show evpn vni json', parseEvpnVni, errors, [] as EvpnVni[]) : Promise.resolve([] as EvpnVni[]),
-      evpn ? this.run('show vrf vni json', parseVrfVni, errors, [] as VrfVni[]) : Promise.resolve([] as VrfVni[]),
-      evpn ? this.run('show evpn rmac vni all json', parseEvpnRmac, errors, {}) : Promise.resolve({} as Record<number, string[]>),
-      evpn ? this.run(`show ip route vrf ${evpn.vrf} summary json`, parseRouteSummary, errors, undefined) : Promise.resolve(undefined),
+    const [peers, vnis, vrfVnis, rmacs, routes] = await Promise.all([
+      this.run('bgpd', 'show bgp vrf all summary json', parseBgpSummary, errors, [] as PeerSummary[]),
+      evpn ? this.run('zebra', 'show evpn vni json', parseEvpnVni, errors, [] as EvpnVni[]) : Promise.resolve([] as EvpnVni[]),
+      evpn ? this.run('zebra', 'show vrf vni json', parseVrfVni, errors, [] as VrfVni[]) : Promise.resolve([] as VrfVni[]),
+      evpn ? this.run<Record<number, string[]>>('zebra', 'show evpn rmac vni all json', parseEvpnRmac, errors, {}) : Promise.resolve({} as Record<number, string[]>),
+      evpn ? this.run('zebra', `show ip route vrf ${evpn.vrf} summary json`, parseRouteSummary, errors, undefined) : Promise.resolve(undefined),
     ]);
+    const stateKey = (ps: readonly PeerSummary[]): string => ps.map((p) => `${p.vrf}|${p.peer}|${p.state}`).sort().join(',');
+    let neighbors: NeighborDetail[] = this.last?.neighbors ?? [];
+    if (++this.pollsSinceDetail >= DETAIL_EVERY || stateKey(peers) !== stateKey(this.last?.peers ?? [])) {
+      neighbors = await this.run('bgpd', 'show bgp vrf all neighbors json', parseBgpNeighbors, errors, neighbors);
+      this.pollsSinceDetail = 0;
+    }
     const snapshot: FrrSnapshot = {
       at: new Date(),
       durationMs: Math.round(performance.now() - t0),
@@ -108,7 +122,7 @@ export class Poller extends EventEmitter<Events> {
     // A failed poll: vtysh hung (a timeout), or nothing answered at all. A daemon that is merely down
     // ("bgpd is not running") is the daemon rule's business, not this one's.
     const failed = Object.values(errors);
-    const attempted = evpn ? 6 : 2;
+    const attempted = evpn ? 5 : 1;
     const hung = failed.some((m) => m.startsWith('timed out'));
     this.consecutiveFailures = hung || failed.length >= attempted ? this.consecutiveFailures + 1 : 0;
     this.last = snapshot;

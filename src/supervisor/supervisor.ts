@@ -82,7 +82,9 @@ export class Supervisor implements SupervisorView {
       daemons: this.daemons,
       logger: opts.logger,
       onRecord: (rec, repeat) => {
-        if (!repeat) this.observer.metrics.recordApply(rec);
+        if (repeat) return;
+        this.observer.metrics.recordApply(rec);
+        void this.observer.renderMetrics();
       },
     });
     this.daemons.on('started', (name, reason) => {
@@ -95,7 +97,7 @@ export class Supervisor implements SupervisorView {
     });
     this.observer = new Observer({
       view: this,
-      vtysh: this.vtysh,
+      paths: this.paths,
       logger: opts.logger,
       listen: opts.listen,
       pollIntervalMs: opts.pollIntervalMs,

@@ -20,6 +20,8 @@ import { ProjectedVolume } from './projected-volume.ts';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const MAIN = join(REPO, 'src/cli/main.ts');
+/** FRRSUP_USE_DIST=1 runs the compiled build (`npm run build`), as the container does: the benchmarks use it. */
+const COMMAND = process.env.FRRSUP_USE_DIST === '1' ? [join(REPO, 'dist/cli/main.js')] : ['--import', 'tsx', MAIN];
 const HTTP_GET = join(REPO, 'test/lab/http-get.js');
 const live = new Set<SupervisorProcess>();
 let seq = 0;
@@ -75,7 +77,7 @@ export class SupervisorProcess {
     if (listenAt >= 0) this.port = Number(opts.args?.[listenAt + 1]?.split(':').pop());
     const args = [
       'ip', 'netns', 'exec', this.lab.gwNs,
-      process.execPath, '--import', 'tsx', MAIN, 'run',
+      process.execPath, ...COMMAND, 'run',
       '--config-dir', this.configDir,
       '--frr-config-dir', this.frrConfigDir,
       '--pathspace', this.pathspace,
