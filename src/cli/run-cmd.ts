@@ -7,6 +7,9 @@ import type { FlagSpec } from './usage.ts';
 import type { Io } from './cli.ts';
 import { parseListen } from '../observe/http.ts';
 
+/** The longest a SIGTERM/SIGINT shutdown may take (the Pod's grace period in deploy/ is 30 s). */
+export const SHUTDOWN_LIMIT_MS = 20_000;
+
 export const RUN_FLAGS = {
   'config-dir': { type: 'string', help: 'the watched config directory (projected volume)' },
   env: { type: 'boolean', help: "read BgpConf/EvpnConf from Kube-OVN's environment variables" },
@@ -78,6 +81,13 @@ export async function runCommand(argv: string[], io: Io): Promise<number> {
   const heartbeat = setInterval(() => supervisor.beat(), 1000);
   const signal = await stopped;
   clearInterval(heartbeat);
+  // The drain and stops have their own timeouts; this bounds the whole (e.g. a daemon that even SIGKILL
+  // cannot stop because the KILL capability was dropped) so the Pod's grace period is never used up silently.
+  const limit = setTimeout(() => {
+    logger.error({ event: 'shutdown_timeout', seconds: SHUTDOWN_LIMIT_MS / 1000 }, `shutdown did not finish in ${SHUTDOWN_LIMIT_MS / 1000} s; exiting`);
+    process.exit(1);
+  }, SHUTDOWN_LIMIT_MS);
   await supervisor.shutdown(signal);
+  clearTimeout(limit);
   return 0;
 }
