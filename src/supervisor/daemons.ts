@@ -236,12 +236,6 @@ export class DaemonManager extends EventEmitter<Events> {
     return this.slot(name).daemon?.running ?? false;
   }
 
-  pids(): Partial<Record<DaemonName, number>> {
-    const out: Partial<Record<DaemonName, number>> = {};
-    for (const [name, s] of this.slots) if (s.daemon?.pid !== undefined) out[name] = s.daemon.pid;
-    return out;
-  }
-
   status(): DaemonStatus[] {
     return START_ORDER.map((name) => {
       const s = this.slot(name);
