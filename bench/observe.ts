@@ -402,7 +402,7 @@ async function measure(n: number, log: (line: string) => void): Promise<Figures>
       `${tag} /metrics under load (autocannon, ${RATE} req/s overall, ${CONNECTIONS} connections, ${LOAD_SECONDS} s, inside gw; ${load.requests} requests = ${load.rps.toFixed(1)}/s, all 200, body ${bodyKb.toFixed(0)} KB; ${loadPolls} polls meanwhile): ` +
         `p50 ${median(lat).toFixed(2)} ms, p99 ${percentile(lat, 99).toFixed(2)} ms, max ${Math.max(...lat).toFixed(2)} ms (autocannon's own whole-ms histogram: p50 ${load.autocannon.p50}, p99 ${load.autocannon.p99}); supervisor CPU ≈ ${perReq.toFixed(2)} ms per request`,
     );
-    log(`${tag} supervisor RSS after the load: ${mem.rss.toFixed(1)} MB (peak ${mem.hwm.toFixed(1)} MB; before the /metrics requests ${memBefore.rss.toFixed(1)} MB); runs from source through tsx, as in the test lab`);
+    log(`${tag} supervisor RSS after the load: ${mem.rss.toFixed(1)} MB (peak ${mem.hwm.toFixed(1)} MB; before the /metrics requests ${memBefore.rss.toFixed(1)} MB); ${process.env.FRRSUP_USE_DIST === "1" ? "compiled build (dist/), as in the image" : "from source through tsx"}`);
 
     const final = await status(s);
     const estAfter = final.neighbours.filter((x) => x.established).length;
