@@ -7,7 +7,6 @@ import { fileURLToPath } from 'node:url';
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 
 test('the demo converges, serves /metrics on localhost, and tears everything down', { timeout: 180_000 }, async () => {
-  const before = (await execa('ip', ['netns', 'list'])).stdout;
   const child = execa(process.execPath, ['--import', 'tsx', 'scripts/demo.ts'], { cwd: REPO, env: { DEMO_SECONDS: '25', DEMO_PORT: '0' }, reject: false, all: true, buffer: true });
   let port: number | undefined;
   let metrics = '';
@@ -25,7 +24,8 @@ test('the demo converges, serves /metrics on localhost, and tears everything dow
   assert.match(r.all ?? '', /router {2}<- gateway 10\.17\.0\.0\/16/);
   assert.match(r.all ?? '', /frr-supervisor exited with code 0/);
   assert.match(metrics, /^frr_supervisor_config_valid 1$/m, 'the proxied /metrics answered');
+  // the demo's lab names embed its pid (other test processes may run labs at the same time)
   const after = (await execa('ip', ['netns', 'list'])).stdout;
-  const leaked = after.split('\n').filter((l) => l.startsWith('fsl') && !before.includes(l.split(' ')[0] ?? ''));
+  const leaked = after.split('\n').filter((l) => l.startsWith(`fsl-${child.pid}-`) || l.startsWith(`fsl${child.pid}v`));
   assert.deepEqual(leaked, [], 'no namespace left behind');
 });
