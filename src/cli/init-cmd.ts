@@ -3,9 +3,8 @@
  * `check`, then creates or fixes the VRF, bridge and VXLAN devices. Exit 0: done (or nothing to do);
  * 1: invalid input or the devices could not be reconciled; 2: usage.
  */
-import { loadConfig } from '../config/load.ts';
-import { formatProblem, hasErrors, printable } from '../config/problems.ts';
-import { hostFacts } from '../config/facts.ts';
+import { printable } from '../config/problems.ts';
+import { INPUT_FLAGS, loadForCommand } from './input.ts';
 import { desiredFromHost } from '../dataplane/state.ts';
 import { reconcile } from '../dataplane/apply.ts';
 import { ownedFromSpec } from '../dataplane/types.ts';
@@ -15,8 +14,7 @@ import type { FlagSpec } from './usage.ts';
 import type { Io } from './cli.ts';
 
 const FLAGS = {
-  'config-dir': { type: 'string', help: 'the config directory (as for run)' },
-  env: { type: 'boolean', help: "read BgpConf/EvpnConf from Kube-OVN's environment variables" },
+  ...INPUT_FLAGS,
   'dry-run': { type: 'boolean', help: 'print the steps without running them' },
   help: { type: 'boolean', help: 'show this help', noEnv: true },
 } satisfies Record<string, FlagSpec>;
@@ -27,15 +25,8 @@ export async function initCommand(argv: string[], io: Io): Promise<number> {
     io.stdout(helpText('frr-supervisor init --config-dir DIR [--env] [--dry-run]', 'Validates the input, then reconciles the EVPN devices (VRF, bridge, VXLAN, internal interface, VRF routes) once and exits: for an init container. Exit 0: done or nothing to do; 1: invalid input or the devices could not be reconciled; 2: usage error.', FLAGS));
     return 0;
   }
-  const configDir = flags['config-dir'] as string | undefined;
-  if (!configDir && !flags.env && !io.env.LOCAL_ASN) {
-    io.stderr('error: --config-dir DIR or --env is required (see --help)\n');
-    return 2;
-  }
-  const result = await loadConfig({ ...(configDir && { configDir }), env: flags.env === true, facts: hostFacts(io.env) });
-  for (const p of result.problems) io.stderr(`${formatProblem(p)}\n`);
-  if (hasErrors(result.problems) || !result.spec) return 1;
-  const spec = result.spec;
+  const spec = await loadForCommand(flags, io);
+  if (typeof spec === 'number') return spec;
   if (!spec.evpn) {
     io.stdout('ok: no EvpnConf, no EVPN devices to reconcile\n');
     return 0;
