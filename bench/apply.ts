@@ -12,28 +12,13 @@ import { createLab, waitFor } from '../test/lab/lab.ts';
 import { startSupervisor } from '../test/lab/supervisor-process.ts';
 import { parseBgpSummary } from '../src/state/frr-json.ts';
 import { median, round, summary } from './stats.ts';
+import { bgpRouterConf, docsBgpConf, GW, RT } from '../test/lab/configs.ts';
 
 const CHANGES = Number(process.env.BENCH_CHANGES ?? 12);
 const DEBOUNCE_MS = 200;
-const GW = '10.0.1.13';
-const RT = '10.0.1.1';
 
-const router = `frr defaults traditional
-ip route 192.168.100.0/24 Null0
-router bgp 65001
- bgp router-id ${RT}
- no bgp ebgp-requires-policy
- bgp graceful-restart
- neighbor ${GW} remote-as 65002
- neighbor ${GW} timers 3 9
- neighbor ${GW} timers connect 1
- address-family ipv4 unicast
-  network 192.168.100.0/24
- exit-address-family
-exit
-`;
-const bgpConf = (connect: number): string =>
-  `apiVersion: kubeovn.io/v1\nkind: BgpConf\nmetadata: {name: bgp-conf-6502}\nspec:\n  localASN: 65002\n  peerASN: 65001\n  neighbours: [${RT}]\n  holdTime: 9s\n  keepaliveTime: 3s\n  connectTime: ${connect}s\n`;
+const router = bgpRouterConf();
+const bgpConf = (connect: number): string => docsBgpConf({ hold: '9s', keepalive: '3s', connect: `${connect}s`, ebgpMultiHop: false });
 const gateway = 'advertise: [10.17.0.0/16]\n';
 
 const lab = await createLab();

@@ -12,6 +12,7 @@ import type { Lab } from '../test/lab/lab.ts';
 import { startSupervisor } from '../test/lab/supervisor-process.ts';
 import type { SupervisorProcess } from '../test/lab/supervisor-process.ts';
 import { evpnRouterConf, evpnRouterDevices, gatewayInternalInterface, ROUTER_PREFIX } from '../test/lab/evpn-router.ts';
+import { docsBgpConf, docsEvpnConf } from '../test/lab/configs.ts';
 import { formatStatus } from '../src/cli/status-cmd.ts';
 import type { StatusDoc } from '../src/observe/status.ts';
 import { listType5Routes } from '../src/state/frr-json.ts';
@@ -20,30 +21,9 @@ const PORT = Number(process.env.DEMO_PORT ?? 9180);
 const SECONDS = Number(process.env.DEMO_SECONDS ?? 0);
 const VRF = `fsl${process.pid}vd`;
 
-// The Kube-OVN documentation's examples, as `kubectl get -o yaml` prints them.
-const BGP_CONF = `apiVersion: kubeovn.io/v1
-kind: BgpConf
-metadata:
-  name: bgp-conf-6502
-spec:
-  localASN: 65002
-  peerASN: 65001
-  neighbours:
-  - 10.0.1.1
-  holdTime: 90s
-  keepaliveTime: 30s
-  connectTime: 10s
-  ebgpMultiHop: true
-`;
-const EVPN_CONF = `apiVersion: kubeovn.io/v1
-kind: EvpnConf
-metadata:
-  name: evpn-conf-1016
-spec:
-  vni: 1016
-  routeTargets:
-  - "65000:1016"
-`;
+// The Kube-OVN documentation's examples (bgp-conf-6502, evpn-conf-1016), as `kubectl get -o yaml` prints them.
+const BGP_CONF = docsBgpConf();
+const EVPN_CONF = docsEvpnConf(1016);
 // What the gateway controller knows: gateway1's policy ipBlock, the internal side, and the netns VRF backend
 // (this machine's kernel has no VRF devices).
 const GATEWAY = `advertise: [10.17.0.0/16]

@@ -10,36 +10,14 @@ import { createLab, waitFor } from '../lab/lab.ts';
 import type { Lab, RouterInstance } from '../lab/lab.ts';
 import { startSupervisor } from '../lab/supervisor-process.ts';
 import { evpnRouterConf, evpnRouterDevices, gatewayInternalInterface } from '../lab/evpn-router.ts';
+import { docsBgpConf, docsEvpnConf, GW, RT } from '../lab/configs.ts';
 import type { SupervisorProcess } from '../lab/supervisor-process.ts';
 import { parseBgpNeighbors, listType5Routes } from '../../src/state/frr-json.ts';
 
-const GW = '10.0.1.13';
-const RT = '10.0.1.1';
 const VRF = `fsl${process.pid}v9`;
 
-const BGP = `apiVersion: kubeovn.io/v1
-kind: BgpConf
-metadata:
-  name: bgp-conf-6502
-spec:
-  localASN: 65002
-  peerASN: 65001
-  neighbours:
-  - ${RT}
-  holdTime: 9s
-  keepaliveTime: 3s
-  connectTime: 1s
-  ebgpMultiHop: true
-`;
-const evpnConf = (vni: number): string => `apiVersion: kubeovn.io/v1
-kind: EvpnConf
-metadata:
-  name: evpn-conf-${vni}
-spec:
-  vni: ${vni}
-  routeTargets:
-  - "65000:${vni}"
-`;
+const BGP = docsBgpConf({ hold: '9s', keepalive: '3s', connect: '1s' });
+const evpnConf = docsEvpnConf;
 const GATEWAY = `advertise: [10.17.0.0/16]
 internalInterface: int0
 internalGateway: 10.16.0.1

@@ -13,39 +13,16 @@ import type { Lab, RouterInstance } from '../lab/lab.ts';
 import { startSupervisor } from '../lab/supervisor-process.ts';
 import type { SupervisorProcess } from '../lab/supervisor-process.ts';
 import { METRIC_NAMES } from '../../src/observe/metrics.ts';
+import { bgpRouterConf, docsBgpConf, RT } from '../lab/configs.ts';
 import type { StatusDoc } from '../../src/observe/status.ts';
 
-const GW = '10.0.1.13';
-const RT = '10.0.1.1';
 const PASSWORD = 'Pw-9f3b!x#lab';
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 
-const routerConf = (password?: string): string => `frr defaults traditional
-ip route 192.168.100.0/24 Null0
-router bgp 65001
- bgp router-id ${RT}
- no bgp ebgp-requires-policy
- bgp graceful-restart
- neighbor ${GW} remote-as 65002
-${password ? ` neighbor ${GW} password ${password}\n` : ''} neighbor ${GW} timers 1 3
- neighbor ${GW} timers connect 1
- address-family ipv4 unicast
-  network 192.168.100.0/24
- exit-address-family
-exit
-`;
+const routerConf = (password?: string): string => bgpRouterConf({ keepalive: 1, hold: 3, ...(password && { password }) });
 
-const BGP = `apiVersion: kubeovn.io/v1
-kind: BgpConf
-metadata: {name: bgp-conf-6502}
-spec:
-  localASN: 65002
-  peerASN: 65001
-  neighbours: [${RT}]
-  holdTime: 3s
-  keepaliveTime: 1s
-  connectTime: 1s
-`;
+const bgpConf = (neighbours = [RT]): string => docsBgpConf({ hold: '3s', keepalive: '1s', connect: '1s', ebgpMultiHop: false, neighbours });
+const BGP = bgpConf();
 const FILES = { 'bgp-conf.yaml': BGP, 'gateway.yaml': 'advertise: [10.17.0.0/16]\n' };
 const FAST = ['--poll-interval', '1s', '--vtysh-timeout', '1s'];
 
@@ -163,7 +140,7 @@ describe('observability against real FRR', { timeout: 600_000 }, () => {
   test('a removed neighbour leaves no stale series', async () => {
     const s = sup ?? startSupervisor(lab, { files: FILES, args: FAST });
     await ready(s);
-    s.volume.update({ ...FILES, 'bgp-conf.yaml': BGP.replace(`neighbours: [${RT}]`, `neighbours: [${RT}, 10.0.1.2]`) });
+    s.volume.update({ ...FILES, 'bgp-conf.yaml': bgpConf([RT, '10.0.1.2']) });
     await waitFor(async () => sample((await s.http('/metrics')).body, 'frr_bgp_peer_state', { peer: '10.0.1.2' }) === 0, { timeoutMs: 10_000, what: 'series for the added neighbour' });
     s.volume.update(FILES);
     await waitFor(async () => !(await s.http('/metrics')).body.includes('peer="10.0.1.2"'), { timeoutMs: 10_000, what: 'no series for the removed neighbour' });

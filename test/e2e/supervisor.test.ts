@@ -13,11 +13,9 @@ import type { Lab, RouterInstance } from '../lab/lab.ts';
 import { startSupervisor } from '../lab/supervisor-process.ts';
 import type { SupervisorProcess } from '../lab/supervisor-process.ts';
 import { parseBgpNeighbors, parseBgpSummary } from '../../src/state/frr-json.ts';
+import { bgpRouterConf, docsBgpConf, GW, GW_PREFIX, RT, RT_PREFIX } from '../lab/configs.ts';
+import type { BgpConfOptions } from '../lab/configs.ts';
 
-const GW = '10.0.1.13';
-const RT = '10.0.1.1';
-const GW_PREFIX = '10.17.0.0/16';
-const RT_PREFIX = '192.168.100.0/24';
 
 /** Alive and not a zombie (a daemon orphaned by a SIGKILLed supervisor is reparented to PID 1, which may reap late). */
 function alive(pid: number | undefined): boolean {
@@ -31,51 +29,10 @@ function alive(pid: number | undefined): boolean {
   }
 }
 
-const ROUTER_CONF = `frr defaults traditional
-ip route ${RT_PREFIX} Null0
-!
-router bgp 65001
- bgp router-id ${RT}
- no bgp ebgp-requires-policy
- bgp graceful-restart
- neighbor ${GW} remote-as 65002
- neighbor ${GW} timers 3 9
- neighbor ${GW} timers connect 1
- neighbor 10.0.1.2 remote-as 65002
- neighbor 10.0.1.2 timers connect 1
- !
- address-family ipv4 unicast
-  network ${RT_PREFIX}
- exit-address-family
-exit
-!
-`;
+const ROUTER_CONF = bgpRouterConf({ extraNeighbours: ['10.0.1.2'] });
 
-interface BgpOpts {
-  hold?: string;
-  keepalive?: string;
-  connect?: string;
-  neighbours?: string[];
-  localASN?: number | string;
-}
-
-/** The docs' BgpConf (bgp-conf-6502) as `kubectl get -o yaml` prints it, with short timers. */
-function bgpConf(o: BgpOpts = {}): string {
-  return `apiVersion: kubeovn.io/v1
-kind: BgpConf
-metadata:
-  name: bgp-conf-6502
-spec:
-  localASN: ${o.localASN ?? 65002}
-  peerASN: 65001
-  neighbours:
-${(o.neighbours ?? [RT]).map((n) => `  - ${n}`).join('\n')}
-  holdTime: ${o.hold ?? '9s'}
-  keepaliveTime: ${o.keepalive ?? '3s'}
-  connectTime: ${o.connect ?? '1s'}
-  ebgpMultiHop: true
-`;
-}
+/** The docs' BgpConf (bgp-conf-6502) with short timers. */
+const bgpConf = (o: BgpConfOptions = {}): string => docsBgpConf({ hold: '9s', keepalive: '3s', connect: '1s', ...o });
 
 const gatewayYaml = (extra = ''): string => `advertise: [${GW_PREFIX}]\n${extra}`;
 

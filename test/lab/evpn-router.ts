@@ -3,10 +3,11 @@
  * for 192.168.100.0/24): the peer of the EVPN tests and of the demo.
  */
 import type { Lab } from './lab.ts';
+import { GW, RT, RT_PREFIX } from './configs.ts';
 
-export const ROUTER_PREFIX = '192.168.100.0/24';
+export const ROUTER_PREFIX = RT_PREFIX;
 
-export function evpnRouterConf(vni: number, gw = '10.0.1.13', rt = '10.0.1.1'): string {
+export function evpnRouterConf(vni: number, gw = GW, rt = RT): string {
   return `frr defaults traditional
 vrf default
  vni ${vni}
@@ -35,7 +36,7 @@ exit
 }
 
 /** (Re)creates the router's bridge and VXLAN device for a VNI (`rtbr`, `rtvx`). */
-export async function evpnRouterDevices(lab: Lab, vni: number, rt = '10.0.1.1'): Promise<void> {
+export async function evpnRouterDevices(lab: Lab, vni: number, rt = RT): Promise<void> {
   const ex = (argv: string[]): Promise<unknown> => lab.exec(lab.rtNs, argv);
   await lab.exec(lab.rtNs, ['ip', 'link', 'del', 'rtvx'], { reject: false });
   await lab.exec(lab.rtNs, ['ip', 'link', 'add', 'rtbr', 'type', 'bridge'], { reject: false });
