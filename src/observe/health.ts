@@ -30,7 +30,7 @@ export function liveness(view: SupervisorView, consecutivePollFailures: number, 
     }
   }
   if (consecutivePollFailures >= LIVENESS_POLL_FAILURES) {
-    return { ok: false, reason: `vtysh failed ${consecutivePollFailures} polls in a row` };
+    return { ok: false, reason: `FRR did not answer ${consecutivePollFailures} polls in a row (timeouts, or no daemon answering)` };
   }
   if (!view.running()) return { ok: true, reason: 'alive; waiting for a valid config (no daemons started yet)' };
   return { ok: true, reason: 'alive' };

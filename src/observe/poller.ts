@@ -52,7 +52,7 @@ interface Events {
 
 export class Poller extends EventEmitter<Events> {
   last: FrrSnapshot | undefined;
-  /** Polls in a row in which vtysh failed (every command failed or timed out). */
+  /** Polls in a row in which FRR did not answer (a query timed out, or every query failed). */
   consecutiveFailures = 0;
   private timer: NodeJS.Timeout | undefined;
   private running = false;

@@ -43,7 +43,7 @@ test('liveness: alive without peers; not live when a daemon stays down past its 
   assert.equal(v.ok, false);
   assert.match(v.reason, /bgpd has been down for 60 s/);
   assert.equal(liveness(view(), LIVENESS_POLL_FAILURES - 1).ok, true);
-  assert.match(liveness(view(), LIVENESS_POLL_FAILURES).reason, /vtysh failed 3 polls in a row/);
+  assert.match(liveness(view(), LIVENESS_POLL_FAILURES).reason, /FRR did not answer 3 polls in a row/);
   assert.equal(liveness(view({ lastBeat: new Date(Date.now() - 30_000) }), 0).ok, false);
 });
 
