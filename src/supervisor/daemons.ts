@@ -60,6 +60,8 @@ interface Slot {
   lastExit?: string;
   lastError?: string;
   recovering: boolean;
+  /** It exited again while its recovery was running: recover once more when that one ends. */
+  exitedDuringRecovery?: boolean;
 }
 
 export class DaemonManager extends EventEmitter<Events> {
@@ -110,7 +112,14 @@ export class DaemonManager extends EventEmitter<Events> {
     const daemon = this.newDaemon(name, await this.opts.prepare?.(name));
     s.daemon = daemon;
     await daemon.start();
-    await this.opts.configure(name);
+    try {
+      await this.opts.configure(name);
+    } catch (e) {
+      // A daemon that runs without its config must not count as started: stop it so the retry starts it
+      // again and pushes the config (e.g. once a full disk has space again).
+      await daemon.stop({ signal: 'SIGKILL', timeoutMs: 2000 }).catch(() => undefined);
+      throw e;
+    }
     s.downSince = undefined;
     s.nextAttemptMs = undefined;
     s.lastError = undefined;
@@ -182,7 +191,10 @@ export class DaemonManager extends EventEmitter<Events> {
    */
   private async recover(name: DaemonName): Promise<void> {
     const s = this.slot(name);
-    if (s.recovering) return;
+    if (s.recovering) {
+      s.exitedDuringRecovery = true;
+      return;
+    }
     s.recovering = true;
     try {
       const first = backoffDelay(s.failures);
@@ -221,6 +233,10 @@ export class DaemonManager extends EventEmitter<Events> {
       if (!this.abort.signal.aborted) this.opts.logger.error({ event: 'daemon_recovery_aborted', daemon: name, err: (e as Error).message });
     } finally {
       s.recovering = false;
+      if (s.exitedDuringRecovery && !this.abort.signal.aborted) {
+        s.exitedDuringRecovery = false;
+        if (!s.daemon?.running) void this.recover(name);
+      }
     }
   }
 
