@@ -27,7 +27,8 @@ function send(res: ServerResponse, code: number, type: string, body: string, hea
 }
 
 export function createHttpServer(ep: Endpoints): Server {
-  const server = createServer({ maxHeaderSize: 8192, requestTimeout: 10_000, headersTimeout: 5_000, keepAliveTimeout: 5_000 }, (req: IncomingMessage, res: ServerResponse) => {
+  // connectionsCheckingInterval: node checks the two timeouts only this often (default 30 s: a slow client held 35 s)
+  const server = createServer({ maxHeaderSize: 8192, requestTimeout: 10_000, headersTimeout: 5_000, keepAliveTimeout: 5_000, connectionsCheckingInterval: 1_000 }, (req: IncomingMessage, res: ServerResponse) => {
     void handle(ep, req, res).catch((e: unknown) => {
       if (!res.headersSent) send(res, 500, 'text/plain; charset=utf-8', `internal error: ${(e as Error).message}\n`, false);
       else res.destroy();
