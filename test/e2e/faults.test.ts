@@ -14,6 +14,7 @@
  * (The SIGKILL-and-takeover fault is in supervisor.test.ts.) FAULT_SEED=N replays a random sequence.
  * Every test leaves nothing behind, even when it fails.
  */
+import { bgpRouterConf, GW, GW_PREFIX, RT } from '../lab/configs.ts';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -48,31 +49,11 @@ import { configHash } from '../../src/render/frr-conf.ts';
 import type { StatusDoc } from '../../src/observe/status.ts';
 import type { DaemonName } from '../../src/frr/daemon.ts';
 
-const GW = '10.0.1.13';
-const RT = '10.0.1.1';
-const GW_PREFIX = '10.17.0.0/16';
 const GW_PREFIX2 = '10.18.0.0/16';
-const RT_PREFIX = '192.168.100.0/24';
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const PEER = { vrf: 'default', afi: 'ipv4', safi: 'unicast', local_as: '65002', peer: RT, peer_as: '65001' };
 
-const ROUTER_CONF = `frr defaults traditional
-ip route ${RT_PREFIX} Null0
-!
-router bgp 65001
- bgp router-id ${RT}
- no bgp ebgp-requires-policy
- bgp graceful-restart
- neighbor ${GW} remote-as 65002
- neighbor ${GW} timers 1 3
- neighbor ${GW} timers connect 1
- !
- address-family ipv4 unicast
-  network ${RT_PREFIX}
- exit-address-family
-exit
-!
-`;
+const ROUTER_CONF = bgpRouterConf({ keepalive: 1, hold: 3 });
 
 type Doc = Record<string, unknown>;
 

@@ -6,35 +6,17 @@
  * FRR processes of its pathspace are measured. Fails when RSS grows more than rssLimitPct after the warm-up
  * (when checkRss), the fd count grows, a zombie or a stray FRR process shows up, or the clean stop leaves anything.
  */
+import { bgpRouterConf, GW_PREFIX, RT } from './configs.ts';
 import { setTimeout as delay } from 'node:timers/promises';
 import { parseBgpSummary } from '../../src/state/frr-json.ts';
 import { createLab, waitFor } from './lab.ts';
 import type { Lab } from './lab.ts';
 import { startSupervisor } from './supervisor-process.ts';
 import type { SupervisorProcess } from './supervisor-process.ts';
-import { allProcs, auditProcesses, describeProcs, fdCount, persistentZombies, rssKiB } from './fault-kit.ts';
+import { allProcs, auditProcesses, describeProcs, fdCount, metricSample, persistentZombies, rssKiB } from './fault-kit.ts';
 
-const GW = '10.0.1.13';
-const RT = '10.0.1.1';
-const GW_PREFIX = '10.17.0.0/16';
 
-const ROUTER_CONF = `frr defaults traditional
-ip route 192.168.100.0/24 Null0
-!
-router bgp 65001
- bgp router-id ${RT}
- no bgp ebgp-requires-policy
- bgp graceful-restart
- neighbor ${GW} remote-as 65002
- neighbor ${GW} timers 1 3
- neighbor ${GW} timers connect 1
- !
- address-family ipv4 unicast
-  network 192.168.100.0/24
- exit-address-family
-exit
-!
-`;
+const ROUTER_CONF = bgpRouterConf({ keepalive: 1, hold: 3 });
 
 /** The docs' BgpConf with short timers; the connect timer alternates so that every cycle restarts bgpd. */
 const bgpConf = (connect: number): string => `apiVersion: kubeovn.io/v1
@@ -74,6 +56,9 @@ export interface SoakSample {
   rssKiB: number;
   /** Minimum of several readings (a poll's vtysh pipes come and go). */
   fds: number;
+  /** V8 heap in use and external memory, from the supervisor's own /metrics (prom-client defaults; diagnostics only). */
+  heapUsedKiB?: number;
+  externalKiB?: number;
   zombies: number;
   /** FRR processes of the pathspace besides the three daemons, and vtysh children older than 15 s. */
   strays: number;
@@ -92,6 +77,8 @@ export interface SoakResult {
   baseline?: SoakSample;
   final?: SoakSample;
   rssGrowthPct?: number;
+  /** The same for the V8 heap in use (diagnostics: RSS also moves with V8's and the allocator's sizing). */
+  heapGrowthPct?: number;
   fdGrowth?: number;
   rssChecked: boolean;
   stop?: { code: number | undefined; ms: number; leftovers: number };
@@ -126,6 +113,19 @@ async function measure(sup: SupervisorProcess, cycle: number, t0: number, failur
     await delay(200);
   }
   rss.sort((a, b) => a - b);
+  let heapUsedKiB: number | undefined;
+  let externalKiB: number | undefined;
+  try {
+    const metrics = (await sup.http('/metrics')).body;
+    const kib = (name: string): number | undefined => {
+      const v = metricSample(metrics, name);
+      return v === undefined ? undefined : Math.round(v / 1024);
+    };
+    heapUsedKiB = kib('nodejs_heap_size_used_bytes');
+    externalKiB = kib('nodejs_external_memory_bytes');
+  } catch {
+    // diagnostics only
+  }
   const zombies = await persistentZombies(pid);
   if (zombies.length > 0) failures.push(`cycle ${cycle}: zombie children of the supervisor: ${describeProcs(zombies)}`);
   const audit = await auditProcesses(sup);
@@ -137,6 +137,8 @@ async function measure(sup: SupervisorProcess, cycle: number, t0: number, failur
     elapsedS: Math.round((Date.now() - t0) / 100) / 10,
     rssKiB: rss[Math.floor(rss.length / 2)] ?? 0,
     fds: Math.min(...fds),
+    ...(heapUsedKiB !== undefined && { heapUsedKiB }),
+    ...(externalKiB !== undefined && { externalKiB }),
     zombies: zombies.length,
     strays: strays.length,
     daemons: audit.frrProcesses.length,
@@ -174,7 +176,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
         samples.push(m);
         const rate = c / ((Date.now() - tc) / 1000);
         opts.log(
-          `soak: cycle ${c}/${opts.cycles}: rss ${mib(m.rssKiB)} MiB, fds ${m.fds}, zombies ${m.zombies}, stray processes ${m.strays}, daemons ${m.daemons}, ` +
+          `soak: cycle ${c}/${opts.cycles}: rss ${mib(m.rssKiB)} MiB (V8 heap used ${m.heapUsedKiB === undefined ? '?' : mib(m.heapUsedKiB)} MiB), fds ${m.fds}, zombies ${m.zombies}, stray processes ${m.strays}, daemons ${m.daemons}, ` +
             `session ${m.established ? 'Established' : 'NOT Established'}, bgpd restarts ${m.restarts}, ${m.elapsedS} s (${rate.toFixed(2)} cycles/s)`,
         );
       }
@@ -198,8 +200,10 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
   const final = samples[samples.length - 1];
   let rssGrowthPct: number | undefined;
   let fdGrowth: number | undefined;
+  let heapGrowthPct: number | undefined;
   if (baseline && final && final !== baseline) {
     rssGrowthPct = Math.round(((final.rssKiB - baseline.rssKiB) / baseline.rssKiB) * 1000) / 10;
+    if (baseline.heapUsedKiB && final.heapUsedKiB) heapGrowthPct = Math.round(((final.heapUsedKiB - baseline.heapUsedKiB) / baseline.heapUsedKiB) * 1000) / 10;
     fdGrowth = final.fds - baseline.fds;
     if (opts.checkRss && rssGrowthPct > opts.rssLimitPct) {
       failures.push(`RSS grew ${rssGrowthPct} % after the warm-up (${mib(baseline.rssKiB)} MiB at cycle ${baseline.cycle} -> ${mib(final.rssKiB)} MiB at cycle ${final.cycle}; limit ${opts.rssLimitPct} %)`);
@@ -216,6 +220,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
     ...(baseline && { baseline }),
     ...(final && { final }),
     ...(rssGrowthPct !== undefined && { rssGrowthPct }),
+    ...(heapGrowthPct !== undefined && { heapGrowthPct }),
     ...(fdGrowth !== undefined && { fdGrowth }),
     rssChecked: opts.checkRss,
     ...(stop && { stop }),
