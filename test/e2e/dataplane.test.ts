@@ -15,7 +15,7 @@ import type { DataplaneLogger } from '../../src/dataplane/apply.ts';
 import { desiredFromHost } from '../../src/dataplane/state.ts';
 import { ownedFromSpec, VrfUnsupportedError } from '../../src/dataplane/types.ts';
 import type { DesiredDataplane } from '../../src/dataplane/types.ts';
-import { createLab, listNamespaces } from '../lab/lab.ts';
+import { createLab, listNamespaces, pidAlive } from '../lab/lab.ts';
 import type { Lab } from '../lab/lab.ts';
 
 const VRF_NS_RE = /^fsl(\d+)v\d+$/;
@@ -28,15 +28,6 @@ function vrfName(): string {
   assert.ok(name.length <= 15, `${name} is longer than an interface name may be`);
   createdVrfs.add(name);
   return name;
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 async function deleteNetns(name: string): Promise<void> {

@@ -59,6 +59,20 @@ describe('frr-supervisor run against real FRR', { timeout: 600_000 }, () => {
     return peers.find((p) => p.peer === GW);
   }
 
+  /** Samples the router's prefix count from the gateway (and `also`, if given) every 100 ms until stop(). */
+  function samplePeer(also?: () => Promise<void>): { samples: number[]; stop: () => Promise<void> } {
+    const samples: number[] = [];
+    let sampling = true;
+    const loop = (async () => {
+      while (sampling) {
+        samples.push((await routerPeer())?.prefixesReceived ?? 0);
+        await also?.();
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    })();
+    return { samples, stop: async () => { sampling = false; await loop; } };
+  }
+
   async function gwPeer(s: SupervisorProcess, peer = RT): Promise<{ established: boolean; prefixesReceived: number } | undefined> {
     const peers = parseBgpSummary(await s.vty.run(['show bgp ipv4 unicast summary json']), { afi: 'ipv4Unicast' });
     return peers.find((p) => p.peer === peer);
@@ -184,16 +198,9 @@ describe('frr-supervisor run against real FRR', { timeout: 600_000 }, () => {
     await router.stopDaemon('bgpd', 'SIGKILL');
     await router.startDaemon('bgpd');
     const s = await fresh();
-    const samples: number[] = [];
     const inRib: boolean[] = [];
-    let sampling = true;
-    const sampler = (async () => {
-      while (sampling) {
-        samples.push((await routerPeer())?.prefixesReceived ?? 0);
-        inRib.push((await router.vtysh(`show bgp ipv4 unicast ${GW_PREFIX} json`)).includes('"paths"'));
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    })();
+    const sampler = samplePeer(async () => void inRib.push((await router.vtysh(`show bgp ipv4 unicast ${GW_PREFIX} json`)).includes('"paths"')));
+    const samples = sampler.samples;
     const pid = await s.daemonPid('bgpd');
     const before = s.events.length;
     s.volume.update({ 'bgp-conf.yaml': bgpConf({ connect: '3s' }), 'gateway.yaml': gatewayYaml() });
@@ -201,8 +208,7 @@ describe('frr-supervisor run against real FRR', { timeout: 600_000 }, () => {
     assert.notEqual(await s.daemonPid('bgpd'), pid, 'bgpd was restarted');
     await established(s);
     await new Promise((r) => setTimeout(r, 1000));
-    sampling = false;
-    await sampler;
+    await sampler.stop();
     assert.ok(samples.length >= 10, `samples: ${samples.length}`);
     const bgpds = (await execa('ip', ['netns', 'pids', lab.gwNs])).stdout.split('\n').filter(Boolean).map((pid) => { try { return `${pid}: ${readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ').slice(0, 120)}`; } catch { return pid; } });
     const routerLog = router.logs().filter((l) => /10\.17|[Ss]tale|EOR|End-of-RIB|went from|withdraw|NOTIF|Deferral|defer/.test(l)).slice(-60).join('\n');
@@ -212,20 +218,13 @@ describe('frr-supervisor run against real FRR', { timeout: 600_000 }, () => {
   test('7b. pinned FRR behaviour: without graceful restart the same change withdraws the routes at the peer', async () => {
     const files = { 'bgp-conf.yaml': bgpConf(), 'gateway.yaml': gatewayYaml('gracefulRestart: false\n') };
     const s = await fresh(files);
-    const samples: number[] = [];
-    let sampling = true;
-    const sampler = (async () => {
-      while (sampling) {
-        samples.push((await routerPeer())?.prefixesReceived ?? 0);
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    })();
+    const sampler = samplePeer();
+    const samples = sampler.samples;
     const before = s.events.length;
     s.volume.update({ ...files, 'bgp-conf.yaml': bgpConf({ connect: '3s' }) });
     await s.waitForEvent('config_applied', (e) => e.generation === 2, 5000, before);
     await established(s);
-    sampling = false;
-    await sampler;
+    await sampler.stop();
     assert.equal(Math.min(...samples), 0, `expected the prefix to be withdrawn during the restart: ${samples.join(',')}`);
   });
 
@@ -268,14 +267,8 @@ describe('frr-supervisor run against real FRR', { timeout: 600_000 }, () => {
   test('the supervisor killed with SIGKILL and started again takes over: no duplicate daemons, the peer keeps the routes', async () => {
     const s = await fresh();
     const old = await Promise.all((['zebra', 'staticd', 'bgpd'] as const).map((d) => s.daemonPid(d)));
-    const samples: number[] = [];
-    let sampling = true;
-    const sampler = (async () => {
-      while (sampling) {
-        samples.push((await routerPeer())?.prefixesReceived ?? 0);
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    })();
+    const sampler = samplePeer();
+    const samples = sampler.samples;
     await s.stop('SIGKILL');
     for (const pid of old) assert.ok(alive(pid), 'the daemons outlive a SIGKILLed supervisor');
     s.start({ files: { 'bgp-conf.yaml': bgpConf(), 'gateway.yaml': gatewayYaml() } });
@@ -283,8 +276,7 @@ describe('frr-supervisor run against real FRR', { timeout: 600_000 }, () => {
     assert.equal((took.daemons as unknown[]).length, 3);
     await s.waitForEvent('config_applied');
     await established(s);
-    sampling = false;
-    await sampler;
+    await sampler.stop();
     for (const pid of old) assert.ok(!alive(pid), `old daemon ${pid} is gone`);
     const ps = await execa('pgrep', ['-f', '--', `-N ${s.pathspace} `], { reject: false });
     assert.equal(ps.stdout.trim().split('\n').filter(Boolean).length, 3, `exactly one zebra, staticd, bgpd: ${ps.stdout}`);

@@ -185,7 +185,8 @@ function uninstallHandlers(): void {
   process.off('SIGTERM', onSignal);
 }
 
-function pidAlive(pid: number): boolean {
+/** Whether a process with this pid exists (EPERM: it exists but belongs to someone else). */
+export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
