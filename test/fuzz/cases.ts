@@ -992,11 +992,11 @@ const genPasswordFile: Gen = (rng, base) => {
   else if (what === 4) content = Buffer.concat([Buffer.from(v.randomPassword(rng)), v.badBytes(rng)]);
   else content = v.lookalike(rng, v.randomPassword(rng));
   files['bgp-password'] = content;
-  // the exact rule: UTF-8 text without NUL, one trailing (CR)LF stripped, then 1..80 printable non-quote ASCII
+  // the exact rule: UTF-8 text (a BOM kept: it would be part of the secret) without NUL, one trailing (CR)LF stripped, then 1..80 printable non-quote ASCII
   const bytes = typeof content === 'string' ? Buffer.from(content, 'utf8') : Buffer.from(content);
   let text: string | undefined;
   try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
   } catch {
     text = undefined;
   }
