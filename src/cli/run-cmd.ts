@@ -6,6 +6,7 @@ import { helpText, parseFlags, parseMs, UsageError } from './usage.ts';
 import type { FlagSpec } from './usage.ts';
 import type { Io } from './cli.ts';
 import { parseListen } from '../observe/http.ts';
+import { HEARTBEAT_MS } from '../observe/health.ts';
 
 /** The longest a SIGTERM/SIGINT shutdown may take (the Pod's grace period in deploy/ is 30 s). */
 export const SHUTDOWN_LIMIT_MS = 20_000;
@@ -78,7 +79,7 @@ export async function runCommand(argv: string[], io: Io): Promise<number> {
     return 1;
   }
   // The heartbeat keeps the event loop alive (daemons and watchers do not hold it) and proves it turns (/livez).
-  const heartbeat = setInterval(() => supervisor.beat(), 1000);
+  const heartbeat = setInterval(() => supervisor.beat(), HEARTBEAT_MS);
   const signal = await stopped;
   clearInterval(heartbeat);
   // The drain and stops have their own timeouts; this bounds the whole (e.g. a daemon that even SIGKILL

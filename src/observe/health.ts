@@ -17,6 +17,8 @@ export const LIVENESS_POLL_FAILURES = 3;
 export const DAEMON_DOWN_GRACE_MS = 10_000;
 /** The event loop must have turned within this long. */
 export const LOOP_STALL_MS = 10_000;
+/** How often the heartbeat proves the loop turns (every timer wake-up costs CPU in an idle process). */
+export const HEARTBEAT_MS = 5_000;
 
 export function liveness(view: SupervisorView, consecutivePollFailures: number, now = Date.now()): Verdict {
   const stalled = now - view.lastBeat.getTime();

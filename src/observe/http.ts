@@ -5,13 +5,14 @@
  */
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Verdict } from './health.ts';
 
 export interface Endpoints {
   livez(): Verdict;
   readyz(): Verdict;
   status(): unknown;
-  metrics(): Promise<{ contentType: string; body: string }>;
+  metrics(): Promise<{ contentType: string; body: Buffer }>;
 }
 
 export function parseListen(listen: string): { host: string; port: number } {
@@ -21,14 +22,49 @@ export function parseListen(listen: string): { host: string; port: number } {
   return { host: m[1] ?? (m[2] || '0.0.0.0'), port };
 }
 
-function send(res: ServerResponse, code: number, type: string, body: string, head: boolean): void {
+function send(res: ServerResponse, code: number, type: string, body: string | Buffer, head: boolean): void {
   res.writeHead(code, { 'content-type': type, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
   res.end(head ? undefined : body);
 }
 
+/** A connection must deliver a request's headers within this long (after it opens, or after the previous answer). */
+export const HEADERS_TIMEOUT_MS = 5_000;
+
+/**
+ * Cuts off connections that do not deliver a request's headers in time (slowloris). Node enforces its own
+ * headersTimeout only from a server-wide timer (connectionsCheckingInterval, 30 s by default; at 1 s it wakes
+ * an idle process every second), so each connection carries its own deadline instead: armed when it opens and
+ * after every answer, cleared when a request's headers are complete. A connection that sent part of a request
+ * gets a 408; an idle keep-alive connection is just closed.
+ */
+function guardHeaders(server: Server): void {
+  const deadlines = new WeakMap<Socket, NodeJS.Timeout>();
+  const arm = (socket: Socket): void => {
+    clearTimeout(deadlines.get(socket));
+    const readAtArm = socket.bytesRead;
+    const timer = setTimeout(() => {
+      if (socket.destroyed) return;
+      if (socket.bytesRead > readAtArm && socket.writable) socket.end('HTTP/1.1 408 Request Timeout\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+      socket.destroy();
+    }, HEADERS_TIMEOUT_MS);
+    timer.unref();
+    deadlines.set(socket, timer);
+  };
+  server.on('connection', (socket: Socket) => {
+    arm(socket);
+    socket.once('close', () => clearTimeout(deadlines.get(socket)));
+  });
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    clearTimeout(deadlines.get(req.socket));
+    res.once('finish', () => {
+      if (!req.socket.destroyed) arm(req.socket);
+    });
+  });
+}
+
 export function createHttpServer(ep: Endpoints): Server {
-  // connectionsCheckingInterval: node checks the two timeouts only this often (default 30 s: a slow client held 35 s)
-  const server = createServer({ maxHeaderSize: 8192, requestTimeout: 10_000, headersTimeout: 5_000, keepAliveTimeout: 5_000, connectionsCheckingInterval: 1_000 }, (req: IncomingMessage, res: ServerResponse) => {
+  // Node's own timeouts stay as a backstop (checked every 30 s, its default); guardHeaders enforces the deadline.
+  const server = createServer({ maxHeaderSize: 8192, requestTimeout: 10_000, headersTimeout: HEADERS_TIMEOUT_MS, keepAliveTimeout: 5_000 }, (req: IncomingMessage, res: ServerResponse) => {
     void handle(ep, req, res).catch((e: unknown) => {
       if (!res.headersSent) send(res, 500, 'text/plain; charset=utf-8', `internal error: ${(e as Error).message}\n`, false);
       else res.destroy();
@@ -40,6 +76,7 @@ export function createHttpServer(ep: Endpoints): Server {
     if (socket.writable) socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\n\r\n`);
     else socket.destroy();
   });
+  guardHeaders(server);
   return server;
 }
 

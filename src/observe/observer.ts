@@ -30,8 +30,14 @@ export class Observer {
   private peerUp = new Map<string, boolean>();
   private vniUp = new Map<number, string>();
   private readonly sockets = { bgpd: undefined as VtySocket | undefined, zebra: undefined as VtySocket | undefined };
-  /** /metrics is rendered once per poll (and after each apply) and served from here. */
-  private exposition = '';
+  /**
+   * /metrics is rendered on the first request after a poll or an apply changed something, then served from here
+   * (encoded once) until the next change: scrapes cost a buffer write, and nobody scraping costs nothing.
+   */
+  private exposition: Buffer | undefined;
+  private rendering: Promise<Buffer> | undefined;
+  /** Bumped by every invalidation: a render that overlapped one is served once but not kept. */
+  private version = 0;
 
   constructor(private readonly opts: ObserverOptions) {
     const query = (daemon: 'bgpd' | 'zebra', command: string, timeoutMs: number): Promise<string> => {
@@ -41,7 +47,7 @@ export class Observer {
     this.poller = new Poller({ query, intervalMs: opts.pollIntervalMs, timeoutMs: opts.vtyshTimeoutMs, evpn: () => opts.view.evpn() });
     this.poller.on('poll', (snap) => {
       this.onPoll(snap);
-      void this.renderMetrics();
+      this.invalidateMetrics();
     });
     this.poller.on('commandError', (command, kind, message) => {
       this.metrics.pollErrors.inc({ command });
@@ -68,10 +74,7 @@ export class Observer {
       livez: () => this.livez(),
       readyz: () => this.readyz(),
       status: () => this.status(),
-      metrics: async () => {
-        if (this.exposition === '') await this.renderMetrics();
-        return { contentType: this.metrics.registry.contentType, body: this.exposition };
-      },
+      metrics: async () => ({ contentType: this.metrics.registry.contentType, body: await this.metricsBody() }),
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -85,10 +88,31 @@ export class Observer {
     this.poller.start();
   }
 
-  /** Refreshes the gauges and renders the exposition text that /metrics serves until the next refresh. */
-  async renderMetrics(): Promise<void> {
-    this.metrics.update(this.opts.view, this.poller.last, this.readyz().ok);
-    this.exposition = await this.metrics.registry.metrics();
+  /** What /metrics serves: the cached exposition, rendered first if something changed since. */
+  metricsBody(): Promise<Buffer> {
+    return this.exposition ? Promise.resolve(this.exposition) : this.renderMetrics();
+  }
+
+  /** Something /metrics shows has changed (a poll, an apply, a daemon restart): the next request renders afresh. */
+  invalidateMetrics(): void {
+    this.exposition = undefined;
+    this.version++;
+  }
+
+  /** Refreshes the gauges and renders the exposition that /metrics serves until the next invalidation. */
+  renderMetrics(): Promise<Buffer> {
+    this.rendering ??= (async () => {
+      try {
+        const version = this.version;
+        this.metrics.update(this.opts.view, this.poller.last, this.readyz().ok);
+        const body = Buffer.from(await this.metrics.registry.metrics());
+        if (version === this.version) this.exposition = body;
+        return body;
+      } finally {
+        this.rendering = undefined;
+      }
+    })();
+    return this.rendering;
   }
 
   async stop(): Promise<void> {

@@ -84,17 +84,19 @@ export class Supervisor implements SupervisorView {
       onRecord: (rec, repeat) => {
         if (repeat) return;
         this.observer.metrics.recordApply(rec);
-        void this.observer.renderMetrics();
+        this.observer.invalidateMetrics();
       },
     });
     this.daemons.on('started', (name, reason) => {
       if (reason !== 'initial') this.observer.metrics.daemonRestarts.inc({ daemon: name, reason });
+      this.observer.invalidateMetrics();
       // A failed apply completed by crash recovery: verify it (and become ready) without waiting for a resync.
       const running = this.applier.running;
       if (running && this.applier.verifiedHash !== running.hash && START_ORDER.every((d) => this.daemons.isRunning(d))) {
         void this.applier.request('daemons recovered');
       }
     });
+    this.daemons.on('crash', () => this.observer.invalidateMetrics());
     this.observer = new Observer({
       view: this,
       paths: this.paths,

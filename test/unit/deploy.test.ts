@@ -106,7 +106,7 @@ const server = createHttpServer({
   livez: () => ({ ok: true, reason: 'stub' }),
   readyz: () => ({ ok: true, reason: 'stub' }),
   status: () => ({}),
-  metrics: () => Promise.resolve({ contentType: 'text/plain', body: '' }),
+  metrics: () => Promise.resolve({ contentType: 'text/plain', body: Buffer.alloc(0) }),
 });
 async function served(path: string): Promise<boolean> {
   const res = await fetch(base + path);

@@ -1,9 +1,14 @@
-/** Pure pieces of the observability layer: probe verdicts, label mapping, listen parsing, the status table. */
+/** The observability layer without FRR: probe verdicts, label mapping, listen parsing, the status table, the /metrics cache, HTTP deadlines. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { liveness, readiness, LIVENESS_POLL_FAILURES } from '../../src/observe/health.ts';
 import { afiSafi, Metrics } from '../../src/observe/metrics.ts';
-import { parseListen } from '../../src/observe/http.ts';
+import { createHttpServer, parseListen } from '../../src/observe/http.ts';
+import { Observer } from '../../src/observe/observer.ts';
+import { FrrPaths } from '../../src/frr/paths.ts';
+import { createLogger } from '../../src/log.ts';
+import { connect } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { buildStatus } from '../../src/observe/status.ts';
 import { formatStatus } from '../../src/cli/status-cmd.ts';
 import type { SupervisorView } from '../../src/observe/view.ts';
@@ -100,4 +105,66 @@ test('status document and table', () => {
   assert.match(text, /^NEIGHBOUR\s+VRF\s+STATE/m);
   assert.match(text, /^10\.0\.1\.1\s+default\s+Established\s+42s\s+ipv4-unicast\s+3\s+1/m);
   assert.match(text, /^bgpd\s+up\s+1/m);
+});
+
+test('observer: /metrics is rendered once per change and served from cache; a render overlapping a change is not kept', async () => {
+  const logger = createLogger('silent');
+  const paths = new FrrPaths({ configDir: '/nonexistent-frrsup', pathspace: 'unit' });
+  const o = new Observer({ view: view(), paths, logger, listen: '127.0.0.1:0', pollIntervalMs: 5000, vtyshTimeoutMs: 1000, readyWhen: 'any' });
+  const first = await o.metricsBody();
+  assert.equal(await o.metricsBody(), first, 'served from the cache: the same buffer');
+  assert.match(first.toString(), /^frr_supervisor_config_applies_total\{result="applied"\} 0$/m);
+  o.metrics.recordApply({ result: 'applied', generation: 1, at: new Date().toISOString(), durationMs: 100, restarted: [], reason: 'unit' });
+  assert.equal(await o.metricsBody(), first, 'no re-render before an invalidation');
+  o.invalidateMetrics();
+  const second = await o.metricsBody();
+  assert.notEqual(second, first);
+  assert.match(second.toString(), /^frr_supervisor_config_applies_total\{result="applied"\} 1$/m);
+  // A change while a render is in flight: that render answers its callers, the next request renders again.
+  const inFlight = o.metricsBody();
+  o.metrics.recordApply({ result: 'failed', generation: 1, at: new Date().toISOString(), durationMs: 5, restarted: [], reason: 'unit' });
+  o.invalidateMetrics();
+  await inFlight;
+  const third = await o.metricsBody();
+  assert.match(third.toString(), /^frr_supervisor_config_applies_total\{result="failed"\} 1$/m);
+});
+
+test('HTTP: a connection must send its request headers within 5 s: a partial request gets a 408, an idle one is closed', async () => {
+  const server = createHttpServer({
+    livez: () => ({ ok: true, reason: 'stub' }),
+    readyz: () => ({ ok: true, reason: 'stub' }),
+    status: () => ({}),
+    metrics: () => Promise.resolve({ contentType: 'text/plain', body: Buffer.from('m 1\n') }),
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const port = (server.address() as AddressInfo).port;
+  const exchange = (send: string): Promise<{ ms: number; data: string }> =>
+    new Promise((resolve, reject) => {
+      const t0 = Date.now();
+      let data = '';
+      const sock = connect(port, '127.0.0.1', () => sock.write(send));
+      sock.setEncoding('utf8');
+      sock.on('data', (d: string) => (data += d));
+      sock.on('error', reject);
+      sock.on('close', () => resolve({ ms: Date.now() - t0, data }));
+      setTimeout(() => {
+        sock.destroy();
+        reject(new Error(`still open after 9 s; got ${JSON.stringify(data)}`));
+      }, 9000).unref();
+    });
+  try {
+    const [partial, idle, answered] = await Promise.all([
+      exchange('GET /livez HTTP/1.1\r\nHost: x\r\nX-Slow: a'),
+      exchange(''),
+      // a complete request is answered; then the kept-alive connection is closed after 5 s of silence
+      exchange('GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n'),
+    ]);
+    assert.match(partial.data, /^HTTP\/1\.1 408 /, 'a partial request is told why');
+    assert.equal(idle.data, '', 'an idle connection is closed without an answer');
+    assert.match(answered.data, /^HTTP\/1\.1 200 [\s\S]*\r\n\r\nm 1\n$/);
+    for (const r of [partial, idle, answered]) assert.ok(r.ms >= 4500 && r.ms <= 7000, `closed after ${r.ms} ms (5 s deadline)`);
+  } finally {
+    server.closeAllConnections();
+    await new Promise<void>((r) => server.close(() => r()));
+  }
 });
