@@ -28,6 +28,11 @@ export interface LoadResult {
   problems: Problem[];
   /** What was read: file names or `env`, with a hash of their content (for /status). */
   sources: Array<{ name: string; sha256: string }>;
+  /**
+   * True when the result read the host (the router id defaulted from the external interface's address): loading
+   * the same files again may give another result, so a periodic resync must reload even if no file changed.
+   */
+  readHost: boolean;
 }
 
 const sha = (text: string): string => createHash('sha256').update(text).digest('hex');
@@ -67,6 +72,14 @@ async function routerIdDefault(facts: HostFacts, gateway: GatewaySpec): Promise<
 }
 
 export async function loadConfig(opts: LoadOptions): Promise<LoadResult> {
+  let readHost = false;
+  const facts: HostFacts = {
+    env: opts.facts.env,
+    interfaceIPv4: (ifname) => {
+      readHost = true;
+      return opts.facts.interfaceIPv4(ifname);
+    },
+  };
   const problems: Problem[] = [];
   const sources: LoadResult['sources'] = [];
   const files = opts.configDir ? await readConfigDir(opts.configDir, problems) : {};
@@ -124,7 +137,7 @@ export async function loadConfig(opts: LoadOptions): Promise<LoadResult> {
   let bgp: Spec['bgp'] | undefined;
   if (bgpInput && gateway) {
     const defaults: BgpDefaults = {
-      routerId: bgpInput.spec.routerId === undefined || bgpInput.spec.routerId === null ? await routerIdDefault(opts.facts, gateway) : { missing: '' },
+      routerId: bgpInput.spec.routerId === undefined || bgpInput.spec.routerId === null ? await routerIdDefault(facts, gateway) : { missing: '' },
       ...(password !== undefined && { password }),
     };
     bgp = validateBgp(bgpInput.spec, bgpInput.field, defaults);
@@ -142,5 +155,5 @@ export async function loadConfig(opts: LoadOptions): Promise<LoadResult> {
       }
     }
   }
-  return { ...(spec && !hasErrors(problems) && { spec }), problems, sources };
+  return { ...(spec && !hasErrors(problems) && { spec }), problems, sources, readHost };
 }

@@ -4,6 +4,7 @@
  * Invalid input never touches what runs: the last good config keeps running.
  */
 import { loadConfig } from '../config/load.ts';
+import { inputFingerprint } from '../config/files.ts';
 import type { LoadResult } from '../config/load.ts';
 import { formatProblem, hasErrors } from '../config/problems.ts';
 import type { HostFacts } from '../config/facts.ts';
@@ -88,26 +89,36 @@ export class Applier {
   lastSuccessAt: Date | undefined;
   /** The hash of the config last verified running (a failed apply can be completed later by crash recovery). */
   verifiedHash: string | undefined;
+  /** Periodic resyncs that found the input files untouched and reused the last load (for tests and /status). */
+  resyncsSkipped = 0;
   private generation = 0;
   private busy = false;
-  private pending: string | undefined;
+  private pending: { reason: string; periodic: boolean } | undefined;
   private idle: Promise<void> = Promise.resolve();
+  /** The last load, the input fingerprint taken before it, and its rendering: a periodic resync reuses them. */
+  private loaded: { fingerprint: string; load: LoadResult; conf?: string; hash?: string } | undefined;
 
   constructor(private readonly opts: ApplierOptions) {}
 
-  /** Asks for an apply; concurrent requests coalesce into one more run with the latest input. */
-  request(reason: string): Promise<void> {
+  /**
+   * Asks for an apply; concurrent requests coalesce into one more run with the latest input. A `periodic` request
+   * (the resync timer) reuses the last load when the input files were not touched since (see inputFingerprint)
+   * and the load did not read the host; everything after the load (data plane check, verification, retries of a
+   * failed apply) runs as for any request.
+   */
+  request(reason: string, opts: { periodic?: boolean } = {}): Promise<void> {
+    const periodic = opts.periodic === true;
     if (this.busy) {
-      this.pending = reason;
+      this.pending = { reason, periodic: periodic && (this.pending?.periodic ?? true) };
       return this.idle;
     }
     this.busy = true;
     this.idle = (async () => {
       try {
-        let next: string | undefined = reason;
+        let next: { reason: string; periodic: boolean } | undefined = { reason, periodic };
         while (next !== undefined) {
           this.pending = undefined;
-          await this.applyOnce(next);
+          await this.applyOnce(next.reason, { periodic: next.periodic });
           next = this.pending;
         }
       } finally {
@@ -115,6 +126,24 @@ export class Applier {
       }
     })();
     return this.idle;
+  }
+
+  /** Loads the input, or reuses the last load for a periodic resync when nothing it depends on changed. */
+  private async load(periodic: boolean): Promise<{ load: LoadResult; conf?: string; hash?: string }> {
+    const fingerprint = this.opts.configDir ? inputFingerprint(this.opts.configDir) : 'environment';
+    const last = this.loaded;
+    if (periodic && last && last.fingerprint === fingerprint && !last.load.readHost) {
+      this.resyncsSkipped++;
+      return last;
+    }
+    const load = await loadConfig({ ...(this.opts.configDir && { configDir: this.opts.configDir }), env: this.opts.env, facts: this.opts.facts });
+    let rendered: { conf: string; hash: string } | undefined;
+    if (load.spec && !hasErrors(load.problems)) {
+      const conf = renderFrrConf(load.spec);
+      rendered = { conf, hash: configHash(conf) };
+    }
+    this.loaded = { fingerprint, load, ...rendered };
+    return this.loaded;
   }
 
   private record(rec: Omit<ApplyRecord, 'at' | 'generation' | 'durationMs'>, started: number): ApplyRecord {
@@ -125,14 +154,14 @@ export class Applier {
     return full;
   }
 
-  async applyOnce(reason: string): Promise<ApplyRecord> {
+  async applyOnce(reason: string, opts: { periodic?: boolean } = {}): Promise<ApplyRecord> {
     const log = this.opts.logger;
     const t0 = performance.now();
-    const load = await loadConfig({ ...(this.opts.configDir && { configDir: this.opts.configDir }), env: this.opts.env, facts: this.opts.facts });
+    const { load, conf, hash } = await this.load(opts.periodic === true);
     const previousProblems = this.lastLoad?.problems.map(formatProblem).join('\n');
     this.lastLoad = load;
     const problems = load.problems.map(formatProblem);
-    if (hasErrors(load.problems) || !load.spec) {
+    if (hasErrors(load.problems) || !load.spec || conf === undefined || hash === undefined) {
       // Log a rejection once per distinct input, not at every periodic resync.
       if (problems.join('\n') !== previousProblems) {
         log.error({ event: 'config_rejected', reason, errors: problems, keptGeneration: this.running?.generation ?? null }, `config rejected, ${this.running ? `generation ${this.running.generation} keeps running` : 'nothing applied yet'}: ${problems.filter((p) => p.startsWith('error')).join('; ')}`);
@@ -141,8 +170,6 @@ export class Applier {
     }
     if (problems.length > 0 && problems.join('\n') !== previousProblems) log.warn({ event: 'config_warnings', warnings: problems }, problems.join('; '));
 
-    const conf = renderFrrConf(load.spec);
-    const hash = configHash(conf);
     const tLoaded = performance.now();
     if (this.running?.hash === hash) {
       // Nothing to render, but a device deleted by hand is recreated here (every resync).

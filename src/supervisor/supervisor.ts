@@ -48,6 +48,7 @@ export class Supervisor implements SupervisorView {
   readonly daemons: DaemonManager;
   readonly applier: Applier;
   private watcher: ConfigWatcher | undefined;
+  private resyncTimer: NodeJS.Timeout | undefined;
   private stopping: Promise<void> | undefined;
   readonly startedAt = new Date();
   /** Last time the event loop ran the heartbeat (see /livez). */
@@ -178,9 +179,13 @@ export class Supervisor implements SupervisorView {
     await writeFileAtomic(join(this.paths.instanceConfigDir, 'daemons'), renderDaemons(), 0o644);
     if (this.opts.configDir) {
       this.watcher = new ConfigWatcher({ dir: this.opts.configDir, debounceMs: this.opts.debounceMs, resyncMs: this.opts.resyncMs });
-      this.watcher.on('change', (reason) => void this.applier.request(reason));
+      this.watcher.on('change', (reason, periodic) => void this.applier.request(reason, { periodic }));
       this.watcher.on('error', (e) => log.warn({ event: 'watch_error', err: e.message }, `watching ${this.opts.configDir} failed: ${e.message}`));
       await this.watcher.start();
+    } else if (this.opts.resyncMs > 0) {
+      // --env only: nothing to watch, but the EVPN devices are still checked (and a failed apply retried) every resync.
+      this.resyncTimer = setInterval(() => void this.applier.request('periodic resync', { periodic: true }), this.opts.resyncMs);
+      this.resyncTimer.unref();
     }
     await this.observer.start();
     log.info({ event: 'supervisor_started', pid: process.pid, configDir: this.opts.configDir ?? null, env: this.opts.env, pathspace: this.opts.pathspace ?? null }, 'frr-supervisor started');
@@ -198,6 +203,7 @@ export class Supervisor implements SupervisorView {
       const t0 = performance.now();
       log.info({ event: 'shutdown', signal }, `${signal}: draining and stopping`);
       await this.watcher?.close();
+      clearInterval(this.resyncTimer);
       await this.observer.stop();
       const spec = this.applier.running?.spec;
       if (spec && this.daemons.isRunning('bgpd')) {

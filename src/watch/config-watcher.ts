@@ -17,7 +17,8 @@ export interface ConfigWatcherOptions {
 }
 
 interface Events {
-  change: [reason: string];
+  /** `periodic`: from the resync timer, not from an event (the receiver may skip work when nothing changed). */
+  change: [reason: string, periodic: boolean];
   error: [error: Error];
 }
 
@@ -45,7 +46,7 @@ export class ConfigWatcher extends EventEmitter<Events> {
     this.watcher.on('error', (e) => this.emit('error', e instanceof Error ? e : new Error(String(e))));
     await new Promise<void>((resolve) => this.watcher?.once('ready', () => resolve()));
     if (this.opts.resyncMs > 0) {
-      this.resync = setInterval(() => this.emit('change', 'periodic resync'), this.opts.resyncMs);
+      this.resync = setInterval(() => this.emit('change', 'periodic resync', true), this.opts.resyncMs);
       this.resync.unref();
     }
   }
@@ -56,7 +57,7 @@ export class ConfigWatcher extends EventEmitter<Events> {
     clearTimeout(this.timer);
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      this.emit('change', this.firstEvent);
+      this.emit('change', this.firstEvent, false);
     }, this.opts.debounceMs);
   }
 

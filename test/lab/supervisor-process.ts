@@ -22,6 +22,8 @@ const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const MAIN = join(REPO, 'src/cli/main.ts');
 /** FRRSUP_USE_DIST=1 runs the compiled build (`npm run build`), as the container does: the benchmarks use it. */
 const COMMAND = process.env.FRRSUP_USE_DIST === '1' ? [join(REPO, 'dist/cli/main.js')] : ['--import', 'tsx', MAIN];
+/** FRRSUP_NODE_ARGS: extra node flags for the supervisor process, space-separated (e.g. `--cpu-prof --cpu-prof-dir=/tmp/p`). */
+const NODE_ARGS = (process.env.FRRSUP_NODE_ARGS ?? '').split(' ').filter(Boolean);
 const HTTP_GET = join(REPO, 'test/lab/http-get.js');
 const live = new Set<SupervisorProcess>();
 let seq = 0;
@@ -77,7 +79,7 @@ export class SupervisorProcess {
     if (listenAt >= 0) this.port = Number(opts.args?.[listenAt + 1]?.split(':').pop());
     const args = [
       'ip', 'netns', 'exec', this.lab.gwNs,
-      process.execPath, ...COMMAND, 'run',
+      process.execPath, ...NODE_ARGS, ...COMMAND, 'run',
       '--config-dir', this.configDir,
       '--frr-config-dir', this.frrConfigDir,
       '--pathspace', this.pathspace,

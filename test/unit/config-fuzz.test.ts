@@ -254,19 +254,19 @@ test('property checker: fails a spec with an injected newline, a multi-line prob
   delete c.expect;
   // As if a validator let a newline through: the template refuses it (renderFrrConf throws)
   spec.bgp.password = 'pw\n neighbor 198.51.100.66 remote-as 64666';
-  const injected = checkOutcome(c, { result: { spec, problems: [], sources: [] }, ms: 1 });
+  const injected = checkOutcome(c, { result: { spec, problems: [], sources: [], readHost: false }, ms: 1 });
   assert.ok(injected.violations.some((v) => v.property === 'render'), JSON.stringify(injected.violations));
   // As if the renderer let it through: the line-shape check refuses it
   assert.ok(checkRendering(renderFrrConf(res.spec!).replace('password S3cr3t!pw#from-Secret', `password pw\n neighbor 198.51.100.66 remote-as 64666`), res.spec).length > 0);
   // A problem quoting a newline is escaped by formatProblem itself, so it stays one line...
-  const multi = checkOutcome(c, { result: { problems: [{ severity: 'error', source: 'bgp-conf.yaml', path: 'neighbours[0]', message: 'bad\nerror: forged' }], sources: [] }, ms: 1 });
+  const multi = checkOutcome(c, { result: { problems: [{ severity: 'error', source: 'bgp-conf.yaml', path: 'neighbours[0]', message: 'bad\nerror: forged' }], sources: [], readHost: false }, ms: 1 });
   assert.ok(!multi.violations.some((v) => v.property === 'problem-line'), JSON.stringify(multi.violations));
   // ...and a problem that does not start with its severity and source is still caught
-  const headless = checkOutcome(c, { result: { problems: [{ severity: 'error', source: '', path: '', message: 'm' }], sources: [] }, ms: 1 });
+  const headless = checkOutcome(c, { result: { problems: [{ severity: 'error', source: '', path: '', message: 'm' }], sources: [], readHost: false }, ms: 1 });
   assert.ok(headless.violations.some((v) => v.property === 'problem-line'));
-  const both = checkOutcome(c, { result: { spec: res.spec!, problems: [{ severity: 'error', source: 'x', path: '', message: 'm' }], sources: [] }, ms: 1 });
+  const both = checkOutcome(c, { result: { spec: res.spec!, problems: [{ severity: 'error', source: 'x', path: '', message: 'm' }], sources: [], readHost: false }, ms: 1 });
   assert.ok(both.violations.some((v) => v.property === 'outcome'));
-  const slow = checkOutcome(c, { result: { problems: [{ severity: 'error', source: 'x', path: '', message: 'm' }], sources: [] }, ms: CASE_TIME_LIMIT_MS + 1 });
+  const slow = checkOutcome(c, { result: { problems: [{ severity: 'error', source: 'x', path: '', message: 'm' }], sources: [], readHost: false }, ms: CASE_TIME_LIMIT_MS + 1 });
   assert.ok(slow.violations.some((v) => v.property === 'time'));
   const threw = checkOutcome(c, { threw: 'TypeError: x', ms: 1 });
   assert.ok(threw.violations.some((v) => v.property === 'no-crash'));

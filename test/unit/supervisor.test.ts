@@ -1,10 +1,13 @@
-/** Pure pieces of the supervision layer: restart decisions, verification diff, backoff, atomic writes, the watcher. */
+/** The supervision layer without FRR: restart decisions, verification diff, backoff, atomic writes, the watcher, resync reuse. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, readdirSync, mkdirSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, readdirSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { contextKeys, lineDiff, restartScope, restartSignal } from '../../src/supervisor/apply.ts';
+import { Applier, contextKeys, lineDiff, restartScope, restartSignal } from '../../src/supervisor/apply.ts';
+import { inputFingerprint } from '../../src/config/files.ts';
+import type { HostFacts } from '../../src/config/facts.ts';
+import { createLogger } from '../../src/log.ts';
 import { backoffDelay } from '../../src/supervisor/backoff.ts';
 import { writeFileAtomic } from '../../src/supervisor/atomic-write.ts';
 import { ConfigWatcher } from '../../src/watch/config-watcher.ts';
@@ -114,6 +117,77 @@ test('watcher: the periodic resync fires without events', async () => {
     assert.ok(seen.length >= 2 && seen.every((r) => r === 'periodic resync'), seen.join(','));
   } finally {
     await w.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('input fingerprint: equal while untouched; an in-place edit of the same size, a kubelet swap, a chmod, a new or removed file change it', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'frrsup-fp-'));
+  const vol = new ProjectedVolume(join(dir, 'vol'));
+  try {
+    vol.update({ 'bgp-conf.yaml': 'a: 1\n' });
+    const fp = (): string => inputFingerprint(vol.dir);
+    let last = fp();
+    assert.equal(fp(), last, 'stable without changes');
+    const changed = (what: string): void => {
+      const now = fp();
+      assert.notEqual(now, last, what);
+      last = now;
+    };
+    writeFileSync(join(vol.dir, 'bgp-conf.yaml'), 'a: 2\n'); // through the symlink, same size
+    changed('in-place edit of the same size');
+    vol.update({ 'bgp-conf.yaml': 'a: 2\n' }); // same content, new timestamped dir
+    changed('kubelet swap with the same content');
+    chmodSync(join(vol.dir, 'bgp-conf.yaml'), 0o600);
+    changed('chmod');
+    writeFileSync(join(vol.dir, 'gateway.yaml'), '{}\n');
+    changed('a new file');
+    rmSync(join(vol.dir, 'gateway.yaml'));
+    changed('a removed file');
+    rmSync(vol.dir, { recursive: true });
+    changed('the directory gone');
+    assert.match(fp(), /^dir ENOENT$/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('applier: a periodic resync reuses the last load while no file was touched; events, touched files and host-derived router ids reload', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'frrsup-resync-apply-'));
+  let hostReads = 0;
+  const facts: HostFacts = {
+    env: {},
+    interfaceIPv4: () => {
+      hostReads++;
+      return Promise.resolve(undefined);
+    },
+  };
+  // Invalid input (a bad neighbour): the pipeline stops after the load, so no FRR is needed.
+  const applier = new Applier({ configDir: dir, env: false, facts, paths: {} as never, vtysh: {} as never, daemons: {} as never, logger: createLogger('silent') });
+  try {
+    writeFileSync(join(dir, 'bgp-conf.yaml'), 'localASN: 65002\npeerASN: 65001\nrouterId: 10.0.0.1\nneighbours: [bad]\n');
+    await applier.request('startup');
+    assert.equal(applier.last?.result, 'invalid');
+    await applier.request('periodic resync', { periodic: true });
+    await applier.request('periodic resync', { periodic: true });
+    assert.equal(applier.resyncsSkipped, 2, 'untouched: the last load is reused');
+    assert.equal(applier.last?.result, 'invalid', 'with the same outcome');
+    await applier.request('change bgp-conf.yaml');
+    assert.equal(applier.resyncsSkipped, 2, 'a file event always reloads');
+    writeFileSync(join(dir, 'bgp-conf.yaml'), 'localASN: 65002\npeerASN: 65001\nrouterId: 10.0.0.1\nneighbours: [bae]\n'); // same size
+    await applier.request('periodic resync', { periodic: true });
+    assert.equal(applier.resyncsSkipped, 2, 'a touched file is reloaded at the resync');
+    assert.match(applier.last?.error ?? '', /bae/, 'and the new content is what counts');
+    // No routerId and no POD_IP: the default comes from the external interface, which may change at any time.
+    writeFileSync(join(dir, 'bgp-conf.yaml'), 'localASN: 65002\npeerASN: 65001\nneighbours: [10.0.1.1]\n');
+    await applier.request('change bgp-conf.yaml');
+    const reads = hostReads;
+    assert.ok(reads >= 1);
+    await applier.request('periodic resync', { periodic: true });
+    await applier.request('periodic resync', { periodic: true });
+    assert.equal(hostReads, reads + 2, 'a load that read the host is redone at every resync');
+    assert.equal(applier.resyncsSkipped, 2);
+  } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 });
