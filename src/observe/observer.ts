@@ -105,7 +105,7 @@ export class Observer {
       try {
         const version = this.version;
         this.metrics.update(this.opts.view, this.poller.last, this.readyz().ok);
-        const body = Buffer.from(await this.metrics.registry.metrics());
+        const body = Buffer.from(await this.metrics.exposition());
         if (version === this.version) this.exposition = body;
         return body;
       } finally {

@@ -117,7 +117,7 @@ async function served(path: string): Promise<boolean> {
 before(async () => {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  registryFamilies = (await new Metrics().registry.getMetricsAsJSON()).map((m) => ({ name: m.name, type: String(m.type) }));
+  registryFamilies = await new Metrics().families();
   const known = registryFamilies.filter((f) => (METRIC_NAMES as readonly string[]).includes(f.name) || f.name.startsWith('process_') || f.name.startsWith('nodejs_'));
   exported = seriesNames(known);
 });

@@ -2,9 +2,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { liveness, readiness, LIVENESS_POLL_FAILURES } from '../../src/observe/health.ts';
-import { afiSafi, Metrics } from '../../src/observe/metrics.ts';
+import { afiSafi, Metrics, renderFrrFamilies } from '../../src/observe/metrics.ts';
 import { createHttpServer, parseListen } from '../../src/observe/http.ts';
 import { Observer } from '../../src/observe/observer.ts';
+import { DETAIL_EVERY, Poller } from '../../src/observe/poller.ts';
+import { readFileSync } from 'node:fs';
 import { FrrPaths } from '../../src/frr/paths.ts';
 import { createLogger } from '../../src/log.ts';
 import { connect } from 'node:net';
@@ -78,11 +80,11 @@ test('exporter labels from FRR AFI keys', () => {
 test('metrics: series follow the snapshot (no stale neighbours)', async () => {
   const m = new Metrics();
   m.update(view(), snap([peer('10.0.1.1', true), peer('10.0.1.2', false)]), true);
-  let text = await m.registry.metrics();
+  let text = await m.exposition();
   assert.match(text, /frr_bgp_peer_state\{vrf="default",afi="ipv4",safi="unicast",local_as="65002",peer="10.0.1.1",peer_as="65001"\} 1/);
   assert.match(text, /frr_bgp_peer_state\{[^}]*peer="10.0.1.2"[^}]*\} 0/);
   m.update(view(), snap([peer('10.0.1.1', true)]), true);
-  text = await m.registry.metrics();
+  text = await m.exposition();
   assert.doesNotMatch(text, /peer="10.0.1.2"/);
   assert.match(text, /^frr_supervisor_ready 1$/m);
 });
@@ -167,4 +169,47 @@ test('HTTP: a connection must send its request headers within 5 s: a partial req
     server.closeAllConnections();
     await new Promise<void>((r) => server.close(() => r()));
   }
+});
+
+test('metrics: the FRR families are written in the text format, label values escaped, each family once with HELP and TYPE', () => {
+  const odd = { ...peer('10.0.1.1', true), vrf: 'a"b\\c\nd' };
+  const text = renderFrrFamilies(snap([odd, peer('10.0.1.2', false)]), undefined);
+  assert.ok(text.includes('frr_bgp_peer_state{vrf="a\\"b\\\\c\\nd",afi="ipv4",safi="unicast",local_as="65002",peer="10.0.1.1",peer_as="65001"} 1\n'), text.slice(0, 400));
+  assert.match(text, /^frr_bgp_peer_prefixes_received_count_total\{vrf="default",afi="ipv4",safi="unicast",local_as="65002",peer="10.0.1.2",peer_as="65001"\} 0$/m);
+  for (const name of ['frr_bgp_peer_state', 'frr_bgp_peer_uptime_seconds', 'frr_bgp_peer_message_sent_total', 'frr_evpn_vni_up', 'frr_evpn_prefix_routes']) {
+    assert.equal(text.split('\n').filter((l) => l === `# TYPE ${name} gauge`).length, 1, name);
+    assert.equal(text.split('\n').filter((l) => l.startsWith(`# HELP ${name} `)).length, 1, name);
+  }
+  // every sample line is NAME{...} VALUE, with no raw newline inside a label value
+  for (const line of text.split('\n').filter((l) => l !== '' && !l.startsWith('#'))) assert.match(line, /^[a-z_]+\{(?:[a-zA-Z_]+="(?:[^"\\\n]|\\["\\n])*",?)*\} -?\d+(?:\.\d+)?$/, line);
+  assert.equal(renderFrrFamilies(undefined, undefined).split('\n').filter((l) => l.startsWith('# TYPE')).length, 9, 'every family also without a poll');
+});
+
+test('poller: the neighbours detail is read at the first poll, after a state change or a flap between polls, and every DETAIL_EVERY polls', async () => {
+  const summary = readFileSync(new URL('../fixtures/frr-json/afi/bgp_vrf_all_summary.json', import.meta.url), 'utf8');
+  const neighbours = readFileSync(new URL('../fixtures/frr-json/afi/bgp_neighbors.json', import.meta.url), 'utf8');
+  let answer = summary;
+  const asked: string[] = [];
+  const poller = new Poller({
+    query: (_daemon, command) => {
+      asked.push(command);
+      return Promise.resolve(command.includes('neighbors') ? neighbours : answer);
+    },
+    intervalMs: 5000,
+    timeoutMs: 1000,
+    evpn: () => undefined,
+  });
+  const detailReads = async (polls: number): Promise<number> => {
+    asked.length = 0;
+    for (let i = 0; i < polls; i++) await poller.pollOnce();
+    return asked.filter((c) => c.includes('neighbors')).length;
+  };
+  assert.equal(await detailReads(1), 1, 'first poll');
+  assert.equal(await detailReads(5), 0, 'nothing changed');
+  answer = summary.replace('"connectionsDropped":0', '"connectionsDropped":1').replace('"connectionsEstablished":1', '"connectionsEstablished":2');
+  assert.equal(await detailReads(1), 1, 'a flap between two polls (still Established, counters moved)');
+  answer = answer.replace('"state":"Established"', '"state":"Active"');
+  assert.equal(await detailReads(1), 1, 'a state change');
+  assert.equal(await detailReads(DETAIL_EVERY - 1), 0);
+  assert.equal(await detailReads(1), 1, `the periodic refresh after ${DETAIL_EVERY} polls`);
 });
