@@ -10,6 +10,11 @@
  *     one warm-up GET, then (from NOT_BEFORE on) sequential GETs, each timed, while another fits before DEADLINE,
  *     at most COUNT; the CPU of each of PIDS (comma list: the exporter and the FRR daemons) is read from /proc
  *     right before the first and right after the last timed GET.
+ *   cadence URL COUNT INTERVAL_MS PIDS
+ *     GETs at the supervisor's poll cadence, as Prometheus scraping every INTERVAL_MS would: one warm-up GET, then a
+ *     window of COUNT intervals with one GET in the middle of each; the CPU of each of PIDS is read at the window's
+ *     start and end (the whole processes over the window, idle time between scrapes included, as for the
+ *     supervisor's CPU per poll cycle).
  */
 import { createRequire } from 'node:module';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -100,6 +105,26 @@ if (mode === 'load') {
   const wall = performance.now() - t0;
   const cpu1 = cpu(pids);
   process.stdout.write(JSON.stringify({ durations, cpuMsByPid: cpu1.map((c, i) => c - (cpu0[i] ?? 0)), wallMs: wall, bytes, startedAt, endedAt: Date.now(), warmMs: warm.ms }));
+} else if (mode === 'cadence') {
+  const [countText = '6', intervalText = '5000', pidsText = ''] = rest;
+  const count = Number(countText);
+  const interval = Number(intervalText);
+  const pids = pidsText.split(',').filter(Boolean).map(Number);
+  const warm = await get(url);
+  if (warm.status !== 200) throw new Error(`GET ${url}: HTTP ${warm.status}`);
+  await delay(interval / 2);
+  const cpu0 = cpu(pids);
+  const t0 = performance.now();
+  const durations: number[] = [];
+  for (let i = 0; i < count; i++) {
+    await delay(Math.max(0, t0 + (i + 0.5) * interval - performance.now()));
+    const r = await get(url);
+    if (r.status !== 200) throw new Error(`GET ${url}: HTTP ${r.status}`);
+    durations.push(r.ms);
+  }
+  await delay(Math.max(0, t0 + count * interval - performance.now()));
+  const cpu1 = cpu(pids);
+  process.stdout.write(JSON.stringify({ durations, cpuMsByPid: cpu1.map((c, i) => c - (cpu0[i] ?? 0)), wallMs: performance.now() - t0 }));
 } else {
-  throw new Error(`usage: observe-client.ts load URL RATE SECONDS CONNECTIONS | scrape URL COUNT NOT_BEFORE DEADLINE PIDS`);
+  throw new Error(`usage: observe-client.ts load URL RATE SECONDS CONNECTIONS | scrape URL COUNT NOT_BEFORE DEADLINE PIDS | cadence URL COUNT INTERVAL_MS PIDS`);
 }

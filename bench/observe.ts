@@ -5,13 +5,18 @@
  * Per neighbour count, in a fresh lab: the supervisor (gw namespace, BgpConf with N neighbours) and N BIRD processes
  * (rt namespace, one session each from 10.0.1.1, .2, ...; the first exports 10 000 /24s). After checking that the
  * gateway has N Established neighbours and 10 000 prefixes received (vtysh, then the supervisor's /status):
- *   FRR background   CPU of zebra+staticd+bgpd in a gap between polls (keepalives etc.): subtracted from both sides
+ *   FRR background   CPU of zebra+staticd+bgpd over 10 s with the supervisor stopped (SIGSTOP) and no scrape
+ *                    (keepalives etc.): subtracted from both sides' FRR share
+ *   CPU              every process's CPU is the sum of its threads' schedstat (ns), not 10 ms ticks
  *   poll wall        Poller.pollOnce() (the supervisor's own code, same vtysh, same FRR) run by the bench in a gap,
  *                    timed; cross-checked with the supervisor's frr_supervisor_poll_duration_seconds over the window
  *   poll CPU         /proc before/after a window of K of the supervisor's own polls (mid-gap to mid-gap): supervisor
  *                    self + its reaped vtysh children (cutime/cstime) + the FRR daemons, divided by K
  *   exporter         sequential GET /metrics inside gaps between the supervisor's polls (so that FRR answers only
  *                    the exporter): wall time per scrape; CPU of the exporter + the FRR daemons over the scrapes
+ *                    (back to back: warm caches). Then at the supervisor's cadence, measured like a poll cycle: a
+ *                    window of K intervals, one scrape in each, whole exporter process + FRR daemons, with the
+ *                    supervisor stopped (SIGSTOP) so FRR answers only the exporter: the figure the target compares
  *   /metrics load    autocannon at 200 requests/s for 12 s against the supervisor's /metrics, inside gw
  *   RSS              VmRSS of the supervisor after the load (and its peak VmHWM); the exporter's after its scrapes
  * Everything started is stopped by pid and the lab cleaned up, also on failure. Overrides: BENCH_NEIGHBOURS=1,50,200,
@@ -104,6 +109,9 @@ interface Figures {
   rss_peak_mb: number;
   exporter_scrapes: number;
   exporter_cpu_ms_per_scrape_raw: number;
+  exporter_cpu_ms_per_scrape_back_to_back: number;
+  exporter_cpu_ms_per_scrape_back_to_back_raw: number;
+  exporter_cadence_scrape_median_ms: number;
   exporter_cpu_ms_self: number;
   exporter_cpu_ms_frr: number;
   exporter_body_kb: number;
@@ -233,14 +241,25 @@ async function measure(n: number, log: (line: string) => void): Promise<Figures>
     log(`${tag} both /metrics report ${n} peers with frr_bgp_peer_state 1 (exporter: bgp collector up, over bgpd's vty socket)`);
     await delay(INTERVAL_MS); // settle: a poll or two after the convergence checks
 
-    // 1. FRR background CPU (no poll, no scrape): zebra+staticd+bgpd between two polls.
+    // 1. FRR background CPU (no poll, no scrape): zebra+staticd+bgpd over 10 s with the supervisor stopped (SIGSTOP:
+    // its timers fire late after SIGCONT; its daemons and sessions run on).
+    const frozen = async <T>(fn: () => Promise<T>): Promise<T> => {
+      process.kill(supPid, 'SIGSTOP');
+      try {
+        return await fn();
+      } finally {
+        process.kill(supPid, 'SIGCONT');
+      }
+    };
+    const bgMsPerS = await frozen(async () => {
+      await delay(300);
+      const b0 = cpuMs(daemonPids);
+      const bt0 = performance.now();
+      await delay(10_000);
+      return (cpuMs(daemonPids) - b0) / ((performance.now() - bt0) / 1000);
+    });
+    log(`${tag} FRR background (keepalives, timers; supervisor stopped, no scrape, 10 s): ${bgMsPerS.toFixed(3)} ms CPU per s (subtracted below from both sides' FRR share)`);
     let g = await gap(s, 2500);
-    await delay(200);
-    const b0 = cpuMs(daemonPids);
-    const bt0 = performance.now();
-    await sleepUntil(g.until - 100);
-    const bgMsPerS = (cpuMs(daemonPids) - b0) / ((performance.now() - bt0) / 1000);
-    log(`${tag} FRR background (keepalives, timers; no poll, no scrape): ${bgMsPerS.toFixed(2)} ms CPU per s (subtracted below from both sides' FRR share)`);
 
     // 2. Poll wall time: the supervisor's Poller code run by the bench, in a gap, against the same FRR.
     const calls: Array<{ cmd: string; bytes: number }> = [];
@@ -332,6 +351,22 @@ async function measure(n: number, log: (line: string) => void): Promise<Figures>
       `${tag} exporter CPU per scrape: ${expCpu.toFixed(1)} ms = exporter ${(expSelf / durations.length).toFixed(1)} + FRR daemons ${(expFrrNet / durations.length).toFixed(1)} (raw, background included: ${expCpuRaw.toFixed(1)} ms); exporter RSS ${expMem.rss.toFixed(1)} MB (peak ${expMem.hwm.toFixed(1)})`,
     );
 
+    // 3b. The exporter at the supervisor's cadence, measured like the supervisor's poll cycle below: a window of
+    // CPU_POLLS intervals with one scrape in each (Prometheus scraping every interval), whole exporter process plus
+    // the FRR daemons, idle time between scrapes included; the supervisor is stopped meanwhile so FRR answers only
+    // the exporter. This is the comparison the target uses: the back-to-back figure above keeps the exporter's code
+    // and FRR's caches warm, while one scrape every few seconds, like one poll, starts cold.
+    const cad = await frozen(() =>
+      client<{ durations: number[]; cpuMsByPid: number[]; wallMs: number }>(lab, ['cadence', expUrl, String(CPU_POLLS), String(INTERVAL_MS), [expPid, ...daemonPids].join(',')], (CPU_POLLS + 3) * INTERVAL_MS + 30_000),
+    );
+    const cadSelf = (cad.cpuMsByPid[0] ?? 0) / cad.durations.length;
+    const cadFrrRaw = cad.cpuMsByPid.slice(1).reduce((a, x) => a + x, 0) / cad.durations.length;
+    const cadFrr = cadFrrRaw - (bgMsPerS * cad.wallMs) / 1000 / cad.durations.length;
+    const expCadence = cadSelf + cadFrr;
+    log(
+      `${tag} exporter CPU per scrape at the supervisor's cadence (${cad.durations.length} scrapes, one every ${INTERVAL_MS / 1000} s, ${(cad.wallMs / 1000).toFixed(1)} s window, supervisor stopped): ${expCadence.toFixed(1)} ms = exporter process ${cadSelf.toFixed(1)} + FRR daemons ${cadFrr.toFixed(1)} (raw, background included: ${(cadSelf + cadFrrRaw).toFixed(1)} ms); scrape median ${median(cad.durations).toFixed(1)} ms`,
+    );
+
     // 4. CPU per poll cycle of the supervisor itself: K of its polls, window from mid-gap to mid-gap.
     g = await gap(s, INTERVAL_MS * 0.6);
     const h0 = await pollHistogram(s);
@@ -415,7 +450,7 @@ async function measure(n: number, log: (line: string) => void): Promise<Figures>
       metrics_p99_ms: round(percentile(lat, 99), 2),
       rss_mb: round(mem.rss, 1),
       exporter_scrape_median_ms: round(median(durations), 1),
-      exporter_cpu_ms_per_scrape: round(expCpu, 1),
+      exporter_cpu_ms_per_scrape: round(expCadence, 1),
       exporter_rss_mb: round(expMem.rss, 1),
       poll_wall_ms_max: round(Math.max(...wall), 1),
       poll_wall_ms_supervisor_mean: round(supMean, 1),
@@ -440,7 +475,10 @@ async function measure(n: number, log: (line: string) => void): Promise<Figures>
       vtysh_calls: Object.fromEntries(Object.entries(perCommand).map(([c, v]) => [c, { wall_ms: round(v.wallMs, 1), vtysh_cpu_ms: round(v.vtyshCpuMs, 1), frr_cpu_ms: round(v.frrCpuMs, 1), kb: round(v.kb, 0) }])),
       rss_peak_mb: round(mem.hwm, 1),
       exporter_scrapes: durations.length,
-      exporter_cpu_ms_per_scrape_raw: round(expCpuRaw, 1),
+      exporter_cpu_ms_per_scrape_raw: round(cadSelf + cadFrrRaw, 1),
+      exporter_cpu_ms_per_scrape_back_to_back: round(expCpu, 1),
+      exporter_cpu_ms_per_scrape_back_to_back_raw: round(expCpuRaw, 1),
+      exporter_cadence_scrape_median_ms: round(median(cad.durations), 1),
       exporter_cpu_ms_self: round(expSelf / durations.length, 1),
       exporter_cpu_ms_frr: round(expFrrNet / durations.length, 1),
       exporter_body_kb: round(expBytes / 1024, 0),
@@ -488,8 +526,8 @@ for (const [n, f] of Object.entries(byN)) {
   const v = (ok: boolean | undefined): string => (ok ? 'met' : 'MISSED');
   console.log(
     `[${n}] ratios vs the exporter (same run): our /metrics p99 / exporter median scrape = ${(f.metrics_p99_ms / f.exporter_scrape_median_ms).toFixed(3)} (target <= 0.2: ${v(t.metrics_p99_le_fifth_of_exporter_median)}); ` +
-      `our CPU per poll / exporter CPU per scrape = ${(f.poll_cpu_ms_per_cycle / f.exporter_cpu_ms_per_scrape).toFixed(2)} (target <= 1: ${v(t.poll_cpu_le_exporter_cpu_per_scrape)}; ` +
-      `raw, FRR background not subtracted: ${(f.poll_cpu_ms_per_cycle_raw / f.exporter_cpu_ms_per_scrape_raw).toFixed(2)}); ` +
+      `our CPU per poll / exporter CPU per scrape at the same cadence = ${(f.poll_cpu_ms_per_cycle / f.exporter_cpu_ms_per_scrape).toFixed(2)} (target <= 1: ${v(t.poll_cpu_le_exporter_cpu_per_scrape)}; ` +
+      `raw, FRR background not subtracted: ${(f.poll_cpu_ms_per_cycle_raw / f.exporter_cpu_ms_per_scrape_raw).toFixed(2)}; against its back-to-back scrapes: ${(f.poll_cpu_ms_per_cycle / f.exporter_cpu_ms_per_scrape_back_to_back).toFixed(2)}); ` +
       `RSS ${f.rss_mb} MB (target <= 120: ${v(t.rss_le_120_mb)})${t.poll_wall_le_250_ms === undefined ? '' : `; poll wall median ${f.poll_wall_ms_median} ms (target <= 250 at 200 neighbours: ${v(t.poll_wall_le_250_ms)})`}`,
   );
 }
