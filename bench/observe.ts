@@ -18,6 +18,8 @@
  *                    window of K intervals, one scrape in each, whole exporter process + FRR daemons, with the
  *                    supervisor stopped (SIGSTOP) so FRR answers only the exporter: the figure the target compares
  *   /metrics load    autocannon at 200 requests/s for 12 s against the supervisor's /metrics, inside gw
+ *   floor            the same load against a bare node:http server returning a buffer of the same size (the load
+ *                    tool, loopback and Node's HTTP stack by themselves)
  *   RSS              VmRSS of the supervisor after the load (and its peak VmHWM); the exporter's after its scrapes
  * Everything started is stopped by pid and the lab cleaned up, also on failure. Overrides: BENCH_NEIGHBOURS=1,50,200,
  * BENCH_ROUTES, BENCH_POLL_INTERVAL (5s), BENCH_POLLS (CPU window, 6), BENCH_SCRAPES (30), BENCH_LOAD_SECONDS (12),
@@ -48,6 +50,8 @@ import type { NsChild } from './observe-child.ts';
 const REPO = fileURLToPath(new URL('../', import.meta.url));
 const CLIENT = join(REPO, 'bench/observe-client.ts');
 const HTTP_GET = join(REPO, 'test/lab/http-get.js');
+const FLOOR = join(REPO, 'bench/observe-floor.js');
+const FLOOR_PORT = 9181;
 const EXPORTER = '/usr/bin/prometheus-frr-exporter';
 
 const env = process.env;
@@ -100,6 +104,8 @@ interface Figures {
   metrics_requests: number;
   metrics_rps: number;
   metrics_max_ms: number;
+  metrics_floor_p50_ms: number;
+  metrics_floor_p99_ms: number;
   metrics_body_kb: number;
   metrics_cpu_ms_per_request: number;
   metrics_unloaded_median_ms: number;
@@ -439,6 +445,26 @@ async function measure(n: number, log: (line: string) => void): Promise<Figures>
     );
     log(`${tag} supervisor RSS after the load: ${mem.rss.toFixed(1)} MB (peak ${mem.hwm.toFixed(1)} MB; before the /metrics requests ${memBefore.rss.toFixed(1)} MB); ${process.env.FRRSUP_USE_DIST === "1" ? "compiled build (dist/), as in the image" : "from source through tsx"}`);
 
+    // 5b. The floor: a bare node:http server returning a buffer of the same size, loaded the same way, in the same
+    // namespace. What it shows is the load tool, the loopback and Node's HTTP stack on this machine, no supervisor.
+    const floorServer = await spawnInNs('floor', lab.gwNs, [process.execPath, FLOOR, String(FLOOR_PORT), String(seq.bytes)], join(lab.tmpDir, 'floor.log'));
+    let floorLat: number[];
+    try {
+      await waitFor(async () => (await httpGet(lab, `http://127.0.0.1:${FLOOR_PORT}/`)).status === 200, { timeoutMs: 10_000, intervalMs: 200, what: 'the floor server answering' });
+      const fl = await client<{ latencies: number[]; bad: number; non2xx: number; errors: number; timeouts: number }>(
+        lab,
+        ['load', `http://127.0.0.1:${FLOOR_PORT}/`, String(RATE), String(LOAD_SECONDS), String(CONNECTIONS)],
+        (LOAD_SECONDS + 30) * 1000,
+      );
+      if (fl.bad + fl.non2xx + fl.errors + fl.timeouts > 0) throw new Error('floor server: failed requests');
+      floorLat = fl.latencies;
+    } finally {
+      await floorServer.stop().catch(() => undefined);
+    }
+    log(
+      `${tag} floor (a bare node:http server returning the same ${bodyKb.toFixed(0)} KB, same load, same namespace): p50 ${median(floorLat).toFixed(2)} ms, p99 ${percentile(floorLat, 99).toFixed(2)} ms, max ${Math.max(...floorLat).toFixed(2)} ms`,
+    );
+
     const final = await status(s);
     const estAfter = final.neighbours.filter((x) => x.established).length;
     if (estAfter !== n) log(`${tag} WARNING: only ${estAfter} neighbours Established at the end`);
@@ -467,6 +493,8 @@ async function measure(n: number, log: (line: string) => void): Promise<Figures>
       metrics_requests: load.requests,
       metrics_rps: round(load.rps, 1),
       metrics_max_ms: round(Math.max(...lat), 2),
+      metrics_floor_p50_ms: round(median(floorLat), 2),
+      metrics_floor_p99_ms: round(percentile(floorLat, 99), 2),
       metrics_body_kb: round(bodyKb, 0),
       metrics_cpu_ms_per_request: round(perReq, 2),
       metrics_unloaded_median_ms: round(median(seq.durations), 2),
