@@ -35,7 +35,6 @@ export const METRIC_NAMES = [
 /** How often the event-loop delay is sampled for nodejs_eventloop_lag_* (ms). */
 export const EVENT_LOOP_SAMPLE_MS = 1000;
 
-
 /** FRR's AFI key -> the exporter's afi/safi labels. */
 export function afiSafi(key: string): { afi: string; safi: string } {
   const m = /^(ipv4|ipv6|l2Vpn|linkState)([A-Z][A-Za-z]*)$/.exec(key);
@@ -85,7 +84,14 @@ function sample(v: number): string {
  */
 export function renderFrrFamilies(snapshot: FrrSnapshot | undefined, evpn: { vni: number; vrf: string } | undefined): string {
   const lines = new Map<FrrFamily, string[]>(FRR_FAMILIES.map((f) => [f, []]));
-  const add = (f: FrrFamily, labelText: string, v: number): void => void lines.get(f)?.push(`${f.name}${labelText} ${sample(v)}`);
+  // A series twice would make Prometheus reject the whole scrape: the first one wins (FRR's JSON has none).
+  const seen = new Set<string>();
+  const add = (f: FrrFamily, labelText: string, v: number): void => {
+    const series = `${f.name}${labelText}`;
+    if (seen.has(series)) return;
+    seen.add(series);
+    lines.get(f)?.push(`${series} ${sample(v)}`);
+  };
   if (snapshot) {
     for (const p of snapshot.peers) {
       const { afi, safi } = afiSafi(p.afi);

@@ -89,7 +89,7 @@ export class Applier {
   lastSuccessAt: Date | undefined;
   /** The hash of the config last verified running (a failed apply can be completed later by crash recovery). */
   verifiedHash: string | undefined;
-  /** Periodic resyncs that found the input files untouched and reused the last load (for tests and /status). */
+  /** Periodic resyncs that found the input files untouched and reused the last load (counted for the tests). */
   resyncsSkipped = 0;
   private generation = 0;
   private busy = false;

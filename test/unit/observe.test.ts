@@ -213,3 +213,8 @@ test('poller: the neighbours detail is read at the first poll, after a state cha
   assert.equal(await detailReads(DETAIL_EVERY - 1), 0);
   assert.equal(await detailReads(1), 1, `the periodic refresh after ${DETAIL_EVERY} polls`);
 });
+
+test('metrics: a peer listed twice in a snapshot gives one series (a duplicate would fail the whole scrape)', () => {
+  const text = renderFrrFamilies(snap([peer('10.0.1.1', true), peer('10.0.1.1', false)]), undefined);
+  assert.equal(text.split('\n').filter((l) => l.startsWith('frr_bgp_peer_state{')).length, 1);
+});
