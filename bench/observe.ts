@@ -265,7 +265,6 @@ async function measure(n: number, log: (line: string) => void): Promise<Figures>
       return (cpuMs(daemonPids) - b0) / ((performance.now() - bt0) / 1000);
     });
     log(`${tag} FRR background (keepalives, timers; supervisor stopped, no scrape, 10 s): ${bgMsPerS.toFixed(3)} ms CPU per s (subtracted below from both sides' FRR share)`);
-    let g = await gap(s, 2500);
 
     // 2. Poll wall time: the supervisor's Poller code run by the bench, in a gap, against the same FRR.
     const calls: Array<{ cmd: string; bytes: number }> = [];
@@ -276,7 +275,7 @@ async function measure(n: number, log: (line: string) => void): Promise<Figures>
       return out;
     };
     const poller = new Poller({ query: counting, intervalMs: INTERVAL_MS, timeoutMs: 10_000, evpn: () => undefined });
-    g = await gap(s, 3000);
+    let g = await gap(s, 3000);
     const wall: number[] = [];
     while (wall.length < DIRECT_POLLS && Date.now() + 2 * Math.max(100, ...wall) < g.until) {
       const p0 = performance.now();

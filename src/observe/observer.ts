@@ -100,7 +100,7 @@ export class Observer {
   }
 
   /** Refreshes the gauges and renders the exposition that /metrics serves until the next invalidation. */
-  renderMetrics(): Promise<Buffer> {
+  private renderMetrics(): Promise<Buffer> {
     this.rendering ??= (async () => {
       try {
         const version = this.version;
