@@ -221,7 +221,7 @@ export class FrrDaemon extends EventEmitter<FrrDaemonEvents> {
     const timeoutMs = this.#opts.startTimeoutMs ?? 5000;
     const deadline = Date.now() + timeoutMs;
     let exitedInfo: DaemonExit | undefined;
-    void run.exited.then((i) => (exitedInfo = i));
+    run.exited.then((i) => (exitedInfo = i)).catch(() => undefined);
     for (;;) {
       if (exitedInfo !== undefined) break;
       if (await socketAnswers(sock, 250)) {

@@ -12,6 +12,7 @@ export interface StatusDoc {
     problems: string[];
     running: { generation: number; hash: string; appliedAt: string } | null;
     lastApply: unknown;
+    lastCheck: unknown;
     lastSuccessAt: string | null;
   };
   daemons: unknown[];
@@ -70,6 +71,7 @@ export function buildStatus(view: SupervisorView, snap: FrrSnapshot | undefined,
       problems: input?.problems ?? [],
       running: view.running() ?? null,
       lastApply: view.lastApply() ?? null,
+      lastCheck: view.lastCheck() ?? null,
       lastSuccessAt: view.lastSuccessAt()?.toISOString() ?? null,
     },
     daemons: view.daemonStatus(),

@@ -1,5 +1,5 @@
 /** What the observability layer reads from the supervisor (the config/apply side and the daemons). */
-import type { ApplyRecord } from '../supervisor/apply.ts';
+import type { ApplyCheck, ApplyRecord } from '../supervisor/apply.ts';
 import type { DaemonStatus } from '../supervisor/daemons.ts';
 
 export type ReadyWhen = 'applied' | 'any' | 'all';
@@ -11,7 +11,10 @@ export interface SupervisorView {
   input(): { sources: Array<{ name: string; sha256: string }>; valid: boolean; problems: string[] } | undefined;
   /** What runs: generation, config hash, when it was applied. */
   running(): { generation: number; hash: string; appliedAt: string } | undefined;
+  /** The last real outcome: applied, failed or invalid (a resync that found nothing to do does not replace it). */
   lastApply(): ApplyRecord | undefined;
+  /** The last run of the apply pipeline, whatever it found (e.g. `unchanged` at every resync). */
+  lastCheck(): ApplyCheck | undefined;
   lastSuccessAt(): Date | undefined;
   daemonStatus(): DaemonStatus[];
   /** Neighbour addresses of the running config. */

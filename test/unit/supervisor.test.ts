@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, readdirSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Applier, contextKeys, lineDiff, restartScope, restartSignal } from '../../src/supervisor/apply.ts';
+import { Applier, restartScope, restartSignal } from '../../src/supervisor/apply.ts';
+import { contextKeys, lineDiff } from '../../src/frr/running-config.ts';
 import { inputFingerprint } from '../../src/config/files.ts';
 import type { HostFacts } from '../../src/config/facts.ts';
 import { createLogger } from '../../src/log.ts';
@@ -189,5 +190,94 @@ test('applier: a periodic resync reuses the last load while no file was touched;
     assert.equal(applier.resyncsSkipped, 2);
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+/** An applier on a temp config dir, with its log events and records captured; FRR parts are fakes the test passes. */
+function applierHarness(extra: Partial<ConstructorParameters<typeof Applier>[0]> = {}): {
+  dir: string;
+  applier: Applier;
+  events: Array<Record<string, unknown>>;
+  counts: string[];
+  cleanup: () => void;
+} {
+  const dir = mkdtempSync(join(tmpdir(), 'frrsup-applier-'));
+  const events: Array<Record<string, unknown>> = [];
+  const sink = { write: (line: string) => events.push(JSON.parse(line) as Record<string, unknown>) };
+  const counts: string[] = [];
+  const applier = new Applier({
+    configDir: dir,
+    env: false,
+    facts: { env: {}, interfaceIPv4: () => Promise.resolve(undefined) },
+    paths: { frrConf: join(dir, 'frr.conf') } as never,
+    vtysh: {} as never,
+    daemons: {} as never,
+    logger: createLogger('debug', sink as unknown as NodeJS.WritableStream),
+    onRecord: (rec, count) => counts.push(`${rec.result}:${count}`),
+    ...extra,
+  });
+  return { dir, applier, events, counts, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+const VALID_BGP = 'localASN: 65002\npeerASN: 65001\nrouterId: 10.0.0.1\nneighbours: [10.0.1.1]\n';
+
+test('applier: a rendering the template refuses is a rejected input, not a dead process', async () => {
+  const h = applierHarness({
+    render: () => {
+      throw new Error('template: unsafe value in neighbor');
+    },
+  });
+  try {
+    writeFileSync(join(h.dir, 'bgp-conf.yaml'), VALID_BGP);
+    await h.applier.request('startup');
+    assert.equal(h.applier.last?.result, 'invalid');
+    assert.match(h.applier.last?.error ?? '', /frr\.conf: the rendering was refused \(template: unsafe value in neighbor\)/);
+    assert.equal(h.events.filter((e) => e.event === 'config_rejected').length, 1);
+  } finally {
+    h.cleanup();
+  }
+});
+
+test('applier: an internal error in the pipeline is a failed apply, logged, and the request resolves', async () => {
+  // No routerId: the default is read from the host, and that read throws.
+  const h = applierHarness({ facts: { env: {}, interfaceIPv4: () => Promise.reject(new Error('netlink exploded')) } });
+  try {
+    writeFileSync(join(h.dir, 'bgp-conf.yaml'), 'localASN: 65002\npeerASN: 65001\nneighbours: [10.0.1.1]\n');
+    await h.applier.request('startup');
+    assert.equal(h.applier.last?.result, 'failed');
+    assert.match(h.applier.last?.error ?? '', /internal error: netlink exploded/);
+    assert.equal(h.events.filter((e) => e.event === 'apply_internal_error').length, 1);
+  } finally {
+    h.cleanup();
+  }
+});
+
+test('applier: an apply that keeps failing is logged and counted once, then retried with backoff and counted as retries', async () => {
+  let starts = 0;
+  const h = applierHarness({
+    daemons: {
+      startAll: () => {
+        starts++;
+        return Promise.reject(new Error('bgpd cannot start'));
+      },
+    } as never,
+  });
+  try {
+    writeFileSync(join(h.dir, 'bgp-conf.yaml'), VALID_BGP);
+    await h.applier.request('startup');
+    assert.equal(h.applier.last?.result, 'failed');
+    for (let i = 0; i < 5; i++) await h.applier.request('periodic resync', { periodic: true });
+    assert.equal(starts, 1, 'resyncs within the backoff do not retry');
+    assert.equal(h.applier.lastCheck?.result, 'retry-pending');
+    assert.equal(h.applier.last?.result, 'failed', 'the last real outcome is kept');
+    assert.deepEqual(h.counts, ['failed:apply']);
+    // A file event with the same input retries at once (here verification fails again: no FRR), counted as a retry.
+    await h.applier.request('change bgp-conf.yaml');
+    assert.deepEqual(h.counts, ['failed:apply', 'failed:retry']);
+    const names = h.events.map((e) => e.event).filter((e) => typeof e === 'string' && e.startsWith('config_'));
+    assert.deepEqual(names, ['config_changed', 'config_apply_failed', 'config_apply_retry_failed']);
+    assert.equal(h.applier.last?.retry, 1);
+  } finally {
+    h.cleanup();
   }
 });
