@@ -13,6 +13,7 @@ import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
 import { execa } from 'execa';
+import { childEnv } from '../child-env.ts';
 import type { FrrPaths } from './paths.ts';
 import { socketAnswers } from './paths.ts';
 
@@ -174,7 +175,7 @@ export class FrrDaemon extends EventEmitter<FrrDaemonEvents> {
       buffer: false,
       reject: true,
       extendEnv: false,
-      env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C', ...this.#opts.env },
+      env: childEnv(this.#opts.env),
       forceKillAfterDelay: false,
       // Not execa's exit cleanup: it installs signal-exit, which re-raises SIGTERM on our process when the
       // number of its subscribers equals the number of SIGTERM listeners, killing the supervisor before it

@@ -10,6 +10,7 @@ import { execa } from 'execa';
 import type { DaemonName } from './daemon.ts';
 import type { FrrPaths } from './paths.ts';
 import { redactSecrets } from './running-config.ts';
+import { childEnv } from '../child-env.ts';
 
 /** Options of {@link Vtysh}. */
 export interface VtyshOptions {
@@ -144,7 +145,7 @@ async function execVtysh(bin: string, wrapper: string[], args: string[], timeout
     timeout: timeoutMs,
     killSignal: 'SIGKILL',
     extendEnv: false,
-    env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C' },
+    env: childEnv(),
     stripFinalNewline: false,
     maxBuffer: 64 * 1024 * 1024,
   });

@@ -9,7 +9,7 @@ import type { LoadResult } from '../config/load.ts';
 import { formatProblem, hasErrors } from '../config/problems.ts';
 import type { HostFacts } from '../config/facts.ts';
 import type { Spec } from '../config/types.ts';
-import { configHash, renderFrrConf } from '../render/frr-conf.ts';
+import { configHash, renderFrrConf, shownConfigHash } from '../render/frr-conf.ts';
 import type { FrrPaths } from '../frr/paths.ts';
 import type { Vtysh } from '../frr/vtysh.ts';
 import type { DaemonName } from '../frr/daemon.ts';
@@ -38,6 +38,7 @@ export interface ApplyRecord {
   result: ApplyResult;
   /** Increments on every config that was written and (re)started. */
   generation: number;
+  /** The rendering's shown hash (password tokens redacted before hashing). */
   hash?: string;
   at: string;
   durationMs: number;
@@ -53,7 +54,10 @@ export interface ApplyRecord {
 export interface Running {
   spec: Spec;
   conf: string;
+  /** configHash of conf: compared with the next rendering. */
   hash: string;
+  /** shownConfigHash of conf: what /status and the logs show. */
+  shown: string;
   generation: number;
   appliedAt: string;
 }
@@ -119,7 +123,7 @@ export class Applier {
   private pending: { reason: string; periodic: boolean } | undefined;
   private idle: Promise<void> = Promise.resolve();
   /** The last load, the input fingerprint taken before it, and its rendering: a periodic resync reuses them. */
-  private loaded: { fingerprint: string; load: LoadResult; conf?: string; hash?: string } | undefined;
+  private loaded: { fingerprint: string; load: LoadResult; conf?: string; hash?: string; shown?: string } | undefined;
   /** The input whose apply failed, how often it was tried, and when a periodic resync may try it again. */
   private failing: { hash: string; attempts: number; nextAt: number; error: string } | undefined;
 
@@ -179,7 +183,7 @@ export class Applier {
   }
 
   /** Loads the input, or reuses the last load for a periodic resync when nothing it depends on changed. */
-  private async load(periodic: boolean): Promise<{ load: LoadResult; conf?: string; hash?: string }> {
+  private async load(periodic: boolean): Promise<{ load: LoadResult; conf?: string; hash?: string; shown?: string }> {
     const fingerprint = this.opts.configDir ? inputFingerprint(this.opts.configDir) : 'environment';
     const last = this.loaded;
     if (periodic && last && last.fingerprint === fingerprint && !last.load.readHost) {
@@ -187,11 +191,11 @@ export class Applier {
       return last;
     }
     const load = await loadConfig({ ...(this.opts.configDir && { configDir: this.opts.configDir }), env: this.opts.env, facts: this.opts.facts });
-    let rendered: { conf: string; hash: string } | undefined;
+    let rendered: { conf: string; hash: string; shown: string } | undefined;
     if (load.spec && !hasErrors(load.problems)) {
       try {
         const conf = (this.opts.render ?? renderFrrConf)(load.spec);
-        rendered = { conf, hash: configHash(conf) };
+        rendered = { conf, hash: configHash(conf), shown: shownConfigHash(conf) };
       } catch (e) {
         // Validation should make this impossible; the template refusing a value is the second line of defence.
         const { spec: _refused, ...rest } = load;
@@ -220,11 +224,11 @@ export class Applier {
   async applyOnce(reason: string, opts: { periodic?: boolean } = {}): Promise<void> {
     const log = this.opts.logger;
     const t0 = performance.now();
-    const { load, conf, hash } = await this.load(opts.periodic === true);
+    const { load, conf, hash, shown } = await this.load(opts.periodic === true);
     const previousProblems = this.lastLoad?.problems.map(formatProblem).join('\n');
     this.lastLoad = load;
     const problems = load.problems.map(formatProblem);
-    if (hasErrors(load.problems) || !load.spec || conf === undefined || hash === undefined) {
+    if (hasErrors(load.problems) || !load.spec || conf === undefined || hash === undefined || shown === undefined) {
       const errors = problems.filter((p) => p.startsWith('error'));
       // Logged and counted once per distinct input, not at every periodic resync.
       const repeat = this.last?.result === 'invalid' && problems.join('\n') === previousProblems;
@@ -256,13 +260,13 @@ export class Applier {
         const error = (e as Error).message;
         const again = this.last?.result === 'failed' && this.last.error === error;
         if (!again) log.error({ event: 'dataplane_failed', err: error }, `EVPN data plane: ${error}`);
-        this.record({ result: 'failed', hash, restarted, reason, error }, t0, again ? 'none' : 'apply');
+        this.record({ result: 'failed', hash: shown, restarted, reason, error }, t0, again ? 'none' : 'apply');
         return;
       }
       if (restarted.length === 0 && this.verifiedHash === hash) {
-        if (this.last?.result === 'failed' && this.last.hash === hash) {
+        if (this.last?.result === 'failed' && this.last.hash === shown) {
           // A data-plane failure that went away: the running config is whole again.
-          this.succeeded(this.record({ result: 'applied', hash, restarted, reason }, t0, 'apply'));
+          this.succeeded(this.record({ result: 'applied', hash: shown, restarted, reason }, t0, 'apply'), hash);
           return;
         }
         this.checked('unchanged', reason);
@@ -272,34 +276,34 @@ export class Applier {
       try {
         await this.verify(this.running.conf);
       } catch (e) {
-        this.failed(hash, reason, restarted, (e as Error).message, t0, retry);
+        this.failed(hash, shown, reason, restarted, (e as Error).message, t0, retry);
         return;
       }
-      this.succeeded(this.record({ result: 'applied', hash, restarted, reason, ...(retry !== undefined && { retry }) }, t0, 'apply'));
+      this.succeeded(this.record({ result: 'applied', hash: shown, restarted, reason, ...(retry !== undefined && { retry }) }, t0, 'apply'), hash);
       return;
     }
-    if (retry === undefined) log.info({ event: 'config_changed', reason, hash, previousHash: this.running?.hash ?? null }, `config change seen (${reason})`);
-    else log.info({ event: 'config_apply_retry', reason, hash, attempt: retry }, `retrying the apply that failed (attempt ${retry}): ${failing?.error ?? ''}`);
+    if (retry === undefined) log.info({ event: 'config_changed', reason, hash: shown, previousHash: this.running?.shown ?? null }, `config change seen (${reason})`);
+    else log.info({ event: 'config_apply_retry', reason, hash: shown, attempt: retry }, `retrying the apply that failed (attempt ${retry}): ${failing?.error ?? ''}`);
 
     // The devices come first: zebra must find them when it (re)starts.
     let dataplaneRestart: boolean;
     try {
       dataplaneRestart = (await this.reconcileDataplane(load.spec, this.running?.spec)).restartZebra;
     } catch (e) {
-      this.failed(hash, reason, [], `EVPN data plane: ${(e as Error).message}; generation ${this.running?.generation ?? 0} keeps running`, t0, retry);
+      this.failed(hash, shown, reason, [], `EVPN data plane: ${(e as Error).message}; generation ${this.running?.generation ?? 0} keeps running`, t0, retry);
       return;
     }
 
     try {
       await writeFileAtomic(this.opts.paths.frrConf, conf, 0o600);
     } catch (e) {
-      this.failed(hash, reason, [], `writing ${this.opts.paths.frrConf} failed: ${(e as Error).message}; generation ${this.running?.generation ?? 0} keeps running`, t0, retry);
+      this.failed(hash, shown, reason, [], `writing ${this.opts.paths.frrConf} failed: ${(e as Error).message}; generation ${this.running?.generation ?? 0} keeps running`, t0, retry);
       return;
     }
     const tWritten = performance.now();
     const before = this.running;
     this.generation++;
-    this.running = { spec: load.spec, conf, hash, generation: this.generation, appliedAt: new Date().toISOString() };
+    this.running = { spec: load.spec, conf, hash, shown, generation: this.generation, appliedAt: new Date().toISOString() };
     let restarted: DaemonName[] = [];
     let tRestarted: number;
     try {
@@ -313,27 +317,27 @@ export class Applier {
       tRestarted = performance.now();
       await this.verify(conf);
     } catch (e) {
-      this.failed(hash, reason, restarted, `apply of generation ${this.generation} failed: ${(e as Error).message}`, t0, retry);
+      this.failed(hash, shown, reason, restarted, `apply of generation ${this.generation} failed: ${(e as Error).message}`, t0, retry);
       return;
     }
     const phases = { loadRender: Math.round(tLoaded - t0), write: Math.round(tWritten - tLoaded), restart: Math.round(tRestarted - tWritten), verify: Math.round(performance.now() - tRestarted) };
-    this.succeeded(this.record({ result: 'applied', hash, restarted, reason, phases, ...(retry !== undefined && { retry }) }, t0, 'apply'));
+    this.succeeded(this.record({ result: 'applied', hash: shown, restarted, reason, phases, ...(retry !== undefined && { retry }) }, t0, 'apply'), hash);
   }
 
   /** Records a failed apply: logged and counted once per distinct input, then retried with backoff. */
-  private failed(hash: string, reason: string, restarted: DaemonName[], error: string, t0: number, retry: number | undefined): void {
+  private failed(hash: string, shown: string, reason: string, restarted: DaemonName[], error: string, t0: number, retry: number | undefined): void {
     const attempts = (retry ?? 0) + 1;
     const delay = Math.min(APPLY_RETRY.maxMs, APPLY_RETRY.initialMs * 2 ** (attempts - 1));
-    const fields = { reason, hash, generation: this.generation, restarted, err: error, retryInMs: delay };
+    const fields = { reason, hash: shown, generation: this.generation, restarted, err: error, retryInMs: delay };
     if (retry === undefined) this.opts.logger.error({ event: 'config_apply_failed', ...fields }, `${error} (retrying in ${Math.round(delay / 1000)} s)`);
     else this.opts.logger.warn({ event: 'config_apply_retry_failed', attempt: retry, ...fields }, `retry ${retry} failed: ${error} (next in ${Math.round(delay / 1000)} s)`);
     this.failing = { hash, attempts, nextAt: Date.now() + delay, error };
-    this.record({ result: 'failed', hash, restarted, reason, error, ...(retry !== undefined && { retry }) }, t0, retry === undefined ? 'apply' : 'retry');
+    this.record({ result: 'failed', hash: shown, restarted, reason, error, ...(retry !== undefined && { retry }) }, t0, retry === undefined ? 'apply' : 'retry');
   }
 
-  private succeeded(rec: ApplyRecord): void {
+  private succeeded(rec: ApplyRecord, hash: string): void {
     this.lastSuccessAt = new Date();
-    this.verifiedHash = rec.hash;
+    this.verifiedHash = hash;
     this.failing = undefined;
     this.opts.logger.info(
       { event: 'config_applied', generation: rec.generation, hash: rec.hash, durationMs: rec.durationMs, phases: rec.phases, restarted: rec.restarted, reason: rec.reason, ...(rec.retry !== undefined && { retry: rec.retry }) },

@@ -129,7 +129,7 @@ export class Supervisor implements SupervisorView {
   }
   running(): ReturnType<SupervisorView['running']> {
     const r = this.applier.running;
-    return r && { generation: r.generation, hash: r.hash, appliedAt: r.appliedAt };
+    return r && { generation: r.generation, hash: r.shown, appliedAt: r.appliedAt };
   }
   lastApply(): ReturnType<SupervisorView['lastApply']> {
     return this.applier.last;

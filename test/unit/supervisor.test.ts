@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Applier, restartScope, restartSignal } from '../../src/supervisor/apply.ts';
 import { contextKeys, lineDiff } from '../../src/frr/running-config.ts';
-import { inputFingerprint } from '../../src/config/files.ts';
+import { inputFingerprint, readConfigDir } from '../../src/config/files.ts';
+import type { Problem } from '../../src/config/problems.ts';
 import type { HostFacts } from '../../src/config/facts.ts';
 import { createLogger } from '../../src/log.ts';
 import { backoffDelay } from '../../src/supervisor/backoff.ts';
@@ -280,4 +281,38 @@ test('applier: an apply that keeps failing is logged and counted once, then retr
   } finally {
     h.cleanup();
   }
+});
+
+test('config dir: one load reads one snapshot of a projected volume, even when kubelet swaps it in the middle', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'frrsup-snapshot-'));
+  try {
+    const volume = new ProjectedVolume(dir);
+    const version = (v: number): Record<string, string> => ({ 'bgp-conf.yaml': `# v${v}\n${VALID_BGP}`, 'gateway.yaml': `# v${v}\nadvertise: []\n` });
+    volume.update(version(1));
+    let swaps = 0;
+    const problems: Problem[] = [];
+    const files = await readConfigDir(dir, problems, {
+      afterRead: (name) => {
+        if (name === 'bgp-conf.yaml' && swaps === 0) {
+          swaps++;
+          volume.update(version(2)); // the swap, and the old directory removed, between two files of one load
+        }
+      },
+    });
+    assert.equal(swaps, 1);
+    assert.deepEqual(problems, []);
+    const versions = [files.bgp?.text, files.gateway?.text].map((t) => /^# v(\d)/.exec(t ?? '')?.[1]);
+    assert.equal(new Set(versions).size, 1, `files of one load come from different versions: ${versions.join(', ')}`);
+    assert.deepEqual(versions, ['2', '2'], 'the old snapshot disappeared: the load reads the new one whole');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the verification diff never carries a password', () => {
+  const want = ['router bgp 65002', ' neighbor 10.0.1.1 remote-as 65001', ' neighbor 10.0.1.1 password s3cretWord'];
+  const have = ['router bgp 65002', ' neighbor 10.0.1.1 remote-as 65001', ' neighbor 10.0.1.1 password 0ldSecret'];
+  const d = lineDiff(want, have);
+  assert.match(d, /- router bgp 65002 > neighbor 10\.0\.1\.1 password <redacted>/);
+  assert.ok(!d.includes('s3cretWord') && !d.includes('0ldSecret'), d);
 });
