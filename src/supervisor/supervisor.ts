@@ -220,7 +220,9 @@ export class Supervisor implements SupervisorView {
       log.info({ event: 'shutdown', signal, applying: this.applier.applying }, `${signal}: draining and stopping`);
       await this.watcher?.close();
       clearInterval(this.resyncTimer);
-      const applied = await Promise.race([this.applier.close().then(() => true), sleep(SHUTDOWN_BUDGET.applyMs).then(() => false)]);
+      const cancel = new AbortController();
+      const applied = await Promise.race([this.applier.close().then(() => true), sleep(SHUTDOWN_BUDGET.applyMs, false, { signal: cancel.signal }).catch(() => false)]);
+      cancel.abort(); // the timer must not keep the process alive
       const settled = await this.daemons.close(applied ? 1000 : 0);
       if (!applied || !settled) log.warn({ event: 'shutdown_apply_abandoned', waitedMs: Math.round(performance.now() - t0) }, 'the apply in flight did not finish in time; stopping anyway');
       await this.observer.stop();
