@@ -10,7 +10,8 @@ import { Vtysh } from '../frr/vtysh.ts';
 import { stopLeftovers } from '../frr/leftovers.ts';
 import type { DaemonName } from '../frr/daemon.ts';
 import type { HostFacts } from '../config/facts.ts';
-import { enableNeighboursCommands, renderBgpdBootConf, renderDaemons } from '../render/frr-conf.ts';
+import { renderDaemons } from '../render/frr-conf.ts';
+import { pushDaemonConfig } from './push.ts';
 import type { Logger } from '../log.ts';
 import { ConfigWatcher } from '../watch/config-watcher.ts';
 import { DaemonManager, START_ORDER } from './daemons.ts';
@@ -81,7 +82,7 @@ export class Supervisor implements SupervisorView {
       extraArgs: (name) => this.daemonArgs(name),
       prepare: (name) => this.prepare(name),
       restartSignal: () => (this.applier.running ? restartSignal(this.applier.running.spec) : 'SIGTERM'),
-      configure: (name) => this.configure(name),
+      configure: (name) => pushDaemonConfig(name, this.applier.running?.spec, { paths: this.paths, vtysh: this.vtysh }),
     });
     this.applier = new Applier({
       ...(opts.configDir && { configDir: opts.configDir }),
@@ -149,16 +150,6 @@ export class Supervisor implements SupervisorView {
   evpn(): ReturnType<SupervisorView['evpn']> {
     const spec = this.applier.running?.spec;
     return spec?.evpn && { vni: spec.evpn.vni, vrf: spec.gateway.vrf.name };
-  }
-
-  /** Pushes a freshly started daemon's part of the config; bgpd gets its neighbours enabled last (see renderBgpdBootConf). */
-  private async configure(name: DaemonName): Promise<void> {
-    const spec = this.applier.running?.spec;
-    if (name !== 'bgpd' || !spec) return this.vtysh.pushConfig({ daemon: name, timeoutMs: 10_000 });
-    const boot = join(this.paths.instanceConfigDir, 'bgpd-boot.conf');
-    await writeFileAtomic(boot, renderBgpdBootConf(spec), 0o600);
-    await this.vtysh.pushConfig({ daemon: 'bgpd', file: boot, timeoutMs: 10_000 });
-    await this.vtysh.run(enableNeighboursCommands(spec), { daemon: 'bgpd', timeoutMs: 10_000 });
   }
 
   private netnsVrf(): string | undefined {
