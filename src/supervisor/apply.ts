@@ -27,6 +27,9 @@ export type ApplyResult = 'applied' | 'unchanged' | 'invalid' | 'failed';
 /** A failed apply of the same input is retried at resyncs, 10 s doubling to 5 min (a new input retries at once). */
 export const APPLY_RETRY = { initialMs: 10_000, maxMs: 300_000 } as const;
 
+/** How many runs of the pipeline /status lists. */
+export const RECENT_CHECKS = 10;
+
 /** Every run of the pipeline, real apply or not (a resync that found nothing to do, a retry still backing off). */
 export interface ApplyCheck {
   at: string;
@@ -110,8 +113,8 @@ export class Applier {
   lastLoad: LoadResult | undefined;
   /** The last real outcome (applied, failed, invalid); a resync that finds nothing to do does not replace it. */
   last: ApplyRecord | undefined;
-  /** The last run of the pipeline, whatever it found. */
-  lastCheck: ApplyCheck | undefined;
+  /** The last runs of the pipeline (newest last, at most RECENT_CHECKS), whatever they found. */
+  readonly recentChecks: ApplyCheck[] = [];
   lastSuccessAt: Date | undefined;
   /** The hash of the config last verified running (a failed apply can be completed later by crash recovery). */
   verifiedHash: string | undefined;
@@ -210,15 +213,21 @@ export class Applier {
 
   private record(rec: Omit<ApplyRecord, 'at' | 'generation' | 'durationMs'>, started: number, count: 'apply' | 'retry' | 'none'): ApplyRecord {
     const full: ApplyRecord = { ...rec, generation: this.generation, at: new Date().toISOString(), durationMs: Math.round(performance.now() - started) };
-    this.lastCheck = { at: full.at, result: full.result, reason: full.reason };
+    this.checked(full.result, full.reason, full.at);
     this.last = full;
     this.opts.onRecord?.(full, count);
     return full;
   }
 
   /** A run that found nothing to do (or a retry still backing off): only the check is recorded. */
-  private checked(result: ApplyCheck['result'], reason: string): void {
-    this.lastCheck = { at: new Date().toISOString(), result, reason };
+  private checked(result: ApplyCheck['result'], reason: string, at = new Date().toISOString()): void {
+    this.recentChecks.push({ at, result, reason });
+    if (this.recentChecks.length > RECENT_CHECKS) this.recentChecks.shift();
+  }
+
+  /** The last run of the pipeline. */
+  get lastCheck(): ApplyCheck | undefined {
+    return this.recentChecks.at(-1);
   }
 
   async applyOnce(reason: string, opts: { periodic?: boolean } = {}): Promise<void> {

@@ -19,7 +19,7 @@ import { Applier, restartSignal } from './apply.ts';
 import { writeFileAtomic } from './atomic-write.ts';
 import { Observer } from '../observe/observer.ts';
 import { prepareZebraMountNs, releaseZebraMountNs } from '../frr/zebra-mountns.ts';
-import type { ReadyWhen, SupervisorView } from '../observe/view.ts';
+import type { Phase, ReadyWhen, SupervisorView } from '../observe/view.ts';
 import { formatProblem, hasErrors } from '../config/problems.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { drainBgp } from './drain.ts';
@@ -60,6 +60,8 @@ export class Supervisor implements SupervisorView {
   private watcher: ConfigWatcher | undefined;
   private resyncTimer: NodeJS.Timeout | undefined;
   private stopping: Promise<void> | undefined;
+  /** The first apply has run (whatever its outcome). */
+  private started = false;
   readonly startedAt = new Date();
   /** Last time the event loop ran the heartbeat (see /livez). */
   lastBeat = new Date();
@@ -123,6 +125,11 @@ export class Supervisor implements SupervisorView {
   }
 
   // SupervisorView: what the probes, metrics and /status read.
+  phase(): Phase {
+    if (this.stopping) return 'stopping';
+    if (!this.started) return 'starting';
+    return this.applier.applying ? 'applying' : 'idle';
+  }
   input(): ReturnType<SupervisorView['input']> {
     const load = this.applier.lastLoad;
     if (!load) return undefined;
@@ -135,8 +142,8 @@ export class Supervisor implements SupervisorView {
   lastApply(): ReturnType<SupervisorView['lastApply']> {
     return this.applier.last;
   }
-  lastCheck(): ReturnType<SupervisorView['lastCheck']> {
-    return this.applier.lastCheck;
+  recentChecks(): ReturnType<SupervisorView['recentChecks']> {
+    return [...this.applier.recentChecks];
   }
   lastSuccessAt(): Date | undefined {
     return this.applier.lastSuccessAt;
@@ -196,6 +203,7 @@ export class Supervisor implements SupervisorView {
     await this.observer.start();
     log.info({ event: 'supervisor_started', pid: process.pid, configDir: this.opts.configDir ?? null, env: this.opts.env, pathspace: this.opts.pathspace ?? null }, 'frr-supervisor started');
     await this.applier.request('startup');
+    this.started = true;
   }
 
   /**

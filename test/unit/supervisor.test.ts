@@ -72,13 +72,18 @@ test('atomic write: 0600 from creation, old file intact when the write fails, no
   }
 });
 
-async function collect(w: ConfigWatcher, ms: number): Promise<string[]> {
+/** Records a watcher's change events; `count(n)` waits (bounded) until n have arrived. */
+function recorder(w: ConfigWatcher): { seen: string[]; count: (n: number) => Promise<void> } {
   const seen: string[] = [];
-  const on = (r: string): void => void seen.push(r);
-  w.on('change', on);
-  await new Promise((r) => setTimeout(r, ms));
-  w.off('change', on);
-  return seen;
+  w.on('change', (r) => void seen.push(r));
+  const count = async (n: number): Promise<void> => {
+    const deadline = Date.now() + 10_000;
+    while (seen.length < n) {
+      if (Date.now() > deadline) throw new Error(`waited for ${n} change events, got ${seen.length}: ${seen.join(', ')}`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  };
+  return { seen, count };
 }
 
 test('watcher: a burst of edits gives one change after the debounce; kubelet swaps, creates, deletes, renames are seen', async () => {
@@ -88,22 +93,28 @@ test('watcher: a burst of edits gives one change after the debounce; kubelet swa
   const w = new ConfigWatcher({ dir: vol.dir, debounceMs: 150, resyncMs: 0 });
   await w.start();
   try {
-    const burst = collect(w, 900);
+    const { seen, count } = recorder(w);
     for (let i = 0; i < 10; i++) {
       vol.update({ 'bgp-conf.yaml': `a: ${i}\n` });
       await new Promise((r) => setTimeout(r, 20));
     }
-    assert.equal((await burst).length, 1, 'one change for the burst');
-    for (const act of [
+    await count(1);
+    const acts = [
       () => vol.update({ 'bgp-conf.yaml': 'a: 2\n', 'gateway.yaml': '{}\n' }), // kubelet adds a key
       () => writeFileSync(join(vol.dir, 'plain.yaml'), 'x'), // plain create
       () => writeFileSync(join(vol.dir, 'plain.yaml'), 'y'), // plain edit
       () => rmSync(join(vol.dir, 'plain.yaml')), // delete
-    ]) {
-      const got = collect(w, 600);
+    ];
+    for (const [k, act] of acts.entries()) {
       act();
-      assert.equal((await got).length, 1);
+      await count(k + 2);
     }
+    // A sentinel known by name closes the sequence: every event before it is counted.
+    writeFileSync(join(vol.dir, 'zz-sentinel.yaml'), 's');
+    const deadline = Date.now() + 10_000;
+    while (!seen.some((r) => r.includes('zz-sentinel')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    assert.ok(seen.at(-1)?.includes('zz-sentinel'), seen.join(', '));
+    assert.equal(seen.length, acts.length + 2, `one event for the burst, one per act, one for the sentinel: ${seen.join(', ')}`);
   } finally {
     await w.close();
     rmSync(dir, { recursive: true, force: true });
@@ -115,8 +126,9 @@ test('watcher: the periodic resync fires without events', async () => {
   const w = new ConfigWatcher({ dir, debounceMs: 50, resyncMs: 100 });
   await w.start();
   try {
-    const seen = await collect(w, 450);
-    assert.ok(seen.length >= 2 && seen.every((r) => r === 'periodic resync'), seen.join(','));
+    const { seen, count } = recorder(w);
+    await count(2);
+    assert.ok(seen.every((r) => r === 'periodic resync'), seen.join(','));
   } finally {
     await w.close();
     rmSync(dir, { recursive: true, force: true });
