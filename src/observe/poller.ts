@@ -2,9 +2,10 @@
  * Reads FRR's state every poll interval (the daemons' `show ... json`, over their vty sockets) and keeps the
  * last snapshot. Every endpoint answers from that snapshot; nothing waits for FRR. The commands' output size
  * depends on the number of neighbours and VNIs, never on the number of routes (route counts come from
- * summaries). The neighbours' detail (`show bgp vrf all neighbors json`, for the last reset reason) is the
- * largest answer (667 KB at 200 neighbours, ~14 ms of bgpd's CPU): it is read only when a session changed state
- * or flapped between two polls (its connection counters moved), and every 5 minutes at the default interval.
+ * summaries). The neighbours' detail (`show bgp vrf all neighbors json`, for the last reset reason) is by far the
+ * largest answer and costs bgpd the most: it is read only when a session changed state or flapped between two
+ * polls (its connection counters moved), and every DETAIL_EVERY polls otherwise. Only daemons the supervisor runs
+ * are asked (see PollerOptions.isRunning).
  */
 import { EventEmitter } from 'node:events';
 import { VtyshTimeoutError } from '../frr/vtysh.ts';
