@@ -14,7 +14,8 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { execa } from 'execa';
 import { parse } from 'yaml';
-import { alertRules, PROMTOOL, rulesFileText } from '../helpers/prometheus.ts';
+import { alertRules, durationMs, PROMTOOL, rulesFileText } from '../helpers/prometheus.ts';
+import type { AlertRule, RuleGroup } from '../helpers/prometheus.ts';
 
 const ALERTS_DIR = fileURLToPath(new URL('../alerts/', import.meta.url));
 const alerts = alertRules().map((r) => r.alert);
@@ -66,6 +67,18 @@ describe('alerts: promtool test rules over the rules of deploy/prometheusrule.ya
       assert.ok(cases.some((c) => (c.exp_alerts ?? []).length > 0), `${alert}: no case where it fires`);
       assert.ok(cases.some((c) => (c.exp_alerts ?? []).length === 0), `${alert}: no case where it must not fire`);
       for (const t of doc.tests ?? []) assert.ok(t.name, `${alert}: every test group says what it checks (name)`);
+    }
+  });
+
+  it('the rules given to the e2e test\'s server differ from the PrometheusRule in `for` only', () => {
+    const shortened = (parse(rulesFileText({ forFactor: 30 })) as { groups: RuleGroup[] }).groups.flatMap((g) => g.rules);
+    const original = alertRules();
+    assert.equal(shortened.length, original.length);
+    for (const [i, r] of original.entries()) {
+      const { for: f, ...rest } = shortened[i] ?? ({} as AlertRule);
+      const { for: g, ...want } = r;
+      assert.deepEqual(rest, want, r.alert);
+      assert.equal(durationMs(f ?? '0s') * 30, durationMs(g ?? '0s'), `${r.alert}: for ${String(g)} / 30`);
     }
   });
 
