@@ -128,6 +128,8 @@ describe('a real Prometheus scrapes the lab gateway: lint, dashboard, alerts', {
     for (const r of want) {
       const l = loaded.find((x) => x.name === r.alert);
       assert.equal(l?.duration, durationMs(r.for ?? '0s') / 1000 / FOR_FACTOR, `${r.alert}: for`);
+      // Prometheus prints the parsed expression back (label matchers without spaces): equal but for whitespace
+      assert.equal(l?.query.replace(/\s+/g, ''), r.expr.replace(/\s+/g, ''), `${r.alert}: expression`);
       assert.equal(l?.health === 'err', false, `${r.alert}: ${String(l?.health)}`);
     }
     // Prometheus hands new targets to its scrapers up to 5 s after it starts: nothing below may happen before the
