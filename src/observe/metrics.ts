@@ -6,7 +6,9 @@
  * ~4 ms of label hashing and formatting (which queued every /metrics request behind it).
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { DAEMON_NAMES } from '../frr/daemon.ts';
 import type { ApplyRecord } from '../supervisor/apply.ts';
+import { pollCommands } from './poller.ts';
 import type { FrrSnapshot } from './poller.ts';
 import type { SupervisorView } from './view.ts';
 
@@ -43,23 +45,28 @@ export function afiSafi(key: string): { afi: string; safi: string } {
   return { afi: m[1].toLowerCase(), safi: m[2].toLowerCase() };
 }
 
-/** One FRR-derived family: written by renderFrrFamilies, never registered with prom-client. */
+/**
+ * One FRR-derived family: written by renderFrrFamilies, never registered with prom-client. The type is
+ * prometheus-frr-exporter's (1.1.4, Debian's): the message totals are counters; the prefix and VTEP counts are
+ * gauges although their names end in _total (the exporter's naming, kept so that its dashboards work).
+ */
 interface FrrFamily {
   name: (typeof METRIC_NAMES)[number];
   help: string;
+  type: 'gauge' | 'counter';
 }
 
 const PEER_FAMILIES = {
-  state: { name: 'frr_bgp_peer_state', help: 'State of the BGP peer: 1 Established, 2 administratively down, 0 otherwise.' },
-  uptime: { name: 'frr_bgp_peer_uptime_seconds', help: 'How long the BGP session has been Established.' },
-  pfxRcv: { name: 'frr_bgp_peer_prefixes_received_count_total', help: 'Prefixes received from the peer.' },
-  pfxSnt: { name: 'frr_bgp_peer_prefixes_advertised_count_total', help: 'Prefixes advertised to the peer.' },
-  msgRcv: { name: 'frr_bgp_peer_message_received_total', help: 'BGP messages received from the peer.' },
-  msgSnt: { name: 'frr_bgp_peer_message_sent_total', help: 'BGP messages sent to the peer.' },
+  state: { name: 'frr_bgp_peer_state', help: 'State of the BGP peer: 1 Established, 2 administratively down, 0 otherwise.', type: 'gauge' },
+  uptime: { name: 'frr_bgp_peer_uptime_seconds', help: 'How long the BGP session has been Established.', type: 'gauge' },
+  pfxRcv: { name: 'frr_bgp_peer_prefixes_received_count_total', help: 'Prefixes received from the peer.', type: 'gauge' },
+  pfxSnt: { name: 'frr_bgp_peer_prefixes_advertised_count_total', help: 'Prefixes advertised to the peer.', type: 'gauge' },
+  msgRcv: { name: 'frr_bgp_peer_message_received_total', help: 'BGP messages received from the peer.', type: 'counter' },
+  msgSnt: { name: 'frr_bgp_peer_message_sent_total', help: 'BGP messages sent to the peer.', type: 'counter' },
 } as const satisfies Record<string, FrrFamily>;
-const VTEP_COUNT: FrrFamily = { name: 'frr_bgp_l2vpn_evpn_remote_vtep_count_total', help: 'Remote VTEPs of the VNI.' };
-const VNI_UP: FrrFamily = { name: 'frr_evpn_vni_up', help: '1 when the VNI is known to zebra and up (an L3 VNI reports its VRF state).' };
-const PREFIX_ROUTES: FrrFamily = { name: 'frr_evpn_prefix_routes', help: 'BGP routes installed in the tenant VRF (imported EVPN type-5 routes).' };
+const VTEP_COUNT: FrrFamily = { name: 'frr_bgp_l2vpn_evpn_remote_vtep_count_total', help: 'Remote VTEPs of the VNI.', type: 'gauge' };
+const VNI_UP: FrrFamily = { name: 'frr_evpn_vni_up', help: '1 when the VNI is known to zebra and up (an L3 VNI reports its VRF state).', type: 'gauge' };
+const PREFIX_ROUTES: FrrFamily = { name: 'frr_evpn_prefix_routes', help: 'BGP routes installed in the tenant VRF (imported EVPN type-5 routes).', type: 'gauge' };
 const FRR_FAMILIES: readonly FrrFamily[] = [...Object.values(PEER_FAMILIES), VTEP_COUNT, VNI_UP, PREFIX_ROUTES];
 
 /** A label value as the text format wants it: backslash, double quote and newline escaped. */
@@ -114,21 +121,44 @@ export function renderFrrFamilies(snapshot: FrrSnapshot | undefined, evpn: { vni
     for (const [vrf, count] of Object.entries(snapshot.prefixRoutes)) add(PREFIX_ROUTES, labels([['vrf', vrf], ['vni', evpn && evpn.vrf === vrf ? String(evpn.vni) : '']]), count);
   }
   let out = '';
-  for (const [f, series] of lines) out += `# HELP ${f.name} ${f.help}\n# TYPE ${f.name} gauge\n${series.length > 0 ? `${series.join('\n')}\n` : ''}\n`;
+  for (const [f, series] of lines) out += `# HELP ${f.name} ${f.help}\n# TYPE ${f.name} ${f.type}\n${series.length > 0 ? `${series.join('\n')}\n` : ''}\n`;
+  return out;
+}
+
+/** Results of frr_supervisor_config_applies_total (an `unchanged` apply is not counted). */
+export const APPLY_RESULTS = ['applied', 'failed', 'invalid'] as const;
+/** Reasons of frr_supervisor_daemon_restarts_total: the daemons' `started` reasons but `initial` (src/supervisor/daemons.ts). */
+export const RESTART_REASONS = ['config', 'crash', 'dependency'] as const;
+
+/** Every label of a counter with the values known before anything happens. */
+export type KnownLabels<L extends string> = { readonly [K in L]: readonly string[] };
+
+/** Every combination of the known values: {a: [1, 2], b: [x]} -> [{a: 1, b: x}, {a: 2, b: x}]. */
+export function labelCombinations(known: Readonly<Record<string, readonly string[]>>): Array<Record<string, string>> {
+  let out: Array<Record<string, string>> = [{}];
+  for (const [name, values] of Object.entries(known)) out = out.flatMap((partial) => values.map((v) => ({ ...partial, [name]: v })));
   return out;
 }
 
 export class Metrics {
   readonly registry = new Registry();
+  /**
+   * The known label values of every counter (see {@link counter}); a test checks that every counter of the
+   * registry is listed here and exported at 0 for each combination before its first event.
+   */
+  readonly counterLabels = new Map<string, Readonly<Record<string, readonly string[]>>>();
+  /** Label sets given their 0 series later, by {@link expect}, per counter. */
+  private readonly expected = new Map<Counter<string>, Set<string>>();
   private readonly configValid = this.gauge('frr_supervisor_config_valid', '1 when the current input is valid.', []);
-  readonly applies = new Counter({ name: 'frr_supervisor_config_applies_total', help: 'Config applies by result (applied, failed, invalid).', labelNames: ['result'], registers: [this.registry] });
-  readonly applyRetries = new Counter({ name: 'frr_supervisor_config_apply_retries_total', help: 'Retries of an apply that failed (the first failure of an input counts in frr_supervisor_config_applies_total{result="failed"}).', registers: [this.registry] });
+  readonly applies = this.counter('frr_supervisor_config_applies_total', 'Config applies by result (applied, failed, invalid).', { result: APPLY_RESULTS });
+  readonly applyRetries = this.counter('frr_supervisor_config_apply_retries_total', 'Retries of an apply that failed (the first failure of an input counts in frr_supervisor_config_applies_total{result="failed"}).', {});
   readonly applyDuration = new Histogram({ name: 'frr_supervisor_config_apply_duration_seconds', help: 'Duration of successful applies (write, restart, push, verify).', buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30], registers: [this.registry] });
   private readonly lastSuccess = this.gauge('frr_supervisor_config_last_success_timestamp_seconds', 'When a config was last applied successfully (unix time).', []);
   private readonly daemonUp = this.gauge('frr_supervisor_daemon_up', '1 when the daemon runs.', ['daemon']);
-  readonly daemonRestarts = new Counter({ name: 'frr_supervisor_daemon_restarts_total', help: 'Daemon restarts by reason (config, crash, dependency).', labelNames: ['daemon', 'reason'], registers: [this.registry] });
+  readonly daemonRestarts = this.counter('frr_supervisor_daemon_restarts_total', 'Daemon restarts by reason (config, crash, dependency).', { daemon: DAEMON_NAMES, reason: RESTART_REASONS });
   readonly pollDuration = new Histogram({ name: 'frr_supervisor_poll_duration_seconds', help: 'Wall time of one poll of FRR state.', buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 3, 5], registers: [this.registry] });
-  readonly pollErrors = new Counter({ name: 'frr_supervisor_poll_errors_total', help: 'vtysh commands that failed or timed out in a poll.', labelNames: ['command'], registers: [this.registry] });
+  /** Its commands are known once the EVPN target is (the tenant VRF's route summary): see {@link update}. */
+  readonly pollErrors = this.counter('frr_supervisor_poll_errors_total', 'vtysh commands that failed or timed out in a poll.', { command: pollCommands(undefined) });
   private readonly ready = this.gauge('frr_supervisor_ready', '1 when /readyz answers 200.', []);
   /** The FRR families' text, from the snapshot it was rendered from (one render per poll at most). */
   private frr: { snapshot: FrrSnapshot | undefined; evpnKey: string; text: string } | undefined;
@@ -138,11 +168,37 @@ export class Metrics {
     // second on its own, more than everything else this process does when idle. Once a second is enough to see a
     // blocked loop (nodejs_eventloop_lag_max_seconds), and costs nothing measurable.
     collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS });
-    for (const result of ['applied', 'failed', 'invalid']) this.applies.inc({ result }, 0);
+    // prom-client's nodejs_active_{handles,requests,resources}_total are gauges named like counters (promtool:
+    // "non-counter metrics should not have _total suffix"); each is the sum of its labelled sibling without the
+    // suffix (nodejs_active_handles{type}...), which stays.
+    for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) this.registry.removeSingleMetric(name);
   }
 
   private gauge<L extends string>(name: string, help: string, labelNames: readonly L[]): Gauge<L> {
     return new Gauge<L>({ name, help, labelNames: [...labelNames], registers: [this.registry] });
+  }
+
+  /**
+   * A counter that exists from the start: a 0 series for every combination of the label values known in advance
+   * (the first event is then an increase that increase() and rate() see; a series born at 1 hides it, and the
+   * restart-loop alert would need 4 crashes instead of 3). Values known only later get their 0 through
+   * {@link expect}.
+   */
+  private counter<L extends string>(name: string, help: string, known: KnownLabels<L>): Counter<L> {
+    const c = new Counter<L>({ name, help, labelNames: Object.keys(known) as L[], registers: [this.registry] });
+    this.counterLabels.set(name, known);
+    for (const labels of labelCombinations(known)) c.inc(labels as Partial<Record<L, string>>, 0);
+    return c;
+  }
+
+  /** Gives a counter a 0 series for a label set learnt after the start (no-op when it has one already). */
+  private expect<L extends string>(c: Counter<L>, labels: Record<L, string>): void {
+    const key = JSON.stringify(labels);
+    let seen = this.expected.get(c);
+    if (!seen) this.expected.set(c, (seen = new Set()));
+    if (seen.has(key)) return;
+    seen.add(key);
+    c.inc(labels, 0);
   }
 
   recordApply(rec: ApplyRecord): void {
@@ -160,6 +216,7 @@ export class Metrics {
     for (const d of view.daemonStatus()) this.daemonUp.set({ daemon: d.name }, d.running ? 1 : 0);
     this.ready.set(ready ? 1 : 0);
     const evpn = view.evpn();
+    for (const command of pollCommands(evpn)) this.expect(this.pollErrors, { command });
     const evpnKey = evpn ? `${evpn.vni}/${evpn.vrf}` : '';
     const frr = this.frr;
     if (!frr || frr.snapshot !== snapshot || frr.evpnKey !== evpnKey) this.frr = { snapshot, evpnKey, text: renderFrrFamilies(snapshot, evpn) };
@@ -173,6 +230,6 @@ export class Metrics {
   /** Every family /metrics exports, with its type (for the deploy checks). */
   async families(): Promise<Array<{ name: string; type: string }>> {
     const own = (await this.registry.getMetricsAsJSON()).map((m) => ({ name: m.name, type: String(m.type) }));
-    return [...own, ...FRR_FAMILIES.map((f) => ({ name: f.name, type: 'gauge' }))];
+    return [...own, ...FRR_FAMILIES.map((f) => ({ name: f.name, type: f.type }))];
   }
 }

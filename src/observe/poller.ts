@@ -35,6 +35,26 @@ export interface FrrSnapshot {
 /** Runs one show command on one daemon. */
 export type FrrQuery = (daemon: 'bgpd' | 'zebra', command: string, timeoutMs: number) => Promise<string>;
 
+/** The vtysh commands a poll runs (they are the `command` label of frr_supervisor_poll_errors_total). */
+export const POLL_COMMANDS = {
+  summary: 'show bgp vrf all summary json',
+  neighbors: 'show bgp vrf all neighbors json',
+  evpnVni: 'show evpn vni json',
+  vrfVni: 'show vrf vni json',
+  rmac: 'show evpn rmac vni all json',
+} as const;
+
+/** The route summary of the tenant VRF (EVPN only). */
+export function routeSummaryCommand(vrf: string): string {
+  return `show ip route vrf ${vrf} summary json`;
+}
+
+/** Every command a poll may run with this EVPN target (none: BGP only). */
+export function pollCommands(evpn: EvpnTarget | undefined): string[] {
+  const bgp = [POLL_COMMANDS.summary, POLL_COMMANDS.neighbors];
+  return evpn ? [...bgp, POLL_COMMANDS.evpnVni, POLL_COMMANDS.vrfVni, POLL_COMMANDS.rmac, routeSummaryCommand(evpn.vrf)] : bgp;
+}
+
 /** Without state changes, the neighbours' detail is refreshed every this many polls. */
 export const DETAIL_EVERY = 60;
 
@@ -117,17 +137,17 @@ export class Poller extends EventEmitter<Events> {
     this.attempted = 0;
     const evpn = this.opts.evpn();
     const [peers, vnis, vrfVnis, rmacs, routes] = await Promise.all([
-      this.run('bgpd', 'show bgp vrf all summary json', parseBgpSummary, errors, [] as PeerSummary[]),
-      evpn ? this.run('zebra', 'show evpn vni json', parseEvpnVni, errors, [] as EvpnVni[]) : Promise.resolve([] as EvpnVni[]),
-      evpn ? this.run('zebra', 'show vrf vni json', parseVrfVni, errors, [] as VrfVni[]) : Promise.resolve([] as VrfVni[]),
-      evpn ? this.run<Record<number, string[]>>('zebra', 'show evpn rmac vni all json', parseEvpnRmac, errors, {}) : Promise.resolve({} as Record<number, string[]>),
-      evpn ? this.run('zebra', `show ip route vrf ${evpn.vrf} summary json`, parseRouteSummary, errors, undefined) : Promise.resolve(undefined),
+      this.run('bgpd', POLL_COMMANDS.summary, parseBgpSummary, errors, [] as PeerSummary[]),
+      evpn ? this.run('zebra', POLL_COMMANDS.evpnVni, parseEvpnVni, errors, [] as EvpnVni[]) : Promise.resolve([] as EvpnVni[]),
+      evpn ? this.run('zebra', POLL_COMMANDS.vrfVni, parseVrfVni, errors, [] as VrfVni[]) : Promise.resolve([] as VrfVni[]),
+      evpn ? this.run<Record<number, string[]>>('zebra', POLL_COMMANDS.rmac, parseEvpnRmac, errors, {}) : Promise.resolve({} as Record<number, string[]>),
+      evpn ? this.run('zebra', routeSummaryCommand(evpn.vrf), parseRouteSummary, errors, undefined) : Promise.resolve(undefined),
     ]);
     // A session that went down and came back between two polls keeps its state but not its connection counters.
     const stateKey = (ps: readonly PeerSummary[]): string => ps.map((p) => `${p.vrf}|${p.peer}|${p.state}|${p.connectionsEstablished}|${p.connectionsDropped}`).sort().join(',');
     let neighbors: NeighborDetail[] = this.last?.neighbors ?? [];
     if (++this.pollsSinceDetail >= DETAIL_EVERY || stateKey(peers) !== stateKey(this.last?.peers ?? [])) {
-      neighbors = await this.run('bgpd', 'show bgp vrf all neighbors json', parseBgpNeighbors, errors, neighbors);
+      neighbors = await this.run('bgpd', POLL_COMMANDS.neighbors, parseBgpNeighbors, errors, neighbors);
       this.pollsSinceDetail = 0;
     }
     const snapshot: FrrSnapshot = {

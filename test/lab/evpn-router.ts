@@ -7,7 +7,8 @@ import { GW, RT, RT_PREFIX } from './configs.ts';
 
 export const ROUTER_PREFIX = RT_PREFIX;
 
-export function evpnRouterConf(vni: number, gw = GW, rt = RT): string {
+/** `ipv4Unicast`: also activate IPv4 unicast towards the gateway (so that a BGP-only gateway peers with it too). */
+export function evpnRouterConf(vni: number, gw = GW, rt = RT, opts: { ipv4Unicast?: boolean } = {}): string {
   return `frr defaults traditional
 vrf default
  vni ${vni}
@@ -23,7 +24,7 @@ router bgp 65001
  neighbor ${gw} timers connect 1
  address-family ipv4 unicast
   network ${ROUTER_PREFIX}
- exit-address-family
+${opts.ipv4Unicast ? `  neighbor ${gw} activate\n` : ''} exit-address-family
  address-family l2vpn evpn
   neighbor ${gw} activate
   advertise-all-vni

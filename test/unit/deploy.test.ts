@@ -53,6 +53,8 @@ const REQUIRED_DASHBOARD_METRICS = [
   'frr_bgp_peer_state', // sessions
   'frr_bgp_peer_prefixes_received_count_total', // prefixes
   'frr_supervisor_config_applies_total', // applies
+  'frr_supervisor_config_apply_duration_seconds_sum', // apply durations (mean)
+  'frr_supervisor_config_apply_duration_seconds_bucket', // apply durations (p99)
   'frr_supervisor_daemon_restarts_total', // restarts
   'frr_supervisor_poll_duration_seconds_bucket', // poll time
 ];
@@ -499,7 +501,7 @@ describe('deploy/prometheusrule.yaml and grafana-dashboard.json: queries use exp
     assert.ok(checkQuery('frr_supervisor_ready{job="frr"} == 0', job()).some((p) => p.includes('is not the PodMonitor')));
   });
 
-  it('the dashboard: sessions, prefixes, applies, restarts, poll time; every query uses exported metrics', () => {
+  it('the dashboard: sessions, prefixes, applies, apply durations, restarts, poll time; every query uses exported metrics', () => {
     assert.deepEqual(checkDashboard(dashboard, job()), []);
   });
 

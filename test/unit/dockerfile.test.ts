@@ -23,6 +23,8 @@ const buildTsconfig = JSON.parse(read('tsconfig.build.json')) as { compilerOptio
 
 /** The one extra apt package the runtime image may install beyond scripts/install-deps.sh: process 1. */
 const EXTRA_RUNTIME_PACKAGES = ['tini'];
+/** What scripts/install-deps.sh installs for the tests only (Prometheus, promtool, the exporter compared with): never in the image. */
+const TEST_ONLY_PACKAGES = ['prometheus', 'prometheus-frr-exporter'];
 
 function stageNamed(name: string): Stage {
   const s = df.stages.find((x) => x.name === name);
@@ -146,12 +148,15 @@ describe('Dockerfile: runtime packages, process 1 and entrypoint', () => {
   const labInstalls = aptInstalls(read('scripts/install-deps.sh'));
   const imageInstalls = runs(stageNamed('runtime')).flatMap(aptInstalls);
 
-  it('installs exactly the apt packages of scripts/install-deps.sh, plus tini', () => {
-    assert.equal(labInstalls.length, 1, 'scripts/install-deps.sh has one apt-get install');
+  it('installs exactly the apt packages of scripts/install-deps.sh (but its test tools), plus tini', () => {
+    const runtime = labInstalls.filter((i) => !i.packages.every((p) => TEST_ONLY_PACKAGES.includes(p)));
+    assert.equal(runtime.length, 1, 'scripts/install-deps.sh has one apt-get install of what the gateway runs');
+    assert.deepEqual(labInstalls.filter((i) => !runtime.includes(i)).flatMap((i) => i.packages).sort(), [...TEST_ONLY_PACKAGES].sort(), 'and one of the test tools');
     assert.equal(imageInstalls.length, 1, 'the runtime stage has one apt-get install');
-    const lab = labInstalls[0]!;
+    const lab = runtime[0]!;
     const image = imageInstalls[0]!;
     assert.ok(lab.packages.includes('frr'));
+    for (const p of TEST_ONLY_PACKAGES) assert.ok(!image.packages.includes(p), `the image has no ${p}`);
     assert.deepEqual([...image.packages].sort(), [...lab.packages, ...EXTRA_RUNTIME_PACKAGES].sort());
     for (const opt of ['-y', '--no-install-recommends']) assert.ok(image.options.includes(opt) && lab.options.includes(opt), `both use ${opt}`);
     assert.deepEqual(runs(stageNamed('build')).flatMap(aptInstalls), [], 'the build stage installs no apt packages');

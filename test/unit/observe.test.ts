@@ -178,8 +178,8 @@ test('metrics: the FRR families are written in the text format, label values esc
   const text = renderFrrFamilies(snap([odd, peer('10.0.1.2', false)]), undefined);
   assert.ok(text.includes('frr_bgp_peer_state{vrf="a\\"b\\\\c\\nd",afi="ipv4",safi="unicast",local_as="65002",peer="10.0.1.1",peer_as="65001"} 1\n'), text.slice(0, 400));
   assert.match(text, /^frr_bgp_peer_prefixes_received_count_total\{vrf="default",afi="ipv4",safi="unicast",local_as="65002",peer="10.0.1.2",peer_as="65001"\} 0$/m);
-  for (const name of ['frr_bgp_peer_state', 'frr_bgp_peer_uptime_seconds', 'frr_bgp_peer_message_sent_total', 'frr_evpn_vni_up', 'frr_evpn_prefix_routes']) {
-    assert.equal(text.split('\n').filter((l) => l === `# TYPE ${name} gauge`).length, 1, name);
+  for (const [name, type] of [['frr_bgp_peer_state', 'gauge'], ['frr_bgp_peer_uptime_seconds', 'gauge'], ['frr_bgp_peer_message_sent_total', 'counter'], ['frr_evpn_vni_up', 'gauge'], ['frr_evpn_prefix_routes', 'gauge']] as const) {
+    assert.equal(text.split('\n').filter((l) => l === `# TYPE ${name} ${type}`).length, 1, name);
     assert.equal(text.split('\n').filter((l) => l.startsWith(`# HELP ${name} `)).length, 1, name);
   }
   // every sample line is NAME{...} VALUE, with no raw newline inside a label value
