@@ -146,6 +146,15 @@ function genValid(rng: Rng, envMode: boolean): Model {
   if (new Set(Object.values(names)).size < 3) Object.assign(names, { vrf: 'vrf-vpn', bridge: 'br-vpn', vxlan: 'vxlan-vpn' });
   if (rng.chance(0.3)) gw.externalInterface = v.randomIfName(rng);
   if (rng.chance(0.2)) gw.internalInterface = v.randomIfName(rng);
+  // every device name differs (internal = external is allowed without an EvpnConf): on a clash, the defaults
+  const ext = (gw.externalInterface as string | undefined) ?? 'net1';
+  const int = (gw.internalInterface as string | undefined) ?? 'eth0';
+  const devices = [ext, ...(evpn || int !== ext ? [int] : []), names.vrf, names.bridge, names.vxlan];
+  if (new Set(devices).size < devices.length) {
+    delete gw.externalInterface;
+    delete gw.internalInterface;
+    Object.assign(names, { vrf: 'vrf-vpn', bridge: 'br-vpn', vxlan: 'vxlan-vpn' });
+  }
   if (rng.chance(0.2)) gw.internalGateway = v.addrText(rng, v.randomAddr(rng));
   const vrf: Obj = {};
   if (names.vrf !== 'vrf-vpn' || rng.chance(0.2)) vrf.name = names.vrf;
@@ -511,9 +520,9 @@ const INVALID_FIELDS: Record<string, readonly unknown[]> = {
   'evpn:routeTargets': ['65000:1', [], {}],
   'gateway:advertise[0]': ['10.17.0.1/16', '10.17.0.0/33', '10.17.0.0/016', 'fd00::1/64', 'fd00::/129', '10.17.0.0', '', '10.17.0.0/ 16', '10.17.0.0/16 ', '10.017.0.0/16', 'fe80::/10%eth0', 5, null],
   'gateway:advertise': ['10.17.0.0/16', {}, 5],
-  'gateway:externalInterface': ['', '.', '..', 'x'.repeat(16), 'eth 0', 'eth0\n', 'eth/0', 'eth:0', 'eth0%', 'ëth0', 5, true],
-  'gateway:internalInterface': ['', '..', 'eth0 ', 'eth@0', 7],
-  'gateway:vrf.name': ['', '.', 'vrf vpn', 'vrf\nvpn', 'v'.repeat(16), 'vrf/vpn', 5],
+  'gateway:externalInterface': ['', '.', '..', 'x'.repeat(16), 'eth 0', 'eth0\n', 'eth/0', 'eth:0', 'eth0%', 'ëth0', '-', '-net1', 5, true],
+  'gateway:internalInterface': ['', '..', 'eth0 ', 'eth@0', '--help', 7],
+  'gateway:vrf.name': ['', '.', '-vrf', 'vrf vpn', 'vrf\nvpn', 'v'.repeat(16), 'vrf/vpn', 5],
   'gateway:bridge.name': ['', '..', 'br vpn', 'b'.repeat(16), 'br#vpn'],
   'gateway:vxlan.name': ['', '.', 'vx lan', 'x'.repeat(16), 'vx!'],
   'gateway:vrf.table': [0, 252, 253, 254, 255, 4294967296, -1, '2000', 2000.5],
