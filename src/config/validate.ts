@@ -14,7 +14,7 @@ export type FieldReporter = (field: string) => Reporter;
 
 export const BGP_FIELDS = ['localASN', 'peerASN', 'routerId', 'neighbours', 'password', 'holdTime', 'keepaliveTime', 'connectTime', 'ebgpMultiHop'] as const;
 export const EVPN_FIELDS = ['vni', 'routeTargets'] as const;
-export const GATEWAY_FIELDS = ['advertise', 'externalInterface', 'internalInterface', 'internalGateway', 'vrf', 'bridge', 'vxlan', 'gracefulRestart', 'vrfBackend'] as const;
+export const GATEWAY_FIELDS = ['advertise', 'externalInterface', 'internalInterface', 'internalGateway', 'vrf', 'bridge', 'vxlan', 'gracefulRestart', 'vrfBackend', 'maximumPrefix'] as const;
 
 export const MAX_NEIGHBOURS = 1024;
 export const MAX_ROUTE_TARGETS = 64;
@@ -265,6 +265,7 @@ export function validateGateway(doc: Record<string, unknown>, r: Reporter): Gate
       rr.error(`must be "kernel" or "netns"; got ${f.describe(v)}`);
       return undefined;
     }, d.vrfBackend),
+    maximumPrefix: pick('maximumPrefix', (v, rr) => f.integer(v, rr, 0, 4294967295, 'a prefix count per neighbour and address family (0 = no limit)'), d.maximumPrefix),
   };
   if (has('internalGateway')) {
     const gw = f.address(doc.internalGateway, r.at('internalGateway'), 'gateway IP address');

@@ -33,6 +33,7 @@ export interface Expected {
   advertise?: string[];
   vrfName: string;
   gracefulRestart: boolean;
+  maximumPrefix: number;
 }
 
 export type Expectation = { accepted: Expected | true } | { rejected: string };
@@ -63,7 +64,7 @@ const FILE_BASE: Record<Role, string> = { bgp: 'bgp-conf', evpn: 'evpn-conf', ga
 const KIND: Record<'bgp' | 'evpn', string> = { bgp: 'BgpConf', evpn: 'EvpnConf' };
 const BGP_FIELDS = ['localASN', 'peerASN', 'routerId', 'neighbours', 'password', 'holdTime', 'keepaliveTime', 'connectTime', 'ebgpMultiHop'];
 const EVPN_FIELDS = ['vni', 'routeTargets'];
-const GATEWAY_FIELDS = ['advertise', 'externalInterface', 'internalInterface', 'internalGateway', 'vrf', 'bridge', 'vxlan', 'gracefulRestart', 'vrfBackend'];
+const GATEWAY_FIELDS = ['advertise', 'externalInterface', 'internalInterface', 'internalGateway', 'vrf', 'bridge', 'vxlan', 'gracefulRestart', 'vrfBackend', 'maximumPrefix'];
 const ENV_VARS = ['LOCAL_ASN', 'PEER_ASN', 'ROUTER_ID', 'NEIGHBOURS', 'BGP_PASSWORD', 'BGP_HOLD_TIME', 'BGP_KEEPALIVE_TIME', 'BGP_CONNECT_TIME', 'BGP_EBGP_MULTIHOP', 'VNI', 'ROUTE_TARGETS'];
 /** Characters no validator accepts in any string field (whitespace, controls, non-ASCII, quotes). */
 export const BAD_CHAR = /[^\x21-\x7e]|["']/;
@@ -176,6 +177,11 @@ function genValid(rng: Rng, envMode: boolean): Model {
     gw.gracefulRestart = graceful;
   }
   if (rng.chance(0.1)) gw.vrfBackend = rng.pick(['kernel', 'netns']);
+  let maximumPrefix = 10000;
+  if (rng.chance(0.15)) {
+    maximumPrefix = rng.chance(0.5) ? rng.pick([0, 1, 10000, 4294967295]) : rng.int(0, 4294967295);
+    gw.maximumPrefix = maximumPrefix;
+  }
   const hasGateway = Object.keys(gw).length > 0 || rng.chance(0.1);
 
   const expected: Expected = {
@@ -191,6 +197,7 @@ function genValid(rng: Rng, envMode: boolean): Model {
     ...(advertise && { advertise: advertise.map(v.cidrCanonical) }),
     vrfName: names.vrf,
     gracefulRestart: graceful,
+    maximumPrefix,
   };
 
   const env: Record<string, string> = {};
@@ -530,6 +537,7 @@ const INVALID_FIELDS: Record<string, readonly unknown[]> = {
   'gateway:vxlan.mtu': [67, 65536, 0, '1500'],
   'gateway:vrf': ['vrf-vpn', ['vrf-vpn'], 5],
   'gateway:gracefulRestart': ['false', 'true', 0, 1],
+  'gateway:maximumPrefix': [-1, 4294967296, '10000', 1.5, true, [10000], ''],
   'gateway:vrfBackend': ['Kernel', 'NETNS', 'vrf', '', ' kernel', 5, true],
   'gateway:internalGateway': ['fe80::1', '0.0.0.0', '127.0.0.1', '10.16.0.1/16', '', '10.16.0.01', 5],
 };

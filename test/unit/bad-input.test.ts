@@ -96,6 +96,9 @@ const cases: Case[] = [
   { name: 'vxlan named like the internal interface', files: { 'bgp-conf.yaml': BGP, 'evpn-conf.yaml': EVPN, 'gateway.yaml': 'internalInterface: eth1\nvxlan: {name: eth1}\n' }, expect: 'gateway.yaml: vxlan.name: "eth1" is also the internalInterface' },
   { name: 'interface name starting with a dash', files: { 'bgp-conf.yaml': BGP, 'gateway.yaml': 'externalInterface: "-net1"\n' }, expect: 'gateway.yaml: externalInterface: must not start with \'-\' (ip and bridge would read it as an option); got the string "-net1"' },
   { name: 'VRF name is an ip option', files: { 'bgp-conf.yaml': BGP, 'evpn-conf.yaml': EVPN, 'gateway.yaml': 'vrf: {name: "-force"}\n' }, expect: 'gateway.yaml: vrf.name: must not start with \'-\'' },
+  { name: 'maximumPrefix negative', files: { 'bgp-conf.yaml': BGP, 'gateway.yaml': 'maximumPrefix: -1\n' }, expect: 'gateway.yaml: maximumPrefix: must be a prefix count per neighbour and address family (0 = no limit), an integer 0..4294967295; got -1' },
+  { name: 'maximumPrefix as a string', files: { 'bgp-conf.yaml': BGP, 'gateway.yaml': 'maximumPrefix: "10000"\n' }, expect: 'gateway.yaml: maximumPrefix: must be a prefix count per neighbour and address family (0 = no limit), an integer 0..4294967295; got the string "10000" (write 10000 without quotes' },
+  { name: 'maximumPrefix too large', files: { 'bgp-conf.yaml': BGP, 'gateway.yaml': 'maximumPrefix: 4294967296\n' }, expect: 'gateway.yaml: maximumPrefix: must be a prefix count' },
   { name: 'unknown vrf backend', files: { 'bgp-conf.yaml': BGP, 'gateway.yaml': 'vrfBackend: vrrp\n' }, expect: 'gateway.yaml: vrfBackend: must be "kernel" or "netns"' },
   // file-level problems
   { name: 'YAML syntax error with line and column', files: { 'bgp-conf.yaml': 'localASN: 65002\npeerASN: [65001\n' }, expect: 'bgp-conf.yaml: YAML syntax error at line' },
