@@ -274,7 +274,7 @@ async function measure(n: number, log: (line: string) => void): Promise<Figures>
       calls.push({ cmd, bytes: out.length });
       return out;
     };
-    const poller = new Poller({ query: counting, intervalMs: INTERVAL_MS, timeoutMs: 10_000, evpn: () => undefined });
+    const poller = new Poller({ query: counting, intervalMs: INTERVAL_MS, timeoutMs: 10_000, evpn: () => undefined, isRunning: () => true });
     let g = await gap(s, 3000);
     const wall: number[] = [];
     while (wall.length < DIRECT_POLLS && Date.now() + 2 * Math.max(100, ...wall) < g.until) {

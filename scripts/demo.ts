@@ -62,8 +62,11 @@ async function teardown(code: number): Promise<never> {
   process.exit(code);
 }
 
-process.on('SIGINT', () => void teardown(0));
-process.on('SIGTERM', () => void teardown(0));
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(sig, () => {
+    teardown(0).catch(() => process.exit(1));
+  });
+}
 
 try {
   console.log('building the lab: gateway and router namespaces, a veth between them (10.0.1.13 <-> 10.0.1.1)');

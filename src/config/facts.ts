@@ -1,5 +1,6 @@
 /** Facts about the host the config may default from: the Pod IP and the external interface's address. */
 import { execa } from 'execa';
+import { childEnv } from '../child-env.ts';
 
 export interface HostFacts {
   env: NodeJS.ProcessEnv;
@@ -12,7 +13,7 @@ interface IpAddrJson {
 }
 
 export async function interfaceIPv4(ifname: string): Promise<string | undefined> {
-  const res = await execa('ip', ['-json', '-4', 'addr', 'show', 'dev', ifname], { reject: false, timeout: 3000 });
+  const res = await execa('ip', ['-json', '-4', 'addr', 'show', 'dev', ifname], { reject: false, timeout: 3000, stdin: 'ignore', extendEnv: false, env: childEnv() });
   if (res.exitCode !== 0 || !res.stdout.trim()) return undefined;
   try {
     const links = JSON.parse(res.stdout) as IpAddrJson[];

@@ -74,6 +74,12 @@ export function safeWord(value: unknown, r: Reporter, what: string, maxLength: n
 
 /** FRR's `neighbor X password WORD`: one word, at most 80 characters, no quotes. */
 export function password(value: unknown, r: Reporter): string | undefined {
+  if (typeof value !== 'string') {
+    // Never echoed, whatever its type: `password: 12345678` is a number in YAML, and still a secret.
+    const kind = value === null ? 'null' : Array.isArray(value) ? 'a list' : typeof value === 'object' ? 'a mapping' : `a ${typeof value}`;
+    r.error(`must be a string (quote it: password: "..."); got ${kind} (the value is not shown)`);
+    return undefined;
+  }
   const word = safeWord(value, r, 'a password', 80);
   if (word === undefined) return undefined;
   if (/["']/.test(word)) {

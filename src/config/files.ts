@@ -3,7 +3,7 @@
  * `..data`) into parsed documents. Every failure becomes a Problem naming the file; nothing here throws.
  */
 import { readdirSync, statSync } from 'node:fs';
-import { open, stat } from 'node:fs/promises';
+import { lstat, open, readlink, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isMap, isScalar, parseDocument, visit } from 'yaml';
 import type { Problem } from './problems.ts';
@@ -121,7 +121,9 @@ export function parseStructured(name: string, text: string, problems: Problem[])
     try {
       JSON.parse(text);
     } catch (e) {
-      const msg = (e as Error).message;
+      // V8 quotes the document around the error ("Unexpected token 'x', "{...}" is not valid JSON"): it may hold
+      // the password, so the quote is dropped.
+      const msg = (e as Error).message.replace(/^Unexpected token .*is not valid JSON$/s, 'Unexpected token');
       const pos = /position (\d+)/.exec(msg);
       return fail(`JSON syntax error${pos?.[1] ? ` at ${lineCol(text, Number(pos[1]))}` : ''}: ${msg}`);
     }
@@ -163,10 +165,70 @@ export function parseStructured(name: string, text: string, problems: Problem[])
 }
 
 /**
- * Reads every input role from `dir`. Returns the parsed files by role; problems are appended to `problems`.
- * A role with both a .yaml and a .json file is an error (which one wins would be a guess).
+ * Where to read a visible name from. In a projected volume the visible names are symlinks `..data/NAME` and `..data`
+ * points at the current timestamped directory; kubelet swaps `..data` atomically. Resolving `..data` once per load
+ * and reading every file from that directory gives one consistent snapshot: reading each name through `..data`
+ * could mix two versions when a swap lands between two files.
  */
-export async function readConfigDir(dir: string, problems: Problem[]): Promise<Partial<Record<Role, ParsedFile>>> {
+interface Snapshot {
+  path(name: string): Promise<string>;
+  /** True when the directory the snapshot resolved to is gone (kubelet removed it after a swap). */
+  gone(): Promise<boolean>;
+}
+
+async function snapshotOf(dir: string): Promise<Snapshot> {
+  let data: string | undefined;
+  try {
+    const target = await readlink(join(dir, '..data'));
+    if (!target.includes('/') && target.startsWith('..')) data = join(dir, target);
+  } catch {
+    data = undefined; // not a projected volume (plain files)
+  }
+  return {
+    path: async (name) => {
+      if (data === undefined) return join(dir, name);
+      try {
+        const st = await lstat(join(dir, name));
+        if (st.isSymbolicLink() && (await readlink(join(dir, name))) === `..data/${name}`) return join(data, name);
+      } catch {
+        // missing: read through the visible name, which reports it
+      }
+      return join(dir, name);
+    },
+    gone: async () => {
+      if (data === undefined) return false;
+      try {
+        await stat(data);
+        return false;
+      } catch {
+        return true;
+      }
+    },
+  };
+}
+
+/** Test seam: called after each file is read (a test swaps the volume there). */
+export interface ReadHooks {
+  afterRead?: (name: string) => void;
+}
+
+/**
+ * Reads every input role from `dir`, all from one snapshot of a projected volume (see Snapshot). Returns the parsed
+ * files by role; problems are appended to `problems`. A role with both a .yaml and a .json file is an error (which
+ * one wins would be a guess). When kubelet removed the snapshot's directory during the read, it reads again.
+ */
+export async function readConfigDir(dir: string, problems: Problem[], hooks: ReadHooks = {}): Promise<Partial<Record<Role, ParsedFile>>> {
+  for (let attempt = 1; ; attempt++) {
+    const local: Problem[] = [];
+    const snapshot = await snapshotOf(dir);
+    const out = await readSnapshot(dir, snapshot, local, hooks);
+    if (attempt < 3 && (await snapshot.gone())) continue;
+    problems.push(...local);
+    return out;
+  }
+}
+
+async function readSnapshot(dir: string, snapshot: Snapshot, problems: Problem[], hooks: ReadHooks): Promise<Partial<Record<Role, ParsedFile>>> {
   const out: Partial<Record<Role, ParsedFile>> = {};
   try {
     const st = await stat(dir);
@@ -181,7 +243,8 @@ export async function readConfigDir(dir: string, problems: Problem[]): Promise<P
   for (const role of Object.keys(INPUT_FILES) as Role[]) {
     const found: Array<{ name: string; text: string; failed?: boolean }> = [];
     for (const name of INPUT_FILES[role]) {
-      const res = await readBounded(join(dir, name));
+      const res = await readBounded(await snapshot.path(name));
+      hooks.afterRead?.(name);
       if (res.kind === 'error') {
         problems.push({ severity: 'error', source: name, path: '', message: `the file ${res.message}` });
         found.push({ name, text: '', failed: true });

@@ -83,8 +83,9 @@ export async function loadConfig(opts: LoadOptions): Promise<LoadResult> {
   const problems: Problem[] = [];
   const sources: LoadResult['sources'] = [];
   const files = opts.configDir ? await readConfigDir(opts.configDir, problems) : {};
-  // The password file is listed without a hash: an unsalted hash of a weak password could be brute-forced.
-  for (const file of Object.values(files)) if (!file.failed) sources.push({ name: file.name, sha256: file.name === 'bgp-password' ? '(secret)' : sha(file.text) });
+  // A file that holds a password is listed without a hash: an unsalted hash of a weak password could be brute-forced.
+  const holdsSecret = (file: ParsedFile): boolean => file.name === 'bgp-password' || /password/i.test(file.text);
+  for (const file of Object.values(files)) if (!file.failed) sources.push({ name: file.name, sha256: holdsSecret(file) ? '(holds a secret: not shown)' : sha(file.text) });
 
   const useEnv = opts.env === true || (!files.bgp && opts.facts.env.LOCAL_ASN !== undefined && opts.facts.env.LOCAL_ASN !== '');
   if (useEnv && files.bgp) {

@@ -1,5 +1,6 @@
 /** Running `ip` / `bridge` argument arrays (never a shell), optionally inside a named network namespace. */
 import { execa } from 'execa';
+import { childEnv } from '../child-env.ts';
 
 export interface RunResult {
   stdout: string;
@@ -15,7 +16,7 @@ export type Runner = (argv: readonly string[]) => Promise<RunResult>;
 export const execRunner: Runner = async (argv) => {
   const [file, ...args] = argv;
   if (file === undefined) throw new Error('empty argv');
-  const r = await execa(file, args, { reject: false, stdin: 'ignore', timeout: 10_000 });
+  const r = await execa(file, args, { reject: false, stdin: 'ignore', timeout: 10_000, extendEnv: false, env: childEnv() });
   const failure = r.failed && r.exitCode === undefined ? (r.shortMessage ?? String(r.message)) : '';
   return { stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? '') || failure, exitCode: r.exitCode };
 };

@@ -13,6 +13,7 @@ import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
 import { execa } from 'execa';
+import { childEnv } from '../child-env.ts';
 import type { FrrPaths } from './paths.ts';
 import { socketAnswers } from './paths.ts';
 
@@ -194,7 +195,7 @@ export class FrrDaemon extends EventEmitter<FrrDaemonEvents> {
       buffer: false,
       reject: true,
       extendEnv: false,
-      env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C', ...this.#opts.env },
+      env: childEnv(this.#opts.env),
       forceKillAfterDelay: false,
       // Not execa's exit cleanup: it installs signal-exit, which re-raises SIGTERM on our process when the
       // number of its subscribers equals the number of SIGTERM listeners, killing the supervisor before it
@@ -241,7 +242,7 @@ export class FrrDaemon extends EventEmitter<FrrDaemonEvents> {
     const timeoutMs = this.#opts.startTimeoutMs ?? 5000;
     const deadline = Date.now() + timeoutMs;
     let exitedInfo: DaemonExit | undefined;
-    void run.exited.then((i) => (exitedInfo = i));
+    run.exited.then((i) => (exitedInfo = i)).catch(() => undefined);
     for (;;) {
       if (exitedInfo !== undefined) break;
       if (await socketAnswers(sock, 250)) {
@@ -296,9 +297,12 @@ export class FrrDaemon extends EventEmitter<FrrDaemonEvents> {
       }
       const unkillable: Unkillable = { pid: run.pid, since: new Date().toISOString() };
       this.#unkillable = unkillable;
-      void run.exited.then(() => {
-        if (this.#unkillable === unkillable) this.#unkillable = undefined;
-      });
+      run.exited.then(
+        () => {
+          if (this.#unkillable === unkillable) this.#unkillable = undefined;
+        },
+        () => undefined, // exited never rejects
+      );
       this.#opts.logger?.error(
         { event: 'daemon_unkillable', daemon: this.name, pid: run.pid, waitedMs: killWaitMs },
         `${this.name} (pid ${run.pid ?? '?'}) did not exit ${killWaitMs} ms after SIGKILL (stuck in the kernel?); going on without it`,

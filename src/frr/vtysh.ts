@@ -9,6 +9,8 @@ import { dirname } from 'node:path';
 import { execa } from 'execa';
 import type { DaemonName } from './daemon.ts';
 import type { FrrPaths } from './paths.ts';
+import { redactSecrets } from './running-config.ts';
+import { childEnv } from '../child-env.ts';
 
 /** Options of {@link Vtysh}. */
 export interface VtyshOptions {
@@ -78,7 +80,7 @@ export class Vtysh {
     const args = [...this.paths.vtyshArgs(), ...(opts.daemon ? ['-d', opts.daemon] : []), ...commands.flatMap((c) => ['-c', c])];
     const r = await this.#exec(args, opts.timeoutMs ?? this.timeoutMs, commands.join('; '));
     if (r.exitCode !== 0) {
-      throw new VtyshError(`vtysh ${describe(commands, opts.daemon)} failed (exit ${r.exitCode ?? '?'}): ${summary(r)}`, r.exitCode, r.stdout, r.stderr);
+      throw new VtyshError(redactSecrets(`vtysh ${describe(commands, opts.daemon)} failed (exit ${r.exitCode ?? '?'}): ${summary(r)}`), r.exitCode, r.stdout, r.stderr);
     }
     return r.stdout;
   }
@@ -107,7 +109,7 @@ export class Vtysh {
     if (r.exitCode !== 0 || bad.length > 0) {
       const detail = bad.length > 0 ? bad.join('; ') : summary(r);
       throw new VtyshError(
-        `pushing ${opts.file ?? this.paths.frrConf}${opts.daemon ? ` to ${opts.daemon}` : ''} failed (exit ${r.exitCode ?? '?'}): ${detail}`,
+        redactSecrets(`pushing ${opts.file ?? this.paths.frrConf}${opts.daemon ? ` to ${opts.daemon}` : ''} failed (exit ${r.exitCode ?? '?'}): ${detail}`),
         r.exitCode,
         r.stdout,
         r.stderr,
@@ -143,7 +145,7 @@ async function execVtysh(bin: string, wrapper: string[], args: string[], timeout
     timeout: timeoutMs,
     killSignal: 'SIGKILL',
     extendEnv: false,
-    env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C' },
+    env: childEnv(),
     stripFinalNewline: false,
     maxBuffer: 64 * 1024 * 1024,
   });

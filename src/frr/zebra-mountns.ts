@@ -20,13 +20,14 @@ import type { FileHandle } from 'node:fs/promises';
 import { readFile, realpath } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
+import { childEnv } from '../child-env.ts';
 import { ensureEmptyFile, ensureRootDir, fdPath, openDirNoFollow } from './safe-fs.ts';
 
 const NETNS_DIR = '/run/netns';
 
 async function run(argv: string[]): Promise<void> {
   const [file = '', ...args] = argv;
-  const r = await execa(file, args, { reject: false, timeout: 5000, stdin: 'ignore' });
+  const r = await execa(file, args, { reject: false, timeout: 5000, stdin: 'ignore', extendEnv: false, env: childEnv() });
   if (r.exitCode !== 0) throw new Error(`preparing zebra's mount namespace: ${argv.join(' ')} failed (exit ${String(r.exitCode)}): ${(r.stderr || r.stdout).trim()}`);
 }
 

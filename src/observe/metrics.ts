@@ -24,6 +24,7 @@ export const METRIC_NAMES = [
   'frr_supervisor_bgp_peer_prefix_limit_exceeded',
   'frr_supervisor_config_valid',
   'frr_supervisor_config_applies_total',
+  'frr_supervisor_config_apply_retries_total',
   'frr_supervisor_config_apply_duration_seconds',
   'frr_supervisor_config_last_success_timestamp_seconds',
   'frr_supervisor_daemon_up',
@@ -125,6 +126,7 @@ export class Metrics {
   readonly registry = new Registry();
   private readonly configValid = this.gauge('frr_supervisor_config_valid', '1 when the current input is valid.', []);
   readonly applies = new Counter({ name: 'frr_supervisor_config_applies_total', help: 'Config applies by result (applied, failed, invalid).', labelNames: ['result'], registers: [this.registry] });
+  readonly applyRetries = new Counter({ name: 'frr_supervisor_config_apply_retries_total', help: 'Retries of an apply that failed (the first failure of an input counts in frr_supervisor_config_applies_total{result="failed"}).', registers: [this.registry] });
   readonly applyDuration = new Histogram({ name: 'frr_supervisor_config_apply_duration_seconds', help: 'Duration of successful applies (write, restart, push, verify).', buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30], registers: [this.registry] });
   private readonly lastSuccess = this.gauge('frr_supervisor_config_last_success_timestamp_seconds', 'When a config was last applied successfully (unix time).', []);
   private readonly daemonUp = this.gauge('frr_supervisor_daemon_up', '1 when the daemon runs.', ['daemon']);

@@ -44,7 +44,13 @@ export class Observer {
       this.sockets[daemon] ??= new VtySocket(opts.paths.vtySocket(daemon), timeoutMs);
       return this.sockets[daemon].query(command, timeoutMs);
     };
-    this.poller = new Poller({ query, intervalMs: opts.pollIntervalMs, timeoutMs: opts.vtyshTimeoutMs, evpn: () => opts.view.evpn() });
+    this.poller = new Poller({
+      query,
+      intervalMs: opts.pollIntervalMs,
+      timeoutMs: opts.vtyshTimeoutMs,
+      evpn: () => opts.view.evpn(),
+      isRunning: (daemon) => opts.view.daemonStatus().some((d) => d.name === daemon && d.running),
+    });
     this.poller.on('poll', (snap) => {
       this.onPoll(snap);
       this.invalidateMetrics();

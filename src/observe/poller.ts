@@ -2,9 +2,10 @@
  * Reads FRR's state every poll interval (the daemons' `show ... json`, over their vty sockets) and keeps the
  * last snapshot. Every endpoint answers from that snapshot; nothing waits for FRR. The commands' output size
  * depends on the number of neighbours and VNIs, never on the number of routes (route counts come from
- * summaries). The neighbours' detail (`show bgp vrf all neighbors json`, for the last reset reason) is the
- * largest answer (667 KB at 200 neighbours, ~14 ms of bgpd's CPU): it is read only when a session changed state
- * or flapped between two polls (its connection counters moved), and every 5 minutes at the default interval.
+ * summaries). The neighbours' detail (`show bgp vrf all neighbors json`, for the last reset reason) is by far the
+ * largest answer and costs bgpd the most: it is read only when a session changed state or flapped between two
+ * polls (its connection counters moved), and every DETAIL_EVERY polls otherwise. Only daemons the supervisor runs
+ * are asked (see PollerOptions.isRunning).
  */
 import { EventEmitter } from 'node:events';
 import { VtyshTimeoutError } from '../frr/vtysh.ts';
@@ -43,6 +44,11 @@ export interface PollerOptions {
   timeoutMs: number;
   /** The EVPN VNI/VRF currently configured, if any (decides which EVPN commands run). */
   evpn: () => EvpnTarget | undefined;
+  /**
+   * Whether the supervisor runs this daemon now. A daemon it has not started (no valid config yet) or that is down
+   * (and in its restart backoff) is not asked: that is the daemon rule's business, not a failed poll.
+   */
+  isRunning: (daemon: 'bgpd' | 'zebra') => boolean;
 }
 
 interface Events {
@@ -64,9 +70,14 @@ export class Poller extends EventEmitter<Events> {
 
   start(): void {
     const tick = (): void => {
-      void this.pollOnce().finally(() => {
-        if (this.running) this.timer = setTimeout(tick, this.opts.intervalMs);
-      });
+      this.pollOnce()
+        .catch(() => {
+          // Every command's failure is caught in run(); anything else still counts as a poll FRR did not answer.
+          this.consecutiveFailures++;
+        })
+        .finally(() => {
+          if (this.running) this.timer = setTimeout(tick, this.opts.intervalMs);
+        });
     };
     this.running = true;
     tick();
@@ -79,7 +90,15 @@ export class Poller extends EventEmitter<Events> {
 
   private pollsSinceDetail = Number.POSITIVE_INFINITY;
 
+  /** Queries asked of a running daemon in the current poll (what a failed poll is measured against). */
+  private attempted = 0;
+
   private async run<T>(daemon: 'bgpd' | 'zebra', command: string, parse: (text: string) => T, errors: Record<string, string>, fallback: T): Promise<T> {
+    if (!this.opts.isRunning(daemon)) {
+      errors[command] = `${daemon} is not running`;
+      return fallback;
+    }
+    this.attempted++;
     try {
       const text = await this.opts.query(daemon, command, this.opts.timeoutMs);
       return parse(text);
@@ -95,6 +114,7 @@ export class Poller extends EventEmitter<Events> {
   async pollOnce(): Promise<FrrSnapshot> {
     const t0 = performance.now();
     const errors: Record<string, string> = {};
+    this.attempted = 0;
     const evpn = this.opts.evpn();
     const [peers, vnis, vrfVnis, rmacs, routes] = await Promise.all([
       this.run('bgpd', 'show bgp vrf all summary json', parseBgpSummary, errors, [] as PeerSummary[]),
@@ -121,12 +141,11 @@ export class Poller extends EventEmitter<Events> {
       l3RemoteVteps: rmacs,
       prefixRoutes: evpn && routes ? { [evpn.vrf]: routes.bgp } : {},
     };
-    // A failed poll: vtysh hung (a timeout), or nothing answered at all. A daemon that is merely down
-    // ("bgpd is not running") is the daemon rule's business, not this one's.
-    const failed = Object.values(errors);
-    const attempted = evpn ? 5 : 1;
+    // A failed poll: a running daemon hung (a timeout), or none of the running daemons asked answered. A daemon
+    // that is not running was not asked: whether it should be is the daemon rule's business, not this one's.
+    const failed = Object.values(errors).filter((m) => !m.endsWith(' is not running'));
     const hung = failed.some((m) => m.startsWith('timed out'));
-    this.consecutiveFailures = hung || failed.length >= attempted ? this.consecutiveFailures + 1 : 0;
+    this.consecutiveFailures = this.attempted > 0 && (hung || failed.length >= this.attempted) ? this.consecutiveFailures + 1 : 0;
     this.last = snapshot;
     this.emit('poll', snapshot);
     return snapshot;

@@ -5,13 +5,14 @@ import type { SupervisorView } from './view.ts';
 import { afiSafi } from './metrics.ts';
 
 export interface StatusDoc {
-  supervisor: { pid: number; startedAt: string; uptimeSeconds: number; live: Verdict; ready: Verdict };
+  supervisor: { pid: number; phase: string; startedAt: string; uptimeSeconds: number; live: Verdict; ready: Verdict };
   config: {
     sources: Array<{ name: string; sha256: string }>;
     valid: boolean;
     problems: string[];
     running: { generation: number; hash: string; appliedAt: string } | null;
     lastApply: unknown;
+    recentChecks: Array<{ at: string; result: string; reason: string }>;
     lastSuccessAt: string | null;
   };
   daemons: unknown[];
@@ -59,6 +60,7 @@ export function buildStatus(view: SupervisorView, snap: FrrSnapshot | undefined,
   return {
     supervisor: {
       pid: process.pid,
+      phase: view.phase(),
       startedAt: view.startedAt.toISOString(),
       uptimeSeconds: Math.round((Date.now() - view.startedAt.getTime()) / 1000),
       live,
@@ -70,6 +72,7 @@ export function buildStatus(view: SupervisorView, snap: FrrSnapshot | undefined,
       problems: input?.problems ?? [],
       running: view.running() ?? null,
       lastApply: view.lastApply() ?? null,
+      recentChecks: view.recentChecks(),
       lastSuccessAt: view.lastSuccessAt()?.toISOString() ?? null,
     },
     daemons: view.daemonStatus(),

@@ -3,6 +3,7 @@
  * config says; frr-templates/ only lays it out, the way `show running-config` prints it.
  */
 import { createHash } from 'node:crypto';
+import { redactSecrets } from '../frr/running-config.ts';
 import { fileURLToPath } from 'node:url';
 import ini from 'ini';
 import { readFileSync } from 'node:fs';
@@ -127,6 +128,15 @@ export function renderDaemons(): string {
   return `# Written by frr-supervisor. It starts these daemons itself (no frrinit.sh/watchfrr).\n${ini.stringify(base)}`;
 }
 
+/** Identifies a rendering (every byte counts, the password too): compared, never shown. */
 export function configHash(text: string): string {
   return createHash('sha256').update(text).digest('hex').slice(0, 16);
+}
+
+/**
+ * The hash shown in /status and the logs: of the rendering with its password tokens redacted, so that it cannot be
+ * used to brute-force a weak password. A password-only change keeps it (the generation still moves).
+ */
+export function shownConfigHash(text: string): string {
+  return configHash(redactSecrets(text));
 }

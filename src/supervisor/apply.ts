@@ -9,11 +9,12 @@ import type { LoadResult } from '../config/load.ts';
 import { formatProblem, hasErrors } from '../config/problems.ts';
 import type { HostFacts } from '../config/facts.ts';
 import type { Spec } from '../config/types.ts';
-import { configHash, renderFrrConf } from '../render/frr-conf.ts';
+import { configHash, renderFrrConf, shownConfigHash } from '../render/frr-conf.ts';
 import type { FrrPaths } from '../frr/paths.ts';
 import type { Vtysh } from '../frr/vtysh.ts';
 import type { DaemonName } from '../frr/daemon.ts';
 import { parseRunningConfig } from '../state/frr-json.ts';
+import { lineDiff } from '../frr/running-config.ts';
 import type { Logger } from '../log.ts';
 import type { DaemonManager } from './daemons.ts';
 import { desiredFromHost } from '../dataplane/state.ts';
@@ -23,10 +24,24 @@ import { writeFileAtomic } from './atomic-write.ts';
 
 export type ApplyResult = 'applied' | 'unchanged' | 'invalid' | 'failed';
 
+/** A failed apply of the same input is retried at resyncs, 10 s doubling to 5 min (a new input retries at once). */
+export const APPLY_RETRY = { initialMs: 10_000, maxMs: 300_000 } as const;
+
+/** How many runs of the pipeline /status lists. */
+export const RECENT_CHECKS = 10;
+
+/** Every run of the pipeline, real apply or not (a resync that found nothing to do, a retry still backing off). */
+export interface ApplyCheck {
+  at: string;
+  result: ApplyResult | 'retry-pending';
+  reason: string;
+}
+
 export interface ApplyRecord {
   result: ApplyResult;
   /** Increments on every config that was written and (re)started. */
   generation: number;
+  /** The rendering's shown hash (password tokens redacted before hashing). */
   hash?: string;
   at: string;
   durationMs: number;
@@ -35,12 +50,17 @@ export interface ApplyRecord {
   error?: string;
   /** Milliseconds spent in each phase (load, write, restart, verify), for the log line and /status. */
   phases?: Record<string, number>;
+  /** Set on a retry of an input whose apply failed before: the attempt number (1 = the first retry). */
+  retry?: number;
 }
 
 export interface Running {
   spec: Spec;
   conf: string;
+  /** configHash of conf: compared with the next rendering. */
   hash: string;
+  /** shownConfigHash of conf: what /status and the logs show. */
+  shown: string;
   generation: number;
   appliedAt: string;
 }
@@ -55,8 +75,14 @@ export interface ApplierOptions {
   logger: Logger;
   /** How long verification waits for the running config to match (default 3000 ms). */
   verifyTimeoutMs?: number;
-  /** Called with every record; `repeat` is true for an unchanged or an invalid input seen again. */
-  onRecord?: (rec: ApplyRecord, repeat: boolean) => void;
+  /**
+   * Called with every record. `count` says how it counts: `apply` for a new outcome (an input applied, rejected or
+   * failed for the first time), `retry` for another attempt at an input that failed before, `none` for a repeat (an
+   * unchanged input, the same rejection again).
+   */
+  onRecord?: (rec: ApplyRecord, count: 'apply' | 'retry' | 'none') => void;
+  /** The renderer (a test seam: the template's own refusal is the second line of defence behind validation). */
+  render?: (spec: Spec) => string;
 }
 
 /** What must restart when the spec changes: zebra sees the VRF/VNI and its own flags; everything else is bgpd's. */
@@ -85,7 +111,10 @@ export function restartSignal(running: Spec): NodeJS.Signals {
 export class Applier {
   running: Running | undefined;
   lastLoad: LoadResult | undefined;
+  /** The last real outcome (applied, failed, invalid); a resync that finds nothing to do does not replace it. */
   last: ApplyRecord | undefined;
+  /** The last runs of the pipeline (newest last, at most RECENT_CHECKS), whatever they found. */
+  readonly recentChecks: ApplyCheck[] = [];
   lastSuccessAt: Date | undefined;
   /** The hash of the config last verified running (a failed apply can be completed later by crash recovery). */
   verifiedHash: string | undefined;
@@ -93,20 +122,29 @@ export class Applier {
   resyncsSkipped = 0;
   private generation = 0;
   private busy = false;
+  private closed = false;
   private pending: { reason: string; periodic: boolean } | undefined;
   private idle: Promise<void> = Promise.resolve();
   /** The last load, the input fingerprint taken before it, and its rendering: a periodic resync reuses them. */
-  private loaded: { fingerprint: string; load: LoadResult; conf?: string; hash?: string } | undefined;
+  private loaded: { fingerprint: string; load: LoadResult; conf?: string; hash?: string; shown?: string } | undefined;
+  /** The input whose apply failed, how often it was tried, and when a periodic resync may try it again. */
+  private failing: { hash: string; attempts: number; nextAt: number; error: string } | undefined;
 
   constructor(private readonly opts: ApplierOptions) {}
+
+  /** True while a run of the pipeline is in progress. */
+  get applying(): boolean {
+    return this.busy;
+  }
 
   /**
    * Asks for an apply; concurrent requests coalesce into one more run with the latest input. A `periodic` request
    * (the resync timer) reuses the last load when the input files were not touched since (see inputFingerprint)
-   * and the load did not read the host; everything after the load (data plane check, verification, retries of a
-   * failed apply) runs as for any request.
+   * and the load did not read the host, and retries a failed apply only once its backoff has passed. The promise
+   * never rejects: an internal error is logged and recorded as a failed apply.
    */
   request(reason: string, opts: { periodic?: boolean } = {}): Promise<void> {
+    if (this.closed) return this.idle;
     const periodic = opts.periodic === true;
     if (this.busy) {
       this.pending = { reason, periodic: periodic && (this.pending?.periodic ?? true) };
@@ -116,20 +154,39 @@ export class Applier {
     this.idle = (async () => {
       try {
         let next: { reason: string; periodic: boolean } | undefined = { reason, periodic };
-        while (next !== undefined) {
+        while (next !== undefined && !this.closed) {
           this.pending = undefined;
-          await this.applyOnce(next.reason, { periodic: next.periodic });
+          await this.applySafely(next.reason, next.periodic);
           next = this.pending;
         }
       } finally {
         this.busy = false;
+        this.pending = undefined;
       }
     })();
     return this.idle;
   }
 
+  /** No more applies: a request in flight finishes (the promise returned), pending and later requests are dropped. */
+  close(): Promise<void> {
+    this.closed = true;
+    this.pending = undefined;
+    return this.idle;
+  }
+
+  private async applySafely(reason: string, periodic: boolean): Promise<void> {
+    const t0 = performance.now();
+    try {
+      await this.applyOnce(reason, { periodic });
+    } catch (e) {
+      const error = `internal error: ${(e as Error).message}`;
+      this.opts.logger.error({ event: 'apply_internal_error', reason, err: (e as Error).stack ?? error }, `the apply failed on an internal error: ${(e as Error).message}`);
+      this.record({ result: 'failed', restarted: [], reason, error }, t0, 'apply');
+    }
+  }
+
   /** Loads the input, or reuses the last load for a periodic resync when nothing it depends on changed. */
-  private async load(periodic: boolean): Promise<{ load: LoadResult; conf?: string; hash?: string }> {
+  private async load(periodic: boolean): Promise<{ load: LoadResult; conf?: string; hash?: string; shown?: string }> {
     const fingerprint = this.opts.configDir ? inputFingerprint(this.opts.configDir) : 'environment';
     const last = this.loaded;
     if (periodic && last && last.fingerprint === fingerprint && !last.load.readHost) {
@@ -137,38 +194,69 @@ export class Applier {
       return last;
     }
     const load = await loadConfig({ ...(this.opts.configDir && { configDir: this.opts.configDir }), env: this.opts.env, facts: this.opts.facts });
-    let rendered: { conf: string; hash: string } | undefined;
+    let rendered: { conf: string; hash: string; shown: string } | undefined;
     if (load.spec && !hasErrors(load.problems)) {
-      const conf = renderFrrConf(load.spec);
-      rendered = { conf, hash: configHash(conf) };
+      try {
+        const conf = (this.opts.render ?? renderFrrConf)(load.spec);
+        rendered = { conf, hash: configHash(conf), shown: shownConfigHash(conf) };
+      } catch (e) {
+        // Validation should make this impossible; the template refusing a value is the second line of defence.
+        const { spec: _refused, ...rest } = load;
+        const problem = { severity: 'error' as const, source: 'frr.conf', path: '', message: `the rendering was refused (${(e as Error).message}); nothing was applied` };
+        this.loaded = { fingerprint, load: { ...rest, problems: [...load.problems, problem] } };
+        return this.loaded;
+      }
     }
     this.loaded = { fingerprint, load, ...rendered };
     return this.loaded;
   }
 
-  private record(rec: Omit<ApplyRecord, 'at' | 'generation' | 'durationMs'>, started: number): ApplyRecord {
+  private record(rec: Omit<ApplyRecord, 'at' | 'generation' | 'durationMs'>, started: number, count: 'apply' | 'retry' | 'none'): ApplyRecord {
     const full: ApplyRecord = { ...rec, generation: this.generation, at: new Date().toISOString(), durationMs: Math.round(performance.now() - started) };
-    const repeat = full.result === 'unchanged' || (full.result === 'invalid' && this.last?.result === 'invalid' && this.last.error === full.error);
+    this.checked(full.result, full.reason, full.at);
     this.last = full;
-    this.opts.onRecord?.(full, repeat);
+    this.opts.onRecord?.(full, count);
     return full;
   }
 
-  async applyOnce(reason: string, opts: { periodic?: boolean } = {}): Promise<ApplyRecord> {
+  /** A run that found nothing to do (or a retry still backing off): only the check is recorded. */
+  private checked(result: ApplyCheck['result'], reason: string, at = new Date().toISOString()): void {
+    this.recentChecks.push({ at, result, reason });
+    if (this.recentChecks.length > RECENT_CHECKS) this.recentChecks.shift();
+  }
+
+  /** The last run of the pipeline. */
+  get lastCheck(): ApplyCheck | undefined {
+    return this.recentChecks.at(-1);
+  }
+
+  async applyOnce(reason: string, opts: { periodic?: boolean } = {}): Promise<void> {
     const log = this.opts.logger;
     const t0 = performance.now();
-    const { load, conf, hash } = await this.load(opts.periodic === true);
+    const { load, conf, hash, shown } = await this.load(opts.periodic === true);
     const previousProblems = this.lastLoad?.problems.map(formatProblem).join('\n');
     this.lastLoad = load;
     const problems = load.problems.map(formatProblem);
-    if (hasErrors(load.problems) || !load.spec || conf === undefined || hash === undefined) {
-      // Log a rejection once per distinct input, not at every periodic resync.
-      if (problems.join('\n') !== previousProblems) {
-        log.error({ event: 'config_rejected', reason, errors: problems, keptGeneration: this.running?.generation ?? null }, `config rejected, ${this.running ? `generation ${this.running.generation} keeps running` : 'nothing applied yet'}: ${problems.filter((p) => p.startsWith('error')).join('; ')}`);
+    if (hasErrors(load.problems) || !load.spec || conf === undefined || hash === undefined || shown === undefined) {
+      const errors = problems.filter((p) => p.startsWith('error'));
+      // Logged and counted once per distinct input, not at every periodic resync.
+      const repeat = this.last?.result === 'invalid' && problems.join('\n') === previousProblems;
+      if (!repeat) {
+        log.error({ event: 'config_rejected', reason, errors: problems, keptGeneration: this.running?.generation ?? null }, `config rejected, ${this.running ? `generation ${this.running.generation} keeps running` : 'nothing applied yet'}: ${errors.join('; ')}`);
       }
-      return this.record({ result: 'invalid', restarted: [], reason, error: problems.filter((p) => p.startsWith('error')).join('\n') }, t0);
+      this.record({ result: 'invalid', restarted: [], reason, error: errors.join('\n') }, t0, repeat ? 'none' : 'apply');
+      return;
     }
     if (problems.length > 0 && problems.join('\n') !== previousProblems) log.warn({ event: 'config_warnings', warnings: problems }, problems.join('; '));
+
+    // The same input failed before: a periodic resync retries it only once its backoff has passed.
+    const failing = this.failing?.hash === hash ? this.failing : undefined;
+    if (failing && opts.periodic === true && Date.now() < failing.nextAt) {
+      this.checked('retry-pending', reason);
+      return;
+    }
+    if (this.failing && !failing) this.failing = undefined;
+    const retry = failing ? failing.attempts : undefined;
 
     const tLoaded = performance.now();
     if (this.running?.hash === hash) {
@@ -179,41 +267,52 @@ export class Applier {
         if (dp.restartZebra) restarted = await this.opts.daemons.restartFor('zebra', restartSignal(this.running.spec));
       } catch (e) {
         const error = (e as Error).message;
-        if (this.last?.error !== error) log.error({ event: 'dataplane_failed', err: error }, `EVPN data plane: ${error}`);
-        return this.record({ result: 'failed', hash, restarted, reason, error }, t0);
+        const again = this.last?.result === 'failed' && this.last.error === error;
+        if (!again) log.error({ event: 'dataplane_failed', err: error }, `EVPN data plane: ${error}`);
+        this.record({ result: 'failed', hash: shown, restarted, reason, error }, t0, again ? 'none' : 'apply');
+        return;
       }
-      if (restarted.length === 0 && this.verifiedHash === hash) return this.record({ result: 'unchanged', hash, restarted, reason }, t0);
+      if (restarted.length === 0 && this.verifiedHash === hash) {
+        if (this.last?.result === 'failed' && this.last.hash === shown) {
+          // A data-plane failure that went away: the running config is whole again.
+          this.succeeded(this.record({ result: 'applied', hash: shown, restarted, reason }, t0, 'apply'), hash);
+          return;
+        }
+        this.checked('unchanged', reason);
+        return;
+      }
       // Not verified yet (the apply failed, e.g. a daemon could not start and came back later): verify now.
       try {
         await this.verify(this.running.conf);
       } catch (e) {
-        return this.record({ result: 'failed', hash, restarted, reason, error: (e as Error).message }, t0);
+        this.failed(hash, shown, reason, restarted, (e as Error).message, t0, retry);
+        return;
       }
-      return this.succeeded(this.record({ result: 'applied', hash, restarted, reason }, t0));
+      this.succeeded(this.record({ result: 'applied', hash: shown, restarted, reason, ...(retry !== undefined && { retry }) }, t0, 'apply'), hash);
+      return;
     }
-    log.info({ event: 'config_changed', reason, hash, previousHash: this.running?.hash ?? null }, `config change seen (${reason})`);
+    if (retry === undefined) log.info({ event: 'config_changed', reason, hash: shown, previousHash: this.running?.shown ?? null }, `config change seen (${reason})`);
+    else log.info({ event: 'config_apply_retry', reason, hash: shown, attempt: retry }, `retrying the apply that failed (attempt ${retry}): ${failing?.error ?? ''}`);
 
     // The devices come first: zebra must find them when it (re)starts.
     let dataplaneRestart: boolean;
     try {
       dataplaneRestart = (await this.reconcileDataplane(load.spec, this.running?.spec)).restartZebra;
     } catch (e) {
-      const error = `EVPN data plane: ${(e as Error).message}; generation ${this.running?.generation ?? 0} keeps running`;
-      log.error({ event: 'config_apply_failed', reason, err: error }, error);
-      return this.record({ result: 'failed', hash, restarted: [], reason, error }, t0);
+      this.failed(hash, shown, reason, [], `EVPN data plane: ${(e as Error).message}; generation ${this.running?.generation ?? 0} keeps running`, t0, retry);
+      return;
     }
 
     try {
       await writeFileAtomic(this.opts.paths.frrConf, conf, 0o600);
     } catch (e) {
-      const error = `writing ${this.opts.paths.frrConf} failed: ${(e as Error).message}; generation ${this.running?.generation ?? 0} keeps running`;
-      log.error({ event: 'config_apply_failed', reason, err: error }, error);
-      return this.record({ result: 'failed', hash, restarted: [], reason, error }, t0);
+      this.failed(hash, shown, reason, [], `writing ${this.opts.paths.frrConf} failed: ${(e as Error).message}; generation ${this.running?.generation ?? 0} keeps running`, t0, retry);
+      return;
     }
     const tWritten = performance.now();
     const before = this.running;
     this.generation++;
-    this.running = { spec: load.spec, conf, hash, generation: this.generation, appliedAt: new Date().toISOString() };
+    this.running = { spec: load.spec, conf, hash, shown, generation: this.generation, appliedAt: new Date().toISOString() };
     let restarted: DaemonName[] = [];
     let tRestarted: number;
     try {
@@ -227,22 +326,32 @@ export class Applier {
       tRestarted = performance.now();
       await this.verify(conf);
     } catch (e) {
-      const error = (e as Error).message;
-      log.error({ event: 'config_apply_failed', generation: this.generation, reason, restarted, err: error }, `apply of generation ${this.generation} failed: ${error}`);
-      return this.record({ result: 'failed', hash, restarted, reason, error }, t0);
+      this.failed(hash, shown, reason, restarted, `apply of generation ${this.generation} failed: ${(e as Error).message}`, t0, retry);
+      return;
     }
     const phases = { loadRender: Math.round(tLoaded - t0), write: Math.round(tWritten - tLoaded), restart: Math.round(tRestarted - tWritten), verify: Math.round(performance.now() - tRestarted) };
-    return this.succeeded(this.record({ result: 'applied', hash, restarted, reason, phases }, t0));
+    this.succeeded(this.record({ result: 'applied', hash: shown, restarted, reason, phases, ...(retry !== undefined && { retry }) }, t0, 'apply'), hash);
   }
 
-  private succeeded(rec: ApplyRecord): ApplyRecord {
+  /** Records a failed apply: logged and counted once per distinct input, then retried with backoff. */
+  private failed(hash: string, shown: string, reason: string, restarted: DaemonName[], error: string, t0: number, retry: number | undefined): void {
+    const attempts = (retry ?? 0) + 1;
+    const delay = Math.min(APPLY_RETRY.maxMs, APPLY_RETRY.initialMs * 2 ** (attempts - 1));
+    const fields = { reason, hash: shown, generation: this.generation, restarted, err: error, retryInMs: delay };
+    if (retry === undefined) this.opts.logger.error({ event: 'config_apply_failed', ...fields }, `${error} (retrying in ${Math.round(delay / 1000)} s)`);
+    else this.opts.logger.warn({ event: 'config_apply_retry_failed', attempt: retry, ...fields }, `retry ${retry} failed: ${error} (next in ${Math.round(delay / 1000)} s)`);
+    this.failing = { hash, attempts, nextAt: Date.now() + delay, error };
+    this.record({ result: 'failed', hash: shown, restarted, reason, error, ...(retry !== undefined && { retry }) }, t0, retry === undefined ? 'apply' : 'retry');
+  }
+
+  private succeeded(rec: ApplyRecord, hash: string): void {
     this.lastSuccessAt = new Date();
-    this.verifiedHash = rec.hash;
+    this.verifiedHash = hash;
+    this.failing = undefined;
     this.opts.logger.info(
-      { event: 'config_applied', generation: rec.generation, hash: rec.hash, durationMs: rec.durationMs, phases: rec.phases, restarted: rec.restarted, reason: rec.reason },
+      { event: 'config_applied', generation: rec.generation, hash: rec.hash, durationMs: rec.durationMs, phases: rec.phases, restarted: rec.restarted, reason: rec.reason, ...(rec.retry !== undefined && { retry: rec.retry }) },
       `config generation ${rec.generation} applied in ${rec.durationMs} ms (restarted ${rec.restarted.join(', ') || 'nothing'})`,
     );
-    return rec;
   }
 
   /** Reconciles the EVPN devices (only when EVPN is or was configured). */
@@ -264,31 +373,9 @@ export class Applier {
       const have = parseRunningConfig(text).filter((l) => !/^ netns \/run\/netns\/\S+$/.test(l));
       diff = lineDiff(want, have);
       if (diff === '') return;
-      if (Date.now() > deadline) break;
+      if (Date.now() > deadline || this.closed) break;
       await new Promise((r) => setTimeout(r, 100));
     }
     throw new Error(`the running config differs from the rendered one:\n${diff}`);
   }
-}
-
-/** Each config line keyed by the block it sits in (by indentation), so the same line in two blocks differs. */
-export function contextKeys(lines: readonly string[]): string[] {
-  const stack: Array<{ indent: number; line: string }> = [];
-  return lines.map((line) => {
-    const indent = line.length - line.trimStart().length;
-    while (stack.length > 0 && stack[stack.length - 1]!.indent >= indent) stack.pop();
-    const key = [...stack.map((s) => s.line.trim()), line.trim()].join(' > ');
-    stack.push({ indent, line });
-    return key;
-  });
-}
-
-/** How the running config differs from the rendered one: lines missing and lines unexpected, in context. Order is not compared. */
-export function lineDiff(want: readonly string[], have: readonly string[]): string {
-  const w = contextKeys(want);
-  const h = contextKeys(have);
-  const hs = new Set(h);
-  const ws = new Set(w);
-  const out = [...w.filter((l) => !hs.has(l)).map((l) => `- ${l}`), ...h.filter((l) => !ws.has(l)).map((l) => `+ ${l}`)];
-  return out.slice(0, 20).join('\n');
 }

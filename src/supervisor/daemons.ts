@@ -71,6 +71,10 @@ export class DaemonManager extends EventEmitter<Events> {
   private readonly slots = new Map<DaemonName, Slot>();
   private queue: Promise<unknown> = Promise.resolve();
   private readonly abort = new AbortController();
+  /** Aborted at shutdown: recoveries waiting for their backoff give up. */
+  private readonly recoveries = new AbortController();
+  /** Shutting down: a crash is no longer recovered (the operation in flight may still finish). */
+  private closing = false;
 
   constructor(private readonly opts: DaemonManagerOptions) {
     super();
@@ -112,7 +116,9 @@ export class DaemonManager extends EventEmitter<Events> {
     if (s.daemon?.running) return;
     // Extra args can change between starts (graceful restart turned off, VRF backend changed).
     s.daemon?.removeAllListeners('exit');
-    const daemon = this.newDaemon(name, await this.opts.prepare?.(name));
+    const wrapper = await this.opts.prepare?.(name);
+    if (this.abort.signal.aborted) throw new Error('shutting down');
+    const daemon = this.newDaemon(name, wrapper);
     s.daemon = daemon;
     await daemon.start();
     try {
@@ -131,10 +137,10 @@ export class DaemonManager extends EventEmitter<Events> {
     this.emit('started', name, reason);
   }
 
-  private async stopOne(name: DaemonName, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  private async stopOne(name: DaemonName, signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 5000): Promise<void> {
     const s = this.slot(name);
     const daemon = s.daemon;
-    await daemon?.stop({ signal, timeoutMs: 5000 });
+    await daemon?.stop({ signal, timeoutMs });
     if (daemon) noteUnkillable(s, daemon);
   }
 
@@ -170,13 +176,17 @@ export class DaemonManager extends EventEmitter<Events> {
       s.downSince ??= new Date();
       s.lastError = (e as Error).message;
       this.opts.logger.error({ event: 'daemon_start_failed', daemon: name, attempt: 0, retryInMs: backoffDelay(s.failures), err: s.lastError }, `${name} could not start: ${s.lastError}`);
-      void this.recover(name);
+      this.recoverInBackground(name);
       throw e;
     }
   }
 
   private onExit(exit: DaemonExit): void {
     if (exit.expected || this.abort.signal.aborted) return;
+    if (this.closing) {
+      this.opts.logger.warn({ event: 'daemon_exited', daemon: exit.name, pid: exit.pid, code: exit.code, signal: exit.signal, shuttingDown: true }, `${exit.name} exited during shutdown (${describeExit(exit)}); not restarted`);
+      return;
+    }
     const s = this.slot(exit.name);
     s.lastExit = `${describeExit(exit)} at ${new Date().toISOString()}`;
     s.downSince ??= new Date();
@@ -188,7 +198,11 @@ export class DaemonManager extends EventEmitter<Events> {
       `${exit.name} exited unexpectedly (${describeExit(exit)})`,
     );
     this.emit('crash', exit);
-    void this.recover(exit.name);
+    this.recoverInBackground(exit.name);
+  }
+
+  private recoverInBackground(name: DaemonName): void {
+    this.recover(name).catch((e: unknown) => this.opts.logger.error({ event: 'daemon_recovery_aborted', daemon: name, err: (e as Error).message }, `recovery of ${name} failed: ${(e as Error).message}`));
   }
 
   /**
@@ -198,6 +212,7 @@ export class DaemonManager extends EventEmitter<Events> {
    */
   private async recover(name: DaemonName): Promise<void> {
     const s = this.slot(name);
+    if (this.closing) return;
     if (s.recovering) {
       s.exitedDuringRecovery = true;
       return;
@@ -206,10 +221,11 @@ export class DaemonManager extends EventEmitter<Events> {
     try {
       const first = backoffDelay(s.failures);
       s.nextAttemptMs = first;
-      await sleep(first, undefined, { signal: this.abort.signal });
+      await sleep(first, undefined, { signal: this.recoveries.signal });
       await pRetry(
         () =>
           this.serial(async () => {
+            if (this.closing) return;
             if (name === 'zebra' && this.slot('bgpd').daemon?.running) await this.stopOne('bgpd', this.opts.restartSignal?.() ?? 'SIGTERM');
             for (const d of START_ORDER) {
               if (this.slot(d).daemon?.running) continue;
@@ -223,7 +239,7 @@ export class DaemonManager extends EventEmitter<Events> {
           minTimeout: backoffDelay(s.failures + 1),
           maxTimeout: BACKOFF.maxMs,
           randomize: false,
-          signal: this.abort.signal,
+          signal: this.recoveries.signal,
           onFailedAttempt: ({ error, attemptNumber }) => {
             s.failures++;
             s.lastError = error.message;
@@ -237,22 +253,47 @@ export class DaemonManager extends EventEmitter<Events> {
       );
       s.failures++;
     } catch (e) {
-      if (!this.abort.signal.aborted) this.opts.logger.error({ event: 'daemon_recovery_aborted', daemon: name, err: (e as Error).message });
+      if (!this.recoveries.signal.aborted) this.opts.logger.error({ event: 'daemon_recovery_aborted', daemon: name, err: (e as Error).message });
     } finally {
       s.recovering = false;
-      if (s.exitedDuringRecovery && !this.abort.signal.aborted) {
+      if (s.exitedDuringRecovery && !this.closing) {
         s.exitedDuringRecovery = false;
-        if (!s.daemon?.running) void this.recover(name);
+        if (!s.daemon?.running) this.recoverInBackground(name);
       }
     }
   }
 
-  /** Stops every daemon in reverse order; no more restarts afterwards. */
-  stopAll(): Promise<void> {
+  /**
+   * Shutdown, first step: crashes are no longer recovered and recoveries waiting for their backoff give up, while the
+   * lifecycle operation in flight (an apply's restart and config push) may finish. Resolves true when nothing is in
+   * flight any more, false when `waitMs` passed first.
+   */
+  async close(waitMs: number): Promise<boolean> {
+    this.closing = true;
+    this.recoveries.abort();
+    let timer: NodeJS.Timeout | undefined;
+    const settled = await Promise.race([
+      this.queue.then(() => true),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), waitMs))),
+    ]);
+    clearTimeout(timer);
+    return settled;
+  }
+
+  /** Runs `fn` after the lifecycle operation in flight, if any (bounded by the caller). */
+  afterInFlight<T>(fn: () => Promise<T>): Promise<T> {
+    return this.serial(fn);
+  }
+
+  /**
+   * Stops every daemon in reverse order (each: SIGTERM, SIGKILL after `timeoutMs`); no more starts or restarts
+   * afterwards. It does not wait for an operation in flight: stopping the processes is what ends it.
+   */
+  async stopAll(timeoutMs = 5000): Promise<void> {
+    this.closing = true;
     this.abort.abort();
-    return this.serial(async () => {
-      for (const name of [...START_ORDER].reverse()) await this.stopOne(name).catch(() => undefined);
-    });
+    this.recoveries.abort();
+    for (const name of [...START_ORDER].reverse()) await this.stopOne(name, 'SIGTERM', timeoutMs).catch(() => undefined);
   }
 
   isRunning(name: DaemonName): boolean {
@@ -285,7 +326,10 @@ function noteUnkillable(s: Slot, daemon: FrrDaemon): void {
   const u = daemon.unkillable;
   if (!u) return;
   s.unkillable = u;
-  void daemon.waitExit().then(() => {
-    if (s.unkillable === u) s.unkillable = undefined;
-  });
+  daemon.waitExit().then(
+    () => {
+      if (s.unkillable === u) s.unkillable = undefined;
+    },
+    () => undefined, // waitExit never rejects
+  );
 }

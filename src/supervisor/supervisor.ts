@@ -10,7 +10,8 @@ import { Vtysh } from '../frr/vtysh.ts';
 import { stopLeftovers } from '../frr/leftovers.ts';
 import type { DaemonName } from '../frr/daemon.ts';
 import type { HostFacts } from '../config/facts.ts';
-import { enableNeighboursCommands, renderBgpdBootConf, renderDaemons } from '../render/frr-conf.ts';
+import { renderDaemons } from '../render/frr-conf.ts';
+import { pushDaemonConfig } from './push.ts';
 import type { Logger } from '../log.ts';
 import { ConfigWatcher } from '../watch/config-watcher.ts';
 import { DaemonManager, START_ORDER } from './daemons.ts';
@@ -18,8 +19,17 @@ import { Applier, restartSignal } from './apply.ts';
 import { writeFileAtomic } from './atomic-write.ts';
 import { Observer } from '../observe/observer.ts';
 import { prepareZebraMountNs, releaseZebraMountNs } from '../frr/zebra-mountns.ts';
-import type { ReadyWhen, SupervisorView } from '../observe/view.ts';
+import type { Phase, ReadyWhen, SupervisorView } from '../observe/view.ts';
 import { formatProblem, hasErrors } from '../config/problems.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { drainBgp } from './drain.ts';
+
+/**
+ * The shutdown's time budget (run's hard limit is 20 s, the Pod's grace period 30 s): the apply in flight may finish
+ * (applyMs), a just-restarted bgpd may bring its sessions up so that the drain reaches the peers (sessionWaitMs; the
+ * drain's own vtysh call has 3 s), then each daemon gets stopEachMs after SIGTERM before SIGKILL.
+ */
+export const SHUTDOWN_BUDGET = { applyMs: 6000, sessionWaitMs: 4000, stopEachMs: 2000 } as const;
 
 export interface SupervisorOptions {
   configDir?: string;
@@ -50,6 +60,8 @@ export class Supervisor implements SupervisorView {
   private watcher: ConfigWatcher | undefined;
   private resyncTimer: NodeJS.Timeout | undefined;
   private stopping: Promise<void> | undefined;
+  /** The first apply has run (whatever its outcome). */
+  private started = false;
   readonly startedAt = new Date();
   /** Last time the event loop ran the heartbeat (see /livez). */
   lastBeat = new Date();
@@ -72,7 +84,7 @@ export class Supervisor implements SupervisorView {
       extraArgs: (name) => this.daemonArgs(name),
       prepare: (name) => this.prepare(name),
       restartSignal: () => (this.applier.running ? restartSignal(this.applier.running.spec) : 'SIGTERM'),
-      configure: (name) => this.configure(name),
+      configure: (name) => pushDaemonConfig(name, this.applier.running?.spec, { paths: this.paths, vtysh: this.vtysh }),
     });
     this.applier = new Applier({
       ...(opts.configDir && { configDir: opts.configDir }),
@@ -82,9 +94,10 @@ export class Supervisor implements SupervisorView {
       vtysh: this.vtysh,
       daemons: this.daemons,
       logger: opts.logger,
-      onRecord: (rec, repeat) => {
-        if (repeat) return;
-        this.observer.metrics.recordApply(rec);
+      onRecord: (rec, count) => {
+        if (count === 'none') return;
+        if (count === 'retry') this.observer.metrics.applyRetries.inc();
+        else this.observer.metrics.recordApply(rec);
         this.observer.invalidateMetrics();
       },
     });
@@ -92,9 +105,11 @@ export class Supervisor implements SupervisorView {
       if (reason !== 'initial') this.observer.metrics.daemonRestarts.inc({ daemon: name, reason });
       this.observer.invalidateMetrics();
       // A failed apply completed by crash recovery: verify it (and become ready) without waiting for a resync.
+      // Only a recovery's starts count: the starts of an apply are verified by that apply.
+      if (reason !== 'crash' && reason !== 'dependency') return;
       const running = this.applier.running;
       if (running && this.applier.verifiedHash !== running.hash && START_ORDER.every((d) => this.daemons.isRunning(d))) {
-        void this.applier.request('daemons recovered');
+        this.requestApply('daemons recovered');
       }
     });
     this.daemons.on('crash', () => this.observer.invalidateMetrics());
@@ -110,6 +125,11 @@ export class Supervisor implements SupervisorView {
   }
 
   // SupervisorView: what the probes, metrics and /status read.
+  phase(): Phase {
+    if (this.stopping) return 'stopping';
+    if (!this.started) return 'starting';
+    return this.applier.applying ? 'applying' : 'idle';
+  }
   input(): ReturnType<SupervisorView['input']> {
     const load = this.applier.lastLoad;
     if (!load) return undefined;
@@ -117,10 +137,13 @@ export class Supervisor implements SupervisorView {
   }
   running(): ReturnType<SupervisorView['running']> {
     const r = this.applier.running;
-    return r && { generation: r.generation, hash: r.hash, appliedAt: r.appliedAt };
+    return r && { generation: r.generation, hash: r.shown, appliedAt: r.appliedAt };
   }
   lastApply(): ReturnType<SupervisorView['lastApply']> {
     return this.applier.last;
+  }
+  recentChecks(): ReturnType<SupervisorView['recentChecks']> {
+    return [...this.applier.recentChecks];
   }
   lastSuccessAt(): Date | undefined {
     return this.applier.lastSuccessAt;
@@ -134,16 +157,6 @@ export class Supervisor implements SupervisorView {
   evpn(): ReturnType<SupervisorView['evpn']> {
     const spec = this.applier.running?.spec;
     return spec?.evpn && { vni: spec.evpn.vni, vrf: spec.gateway.vrf.name };
-  }
-
-  /** Pushes a freshly started daemon's part of the config; bgpd gets its neighbours enabled last (see renderBgpdBootConf). */
-  private async configure(name: DaemonName): Promise<void> {
-    const spec = this.applier.running?.spec;
-    if (name !== 'bgpd' || !spec) return this.vtysh.pushConfig({ daemon: name, timeoutMs: 10_000 });
-    const boot = join(this.paths.instanceConfigDir, 'bgpd-boot.conf');
-    await writeFileAtomic(boot, renderBgpdBootConf(spec), 0o600);
-    await this.vtysh.pushConfig({ daemon: 'bgpd', file: boot, timeoutMs: 10_000 });
-    await this.vtysh.run(enableNeighboursCommands(spec), { daemon: 'bgpd', timeoutMs: 10_000 });
   }
 
   private netnsVrf(): string | undefined {
@@ -179,49 +192,57 @@ export class Supervisor implements SupervisorView {
     await writeFileAtomic(join(this.paths.instanceConfigDir, 'daemons'), renderDaemons(), 0o644);
     if (this.opts.configDir) {
       this.watcher = new ConfigWatcher({ dir: this.opts.configDir, debounceMs: this.opts.debounceMs, resyncMs: this.opts.resyncMs });
-      this.watcher.on('change', (reason, periodic) => void this.applier.request(reason, { periodic }));
+      this.watcher.on('change', (reason, periodic) => this.requestApply(reason, { periodic }));
       this.watcher.on('error', (e) => log.warn({ event: 'watch_error', err: e.message }, `watching ${this.opts.configDir} failed: ${e.message}`));
       await this.watcher.start();
     } else if (this.opts.resyncMs > 0) {
       // --env only: nothing to watch, but the EVPN devices are still checked (and a failed apply retried) every resync.
-      this.resyncTimer = setInterval(() => void this.applier.request('periodic resync', { periodic: true }), this.opts.resyncMs);
+      this.resyncTimer = setInterval(() => this.requestApply('periodic resync', { periodic: true }), this.opts.resyncMs);
       this.resyncTimer.unref();
     }
     await this.observer.start();
     log.info({ event: 'supervisor_started', pid: process.pid, configDir: this.opts.configDir ?? null, env: this.opts.env, pathspace: this.opts.pathspace ?? null }, 'frr-supervisor started');
     await this.applier.request('startup');
+    this.started = true;
   }
 
   /**
-   * The Pod is going away: drain (administratively shut every neighbour down, so the peers withdraw this
-   * gateway's routes at once instead of keeping them stale for the graceful-restart time), then stop bgpd,
-   * staticd, zebra; clean up pid files and sockets.
+   * The Pod is going away. In this order, within SHUTDOWN_BUDGET_MS: no new applies (the one in flight finishes,
+   * bounded), no more crash recoveries; drain (administratively shut every neighbour down, so the peers withdraw
+   * this gateway's routes at once instead of keeping them stale for the graceful-restart time); stop bgpd, staticd,
+   * zebra; clean up pid files and sockets.
    */
   shutdown(signal: string): Promise<void> {
     this.stopping ??= (async () => {
       const log = this.opts.logger;
       const t0 = performance.now();
-      log.info({ event: 'shutdown', signal }, `${signal}: draining and stopping`);
+      log.info({ event: 'shutdown', signal, applying: this.applier.applying }, `${signal}: draining and stopping`);
       await this.watcher?.close();
       clearInterval(this.resyncTimer);
+      const cancel = new AbortController();
+      const applied = await Promise.race([this.applier.close().then(() => true), sleep(SHUTDOWN_BUDGET.applyMs, false, { signal: cancel.signal }).catch(() => false)]);
+      cancel.abort(); // the timer must not keep the process alive
+      const settled = await this.daemons.close(applied ? 1000 : 0);
+      if (!applied || !settled) log.warn({ event: 'shutdown_apply_abandoned', waitedMs: Math.round(performance.now() - t0) }, 'the apply in flight did not finish in time; stopping anyway');
       await this.observer.stop();
       const spec = this.applier.running?.spec;
-      if (spec && this.daemons.isRunning('bgpd')) {
-        const cmds = ['configure terminal', `router bgp ${spec.bgp.localAsn}`, ...spec.bgp.neighbours.map((n) => `neighbor ${n} shutdown`)];
-        try {
-          await this.vtysh.run(cmds, { timeoutMs: 3000 });
-          log.info({ event: 'drained', neighbours: spec.bgp.neighbours.length }, 'BGP sessions shut down administratively');
-          await new Promise((r) => setTimeout(r, 200));
-        } catch (e) {
-          log.warn({ event: 'drain_failed', err: (e as Error).message }, `drain failed: ${(e as Error).message}`);
-        }
-      }
-      await this.daemons.stopAll();
+      if (spec && this.daemons.isRunning('bgpd')) await drainBgp({ spec, vtysh: this.vtysh, logger: log, bgpdUptimeMs: this.bgpdUptimeMs(), waitMs: SHUTDOWN_BUDGET.sessionWaitMs });
+      await this.daemons.stopAll(SHUTDOWN_BUDGET.stopEachMs);
       await releaseZebraMountNs(this.mountHolder).catch((e: unknown) => log.warn({ event: 'cleanup_failed', err: (e as Error).message }));
       for (const name of START_ORDER) await rm(this.paths.pidFile(name), { force: true });
       await removeStaleSockets(this.paths.instanceRunDir).catch(() => undefined);
       log.info({ event: 'stopped', durationMs: Math.round(performance.now() - t0) }, 'frr-supervisor stopped');
     })();
     return this.stopping;
+  }
+
+  /** Asks for an apply from an event handler (the applier logs and records its own failures; it never rejects). */
+  private requestApply(reason: string, opts: { periodic?: boolean } = {}): void {
+    this.applier.request(reason, opts).catch((e: unknown) => this.opts.logger.error({ event: 'apply_internal_error', reason, err: (e as Error).message }));
+  }
+
+  private bgpdUptimeMs(): number {
+    const started = this.daemons.status().find((d) => d.name === 'bgpd')?.startedAt;
+    return started ? Date.now() - new Date(started).getTime() : 0;
   }
 }

@@ -14,7 +14,7 @@ test('the demo converges, serves /metrics on localhost, and tears everything dow
     const m = /serving http:\/\/127\.0\.0\.1:(\d+)\//.exec(d.toString());
     if (m?.[1] && port === undefined) {
       port = Number(m[1]);
-      void fetch(`http://127.0.0.1:${port}/metrics`).then(async (r) => (metrics = await r.text()));
+      fetch(`http://127.0.0.1:${port}/metrics`).then(async (r) => (metrics = await r.text())).catch(() => undefined);
     }
   });
   const r = await child;

@@ -45,7 +45,7 @@ import {
 } from '../lab/fault-kit.ts';
 import { runCli } from '../helpers/cli.ts';
 import { parseBgpSummary } from '../../src/state/frr-json.ts';
-import { configHash } from '../../src/render/frr-conf.ts';
+import { shownConfigHash } from '../../src/render/frr-conf.ts';
 import type { StatusDoc } from '../../src/observe/status.ts';
 import type { DaemonName } from '../../src/frr/daemon.ts';
 
@@ -331,7 +331,7 @@ describe('faults and hardening against real FRR', { timeout: 1_500_000 }, () => 
       );
       await established(s, 60_000);
       await http.waitStatus('/livez', 200, 60_000);
-      await waitFor(async () => (await status()).config.running?.hash === configHash(want.conf ?? ''), { timeoutMs: 30_000, what: '/status running hash = the last valid input' });
+      await waitFor(async () => (await status()).config.running?.hash === shownConfigHash(want.conf ?? ''), { timeoutMs: 30_000, what: '/status running hash = the last valid input' });
     } catch (e) {
       throw new Error(`${(e as Error).message}\nrunning vs rendered:\n${diff}\n${context()}`, { cause: e });
     }
@@ -890,7 +890,12 @@ function shellProblems(srcDir: string, root: string): { problems: string[]; exec
         }
         if (options && ts.isObjectLiteralExpression(options)) {
           for (const p of options.properties) if (p.name && ts.isIdentifier(p.name) && p.name.text === 'shell') problems.push(`${where}: execa with a shell option`);
-        } else if (options) {
+          // The child's whole environment is given: the supervisor's own may hold BGP_PASSWORD.
+          const prop = (name: string): ts.ObjectLiteralElementLike | undefined => options.properties.find((p) => p.name && ts.isIdentifier(p.name) && p.name.text === name);
+          const extendEnv = prop('extendEnv');
+          if (!extendEnv || !ts.isPropertyAssignment(extendEnv) || extendEnv.initializer.kind !== ts.SyntaxKind.FalseKeyword || !prop('env')) problems.push(`${where}: execa without extendEnv: false and an env (the child inherits the supervisor's environment)`);
+        } else if (!options) problems.push(`${where}: execa without options (the child inherits the supervisor's environment)`);
+        else if (options) {
           const shell = checker.getTypeAtLocation(options).getProperty('shell');
           if (shell) problems.push(`${where}: execa options may carry a shell option`);
         }
@@ -902,7 +907,7 @@ function shellProblems(srcDir: string, root: string): { problems: string[]; exec
   return { problems, execaCalls };
 }
 
-test('static: src/ runs external commands only through execa with argument arrays; no shell: true, child_process exec/execSync or sh -c', () => {
+test('static: src/ runs external commands only through execa with argument arrays and a given environment; no shell: true, child_process exec/execSync or sh -c', () => {
   const { problems, execaCalls } = shellProblems(join(REPO, 'src'), REPO);
   assert.deepEqual(problems, []);
   assert.ok(execaCalls >= 5, `execa calls found in src/: ${execaCalls}`);
@@ -929,7 +934,7 @@ test('static: the check finds each forbidden form (a planted example)', () => {
     );
     const { problems } = shellProblems(dir, dir);
     const text = problems.join('\n');
-    for (const want of [/child_process/, /shell option/, /sh -c/, /execaCommand/, /without an argument array/, /calls child_process exec\(\)/]) assert.match(text, want);
+    for (const want of [/child_process/, /shell option/, /sh -c/, /execaCommand/, /without an argument array/, /calls child_process exec\(\)/, /inherits the supervisor's environment/]) assert.match(text, want);
     assert.ok(!/RegExp|bad\.ts:9:/.test(text), `RegExp.exec is not flagged:\n${text}`);
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -164,7 +164,7 @@ describe('lab with a router and a gateway-side FRR instance', () => {
     try {
       await new Promise<void>((resolve, reject) => {
         listener.stdout?.once('data', () => resolve());
-        void listener.then((r) => reject(new Error(`listener exited early: ${String(r.exitCode)}`)));
+        listener.then((r) => reject(new Error(`listener exited early: ${String(r.exitCode)}`))).catch(reject);
       });
       const t0 = Date.now();
       await assert.rejects(

@@ -1,6 +1,6 @@
 /**
- * Runs one fuzz case in its own process, for inputs that may kill Node itself (deep nesting: see
- * KNOWN_BUGS in properties.ts). Usage: node --import tsx test/fuzz/isolated-child.ts SEED INDEX TOTAL REPEAT DIR
+ * Runs one fuzz case in its own process, for inputs that may kill Node itself (deep nesting once overflowed the
+ * parser's stack). Usage: node --import tsx test/fuzz/isolated-child.ts SEED INDEX TOTAL REPEAT DIR
  * The case is regenerated from (SEED, INDEX, TOTAL), written under DIR (created; the parent removes it, also
  * when this process dies) and loaded REPEAT times in this process (a crash may need a second load); prints
  * `{"runs": [RunOutcome, ...]}` on stdout.

@@ -101,8 +101,11 @@ export function checkOutcome(c: FuzzCase, out: { result?: LoadResult; threw?: st
   if (spec && errors.length > 0) violations.push({ property: 'outcome', detail: `a spec AND ${errors.length} error problem(s): ${formatProblem(errors[0]!).slice(0, 200)}` });
   if (!spec && errors.length === 0) violations.push({ property: 'outcome', detail: `no spec and no error problem (problems: ${JSON.stringify(problems).slice(0, 300)})` });
   for (const s of sources) {
-    // the Secret's file is listed without a hash (an unsalted hash of a weak password could be brute-forced)
-    const hashOk = s.name === 'bgp-password' ? s.sha256 === '(secret)' : /^[0-9a-f]{64}$/.test(s.sha256);
+    // A file holding a password is listed without a hash (an unsalted hash of a weak password could be brute-forced).
+    const file = c.files[s.name];
+    const text = typeof file === 'string' ? file : file instanceof Uint8Array ? Buffer.from(file).toString('utf8') : '';
+    const secret = s.name === 'bgp-password' || /password/i.test(text);
+    const hashOk = secret ? s.sha256 === '(holds a secret: not shown)' : /^[0-9a-f]{64}$/.test(s.sha256);
     if (typeof s.name !== 'string' || s.name === '' || !hashOk) violations.push({ property: 'sources', detail: JSON.stringify(s).slice(0, 200) });
   }
 
@@ -128,27 +131,4 @@ export function checkOutcome(c: FuzzCase, out: { result?: LoadResult; threw?: st
   if (c.expect && 'rejected' in c.expect && spec) violations.push({ property: 'expect', detail: `accepted although ${c.expect.rejected}` });
 
   return { violations, accepted: spec !== undefined && errors.length === 0, ...(rendering !== undefined && { rendering }), ms };
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// Known bugs in src/: violations matching one of these are reported (as a TODO test), not failed, unless
-// FUZZ_STRICT=1. Each predicate is narrow: the same property broken any other way still fails the run.
-
-export interface KnownBug {
-  id: string;
-  summary: string;
-  repro: string;
-  matches(c: FuzzCase, v: Violation): boolean;
-}
-
-/**
- * None open. The seven this fuzzer found first (syntax errors and unknown keys echoing control characters,
- * C1/U+2028 in quoted values, a stack overflow on deep nesting that later killed the process, quadratic
- * duplicate-key checks, an unusable POD_IP as router id) are fixed in src/config and now fail the run if
- * they come back.
- */
-export const KNOWN_BUGS: readonly KnownBug[] = [];
-
-export function knownBugOf(c: FuzzCase, v: Violation): KnownBug | undefined {
-  return KNOWN_BUGS.find((b) => b.matches(c, v));
 }

@@ -18,7 +18,7 @@ import { formatProblem } from '../../src/config/problems.ts';
 import type { Spec } from '../../src/config/types.ts';
 import { renderFrrConf } from '../../src/render/frr-conf.ts';
 import { parseRunningConfig } from '../../src/state/frr-json.ts';
-import { lineDiff } from '../../src/supervisor/apply.ts';
+import { lineDiff } from '../../src/frr/running-config.ts';
 import type { Lab } from './lab.ts';
 import { waitFor } from './lab.ts';
 import { SupervisorProcess } from './supervisor-process.ts';
@@ -305,10 +305,12 @@ export class NsHttp {
           resolve();
         }
       });
-      void child.then((r) => {
-        clearTimeout(timer);
-        reject(new Error(`the HTTP bridge exited (${String(r.exitCode)}): ${String(r.stderr)}`));
-      });
+      child
+        .then((r) => {
+          clearTimeout(timer);
+          reject(new Error(`the HTTP bridge exited (${String(r.exitCode)}): ${String(r.stderr)}`));
+        })
+        .catch(reject);
     });
     return bridge;
   }

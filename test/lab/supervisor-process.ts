@@ -141,6 +141,22 @@ export class SupervisorProcess {
     return { status: r.status, doc: JSON.parse(r.body) as T };
   }
 
+  /**
+   * Waits until the supervisor has handled what was written to its volume since `since` (ms since the epoch): a run
+   * of its pipeline for a file event ended after it, and it is idle. Tests wait on this instead of sleeping before
+   * they assert that nothing (more) happened.
+   */
+  async settled(since: number, timeoutMs = 15_000): Promise<void> {
+    type Doc = { supervisor: { phase: string }; config: { recentChecks: Array<{ at: string; reason: string }> } };
+    await waitFor(
+      async () => {
+        const st = (await this.httpJson<Doc>('/status')).doc;
+        return st.supervisor.phase === 'idle' && st.config.recentChecks.some((c) => c.reason !== 'periodic resync' && Date.parse(c.at) >= since);
+      },
+      { timeoutMs, intervalMs: 100, what: 'the supervisor handled the change and is idle' },
+    );
+  }
+
   /** The pid of one of the supervisor's daemons, from its pid file (undefined when not running). */
   async daemonPid(name: DaemonName): Promise<number | undefined> {
     const { readFile } = await import('node:fs/promises');

@@ -221,3 +221,27 @@ test('usage errors exit 2', async () => {
   assert.equal(help.code, 0);
   assert.match(help.stdout, /--config-dir/);
 });
+
+test('a password value is never echoed, whatever its type or the file syntax around it', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'frrsup-pwecho-'));
+  const inputs: Array<[string, string, string]> = [
+    ['bgp-conf.yaml', bgp('password: 12345678\n'), 'bgp-conf.yaml: password: must be a string (quote it'],
+    ['bgp-conf.yaml', bgp('password: [12345678]\n'), 'bgp-conf.yaml: password: must be a string'],
+    ['bgp-conf.yaml', bgp('password: 12345678.5\n'), 'bgp-conf.yaml: password: must be a string'],
+    ['bgp-conf.json', '{"localASN": 65002, "password": 12345678x}', 'bgp-conf.json: JSON syntax error'],
+    ['bgp-conf.json', '{"localASN": 65002, "password": s12345678}', 'bgp-conf.json: JSON syntax error'],
+  ];
+  try {
+    for (const [name, text, expect] of inputs) {
+      rmSync(dir, { recursive: true, force: true });
+      mkdirSync(dir);
+      writeFileSync(join(dir, name), text);
+      const res = await runCli(['check', '--config-dir', dir]);
+      assert.equal(res.code, 1, text);
+      assert.ok(res.stderr.includes(expect), `${text}\n${res.stderr}`);
+      assert.ok(!res.stderr.includes('12345678'), `the password is echoed for ${JSON.stringify(text)}:\n${res.stderr}`);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -9,7 +9,6 @@
  *   FUZZ_CASES=N      number of cases (default 10000)
  *   FUZZ_ONLY=i,j     run only these case indices (replay; same FUZZ_SEED and FUZZ_CASES)
  *   FUZZ_DRYRUN_CAP=N distinct renderings given to vtysh (default 300; a seeded sample beyond that)
- *   FUZZ_STRICT=1     fail on the known src bugs too (see KNOWN_BUGS in test/fuzz/properties.ts)
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -28,8 +27,8 @@ import { goldenCases } from '../helpers/golden.ts';
 import { generateCase, GENERATOR_NAMES, scheduledKind } from '../fuzz/cases.ts';
 import type { FileSpec, FuzzCase } from '../fuzz/cases.ts';
 import { checkRendering, LINE_SHAPES } from '../fuzz/line-shapes.ts';
-import { checkOutcome, KNOWN_BUGS, knownBugOf, CASE_TIME_LIMIT_MS } from '../fuzz/properties.ts';
-import type { KnownBug, Violation } from '../fuzz/properties.ts';
+import { checkOutcome, CASE_TIME_LIMIT_MS } from '../fuzz/properties.ts';
+import type { Violation } from '../fuzz/properties.ts';
 import { Rng } from '../fuzz/rng.ts';
 import { materialize, runLoad } from '../fuzz/run-case.ts';
 import type { RunOutcome } from '../fuzz/run-case.ts';
@@ -49,7 +48,6 @@ function intEnv(name: string, dflt: number): number {
 const SEED = intEnv('FUZZ_SEED', randomInt(0, 2 ** 31 - 1));
 const CASES = intEnv('FUZZ_CASES', 10000);
 const DRYRUN_CAP = intEnv('FUZZ_DRYRUN_CAP', 300);
-const STRICT = process.env.FUZZ_STRICT === '1';
 const ONLY = (process.env.FUZZ_ONLY ?? '')
   .split(',')
   .filter((s) => s.trim() !== '')
@@ -69,7 +67,6 @@ mkdirSync(caseRoot);
 interface Failure {
   c: FuzzCase;
   v: Violation;
-  bug?: KnownBug;
 }
 
 const stats = {
@@ -113,8 +110,7 @@ function describeCase(c: FuzzCase): string {
 }
 
 function record(c: FuzzCase, v: Violation): void {
-  const bug = knownBugOf(c, v);
-  stats.failures.push({ c, v, ...(bug && { bug }) });
+  stats.failures.push({ c, v });
 }
 
 /** Escapes everything but printable ASCII and line feeds, so a failure message cannot garble the terminal. */
@@ -313,7 +309,7 @@ test(`fuzz: loadConfig on ${INDICES.length} generated inputs (seed ${SEED})`, { 
   const kinds = [...stats.byKind.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([k, s]) => `${k} ${s.n}/${s.accepted}`);
   console.log(`fuzz cases by kind (generated/accepted): ${kinds.join(', ')}`);
   console.log(`fuzz slowest cases: ${stats.slowest.map((s) => `${s.ms.toFixed(0)} ms (case ${s.index}, ${s.kind})`).join(', ')}`);
-  const unknown = stats.failures.filter((f) => !f.bug || STRICT);
+  const unknown = stats.failures;
   if (unknown.length > 0) {
     const shown = unknown.slice(0, 15).map(formatFailure).join('\n\n');
     assert.fail(`${unknown.length} property violation(s) in ${new Set(unknown.map((f) => f.c.index)).size} case(s), seed ${SEED}${unknown.length > 15 ? ' (first 15 shown)' : ''}:\n\n${shown}`);
@@ -361,26 +357,13 @@ test('fuzz: distinct accepted renderings pass vtysh --dryrun', { timeout: 10 * 6
   if (failures.length > 0) assert.fail(`${failures.length} rendering(s) rejected by vtysh --dryrun:\n\n${failures.slice(0, 5).join('\n\n')}`);
 });
 
-test('known src bugs found by the fuzzer (TODO until fixed; FUZZ_STRICT=1 fails on them)', { todo: !STRICT }, () => {
-  const hits = new Map<string, Failure[]>();
-  for (const f of stats.failures) if (f.bug) hits.set(f.bug.id, [...(hits.get(f.bug.id) ?? []), f]);
-  if (hits.size === 0) return;
-  const parts = [...hits.entries()].map(([id, fs]) => {
-    const bug = KNOWN_BUGS.find((b) => b.id === id)!;
-    return `${id}: ${fs.length} violation(s) in ${new Set(fs.map((f) => f.c.index)).size} case(s)\n  ${bug.summary}\n  repro: ${bug.repro}\n  first: ${formatFailure(fs[0]!).replace(/\n/g, '\n  ')}`;
-  });
-  console.log(`fuzz: known src bugs hit: ${[...hits.entries()].map(([id, fs]) => `${id} x${fs.length}`).join(', ')}`);
-  assert.fail(parts.join('\n\n'));
-});
-
 after(() => {
   rmSync(root, { recursive: true, force: true });
   const total = (performance.now() - stats.started) / 1000;
-  const known = stats.failures.filter((f) => f.bug).length;
   console.log(
     `fuzz summary: seed=${SEED} cases=${stats.cases} accepted=${stats.accepted} rejected=${stats.rejected} isolated=${stats.isolated}` +
       ` distinct-renderings=${stats.distinct} dry-run=${stats.dryRun}${stats.sampled ? ' (seeded sample)' : ''}` +
       ` max-case-ms=${stats.maxMs.toFixed(0)} (case ${stats.maxMsCase}, ${stats.maxMsKind}) load-seconds=${(stats.totalMs / 1000).toFixed(1)}` +
-      ` fuzz-seconds=${stats.loopSeconds.toFixed(1)} total-seconds=${total.toFixed(1)} violations=${stats.failures.length - known} known-bug-hits=${known}${stats.finished ? '' : ' (run did not finish)'}`,
+      ` fuzz-seconds=${stats.loopSeconds.toFixed(1)} total-seconds=${total.toFixed(1)} violations=${stats.failures.length}${stats.finished ? '' : ' (run did not finish)'}`,
   );
 });

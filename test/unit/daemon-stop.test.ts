@@ -25,10 +25,10 @@ async function fakeBgpd(tmp: string): Promise<FrrPaths> {
   await writeFile(
     join(bin, 'bgpd'),
     `#!${process.execPath}
+process.on('SIGTERM', () => {}); // ignores SIGTERM (before the socket answers: start() returns then)
 const net = require('node:net'); const a = process.argv;
 const dir = a[a.indexOf('--vty_socket') + 1];
 net.createServer((c) => c.destroy()).listen(dir + '/bgpd.vty');
-process.on('SIGTERM', () => {}); // ignores SIGTERM
 `,
   );
   await chmod(join(bin, 'bgpd'), 0o755);
@@ -73,10 +73,10 @@ test('stop() gives up killWaitMs after SIGKILL: daemon_unkillable, unkillable se
     await writeFile(
       join(bin, 'bgpd'),
       `#!${process.execPath}
+process.on('SIGTERM', () => {}); // ignores SIGTERM (before the socket answers: start() returns then)
 const net = require('node:net'); const a = process.argv;
 const dir = a[a.indexOf('--vty_socket') + 1];
 net.createServer((c) => c.destroy()).listen(dir + '/bgpd.vty');
-process.on('SIGTERM', () => {}); // ignores SIGTERM
 `,
     );
     await chmod(join(bin, 'bgpd'), 0o755);

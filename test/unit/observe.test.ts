@@ -28,6 +28,8 @@ function view(over: Partial<{ daemons: DaemonStatus[]; applied: boolean; neighbo
     input: () => ({ sources: [{ name: 'bgp-conf.yaml', sha256: 'x' }], valid: over.valid ?? true, problems: over.valid === false ? ['error: bgp-conf.yaml: localASN: is required'] : [] }),
     running: () => (applied ? { generation: 3, hash: 'abc', appliedAt: '2026-11-26T00:00:00.000Z' } : undefined),
     lastApply: () => undefined,
+    recentChecks: () => [],
+    phase: () => 'idle',
     lastSuccessAt: () => (applied ? new Date() : undefined),
     daemonStatus: () => over.daemons ?? [up('zebra'), up('staticd'), up('bgpd')],
     neighbours: () => over.neighbours ?? ['10.0.1.1', '10.0.1.2'],
@@ -202,6 +204,7 @@ test('poller: the neighbours detail is read at the first poll, after a state cha
     intervalMs: 5000,
     timeoutMs: 1000,
     evpn: () => undefined,
+    isRunning: () => true,
   });
   const detailReads = async (polls: number): Promise<number> => {
     asked.length = 0;
@@ -221,4 +224,31 @@ test('poller: the neighbours detail is read at the first poll, after a state cha
 test('metrics: a peer listed twice in a snapshot gives one series (a duplicate would fail the whole scrape)', () => {
   const text = renderFrrFamilies(snap([peer('10.0.1.1', true), peer('10.0.1.1', false)]), undefined);
   assert.equal(text.split('\n').filter((l) => l.startsWith('frr_bgp_peer_state{')).length, 1);
+});
+
+test('poller: a daemon the supervisor does not run is not asked, and is no failed poll (liveness before the first config)', async () => {
+  const running = new Set<'bgpd' | 'zebra'>();
+  const asked: string[] = [];
+  const poller = new Poller({
+    query: (daemon, command) => {
+      asked.push(`${daemon}: ${command}`);
+      return Promise.reject(new Error(`connect ENOENT /var/run/frr/${daemon}.vty`));
+    },
+    intervalMs: 5000,
+    timeoutMs: 1000,
+    evpn: () => ({ vni: 1016, vrf: 'vrf-vpn' }),
+    isRunning: (d) => running.has(d),
+  });
+  for (let i = 0; i < 10; i++) await poller.pollOnce();
+  assert.equal(asked.length, 0, `nothing asked while no daemon runs: ${asked.join('; ')}`);
+  assert.equal(poller.consecutiveFailures, 0);
+  assert.equal(poller.last?.errors['show bgp vrf all summary json'], 'bgpd is not running');
+  // zebra runs, bgpd is down (e.g. in its restart backoff): only zebra's failures count
+  running.add('zebra');
+  await poller.pollOnce();
+  assert.ok(asked.length > 0 && asked.every((a) => a.startsWith('zebra: ')), asked.join('; '));
+  assert.equal(poller.consecutiveFailures, 1, 'every running daemon asked failed');
+  running.add('bgpd');
+  await poller.pollOnce();
+  assert.equal(poller.consecutiveFailures, 2);
 });

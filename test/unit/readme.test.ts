@@ -1,7 +1,8 @@
 /** The README stays true to the code: every run flag with its default, every metric, every command, the quick start. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { RUN_FLAGS } from '../../src/cli/run-cmd.ts';
 import { METRIC_NAMES } from '../../src/observe/metrics.ts';
 import { MAIN_HELP } from '../../src/cli/cli.ts';
@@ -32,4 +33,23 @@ test('the quick start is exactly the two npm scripts, and .ci/run calls the test
   assert.ok(pkg.scripts.demo?.includes('scripts/install-deps.sh'));
   assert.ok(pkg.scripts.test?.includes('scripts/install-deps.sh'));
   assert.match(readFileSync(new URL('../../.ci/run', import.meta.url), 'utf8'), /^npm test$/m);
+});
+
+/** Every `event` the code logs (the literal `event: 'name'` in src/), so that an operator can grep for each. */
+function loggedEvents(dir: URL): string[] {
+  const out = new Set<string>();
+  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (!entry.isFile() || !entry.name.endsWith('.ts')) continue;
+    const text = readFileSync(join(entry.parentPath, entry.name), 'utf8');
+    for (const m of text.matchAll(/\bevent: '([a-z0-9_]+)'/g)) out.add(m[1] ?? '');
+  }
+  return [...out].sort();
+}
+
+test("every logged event is in the README's list of log events", () => {
+  const events = loggedEvents(new URL('../../src/', import.meta.url));
+  assert.ok(events.length >= 20, `events found in src/: ${events.join(', ')}`);
+  const logs = /## Logs\n([\s\S]*?)\n## /.exec(README)?.[1] ?? '';
+  const missing = events.filter((e) => !logs.includes(`\`${e}\``));
+  assert.deepEqual(missing, [], `logged but not in the README's Logs section: ${missing.join(', ')}`);
 });

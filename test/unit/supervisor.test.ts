@@ -4,8 +4,10 @@ import assert from 'node:assert/strict';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, readdirSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Applier, contextKeys, lineDiff, restartScope, restartSignal } from '../../src/supervisor/apply.ts';
-import { inputFingerprint } from '../../src/config/files.ts';
+import { Applier, restartScope, restartSignal } from '../../src/supervisor/apply.ts';
+import { contextKeys, lineDiff } from '../../src/frr/running-config.ts';
+import { inputFingerprint, readConfigDir } from '../../src/config/files.ts';
+import type { Problem } from '../../src/config/problems.ts';
 import type { HostFacts } from '../../src/config/facts.ts';
 import { createLogger } from '../../src/log.ts';
 import { backoffDelay } from '../../src/supervisor/backoff.ts';
@@ -70,13 +72,18 @@ test('atomic write: 0600 from creation, old file intact when the write fails, no
   }
 });
 
-async function collect(w: ConfigWatcher, ms: number): Promise<string[]> {
+/** Records a watcher's change events; `count(n)` waits (bounded) until n have arrived. */
+function recorder(w: ConfigWatcher): { seen: string[]; count: (n: number) => Promise<void> } {
   const seen: string[] = [];
-  const on = (r: string): void => void seen.push(r);
-  w.on('change', on);
-  await new Promise((r) => setTimeout(r, ms));
-  w.off('change', on);
-  return seen;
+  w.on('change', (r) => void seen.push(r));
+  const count = async (n: number): Promise<void> => {
+    const deadline = Date.now() + 10_000;
+    while (seen.length < n) {
+      if (Date.now() > deadline) throw new Error(`waited for ${n} change events, got ${seen.length}: ${seen.join(', ')}`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  };
+  return { seen, count };
 }
 
 test('watcher: a burst of edits gives one change after the debounce; kubelet swaps, creates, deletes, renames are seen', async () => {
@@ -86,22 +93,28 @@ test('watcher: a burst of edits gives one change after the debounce; kubelet swa
   const w = new ConfigWatcher({ dir: vol.dir, debounceMs: 150, resyncMs: 0 });
   await w.start();
   try {
-    const burst = collect(w, 900);
+    const { seen, count } = recorder(w);
     for (let i = 0; i < 10; i++) {
       vol.update({ 'bgp-conf.yaml': `a: ${i}\n` });
       await new Promise((r) => setTimeout(r, 20));
     }
-    assert.equal((await burst).length, 1, 'one change for the burst');
-    for (const act of [
+    await count(1);
+    const acts = [
       () => vol.update({ 'bgp-conf.yaml': 'a: 2\n', 'gateway.yaml': '{}\n' }), // kubelet adds a key
       () => writeFileSync(join(vol.dir, 'plain.yaml'), 'x'), // plain create
       () => writeFileSync(join(vol.dir, 'plain.yaml'), 'y'), // plain edit
       () => rmSync(join(vol.dir, 'plain.yaml')), // delete
-    ]) {
-      const got = collect(w, 600);
+    ];
+    for (const [k, act] of acts.entries()) {
       act();
-      assert.equal((await got).length, 1);
+      await count(k + 2);
     }
+    // A sentinel known by name closes the sequence: every event before it is counted.
+    writeFileSync(join(vol.dir, 'zz-sentinel.yaml'), 's');
+    const deadline = Date.now() + 10_000;
+    while (!seen.some((r) => r.includes('zz-sentinel')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    assert.ok(seen.at(-1)?.includes('zz-sentinel'), seen.join(', '));
+    assert.equal(seen.length, acts.length + 2, `one event for the burst, one per act, one for the sentinel: ${seen.join(', ')}`);
   } finally {
     await w.close();
     rmSync(dir, { recursive: true, force: true });
@@ -113,8 +126,9 @@ test('watcher: the periodic resync fires without events', async () => {
   const w = new ConfigWatcher({ dir, debounceMs: 50, resyncMs: 100 });
   await w.start();
   try {
-    const seen = await collect(w, 450);
-    assert.ok(seen.length >= 2 && seen.every((r) => r === 'periodic resync'), seen.join(','));
+    const { seen, count } = recorder(w);
+    await count(2);
+    assert.ok(seen.every((r) => r === 'periodic resync'), seen.join(','));
   } finally {
     await w.close();
     rmSync(dir, { recursive: true, force: true });
@@ -190,4 +204,127 @@ test('applier: a periodic resync reuses the last load while no file was touched;
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+/** An applier on a temp config dir, with its log events and records captured; FRR parts are fakes the test passes. */
+function applierHarness(extra: Partial<ConstructorParameters<typeof Applier>[0]> = {}): {
+  dir: string;
+  applier: Applier;
+  events: Array<Record<string, unknown>>;
+  counts: string[];
+  cleanup: () => void;
+} {
+  const dir = mkdtempSync(join(tmpdir(), 'frrsup-applier-'));
+  const events: Array<Record<string, unknown>> = [];
+  const sink = { write: (line: string) => events.push(JSON.parse(line) as Record<string, unknown>) };
+  const counts: string[] = [];
+  const applier = new Applier({
+    configDir: dir,
+    env: false,
+    facts: { env: {}, interfaceIPv4: () => Promise.resolve(undefined) },
+    paths: { frrConf: join(dir, 'frr.conf') } as never,
+    vtysh: {} as never,
+    daemons: {} as never,
+    logger: createLogger('debug', sink as unknown as NodeJS.WritableStream),
+    onRecord: (rec, count) => counts.push(`${rec.result}:${count}`),
+    ...extra,
+  });
+  return { dir, applier, events, counts, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+const VALID_BGP = 'localASN: 65002\npeerASN: 65001\nrouterId: 10.0.0.1\nneighbours: [10.0.1.1]\n';
+
+test('applier: a rendering the template refuses is a rejected input, not a dead process', async () => {
+  const h = applierHarness({
+    render: () => {
+      throw new Error('template: unsafe value in neighbor');
+    },
+  });
+  try {
+    writeFileSync(join(h.dir, 'bgp-conf.yaml'), VALID_BGP);
+    await h.applier.request('startup');
+    assert.equal(h.applier.last?.result, 'invalid');
+    assert.match(h.applier.last?.error ?? '', /frr\.conf: the rendering was refused \(template: unsafe value in neighbor\)/);
+    assert.equal(h.events.filter((e) => e.event === 'config_rejected').length, 1);
+  } finally {
+    h.cleanup();
+  }
+});
+
+test('applier: an internal error in the pipeline is a failed apply, logged, and the request resolves', async () => {
+  // No routerId: the default is read from the host, and that read throws.
+  const h = applierHarness({ facts: { env: {}, interfaceIPv4: () => Promise.reject(new Error('netlink exploded')) } });
+  try {
+    writeFileSync(join(h.dir, 'bgp-conf.yaml'), 'localASN: 65002\npeerASN: 65001\nneighbours: [10.0.1.1]\n');
+    await h.applier.request('startup');
+    assert.equal(h.applier.last?.result, 'failed');
+    assert.match(h.applier.last?.error ?? '', /internal error: netlink exploded/);
+    assert.equal(h.events.filter((e) => e.event === 'apply_internal_error').length, 1);
+  } finally {
+    h.cleanup();
+  }
+});
+
+test('applier: an apply that keeps failing is logged and counted once, then retried with backoff and counted as retries', async () => {
+  let starts = 0;
+  const h = applierHarness({
+    daemons: {
+      startAll: () => {
+        starts++;
+        return Promise.reject(new Error('bgpd cannot start'));
+      },
+    } as never,
+  });
+  try {
+    writeFileSync(join(h.dir, 'bgp-conf.yaml'), VALID_BGP);
+    await h.applier.request('startup');
+    assert.equal(h.applier.last?.result, 'failed');
+    for (let i = 0; i < 5; i++) await h.applier.request('periodic resync', { periodic: true });
+    assert.equal(starts, 1, 'resyncs within the backoff do not retry');
+    assert.equal(h.applier.lastCheck?.result, 'retry-pending');
+    assert.equal(h.applier.last?.result, 'failed', 'the last real outcome is kept');
+    assert.deepEqual(h.counts, ['failed:apply']);
+    // A file event with the same input retries at once (here verification fails again: no FRR), counted as a retry.
+    await h.applier.request('change bgp-conf.yaml');
+    assert.deepEqual(h.counts, ['failed:apply', 'failed:retry']);
+    const names = h.events.map((e) => e.event).filter((e) => typeof e === 'string' && e.startsWith('config_'));
+    assert.deepEqual(names, ['config_changed', 'config_apply_failed', 'config_apply_retry_failed']);
+    assert.equal(h.applier.last?.retry, 1);
+  } finally {
+    h.cleanup();
+  }
+});
+
+test('config dir: one load reads one snapshot of a projected volume, even when kubelet swaps it in the middle', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'frrsup-snapshot-'));
+  try {
+    const volume = new ProjectedVolume(dir);
+    const version = (v: number): Record<string, string> => ({ 'bgp-conf.yaml': `# v${v}\n${VALID_BGP}`, 'gateway.yaml': `# v${v}\nadvertise: []\n` });
+    volume.update(version(1));
+    let swaps = 0;
+    const problems: Problem[] = [];
+    const files = await readConfigDir(dir, problems, {
+      afterRead: (name) => {
+        if (name === 'bgp-conf.yaml' && swaps === 0) {
+          swaps++;
+          volume.update(version(2)); // the swap, and the old directory removed, between two files of one load
+        }
+      },
+    });
+    assert.equal(swaps, 1);
+    assert.deepEqual(problems, []);
+    const versions = [files.bgp?.text, files.gateway?.text].map((t) => /^# v(\d)/.exec(t ?? '')?.[1]);
+    assert.equal(new Set(versions).size, 1, `files of one load come from different versions: ${versions.join(', ')}`);
+    assert.deepEqual(versions, ['2', '2'], 'the old snapshot disappeared: the load reads the new one whole');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the verification diff never carries a password', () => {
+  const want = ['router bgp 65002', ' neighbor 10.0.1.1 remote-as 65001', ' neighbor 10.0.1.1 password s3cretWord'];
+  const have = ['router bgp 65002', ' neighbor 10.0.1.1 remote-as 65001', ' neighbor 10.0.1.1 password 0ldSecret'];
+  const d = lineDiff(want, have);
+  assert.match(d, /- router bgp 65002 > neighbor 10\.0\.1\.1 password <redacted>/);
+  assert.ok(!d.includes('s3cretWord') && !d.includes('0ldSecret'), d);
 });
