@@ -216,10 +216,14 @@ export function routeTarget(value: unknown, r: Reporter): string | undefined {
   return `${ip.canonical}:${nn}`;
 }
 
-/** A Linux interface (or VRF) name: 1..15 characters of [A-Za-z0-9_.-], not `.` or `..`. */
+/** A Linux interface (or VRF) name: 1..15 characters of [A-Za-z0-9_.-], not `.` or `..`, not starting with `-`. */
 export function interfaceName(value: unknown, r: Reporter): string | undefined {
   if (typeof value !== 'string' || !/^[A-Za-z0-9_.-]{1,15}$/.test(value) || value === '.' || value === '..') {
     r.error(`must be a Linux interface name: 1..15 characters of letters, digits, '_', '.', '-'; got ${describe(value)}`);
+    return undefined;
+  }
+  if (value.startsWith('-')) {
+    r.error(`must not start with '-' (ip and bridge would read it as an option); got ${describe(value)}`);
     return undefined;
   }
   return value;

@@ -10,7 +10,7 @@ import type { ParsedFile } from './files.ts';
 import { readEnv } from './env.ts';
 import { parseAddress, unusableUnicast } from './net.ts';
 import * as f from './fields.ts';
-import { BGP_FIELDS, EVPN_FIELDS, validateBgp, validateEvpn, validateGateway } from './validate.ts';
+import { BGP_FIELDS, EVPN_FIELDS, checkDeviceNames, validateBgp, validateEvpn, validateGateway } from './validate.ts';
 import type { BgpDefaults, FieldReporter } from './validate.ts';
 import type { GatewaySpec, Spec } from './types.ts';
 import { GATEWAY_DEFAULTS } from './types.ts';
@@ -145,6 +145,7 @@ export async function loadConfig(opts: LoadOptions): Promise<LoadResult> {
   }
   const evpn = evpnInput ? validateEvpn(evpnInput.spec, evpnInput.field) : undefined;
   if (bgp && gateway && (!evpnInput || evpn)) spec = { bgp, gateway, ...(evpn && { evpn }) };
+  if (gateway && files.gateway && !files.gateway.failed) checkDeviceNames(gateway, evpnPresent, new Reporter(problems, files.gateway.name));
   if (spec?.gateway.advertise) {
     const families = new Set(spec.bgp.neighbours.map((n) => (n.includes(':') ? 6 : 4)));
     if (!spec.evpn) {

@@ -34,6 +34,11 @@ export interface GatewaySpec {
   vxlan: { name: string; port: number; mtu?: number };
   gracefulRestart: boolean;
   vrfBackend: VrfBackend;
+  /**
+   * `neighbor X maximum-prefix N` in every unicast address family a neighbour is activated in: a peer sending
+   * more prefixes than this has its session torn down (FRR: `Idle (PfxCt)`). 0 = no limit.
+   */
+  maximumPrefix: number;
 }
 
 export interface Spec {
@@ -50,4 +55,5 @@ export const GATEWAY_DEFAULTS: GatewaySpec = {
   vxlan: { name: 'vxlan-vpn', port: 4789 },
   gracefulRestart: true,
   vrfBackend: 'kernel',
+  maximumPrefix: 10000,
 };

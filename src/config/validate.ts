@@ -14,7 +14,7 @@ export type FieldReporter = (field: string) => Reporter;
 
 export const BGP_FIELDS = ['localASN', 'peerASN', 'routerId', 'neighbours', 'password', 'holdTime', 'keepaliveTime', 'connectTime', 'ebgpMultiHop'] as const;
 export const EVPN_FIELDS = ['vni', 'routeTargets'] as const;
-export const GATEWAY_FIELDS = ['advertise', 'externalInterface', 'internalInterface', 'internalGateway', 'vrf', 'bridge', 'vxlan', 'gracefulRestart', 'vrfBackend'] as const;
+export const GATEWAY_FIELDS = ['advertise', 'externalInterface', 'internalInterface', 'internalGateway', 'vrf', 'bridge', 'vxlan', 'gracefulRestart', 'vrfBackend', 'maximumPrefix'] as const;
 
 export const MAX_NEIGHBOURS = 1024;
 export const MAX_ROUTE_TARGETS = 64;
@@ -265,6 +265,7 @@ export function validateGateway(doc: Record<string, unknown>, r: Reporter): Gate
       rr.error(`must be "kernel" or "netns"; got ${f.describe(v)}`);
       return undefined;
     }, d.vrfBackend),
+    maximumPrefix: pick('maximumPrefix', (v, rr) => f.integer(v, rr, 0, 4294967295, 'a prefix count per neighbour and address family (0 = no limit)'), d.maximumPrefix),
   };
   if (has('internalGateway')) {
     const gw = f.address(doc.internalGateway, r.at('internalGateway'), 'gateway IP address');
@@ -281,4 +282,38 @@ export function validateGateway(doc: Record<string, unknown>, r: Reporter): Gate
     ok = false;
   }
   return ok ? spec : undefined;
+}
+
+/** The gateway's device names, with the field each comes from. */
+const DEVICE_FIELDS: ReadonlyArray<readonly [string, (g: GatewaySpec) => string]> = [
+  ['externalInterface', (g) => g.externalInterface],
+  ['internalInterface', (g) => g.internalInterface],
+  ['vrf.name', (g) => g.vrf.name],
+  ['bridge.name', (g) => g.bridge.name],
+  ['vxlan.name', (g) => g.vxlan.name],
+];
+const OWNED = new Set(['vrf.name', 'bridge.name', 'vxlan.name']);
+
+/**
+ * Every device name differs from every other one (the VRF, bridge and VXLAN trio is checked by
+ * {@link validateGateway}). The internal and the external interface may be the same interface only without an
+ * EvpnConf: with one, the internal interface is enslaved to the VRF, which would take the underlay with it.
+ * The supervisor creates, enslaves and deletes devices by these names: a VRF named like the external
+ * interface would make it delete or move the underlay.
+ */
+export function checkDeviceNames(g: GatewaySpec, evpn: boolean, r: Reporter): void {
+  DEVICE_FIELDS.forEach(([field, get], j) => {
+    for (const [other, getOther] of DEVICE_FIELDS.slice(0, j)) {
+      if (get(g) !== getOther(g)) continue;
+      if (OWNED.has(field) && OWNED.has(other)) continue;
+      const rr = field.split('.').reduce((acc, seg) => acc.at(seg), r);
+      if (field === 'internalInterface' && other === 'externalInterface') {
+        if (!evpn) continue;
+        rr.error(`${JSON.stringify(get(g))} is also the externalInterface: with an EvpnConf the internal interface is enslaved to the VRF, which would take the underlay with it; name the VPC-side interface (e.g. eth0)`);
+      } else {
+        rr.error(`${JSON.stringify(get(g))} is also the ${other}: every device name (externalInterface, internalInterface, vrf.name, bridge.name, vxlan.name) must differ`);
+      }
+      return;
+    }
+  });
 }

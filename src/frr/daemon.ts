@@ -44,6 +44,20 @@ export interface FrrDaemonOptions {
   logger?: FrrLogger;
   /** How long start() waits for the vty socket to answer (default 5000 ms). */
   startTimeoutMs?: number;
+  /** How long stop() waits for the exit after SIGKILL before giving up on the process (default 5000 ms). */
+  killWaitMs?: number;
+  /**
+   * Test seam: how stop() delivers a signal (default: to the child). A process stuck in the kernel (state D)
+   * cannot be made on demand; a test makes one look like that by not delivering the SIGKILL.
+   */
+  sendSignal?: (pid: number | undefined, signal: NodeJS.Signals) => void;
+}
+
+/** A daemon that did not exit after SIGKILL within killWaitMs: stop() gave up on it (see stop()). */
+export interface Unkillable {
+  pid: number | undefined;
+  /** When stop() gave up. */
+  since: string;
 }
 
 /** Payload of the `'exit'` event. */
@@ -93,6 +107,7 @@ export class FrrDaemon extends EventEmitter<FrrDaemonEvents> {
   #stopping: Promise<void> | undefined;
   #startedAt: Date | undefined;
   #output: string[] = [];
+  #unkillable: Unkillable | undefined;
 
   constructor(opts: FrrDaemonOptions) {
     super();
@@ -121,9 +136,14 @@ export class FrrDaemon extends EventEmitter<FrrDaemonEvents> {
     return this.running ? this.#run?.pid : undefined;
   }
 
-  /** True from spawn until the process has exited. */
+  /** True from spawn until the process has exited (or stop() gave up on it: see {@link unkillable}). */
   get running(): boolean {
-    return this.#run !== undefined && !this.#run.done;
+    return this.#run !== undefined && !this.#run.done && this.#unkillable === undefined;
+  }
+
+  /** Set when stop() gave up on a process that SIGKILL did not end in time; cleared when it finally exits. */
+  get unkillable(): Unkillable | undefined {
+    return this.#unkillable;
   }
 
   /** When the current process was spawned; undefined when not running. */
@@ -249,21 +269,44 @@ export class FrrDaemon extends EventEmitter<FrrDaemonEvents> {
   /**
    * Stops the daemon: sends `signal` (default SIGTERM), SIGKILL after `timeoutMs` (default 5000), resolves once
    * the process has exited. The `'exit'` event then has expected=true. Idempotent; a no-op when not running.
+   *
+   * Bounded even after SIGKILL: a process stuck in the kernel (state D, e.g. on a hung NFS or a driver) does
+   * not die until it leaves the kernel, and waiting for it would block every later apply and recovery. After
+   * `killWaitMs` (default 5000) stop() gives up: it logs `daemon_unkillable`, sets {@link unkillable}, counts
+   * the daemon as not running, and resolves. A new start is then refused while the old vty socket answers (the
+   * restart backoff retries, /status shows it, /livez fails once that lasts past the backoff).
    */
   stop(opts: StopOptions = {}): Promise<void> {
     const run = this.#run;
-    if (run === undefined || run.done) return Promise.resolve();
+    if (run === undefined || run.done || this.#unkillable !== undefined) return Promise.resolve();
     if (this.#stopping !== undefined) return this.#stopping;
     this.#expected = true;
     const { signal = 'SIGTERM', timeoutMs = 5000 } = opts;
+    const killWaitMs = this.#opts.killWaitMs ?? 5000;
+    const send = (sig: NodeJS.Signals): void => {
+      if (this.#opts.sendSignal) this.#opts.sendSignal(run.pid, sig);
+      else run.kill(sig);
+    };
     this.#stopping = (async () => {
-      run.kill(signal);
-      const exited = await raceTimeout(run.exited, timeoutMs);
-      if (!exited) {
+      send(signal);
+      if (await raceTimeout(run.exited, signal === 'SIGKILL' ? killWaitMs : timeoutMs)) return;
+      if (signal !== 'SIGKILL') {
         this.#opts.logger?.warn({ daemon: this.name, pid: run.pid, timeoutMs }, `${this.name} did not exit after ${signal}; sending SIGKILL`);
-        run.kill('SIGKILL');
-        await run.exited;
+        send('SIGKILL');
+        if (await raceTimeout(run.exited, killWaitMs)) return;
       }
+      const unkillable: Unkillable = { pid: run.pid, since: new Date().toISOString() };
+      this.#unkillable = unkillable;
+      run.exited.then(
+        () => {
+          if (this.#unkillable === unkillable) this.#unkillable = undefined;
+        },
+        () => undefined, // exited never rejects
+      );
+      this.#opts.logger?.error(
+        { event: 'daemon_unkillable', daemon: this.name, pid: run.pid, waitedMs: killWaitMs },
+        `${this.name} (pid ${run.pid ?? '?'}) did not exit ${killWaitMs} ms after SIGKILL (stuck in the kernel?); going on without it`,
+      );
     })();
     return this.#stopping;
   }

@@ -7,10 +7,11 @@
 //   staticd/bgpd: where to find zebra). vtysh also takes `--vty_socket`, but vtysh DOES append the pathspace,
 //   so it is given the base run dir.
 // - Even with `--vty_socket`, the daemons create an (empty) /var/run/frr/NAME directory for a pathspace.
-import { chown, mkdir, readdir, readFile, unlink } from 'node:fs/promises';
+import { mkdir, readdir, readFile, unlink } from 'node:fs/promises';
 import { connect } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { DaemonName } from './daemon.ts';
+import { ensureDir, isRoot, openDirNoFollow } from './safe-fs.ts';
 
 /** FRR's compiled-in defaults on Debian. */
 export const FRR_DEFAULT_BIN_DIR = '/usr/lib/frr';
@@ -125,16 +126,23 @@ export class FrrPaths {
    * Creates the run dir (the instance run dir owned by user `frr`, which the daemons need to write pid files
    * and sockets) and the instance config dir, and removes stale sockets (`*.vty`, `zserv.api` that no process
    * answers on) from the instance run dir. Sockets a live daemon answers on are left alone.
+   *
+   * As root, nothing is done through a link a daemon (uid frr) could have planted (src/frr/safe-fs.ts): the
+   * directories are chowned through an O_NOFOLLOW descriptor, a symlink at the instance run or config dir's
+   * name in a directory others can write is replaced by a real directory, and the instance config dir (frr.conf
+   * with the password, daemons, vtysh.conf, bgpd-boot.conf: written by root) is made root-owned and writable
+   * only by root (Debian's /etc/frr is frr:frr; its group keeps read access).
    */
   async ensureDirs(opts: EnsureDirsOptions = {}): Promise<void> {
     const firstCreated = await mkdir(this.runDir, { recursive: true });
-    await mkdir(this.instanceRunDir, { recursive: true });
-    await mkdir(this.instanceConfigDir, { recursive: true });
-    if (process.getuid?.() === 0) {
-      const { uid, gid } = await lookupUser(opts.user ?? 'frr', opts.passwdFile);
-      if (firstCreated !== undefined) await chown(this.runDir, uid, gid);
-      await chown(this.instanceRunDir, uid, gid);
+    await mkdir(dirname(this.instanceConfigDir), { recursive: true });
+    const owner = isRoot() ? await lookupUser(opts.user ?? 'frr', opts.passwdFile) : undefined;
+    if (owner && firstCreated !== undefined && this.instanceRunDir !== this.runDir) {
+      const dir = await openDirNoFollow(this.runDir);
+      await dir.chown(owner.uid, owner.gid).finally(() => dir.close());
     }
+    await (await ensureDir(this.instanceRunDir, owner ?? {})).close();
+    await (await ensureDir(this.instanceConfigDir, owner ? { uid: 0, clearModeBits: 0o022 } : {})).close();
     await removeStaleSockets(this.instanceRunDir);
   }
 }

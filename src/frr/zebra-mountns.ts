@@ -7,11 +7,21 @@
  *   inside it (nsenter --mount): each VRF namespace file is bind-mounted to HOLDER/stage/NAME, a tmpfs is
  *   mounted on /run/netns and each staged file bound back to /run/netns/NAME;
  *   zebra runs as `nsenter --mount=HOLDER/zebra.mnt -- zebra ...` (nsenter execs: the pid is zebra's).
+ *
+ * HOLDER lives in the instance run dir, which user frr owns (the daemons write there): a compromised daemon
+ * could plant links there. So HOLDER is a root-owned 0700 directory, re-created when it is anything else
+ * (src/frr/safe-fs.ts); the supervisor's own mount commands reach it through an open descriptor
+ * (/proc/PID/fd/N, with `--no-canonicalize`, so mount(8) does not resolve it back to a name); once bind-mounted
+ * on itself it cannot be renamed or replaced (EBUSY), and the bind is checked to be that same directory.
+ * zebra.mnt and the stage files are created O_NOFOLLOW inside it. The descriptor stays open while zebra may be
+ * started with it (until releaseZebraMountNs).
  */
-import { mkdir, readFile, realpath, writeFile } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
+import { readFile, realpath } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { childEnv } from '../child-env.ts';
+import { ensureEmptyFile, ensureRootDir, fdPath, openDirNoFollow } from './safe-fs.ts';
 
 const NETNS_DIR = '/run/netns';
 
@@ -28,42 +38,82 @@ async function isMountPoint(path: string): Promise<boolean> {
   return info.split('\n').some((l) => l.split(' ')[4] === real);
 }
 
+/** Each prepared holder, open (inside its bind mount), by its path. */
+const holders = new Map<string, FileHandle>();
+
 /** Prepares the mount namespace and returns the argv prefix that runs zebra inside it. */
 export async function prepareZebraMountNs(holder: string, vrfs: readonly string[]): Promise<string[]> {
-  await mkdir(join(holder, 'stage'), { recursive: true });
-  if (!(await isMountPoint(holder))) await run(['mount', '--bind', holder, holder]);
-  await run(['mount', '--make-private', holder]);
-  const mnt = join(holder, 'zebra.mnt');
-  if (await isMountPoint(mnt)) await run(['umount', '--lazy', mnt]);
-  await writeFile(mnt, '');
-  // Seen here: the very first `unshare --mount=FILE` after the holder's bind mount can fail with EINVAL
-  // (the kernel refusing the nsfs bind); the same call succeeds right after. Retry a couple of times.
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await run(['unshare', `--mount=${mnt}`, '--propagation', 'private', 'true']);
-      break;
-    } catch (e) {
-      if (attempt >= 3) throw e;
-      await run(['mount', '--make-private', holder]);
+  await holders.get(holder)?.close();
+  holders.delete(holder);
+  let dir = await ensureRootDir(holder, 0o700);
+  try {
+    if (!(await isMountPoint(fdPath(dir)))) {
+      await run(['mount', '--no-canonicalize', '--bind', fdPath(dir), fdPath(dir)]);
+      // The descriptor is below the new mount: open the mount by name, and make sure it is the same directory
+      // (from now on the name cannot be renamed or replaced: it is a mount point).
+      const mounted = await openDirNoFollow(holder);
+      const [was, is] = [await dir.stat(), await mounted.stat()];
+      await dir.close();
+      dir = mounted;
+      if (was.dev !== is.dev || was.ino !== is.ino) throw new Error(`preparing zebra's mount namespace: ${holder} was replaced while it was being bind-mounted`);
     }
+    const h = fdPath(dir);
+    await run(['mount', '--no-canonicalize', '--make-private', h]);
+    const mnt = fdPath(dir, 'zebra.mnt');
+    if (await isMountPoint(mnt)) await run(['umount', '--no-canonicalize', '--lazy', mnt]);
+    await ensureEmptyFile(dir, 'zebra.mnt');
+    // Seen here: the very first `unshare --mount=FILE` after the holder's bind mount can fail with EINVAL
+    // (the kernel refusing the nsfs bind); the same call succeeds right after. Retry a couple of times.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await run(['unshare', `--mount=${mnt}`, '--propagation', 'private', 'true']);
+        break;
+      } catch (e) {
+        if (attempt >= 3) throw e;
+        await run(['mount', '--no-canonicalize', '--make-private', h]);
+      }
+    }
+    // Inside zebra's namespace the supervisor's descriptor is of another mount: paths are by name there (what a
+    // renamed run dir could misdirect stays inside zebra's private mount namespace).
+    const inside = (argv: string[]): Promise<void> => run(['nsenter', `--mount=${mnt}`, '--', ...argv]);
+    const stage = await ensureRootDir(fdPath(dir, 'stage'), 0o700);
+    try {
+      for (const vrf of vrfs) {
+        await ensureEmptyFile(stage, vrf);
+        await inside(['mount', '--bind', join(NETNS_DIR, vrf), join(holder, 'stage', vrf)]);
+      }
+    } finally {
+      await stage.close();
+    }
+    await inside(['mount', '-t', 'tmpfs', '-o', 'size=1m,mode=0755', 'frr-supervisor-netns', NETNS_DIR]);
+    for (const vrf of vrfs) {
+      await inside(['touch', join(NETNS_DIR, vrf)]);
+      await inside(['mount', '--bind', join(holder, 'stage', vrf), join(NETNS_DIR, vrf)]);
+    }
+    holders.set(holder, dir);
+    return ['nsenter', `--mount=${mnt}`, '--'];
+  } catch (e) {
+    await dir.close();
+    throw e;
   }
-  const inside = (argv: string[]): Promise<void> => run(['nsenter', `--mount=${mnt}`, '--', ...argv]);
-  for (const vrf of vrfs) {
-    const staged = join(holder, 'stage', vrf);
-    await writeFile(staged, '');
-    await inside(['mount', '--bind', join(NETNS_DIR, vrf), staged]);
-  }
-  await inside(['mount', '-t', 'tmpfs', '-o', 'size=1m,mode=0755', 'frr-supervisor-netns', NETNS_DIR]);
-  for (const vrf of vrfs) {
-    await inside(['touch', join(NETNS_DIR, vrf)]);
-    await inside(['mount', '--bind', join(holder, 'stage', vrf), join(NETNS_DIR, vrf)]);
-  }
-  return ['nsenter', `--mount=${mnt}`, '--'];
 }
 
 /** Releases the persisted mount namespace (at shutdown). */
 export async function releaseZebraMountNs(holder: string): Promise<void> {
-  const mnt = join(holder, 'zebra.mnt');
-  if (await isMountPoint(mnt)) await run(['umount', '--lazy', mnt]);
-  if (await isMountPoint(holder)) await run(['umount', '--lazy', holder]);
+  const dir = holders.get(holder);
+  holders.delete(holder);
+  if (!dir) {
+    // never prepared by this process (a leftover): by name, as before
+    const mnt = join(holder, 'zebra.mnt');
+    if (await isMountPoint(mnt)) await run(['umount', '--lazy', mnt]);
+    if (await isMountPoint(holder)) await run(['umount', '--lazy', holder]);
+    return;
+  }
+  try {
+    const mnt = fdPath(dir, 'zebra.mnt');
+    if (await isMountPoint(mnt)) await run(['umount', '--no-canonicalize', '--lazy', mnt]);
+    if (await isMountPoint(fdPath(dir))) await run(['umount', '--no-canonicalize', '--lazy', fdPath(dir)]);
+  } finally {
+    await dir.close();
+  }
 }

@@ -13,7 +13,18 @@ export interface Endpoints {
   readyz(): Verdict;
   status(): unknown;
   metrics(): Promise<{ contentType: string; body: Buffer }>;
+  /** An endpoint failed: the client gets a bare 500, the error goes here (to the log). */
+  onError?(err: Error, path: string): void;
 }
+
+/**
+ * At most this many connections at once (server.maxConnections: Node closes any further one at once). The
+ * clients are kubelet's probes, one or two Prometheus servers, `frr-supervisor status` and the odd curl: a few
+ * each. 64 leaves room for all of them many times over and for keep-alive connections, while bounding the
+ * sockets and memory a flood of connections can take (each also has a 5 s header deadline) far below the
+ * process's file descriptor limit (1024 in a default container), which the FRR sockets and child pipes share.
+ */
+export const MAX_CONNECTIONS = 64;
 
 export function parseListen(listen: string): { host: string; port: number } {
   const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(listen);
@@ -66,10 +77,13 @@ export function createHttpServer(ep: Endpoints): Server {
   // Node's own timeouts stay as a backstop (checked every 30 s, its default); guardHeaders enforces the deadline.
   const server = createServer({ maxHeaderSize: 8192, requestTimeout: 10_000, headersTimeout: HEADERS_TIMEOUT_MS, keepAliveTimeout: 5_000 }, (req: IncomingMessage, res: ServerResponse) => {
     void handle(ep, req, res).catch((e: unknown) => {
-      if (!res.headersSent) send(res, 500, 'text/plain; charset=utf-8', `internal error: ${(e as Error).message}\n`, false);
+      // No internal detail in the answer (paths, errno text): it goes to the log.
+      ep.onError?.(e instanceof Error ? e : new Error(String(e)), (req.url ?? '/').split('?')[0] ?? '/');
+      if (!res.headersSent) send(res, 500, 'text/plain; charset=utf-8', 'internal error\n', false);
       else res.destroy();
     });
   });
+  server.maxConnections = MAX_CONNECTIONS;
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
     const status =
       err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';

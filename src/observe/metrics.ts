@@ -23,6 +23,7 @@ export const METRIC_NAMES = [
   'frr_bgp_l2vpn_evpn_remote_vtep_count_total',
   'frr_evpn_vni_up',
   'frr_evpn_prefix_routes',
+  'frr_supervisor_bgp_peer_prefix_limit_exceeded',
   'frr_supervisor_config_valid',
   'frr_supervisor_config_applies_total',
   'frr_supervisor_config_apply_retries_total',
@@ -67,7 +68,9 @@ const PEER_FAMILIES = {
 const VTEP_COUNT: FrrFamily = { name: 'frr_bgp_l2vpn_evpn_remote_vtep_count_total', help: 'Remote VTEPs of the VNI.', type: 'gauge' };
 const VNI_UP: FrrFamily = { name: 'frr_evpn_vni_up', help: '1 when the VNI is known to zebra and up (an L3 VNI reports its VRF state).', type: 'gauge' };
 const PREFIX_ROUTES: FrrFamily = { name: 'frr_evpn_prefix_routes', help: 'BGP routes installed in the tenant VRF (imported EVPN type-5 routes).', type: 'gauge' };
-const FRR_FAMILIES: readonly FrrFamily[] = [...Object.values(PEER_FAMILIES), VTEP_COUNT, VNI_UP, PREFIX_ROUTES];
+/** Not an exporter series: FRR holds the session down (`Idle (PfxCt)`) because the peer sent more than maximumPrefix. */
+const PREFIX_LIMIT: FrrFamily = { name: 'frr_supervisor_bgp_peer_prefix_limit_exceeded', help: '1 while FRR holds the session down because the peer sent more prefixes than gateway.yaml maximumPrefix (state Idle (PfxCt)).', type: 'gauge' };
+const FRR_FAMILIES: readonly FrrFamily[] = [...Object.values(PEER_FAMILIES), VTEP_COUNT, VNI_UP, PREFIX_ROUTES, PREFIX_LIMIT];
 
 /** A label value as the text format wants it: backslash, double quote and newline escaped. */
 function labelValue(v: string): string {
@@ -110,6 +113,7 @@ export function renderFrrFamilies(snapshot: FrrSnapshot | undefined, evpn: { vni
       add(PEER_FAMILIES.pfxSnt, l, p.prefixesSent);
       add(PEER_FAMILIES.msgRcv, l, p.messagesReceived);
       add(PEER_FAMILIES.msgSnt, l, p.messagesSent);
+      add(PREFIX_LIMIT, l, p.state.includes('(PfxCt)') ? 1 : 0);
     }
     const vrfUp = new Map(snapshot.vrfVnis.map((v) => [v.vni, v.state.toLowerCase() === 'up']));
     for (const v of snapshot.vnis) {

@@ -81,6 +81,7 @@ export class Observer {
       readyz: () => this.readyz(),
       status: () => this.status(),
       metrics: async () => ({ contentType: this.metrics.registry.contentType, body: await this.metricsBody() }),
+      onError: (err, path) => this.opts.logger.error({ event: 'http_error', path, err: err.message }, `${path}: ${err.message}`),
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);

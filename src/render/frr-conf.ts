@@ -25,7 +25,8 @@ interface AfView {
   afi: 'ipv4' | 'ipv6';
   networks: string[];
   redistribute: string | false;
-  activate: string[];
+  /** The neighbours activated in this family, with their inbound prefix limit (false: none). */
+  activate: Array<{ address: string; maximumPrefix: number | false }>;
 }
 
 const isV6 = (addr: string): boolean => addr.includes(':');
@@ -49,7 +50,8 @@ export function buildView(spec: Spec): Record<string, unknown> {
     afi: family === 4 ? 'ipv4' : 'ipv6',
     networks: (adv ?? []).filter((p) => isV6(p) === (family === 6)),
     redistribute: redistributing && (family === 4 ? FILTERS.v4RouteMap : FILTERS.v6RouteMap),
-    activate,
+    // FRR 8.4.4 has no maximum-prefix in l2vpn evpn (vtysh --dryrun: Unknown command): unicast families only.
+    activate: activate.map((address) => ({ address, maximumPrefix: gateway.maximumPrefix > 0 && gateway.maximumPrefix })),
   });
   const hasAf = (a: AfView): boolean => a.networks.length > 0 || a.redistribute !== false || a.activate.length > 0;
 

@@ -100,8 +100,14 @@ export interface NeighborDetail {
   configuredKeepaliveMsecs?: number;
   /** `connectRetryTimer` * 1000 (FRR prints that one in seconds). */
   configuredConnectRetryMsecs?: number;
-  /** `lastResetDueTo`, e.g. 'Waiting for peer OPEN', 'Admin. shutdown'. */
+  /**
+   * `lastResetDueTo`, e.g. 'Waiting for peer OPEN', 'Admin. shutdown'. When that is a NOTIFICATION sent or
+   * received, FRR's `lastNotificationReason` follows it: 'BGP Notification send: Cease/Maximum Number of Prefixes
+   * Reached' (FRR 8.4.4 says only 'BGP Notification send' in lastResetDueTo).
+   */
   lastResetReason?: string;
+  /** `prefixesConfigExceedMax`: the peer sent more than `maximum-prefix` and FRR holds the session down. */
+  prefixLimitExceeded: boolean;
   /**
    * `neighborCapabilities.gracefulRestart === 'advertisedAndReceived'`; undefined when FRR shows no
    * capabilities (it shows them only for an Established session).
@@ -273,6 +279,12 @@ function isSummaryNode(v: unknown): v is JsonObject {
   return isObject(v) && isObject(v.peers);
 }
 
+/** lastResetDueTo, with the NOTIFICATION's reason when the reset was a NOTIFICATION (see NeighborDetail). */
+function resetReason(dueTo: string | undefined, notification: string | undefined): string | undefined {
+  if (dueTo === undefined || notification === undefined || !dueTo.startsWith('BGP Notification')) return dueTo;
+  return `${dueTo}: ${notification}`;
+}
+
 function summaryPeers(node: JsonObject, vrf: string, afi: string): PeerSummary[] {
   const peers = node.peers;
   if (!isObject(peers)) return [];
@@ -386,7 +398,8 @@ function neighborDetail(peer: string, raw: JsonObject, vrf: string | undefined):
     configuredKeepaliveMsecs: optNumber(raw.bgpTimerConfiguredKeepAliveIntervalMsecs),
     // Quirk: connectRetryTimer is in seconds, unlike its Msecs neighbours.
     configuredConnectRetryMsecs: connectRetrySec === null ? undefined : connectRetrySec * 1000,
-    lastResetReason: str(raw.lastResetDueTo),
+    lastResetReason: resetReason(str(raw.lastResetDueTo), str(raw.lastNotificationReason)),
+    prefixLimitExceeded: raw.prefixesConfigExceedMax === true,
     // Quirk: neighborCapabilities exists only for an Established session.
     gracefulRestartNegotiated: gr === undefined ? undefined : gr === 'advertisedAndReceived',
     afis: Object.keys(afInfo),

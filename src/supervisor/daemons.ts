@@ -9,7 +9,7 @@ import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pRetry from 'p-retry';
 import { FrrDaemon, describeExit } from '../frr/daemon.ts';
-import type { DaemonExit, DaemonName } from '../frr/daemon.ts';
+import type { DaemonExit, DaemonName, Unkillable } from '../frr/daemon.ts';
 import type { FrrPaths } from '../frr/paths.ts';
 import type { Logger } from '../log.ts';
 import { BACKOFF, backoffDelay } from './backoff.ts';
@@ -29,6 +29,8 @@ export interface DaemonStatus {
   /** The backoff before the next start attempt, while down. */
   nextAttemptMs?: number;
   lastError?: string;
+  /** stop() gave up on this process: SIGKILL did not end it in time (stuck in the kernel); until it exits. */
+  unkillable?: Unkillable;
 }
 
 interface Events {
@@ -62,6 +64,7 @@ interface Slot {
   recovering: boolean;
   /** It exited again while its recovery was running: recover once more when that one ends. */
   exitedDuringRecovery?: boolean;
+  unkillable?: Unkillable;
 }
 
 export class DaemonManager extends EventEmitter<Events> {
@@ -124,6 +127,7 @@ export class DaemonManager extends EventEmitter<Events> {
       // A daemon that runs without its config must not count as started: stop it so the retry starts it
       // again and pushes the config (e.g. once a full disk has space again).
       await daemon.stop({ signal: 'SIGKILL', timeoutMs: 2000 }).catch(() => undefined);
+      noteUnkillable(s, daemon);
       throw e;
     }
     s.downSince = undefined;
@@ -134,7 +138,10 @@ export class DaemonManager extends EventEmitter<Events> {
   }
 
   private async stopOne(name: DaemonName, signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 5000): Promise<void> {
-    await this.slot(name).daemon?.stop({ signal, timeoutMs });
+    const s = this.slot(name);
+    const daemon = s.daemon;
+    await daemon?.stop({ signal, timeoutMs });
+    if (daemon) noteUnkillable(s, daemon);
   }
 
   /** Starts every daemon in order (zebra, staticd, bgpd). On failure the daemon is retried with backoff. */
@@ -308,7 +315,21 @@ export class DaemonManager extends EventEmitter<Events> {
         ...(s.downSince && { downSince: s.downSince.toISOString() }),
         ...(s.nextAttemptMs !== undefined && !running && { nextAttemptMs: s.nextAttemptMs }),
         ...(s.lastError && { lastError: s.lastError }),
+        ...(s.unkillable && { unkillable: s.unkillable }),
       };
     });
   }
+}
+
+/** Keeps a daemon stop() gave up on in the slot's status until the process finally exits. */
+function noteUnkillable(s: Slot, daemon: FrrDaemon): void {
+  const u = daemon.unkillable;
+  if (!u) return;
+  s.unkillable = u;
+  daemon.waitExit().then(
+    () => {
+      if (s.unkillable === u) s.unkillable = undefined;
+    },
+    () => undefined, // waitExit never rejects
+  );
 }

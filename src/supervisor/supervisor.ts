@@ -3,7 +3,7 @@
  * applies the config (starting the daemons on the first valid one), follows changes, and on SIGTERM drains
  * the BGP sessions before stopping everything.
  */
-import { rm, writeFile } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FrrPaths, removeStaleSockets } from '../frr/paths.ts';
 import { Vtysh } from '../frr/vtysh.ts';
@@ -188,7 +188,7 @@ export class Supervisor implements SupervisorView {
     // stale until the new bgpd is up, and zebra's forwarding state stays for the new zebra (-K) to adopt.
     const leftovers = await stopLeftovers(this.paths, START_ORDER, { signal: 'SIGKILL' });
     if (leftovers.length > 0) log.warn({ event: 'leftovers_stopped', daemons: leftovers }, `stopped FRR daemons left over from an earlier run: ${leftovers.map((l) => `${l.name}[${l.pid}]`).join(', ')}`);
-    await writeFile(this.paths.vtyshConf, 'service integrated-vtysh-config\n', { mode: 0o644 });
+    await writeFileAtomic(this.paths.vtyshConf, 'service integrated-vtysh-config\n', 0o644);
     await writeFileAtomic(join(this.paths.instanceConfigDir, 'daemons'), renderDaemons(), 0o644);
     if (this.opts.configDir) {
       this.watcher = new ConfigWatcher({ dir: this.opts.configDir, debounceMs: this.opts.debounceMs, resyncMs: this.opts.resyncMs });

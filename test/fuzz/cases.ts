@@ -33,6 +33,7 @@ export interface Expected {
   advertise?: string[];
   vrfName: string;
   gracefulRestart: boolean;
+  maximumPrefix: number;
 }
 
 export type Expectation = { accepted: Expected | true } | { rejected: string };
@@ -63,7 +64,7 @@ const FILE_BASE: Record<Role, string> = { bgp: 'bgp-conf', evpn: 'evpn-conf', ga
 const KIND: Record<'bgp' | 'evpn', string> = { bgp: 'BgpConf', evpn: 'EvpnConf' };
 const BGP_FIELDS = ['localASN', 'peerASN', 'routerId', 'neighbours', 'password', 'holdTime', 'keepaliveTime', 'connectTime', 'ebgpMultiHop'];
 const EVPN_FIELDS = ['vni', 'routeTargets'];
-const GATEWAY_FIELDS = ['advertise', 'externalInterface', 'internalInterface', 'internalGateway', 'vrf', 'bridge', 'vxlan', 'gracefulRestart', 'vrfBackend'];
+const GATEWAY_FIELDS = ['advertise', 'externalInterface', 'internalInterface', 'internalGateway', 'vrf', 'bridge', 'vxlan', 'gracefulRestart', 'vrfBackend', 'maximumPrefix'];
 const ENV_VARS = ['LOCAL_ASN', 'PEER_ASN', 'ROUTER_ID', 'NEIGHBOURS', 'BGP_PASSWORD', 'BGP_HOLD_TIME', 'BGP_KEEPALIVE_TIME', 'BGP_CONNECT_TIME', 'BGP_EBGP_MULTIHOP', 'VNI', 'ROUTE_TARGETS'];
 /** Characters no validator accepts in any string field (whitespace, controls, non-ASCII, quotes). */
 export const BAD_CHAR = /[^\x21-\x7e]|["']/;
@@ -146,6 +147,15 @@ function genValid(rng: Rng, envMode: boolean): Model {
   if (new Set(Object.values(names)).size < 3) Object.assign(names, { vrf: 'vrf-vpn', bridge: 'br-vpn', vxlan: 'vxlan-vpn' });
   if (rng.chance(0.3)) gw.externalInterface = v.randomIfName(rng);
   if (rng.chance(0.2)) gw.internalInterface = v.randomIfName(rng);
+  // every device name differs (internal = external is allowed without an EvpnConf): on a clash, the defaults
+  const ext = (gw.externalInterface as string | undefined) ?? 'net1';
+  const int = (gw.internalInterface as string | undefined) ?? 'eth0';
+  const devices = [ext, ...(evpn || int !== ext ? [int] : []), names.vrf, names.bridge, names.vxlan];
+  if (new Set(devices).size < devices.length) {
+    delete gw.externalInterface;
+    delete gw.internalInterface;
+    Object.assign(names, { vrf: 'vrf-vpn', bridge: 'br-vpn', vxlan: 'vxlan-vpn' });
+  }
   if (rng.chance(0.2)) gw.internalGateway = v.addrText(rng, v.randomAddr(rng));
   const vrf: Obj = {};
   if (names.vrf !== 'vrf-vpn' || rng.chance(0.2)) vrf.name = names.vrf;
@@ -167,6 +177,11 @@ function genValid(rng: Rng, envMode: boolean): Model {
     gw.gracefulRestart = graceful;
   }
   if (rng.chance(0.1)) gw.vrfBackend = rng.pick(['kernel', 'netns']);
+  let maximumPrefix = 10000;
+  if (rng.chance(0.15)) {
+    maximumPrefix = rng.chance(0.5) ? rng.pick([0, 1, 10000, 4294967295]) : rng.int(0, 4294967295);
+    gw.maximumPrefix = maximumPrefix;
+  }
   const hasGateway = Object.keys(gw).length > 0 || rng.chance(0.1);
 
   const expected: Expected = {
@@ -182,6 +197,7 @@ function genValid(rng: Rng, envMode: boolean): Model {
     ...(advertise && { advertise: advertise.map(v.cidrCanonical) }),
     vrfName: names.vrf,
     gracefulRestart: graceful,
+    maximumPrefix,
   };
 
   const env: Record<string, string> = {};
@@ -511,9 +527,9 @@ const INVALID_FIELDS: Record<string, readonly unknown[]> = {
   'evpn:routeTargets': ['65000:1', [], {}],
   'gateway:advertise[0]': ['10.17.0.1/16', '10.17.0.0/33', '10.17.0.0/016', 'fd00::1/64', 'fd00::/129', '10.17.0.0', '', '10.17.0.0/ 16', '10.17.0.0/16 ', '10.017.0.0/16', 'fe80::/10%eth0', 5, null],
   'gateway:advertise': ['10.17.0.0/16', {}, 5],
-  'gateway:externalInterface': ['', '.', '..', 'x'.repeat(16), 'eth 0', 'eth0\n', 'eth/0', 'eth:0', 'eth0%', 'ëth0', 5, true],
-  'gateway:internalInterface': ['', '..', 'eth0 ', 'eth@0', 7],
-  'gateway:vrf.name': ['', '.', 'vrf vpn', 'vrf\nvpn', 'v'.repeat(16), 'vrf/vpn', 5],
+  'gateway:externalInterface': ['', '.', '..', 'x'.repeat(16), 'eth 0', 'eth0\n', 'eth/0', 'eth:0', 'eth0%', 'ëth0', '-', '-net1', 5, true],
+  'gateway:internalInterface': ['', '..', 'eth0 ', 'eth@0', '--help', 7],
+  'gateway:vrf.name': ['', '.', '-vrf', 'vrf vpn', 'vrf\nvpn', 'v'.repeat(16), 'vrf/vpn', 5],
   'gateway:bridge.name': ['', '..', 'br vpn', 'b'.repeat(16), 'br#vpn'],
   'gateway:vxlan.name': ['', '.', 'vx lan', 'x'.repeat(16), 'vx!'],
   'gateway:vrf.table': [0, 252, 253, 254, 255, 4294967296, -1, '2000', 2000.5],
@@ -521,6 +537,7 @@ const INVALID_FIELDS: Record<string, readonly unknown[]> = {
   'gateway:vxlan.mtu': [67, 65536, 0, '1500'],
   'gateway:vrf': ['vrf-vpn', ['vrf-vpn'], 5],
   'gateway:gracefulRestart': ['false', 'true', 0, 1],
+  'gateway:maximumPrefix': [-1, 4294967296, '10000', 1.5, true, [10000], ''],
   'gateway:vrfBackend': ['Kernel', 'NETNS', 'vrf', '', ' kernel', 5, true],
   'gateway:internalGateway': ['fe80::1', '0.0.0.0', '127.0.0.1', '10.16.0.1/16', '', '10.16.0.01', 5],
 };

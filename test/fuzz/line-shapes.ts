@@ -85,6 +85,7 @@ export const LINE_SHAPES: readonly LineShape[] = [
   // address-family.tmpl
   shape('af unicast', ' address-family (?:ipv4|ipv6) unicast'),
   shape('network', `  network (?<cidr>${CIDR})`, (g, s) => (s.gateway.advertise?.includes(g.cidr ?? '') ? undefined : `network ${g.cidr} is not in spec.gateway.advertise`)),
+  shape('maximum-prefix', ` {2}neighbor (?<addr>${ADDR}) maximum-prefix (?<max>${NUM})`, all(isNeighbour, (g, s) => (s.gateway.maximumPrefix === 0 ? 'maximum-prefix with maximumPrefix 0 (no limit)' : eq('maximum-prefix', g.max, s.gateway.maximumPrefix)))),
   shape('redistribute', `  redistribute (?:kernel|connected) route-map ${MAP}`, (_g, s) => (s.gateway.advertise === undefined ? undefined : 'redistribution with an advertise list')),
 ];
 
@@ -110,7 +111,7 @@ export function checkRendering(text: string, spec?: Spec): string[] {
     const g: Groups = s.re.exec(line)?.groups ?? {};
     for (const v of [g.addr, g.id]) if (v !== undefined && !isIPv4(v) && !isIPv6(v)) out.push(`${where}: ${v} is not an IP address`);
     if (g.cidr !== undefined && !isIPv4(g.cidr.split('/')[0]!) && !isIPv6(g.cidr.split('/')[0]!)) out.push(`${where}: ${g.cidr} is not a CIDR`);
-    for (const n of [g.asn, g.vni, g.ka, g.hold, g.t]) if (n !== undefined && Number(n) > 4294967295) out.push(`${where}: ${n} is out of range`);
+    for (const n of [g.asn, g.vni, g.ka, g.hold, g.t, g.max]) if (n !== undefined && Number(n) > 4294967295) out.push(`${where}: ${n} is out of range`);
     if (spec && s.check) {
       const r = s.check(g, spec);
       if (r) out.push(`${where}: ${r}`);

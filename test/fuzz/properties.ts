@@ -80,6 +80,7 @@ export function compareExpected(e: Expected, spec: Spec): string[] {
   eq('advertise', spec.gateway.advertise && sorted(spec.gateway.advertise), e.advertise && sorted(e.advertise));
   eq('vrf.name', spec.gateway.vrf.name, e.vrfName);
   eq('gracefulRestart', spec.gateway.gracefulRestart, e.gracefulRestart);
+  eq('maximumPrefix', spec.gateway.maximumPrefix, e.maximumPrefix);
   return out;
 }
 

@@ -183,12 +183,13 @@ export function randomRouteTarget(rng: Rng): { text: string; canonical: string }
 const NAME_CHARS = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-';
 
 export function randomIfName(rng: Rng, exclude: readonly string[] = []): string {
-  if (rng.chance(0.3)) return rng.pick(['net1', 'eth0', 'eth1', 'vrf-vpn', 'br-vpn', 'vxlan-vpn', 'vrf-tenant', 'ovn0', 'bond0.100', 'a', '-', '_', '...', 'exit', 'end', 'vrf', 'default', 'x'.repeat(15), '0', '1.2.3.4'].filter((n) => !exclude.includes(n)));
+  if (rng.chance(0.3)) return rng.pick(['net1', 'eth0', 'eth1', 'vrf-vpn', 'br-vpn', 'vxlan-vpn', 'vrf-tenant', 'ovn0', 'bond0.100', 'a', 'a-', '_', '...', 'exit', 'end', 'vrf', 'default', 'x'.repeat(15), '0', '1.2.3.4'].filter((n) => !exclude.includes(n)));
   for (;;) {
     const n = rng.int(1, 15);
     let s = '';
     for (let i = 0; i < n; i++) s += NAME_CHARS[rng.int(0, NAME_CHARS.length - 1)];
-    if (s !== '.' && s !== '..' && !exclude.includes(s)) return s;
+    // a leading '-' is rejected (ip would read the name as an option)
+    if (s !== '.' && s !== '..' && !s.startsWith('-') && !exclude.includes(s)) return s;
   }
 }
 

@@ -89,6 +89,16 @@ const cases: Case[] = [
   { name: 'advertise with host bits', files: { 'bgp-conf.yaml': BGP, 'gateway.yaml': 'advertise: [10.17.0.1/16]\n' }, expect: 'gateway.yaml: advertise[0]: "10.17.0.1/16" is not a valid CIDR: host bits are set; the network is 10.17.0.0/16' },
   { name: 'reserved VRF table', files: { 'bgp-conf.yaml': BGP, 'gateway.yaml': 'vrf: {table: 254}\n' }, expect: 'gateway.yaml: vrf.table: table 254 is reserved' },
   { name: 'vxlan port out of range', files: { 'bgp-conf.yaml': BGP, 'gateway.yaml': 'vxlan: {port: 70000}\n' }, expect: 'gateway.yaml: vxlan.port: must be a UDP port' },
+  // device names (the supervisor creates, enslaves and deletes devices by these names; ip reads a leading '-' as an option)
+  { name: 'internal interface is the external interface (EVPN)', files: { 'bgp-conf.yaml': BGP, 'evpn-conf.yaml': EVPN, 'gateway.yaml': 'externalInterface: net1\ninternalInterface: net1\n' }, expect: 'gateway.yaml: internalInterface: "net1" is also the externalInterface: with an EvpnConf the internal interface is enslaved to the VRF' },
+  { name: 'internal interface named like the VRF', files: { 'bgp-conf.yaml': BGP, 'gateway.yaml': 'internalInterface: vrf-vpn\n' }, expect: 'gateway.yaml: vrf.name: "vrf-vpn" is also the internalInterface: every device name' },
+  { name: 'bridge named like the external interface', files: { 'bgp-conf.yaml': BGP, 'evpn-conf.yaml': EVPN, 'gateway.yaml': 'bridge: {name: net1}\n' }, expect: 'gateway.yaml: bridge.name: "net1" is also the externalInterface: every device name' },
+  { name: 'vxlan named like the internal interface', files: { 'bgp-conf.yaml': BGP, 'evpn-conf.yaml': EVPN, 'gateway.yaml': 'internalInterface: eth1\nvxlan: {name: eth1}\n' }, expect: 'gateway.yaml: vxlan.name: "eth1" is also the internalInterface' },
+  { name: 'interface name starting with a dash', files: { 'bgp-conf.yaml': BGP, 'gateway.yaml': 'externalInterface: "-net1"\n' }, expect: 'gateway.yaml: externalInterface: must not start with \'-\' (ip and bridge would read it as an option); got the string "-net1"' },
+  { name: 'VRF name is an ip option', files: { 'bgp-conf.yaml': BGP, 'evpn-conf.yaml': EVPN, 'gateway.yaml': 'vrf: {name: "-force"}\n' }, expect: 'gateway.yaml: vrf.name: must not start with \'-\'' },
+  { name: 'maximumPrefix negative', files: { 'bgp-conf.yaml': BGP, 'gateway.yaml': 'maximumPrefix: -1\n' }, expect: 'gateway.yaml: maximumPrefix: must be a prefix count per neighbour and address family (0 = no limit), an integer 0..4294967295; got -1' },
+  { name: 'maximumPrefix as a string', files: { 'bgp-conf.yaml': BGP, 'gateway.yaml': 'maximumPrefix: "10000"\n' }, expect: 'gateway.yaml: maximumPrefix: must be a prefix count per neighbour and address family (0 = no limit), an integer 0..4294967295; got the string "10000" (write 10000 without quotes' },
+  { name: 'maximumPrefix too large', files: { 'bgp-conf.yaml': BGP, 'gateway.yaml': 'maximumPrefix: 4294967296\n' }, expect: 'gateway.yaml: maximumPrefix: must be a prefix count' },
   { name: 'unknown vrf backend', files: { 'bgp-conf.yaml': BGP, 'gateway.yaml': 'vrfBackend: vrrp\n' }, expect: 'gateway.yaml: vrfBackend: must be "kernel" or "netns"' },
   // file-level problems
   { name: 'YAML syntax error with line and column', files: { 'bgp-conf.yaml': 'localASN: 65002\npeerASN: [65001\n' }, expect: 'bgp-conf.yaml: YAML syntax error at line' },
@@ -153,6 +163,19 @@ test('all problems are reported at once, not only the first', async () => {
     for (const path of ['localASN', 'peerASN', 'neighbours[0]', 'holdTime', 'vni', 'routeTargets[0]']) {
       assert.ok(errors.some((l) => l.includes(`: ${path}: `)), `no error for ${path}:\n${res.stderr}`);
     }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('BGP-only: the internal interface may be the external interface (it is not used without an EvpnConf)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'frrsup-ok-'));
+  try {
+    writeFileSync(join(dir, 'bgp-conf.yaml'), BGP);
+    writeFileSync(join(dir, 'gateway.yaml'), 'externalInterface: eth0\n');
+    const res = await runCli(['check', '--config-dir', dir]);
+    assert.equal(res.code, 0, res.stderr);
+    assert.equal(res.stdout, 'ok\n');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

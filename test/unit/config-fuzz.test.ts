@@ -192,7 +192,7 @@ test('line-shape checker: every template line has a shape, and every shape comes
     afi,
     networks: [v === 4 ? '10.17.0.0/16' : 'fd00:10:17::/64'],
     redistribute: `FRRSUP-EXPORT-V${v}`,
-    activate: [v === 4 ? '10.0.1.1' : 'fd00:1::1'],
+    activate: [{ address: v === 4 ? '10.0.1.1' : 'fd00:1::1', maximumPrefix: 10000 }],
   });
   const view = {
     localAsn: 65002,

@@ -48,6 +48,7 @@ const REQUIRED_ALERTS: Record<string, { metric: string; for?: string }> = {
   FrrSupervisorConfigInvalid: { metric: 'frr_supervisor_config_valid' },
   FrrSupervisorDaemonRestartLoop: { metric: 'frr_supervisor_daemon_restarts_total' },
   FrrSupervisorNotReady: { metric: 'frr_supervisor_ready' },
+  FrrSupervisorPeerPrefixLimitExceeded: { metric: 'frr_supervisor_bgp_peer_prefix_limit_exceeded' },
 };
 const REQUIRED_DASHBOARD_METRICS = [
   'frr_bgp_peer_state', // sessions

@@ -319,6 +319,7 @@ describe('parseBgpNeighbors', () => {
       configuredKeepaliveMsecs: 3000,
       configuredConnectRetryMsecs: 1000,
       lastResetReason: 'Waiting for peer OPEN',
+      prefixLimitExceeded: false,
       gracefulRestartNegotiated: true,
       afis: ['ipv4Unicast'],
       negotiatedAfis: ['ipv4Unicast'],
@@ -343,6 +344,15 @@ describe('parseBgpNeighbors', () => {
       assert.equal(n.gracefulRestartNegotiated, true, file);
       assert.equal(n.vrf, undefined, file);
     }
+  });
+
+  it('maximum-prefix exceeded (FRR 8.4.4, from the limits e2e): the NOTIFICATION reason follows lastResetDueTo', () => {
+    const n = only(fixture('manual/bgp_neighbors_max_prefix_exceeded.json'));
+    assert.equal(n.state, 'Idle');
+    assert.equal(n.established, false);
+    assert.equal(n.lastResetReason, 'BGP Notification send: Cease/Maximum Number of Prefixes Reached');
+    assert.equal(n.prefixLimitExceeded, true);
+    assert.equal(only(fixture('manual/ipv4_bgp_neighbors.json')).prefixLimitExceeded, false);
   });
 
   it('manual ipv4: no ebgp-multihop shows 1 hop', () => {

@@ -184,7 +184,11 @@ test('metrics: the FRR families are written in the text format, label values esc
   }
   // every sample line is NAME{...} VALUE, with no raw newline inside a label value
   for (const line of text.split('\n').filter((l) => l !== '' && !l.startsWith('#'))) assert.match(line, /^[a-z_]+\{(?:[a-zA-Z_]+="(?:[^"\\\n]|\\["\\n])*",?)*\} -?\d+(?:\.\d+)?$/, line);
-  assert.equal(renderFrrFamilies(undefined, undefined).split('\n').filter((l) => l.startsWith('# TYPE')).length, 9, 'every family also without a poll');
+  assert.equal(renderFrrFamilies(undefined, undefined).split('\n').filter((l) => l.startsWith('# TYPE')).length, 10, 'every family also without a poll');
+  // a session FRR holds down for exceeding maximum-prefix
+  const limited = renderFrrFamilies(snap([{ ...peer('10.0.1.3', false), state: 'Idle (PfxCt)' }, peer('10.0.1.2', false)]), undefined);
+  assert.match(limited, /^frr_supervisor_bgp_peer_prefix_limit_exceeded\{vrf="default",afi="ipv4",safi="unicast",local_as="65002",peer="10\.0\.1\.3",peer_as="65001"\} 1$/m);
+  assert.match(limited, /^frr_supervisor_bgp_peer_prefix_limit_exceeded\{[^}]*peer="10\.0\.1\.2"[^}]*\} 0$/m);
 });
 
 test('poller: the neighbours detail is read at the first poll, after a state change or a flap between polls, and every DETAIL_EVERY polls', async () => {
