@@ -219,7 +219,7 @@ export class Applier {
     try {
       if (!before) {
         await this.opts.daemons.startAll();
-        restarted = ['zebra', 'staticd', 'bgpd'];
+        restarted = [...this.opts.daemons.names];
       } else {
         const scope = dataplaneRestart ? 'zebra' : restartScope(before.spec, load.spec);
         restarted = await this.opts.daemons.restartFor(scope, restartSignal(before.spec));

@@ -1,5 +1,5 @@
 /**
- * Owns the FRR daemons (zebra, staticd, bgpd) as child processes: starts them in order, restarts what a
+ * Owns the FRR daemons (mgmtd on FRR 9 and later, zebra, staticd, bgpd) as child processes: starts them in order, restarts what a
  * config change needs, recovers from crashes with backoff (p-retry), and stops them in order.
  *
  * Every start of a daemon is followed by `configure(name)` (push that daemon's part of frr.conf), so a
@@ -8,12 +8,15 @@
 import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pRetry from 'p-retry';
-import { FrrDaemon, describeExit } from '../frr/daemon.ts';
+import { ALL_DAEMON_NAMES, FrrDaemon, describeExit } from '../frr/daemon.ts';
 import type { DaemonExit, DaemonName } from '../frr/daemon.ts';
 import type { FrrPaths } from '../frr/paths.ts';
+import { dependentsOf } from '../frr/version.ts';
+import type { FrrFlavour } from '../frr/version.ts';
 import type { Logger } from '../log.ts';
 import { BACKOFF, backoffDelay } from './backoff.ts';
 
+/** FRR 8's start order; the order in use comes from the FRR found ({@link DaemonManager.setFrr}). */
 export const START_ORDER: readonly DaemonName[] = ['zebra', 'staticd', 'bgpd'];
 
 export interface DaemonStatus {
@@ -68,10 +71,23 @@ export class DaemonManager extends EventEmitter<Events> {
   private readonly slots = new Map<DaemonName, Slot>();
   private queue: Promise<unknown> = Promise.resolve();
   private readonly abort = new AbortController();
+  private order: readonly DaemonName[] = START_ORDER;
+  private frr: FrrFlavour | undefined;
 
   constructor(private readonly opts: DaemonManagerOptions) {
     super();
-    for (const name of START_ORDER) this.slots.set(name, this.makeSlot(name));
+    for (const name of ALL_DAEMON_NAMES) this.slots.set(name, this.makeSlot(name));
+  }
+
+  /** Drives this FRR: its daemon set and order, and which daemons take `-f` (call before startAll). */
+  setFrr(frr: FrrFlavour): void {
+    this.frr = frr;
+    this.order = [...frr.daemons];
+  }
+
+  /** The daemons run, in start order. */
+  get names(): readonly DaemonName[] {
+    return this.order;
   }
 
   private makeSlot(_name: DaemonName): Slot {
@@ -83,6 +99,7 @@ export class DaemonManager extends EventEmitter<Events> {
       name,
       paths: this.opts.paths,
       extraArgs: this.opts.extraArgs(name),
+      configFile: this.frr?.configFile.has(name) ?? true,
       ...(wrapper && { wrapper }),
       logger: this.opts.logger,
     });
@@ -131,10 +148,10 @@ export class DaemonManager extends EventEmitter<Events> {
     await this.slot(name).daemon?.stop({ signal, timeoutMs: 5000 });
   }
 
-  /** Starts every daemon in order (zebra, staticd, bgpd). On failure the daemon is retried with backoff. */
+  /** Starts every daemon in order ([mgmtd,] zebra, staticd, bgpd). On failure the daemon is retried with backoff. */
   startAll(): Promise<void> {
     return this.serial(async () => {
-      for (const name of START_ORDER) await this.startOrRecover(name, 'initial');
+      for (const name of this.order) await this.startOrRecover(name, 'initial');
     });
   }
 
@@ -144,7 +161,7 @@ export class DaemonManager extends EventEmitter<Events> {
    */
   restartFor(scope: 'bgpd' | 'zebra', stopSignal: NodeJS.Signals = 'SIGTERM'): Promise<DaemonName[]> {
     return this.serial(async () => {
-      const order: DaemonName[] = scope === 'zebra' ? ['zebra', 'bgpd'] : ['bgpd'];
+      const order: DaemonName[] = scope === 'zebra' ? ['zebra', ...dependentsOf('zebra', this.order)] : ['bgpd'];
       for (const name of [...order].reverse()) await this.stopOne(name, stopSignal);
       for (const name of order) {
         this.slot(name).restarts++;
@@ -203,8 +220,10 @@ export class DaemonManager extends EventEmitter<Events> {
       await pRetry(
         () =>
           this.serial(async () => {
-            if (name === 'zebra' && this.slot('bgpd').daemon?.running) await this.stopOne('bgpd', this.opts.restartSignal?.() ?? 'SIGTERM');
-            for (const d of START_ORDER) {
+            for (const dep of dependentsOf(name, this.order).reverse()) {
+              if (this.slot(dep).daemon?.running) await this.stopOne(dep, dep === 'bgpd' ? (this.opts.restartSignal?.() ?? 'SIGTERM') : 'SIGTERM');
+            }
+            for (const d of this.order) {
               if (this.slot(d).daemon?.running) continue;
               this.slot(d).restarts++;
               await this.startOne(d, d === name ? 'crash' : 'dependency');
@@ -244,7 +263,7 @@ export class DaemonManager extends EventEmitter<Events> {
   stopAll(): Promise<void> {
     this.abort.abort();
     return this.serial(async () => {
-      for (const name of [...START_ORDER].reverse()) await this.stopOne(name).catch(() => undefined);
+      for (const name of [...this.order].reverse()) await this.stopOne(name).catch(() => undefined);
     });
   }
 
@@ -253,7 +272,7 @@ export class DaemonManager extends EventEmitter<Events> {
   }
 
   status(): DaemonStatus[] {
-    return START_ORDER.map((name) => {
+    return this.order.map((name) => {
       const s = this.slot(name);
       const d = s.daemon;
       const running = d?.running ?? false;
