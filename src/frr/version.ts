@@ -109,3 +109,12 @@ export async function detectFrr(binDir: string, timeoutMs = 10_000): Promise<Frr
   }
   return { ...known, configFile };
 }
+
+/**
+ * Lines that FRR versions print differently for the same config, mapped to one form before the running config
+ * is compared with the rendering: FRR 8.4.4 prints `neighbor X ebgp-multihop 255` as given, FRR 10.3 prints
+ * the maximum hop count (255) as a bare `neighbor X ebgp-multihop`.
+ */
+export function canonicalConfigLine(line: string): string {
+  return line.replace(/^(\s*neighbor \S+ ebgp-multihop) 255$/, '$1');
+}
