@@ -77,6 +77,19 @@ export function dependentsOf(name: DaemonName, daemons: readonly DaemonName[]): 
   return [];
 }
 
+/**
+ * What a config change restarts, in order. `bgpd`: bgpd alone. `zebra` (a change zebra must see: VRF, VNI,
+ * backend, graceful restart): zebra and bgpd on FRR 8; on FRR 9 and later mgmtd holds zebra's config (`vrf` /
+ * `vni` lines go through it, and it replays them to a restarted zebra), and `vtysh -b` only adds lines, so
+ * mgmtd restarts too, with everything after it. Seen on 10.3: zebra and bgpd restarted alone came back
+ * without the new `vrf NAME / vni N` line.
+ */
+export function restartSetFor(scope: 'bgpd' | 'zebra', daemons: readonly DaemonName[]): DaemonName[] {
+  if (scope === 'bgpd') return ['bgpd'];
+  const first: DaemonName = daemons.includes('mgmtd') ? 'mgmtd' : 'zebra';
+  return [first, ...dependentsOf(first, daemons)];
+}
+
 /** A flavour from known facts (used where nothing can be asked, e.g. tests). */
 export function flavourFor(version: FrrVersion, configFile?: Iterable<DaemonName>): FrrFlavour {
   const daemons = daemonsFor(version);

@@ -11,7 +11,7 @@ import pRetry from 'p-retry';
 import { ALL_DAEMON_NAMES, FrrDaemon, describeExit } from '../frr/daemon.ts';
 import type { DaemonExit, DaemonName } from '../frr/daemon.ts';
 import type { FrrPaths } from '../frr/paths.ts';
-import { dependentsOf } from '../frr/version.ts';
+import { dependentsOf, restartSetFor } from '../frr/version.ts';
 import type { FrrFlavour } from '../frr/version.ts';
 import type { Logger } from '../log.ts';
 import { BACKOFF, backoffDelay } from './backoff.ts';
@@ -157,11 +157,12 @@ export class DaemonManager extends EventEmitter<Events> {
 
   /**
    * Restarts for a config change: bgpd alone, or zebra then bgpd (zebra restarted alone leaves bgpd's
-   * routes out of the kernel). Returns what was restarted.
+   * routes out of the kernel; from FRR 9 on mgmtd and everything after it: restartSetFor). Returns what was
+   * restarted.
    */
   restartFor(scope: 'bgpd' | 'zebra', stopSignal: NodeJS.Signals = 'SIGTERM'): Promise<DaemonName[]> {
     return this.serial(async () => {
-      const order: DaemonName[] = scope === 'zebra' ? ['zebra', ...dependentsOf('zebra', this.order)] : ['bgpd'];
+      const order = restartSetFor(scope, this.order);
       for (const name of [...order].reverse()) await this.stopOne(name, stopSignal);
       for (const name of order) {
         this.slot(name).restarts++;

@@ -326,12 +326,14 @@ describe('the container image, built and run as the lab gateway', { timeout: 1_8
     // gateway -> router: the advertised CIDR as a type-5 route with a router MAC
     const atRt = await waitFor(async () => listType5Routes(await router.vtysh('show bgp l2vpn evpn route type prefix json')).find((r) => r.prefix === GW_PREFIX && !r.local), { timeoutMs: 30_000, what: `type-5 ${GW_PREFIX} at the router` });
     assert.ok(atRt.routerMac, 'the router MAC comes with the route');
-    const metrics = await waitFor(async () => {
-      const body = (await http('/metrics')).body;
-      return /frr_evpn_vni_up\{[^}]*vni="1016"[^}]*\} 1/.test(body) && body;
-    }, { timeoutMs: 20_000, what: 'frr_evpn_vni_up 1 for VNI 1016' });
-    assert.match(metrics, /frr_evpn_prefix_routes\{[^}]*vni="1016"[^}]*\} [1-9]/);
     await capture('evpn');
+    let last = '';
+    await waitFor(async () => {
+      last = (await http('/metrics')).body;
+      return /frr_evpn_vni_up\{[^}]*vni="1016"[^}]*\} 1/.test(last) && /frr_evpn_prefix_routes\{[^}]*vni="1016"[^}]*\} [1-9]/.test(last);
+    }, { timeoutMs: 30_000, what: `frr_evpn_vni_up 1 and frr_evpn_prefix_routes > 0 for VNI 1016 (last: ${last.split('\n').filter((l) => /^frr_evpn/.test(l)).join('; ')})` }).catch((e: unknown) => {
+      throw new Error(`${(e as Error).message}; EVPN series in the last scrape: ${last.split('\n').filter((l) => /^frr_evpn|^frr_bgp_l2vpn/.test(l)).join('; ') || 'none'}`);
+    });
   });
 
   test('podman stop (SIGTERM through tini) drains and exits 0 within the grace period; nothing is left running', async () => {

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { canonicalConfigLine, daemonsFor, dependentsOf, detectFrr, flavourFor, helpTakesConfigFile, parseFrrVersion } from '../../src/frr/version.ts';
+import { canonicalConfigLine, daemonsFor, dependentsOf, detectFrr, flavourFor, helpTakesConfigFile, parseFrrVersion, restartSetFor } from '../../src/frr/version.ts';
 import { checkFrrCapabilities, effectiveCaps, missingFrrCaps } from '../../src/frr/capabilities.ts';
 
 // The first line of `zebra --version` in each (the rest is the configure line).
@@ -55,6 +55,12 @@ describe('FRR version facts', () => {
     assert.deepEqual(dependentsOf('staticd', all), []);
     assert.deepEqual(dependentsOf('bgpd', all), []);
     assert.deepEqual(dependentsOf('zebra', daemonsFor(parseFrrVersion(V844))), ['bgpd']);
+  });
+
+  it('a config change zebra must see restarts zebra then bgpd on FRR 8, mgmtd and everything after it on 10.3', () => {
+    assert.deepEqual(restartSetFor('zebra', daemonsFor(parseFrrVersion(V844))), ['zebra', 'bgpd']);
+    assert.deepEqual(restartSetFor('zebra', daemonsFor(parseFrrVersion(V103))), ['mgmtd', 'zebra', 'staticd', 'bgpd']);
+    assert.deepEqual(restartSetFor('bgpd', daemonsFor(parseFrrVersion(V103))), ['bgpd']);
   });
 
   it('the running config in one form: 8.4.4 prints `ebgp-multihop 255`, 10.3 a bare `ebgp-multihop`', () => {
