@@ -1,6 +1,7 @@
 /**
- * Owns the FRR daemons (mgmtd on FRR 9 and later, zebra, staticd, bgpd) as child processes: starts them in order, restarts what a
- * config change needs, recovers from crashes with backoff (p-retry), and stops them in order.
+ * Owns the FRR daemons (mgmtd on FRR 9 and later, zebra, staticd, bgpd) as child processes: starts them in
+ * order, restarts what a config change needs, recovers from crashes with backoff (p-retry), and stops them in
+ * order. Which daemons, in which order and with which arguments comes from the FRR found (src/frr/version.ts).
  *
  * Every start of a daemon is followed by `configure(name)` (push that daemon's part of frr.conf), so a
  * restarted daemon always comes back with the current config. Lifecycle operations run one at a time.

@@ -303,6 +303,18 @@ describe('the container image, built and run as the lab gateway', { timeout: 1_8
     timing('bgpd kill -9 to Established with the prefix again', (performance.now() - t0) / 1000);
   });
 
+  test('kill -9 of mgmtd inside the container: mgmtd and everything after it come back, config and session included', async () => {
+    const pids = { mgmtd: await daemonPid('mgmtd'), zebra: await daemonPid('zebra'), bgpd: await daemonPid('bgpd') };
+    const t0 = performance.now();
+    await inContainer(['node', '-e', `process.kill(${pids.mgmtd}, 'SIGKILL')`]);
+    await waitEvent('daemon_started', (e) => e.daemon === 'mgmtd' && e.reason === 'crash');
+    await waitEvent('daemon_started', (e) => e.daemon === 'bgpd' && e.reason === 'dependency', 60_000);
+    for (const d of ['mgmtd', 'zebra', 'bgpd'] as const) assert.notEqual(await daemonPid(d), pids[d], `${d} restarted`);
+    await established();
+    timing('mgmtd kill -9 to Established with the prefix again', (performance.now() - t0) / 1000);
+    assert.match(await inContainer(['vtysh', '-c', 'show running-config']), /neighbor 10\.0\.1\.1 timers connect 3/);
+  });
+
   test('EVPN type-5 both ways with the netns VRF backend, applied in place', async () => {
     await gatewayInternalInterface(lab);
     await evpnRouterDevices(lab, 1016);
