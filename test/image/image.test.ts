@@ -322,7 +322,12 @@ describe('the container image, built and run as the lab gateway', { timeout: 1_8
     router = await lab.startRouter(evpnRouterConf(1016));
     volume.update({ 'bgp-conf.yaml': BGP, 'evpn-conf.yaml': docsEvpnConf(1016), 'gateway.yaml': GATEWAY_EVPN });
     const applied = await waitEvent('config_applied', (e) => typeof e.generation === 'number' && e.generation >= 3, 60_000);
-    assert.ok((applied.restarted as string[]).includes('zebra'), `zebra restarted for the VRF: ${JSON.stringify(applied.restarted)}`);
+    const attempts = (await events()).filter((e) => (e.event === 'config_applied' || e.event === 'config_apply_failed') && typeof e.generation === 'number' && e.generation >= 3);
+    const failed = attempts.filter((e) => e.event === 'config_apply_failed').map((e) => String(e.err));
+    // A change zebra must see: on FRR 10.3 mgmtd (which holds zebra's vrf/vni config) and everything after it.
+    assert.deepEqual(attempts[0]?.restarted, ['mgmtd', 'zebra', 'staticd', 'bgpd'], `apply attempts: ${JSON.stringify(attempts.map((e) => [e.event, e.generation, e.restarted, e.reason]))}`);
+    assert.deepEqual(failed, [], 'the first apply of the EVPN config succeeded');
+    assert.equal(applied.generation, attempts[0]?.generation);
     // router -> gateway: a type-5 route with the RT, installed in the VRF namespace through the bridge
     const atGw = await waitFor(async () => {
       const text = await inContainer(['vtysh', '-c', 'show bgp l2vpn evpn route type prefix json']);
