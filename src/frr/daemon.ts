@@ -1,4 +1,4 @@
-// One FRR daemon (zebra, staticd or bgpd) run in the foreground as our child process.
+// One FRR daemon (mgmtd, zebra, staticd or bgpd) run in the foreground as our child process.
 //
 // FRR facts used here (8.4.4): without `-d` the daemon stays in the foreground; `--log stdout` sends its log
 // lines to stdout (format `YYYY/MM/DD HH:MM:SS DAEMON: [ID] text`); stderr carries a few startup notes
@@ -17,11 +17,14 @@ import { childEnv } from '../child-env.ts';
 import type { FrrPaths } from './paths.ts';
 import { socketAnswers } from './paths.ts';
 
-/** The FRR daemons the supervisor runs. */
-export type DaemonName = 'zebra' | 'staticd' | 'bgpd';
+/** The FRR daemons the supervisor runs (mgmtd from FRR 9 on: src/frr/version.ts). */
+export type DaemonName = 'mgmtd' | 'zebra' | 'staticd' | 'bgpd';
 
-/** All daemon names in start order (zebra first). */
+/** FRR 8's daemons in start order (zebra first): what the lab's plain instances run. */
 export const DAEMON_NAMES: readonly DaemonName[] = ['zebra', 'staticd', 'bgpd'];
+
+/** Every daemon name, in start order. */
+export const ALL_DAEMON_NAMES: readonly DaemonName[] = ['mgmtd', 'zebra', 'staticd', 'bgpd'];
 
 /** The subset of a pino logger this module uses. */
 export interface FrrLogger {
@@ -37,6 +40,8 @@ export interface FrrDaemonOptions {
   paths: FrrPaths;
   /** Extra daemon flags, e.g. `['-K']` for zebra. */
   extraArgs?: string[];
+  /** Pass `-f /dev/null` (default true; FRR 10's mgmtd and staticd refuse `-f`: src/frr/version.ts). */
+  configFile?: boolean;
   /** argv prefix that must exec (not fork) the daemon, e.g. `['ip', 'netns', 'exec', NS]`. */
   wrapper?: string[];
   /** Added to the minimal environment (PATH, LANG=C); the parent's environment is NOT inherited. */
@@ -123,7 +128,8 @@ export class FrrDaemon extends EventEmitter<FrrDaemonEvents> {
 
   /** The daemon's arguments (without wrapper and binary). */
   get args(): string[] {
-    return [...this.paths.daemonArgs(this.name), '-f', '/dev/null', '-P', '0', '--log', 'stdout', ...(this.#opts.extraArgs ?? [])];
+    const configFile = this.#opts.configFile === false ? [] : ['-f', '/dev/null'];
+    return [...this.paths.daemonArgs(this.name), ...configFile, '-P', '0', '--log', 'stdout', ...(this.#opts.extraArgs ?? [])];
   }
 
   /** Full argv that start() spawns: wrapper, binary, args. */

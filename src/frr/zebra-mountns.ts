@@ -28,7 +28,14 @@ const NETNS_DIR = '/run/netns';
 async function run(argv: string[]): Promise<void> {
   const [file = '', ...args] = argv;
   const r = await execa(file, args, { reject: false, timeout: 5000, stdin: 'ignore', extendEnv: false, env: childEnv() });
-  if (r.exitCode !== 0) throw new Error(`preparing zebra's mount namespace: ${argv.join(' ')} failed (exit ${String(r.exitCode)}): ${(r.stderr || r.stdout).trim()}`);
+  if (r.exitCode !== 0) {
+    const out = (r.stderr || r.stdout).trim();
+    // Seen in a container without SYS_CHROOT: setns(CLONE_NEWNS) needs CAP_SYS_CHROOT besides CAP_SYS_ADMIN.
+    const hint = /reassociate to namespace 'ns\/mnt' failed: Operation not permitted/.test(out)
+      ? ' (entering a mount namespace needs the SYS_CHROOT capability besides SYS_ADMIN: add SYS_CHROOT to the container\'s capabilities for vrfBackend netns, see deploy/gateway.yaml)'
+      : '';
+    throw new Error(`preparing zebra's mount namespace: ${argv.join(' ')} failed (exit ${String(r.exitCode)}): ${out}${hint}`);
+  }
 }
 
 /** Whether a path is a mount point (compared after resolving symlinks: /var/run is /run). */

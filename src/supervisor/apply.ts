@@ -12,6 +12,7 @@ import type { Spec } from '../config/types.ts';
 import { configHash, renderFrrConf, shownConfigHash } from '../render/frr-conf.ts';
 import type { FrrPaths } from '../frr/paths.ts';
 import type { Vtysh } from '../frr/vtysh.ts';
+import { canonicalConfigLine } from '../frr/version.ts';
 import type { DaemonName } from '../frr/daemon.ts';
 import { parseRunningConfig } from '../state/frr-json.ts';
 import { lineDiff } from '../frr/running-config.ts';
@@ -318,7 +319,7 @@ export class Applier {
     try {
       if (!before) {
         await this.opts.daemons.startAll();
-        restarted = ['zebra', 'staticd', 'bgpd'];
+        restarted = [...this.opts.daemons.names];
       } else {
         const scope = dataplaneRestart ? 'zebra' : restartScope(before.spec, load.spec);
         restarted = await this.opts.daemons.restartFor(scope, restartSignal(before.spec));
@@ -364,13 +365,14 @@ export class Applier {
 
   /** The running config (as FRR prints it) must equal what was rendered, line for line. */
   private async verify(conf: string): Promise<void> {
-    const want = parseRunningConfig(conf);
+    // Compared in one form across FRR versions (src/frr/version.ts).
+    const want = parseRunningConfig(conf).map(canonicalConfigLine);
     const deadline = Date.now() + (this.opts.verifyTimeoutMs ?? 3000);
     let diff: string;
     for (;;) {
       const text = await this.opts.vtysh.run(['show running-config']);
       // With the netns VRF backend FRR adds the namespace path to the VRF block.
-      const have = parseRunningConfig(text).filter((l) => !/^ netns \/run\/netns\/\S+$/.test(l));
+      const have = parseRunningConfig(text).filter((l) => !/^ netns \/run\/netns\/\S+$/.test(l)).map(canonicalConfigLine);
       diff = lineDiff(want, have);
       if (diff === '') return;
       if (Date.now() > deadline || this.closed) break;

@@ -1,6 +1,7 @@
 /**
- * Owns the FRR daemons (zebra, staticd, bgpd) as child processes: starts them in order, restarts what a
- * config change needs, recovers from crashes with backoff (p-retry), and stops them in order.
+ * Owns the FRR daemons (mgmtd on FRR 9 and later, zebra, staticd, bgpd) as child processes: starts them in
+ * order, restarts what a config change needs, recovers from crashes with backoff (p-retry), and stops them in
+ * order. Which daemons, in which order and with which arguments comes from the FRR found (src/frr/version.ts).
  *
  * Every start of a daemon is followed by `configure(name)` (push that daemon's part of frr.conf), so a
  * restarted daemon always comes back with the current config. Lifecycle operations run one at a time.
@@ -8,12 +9,15 @@
 import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pRetry from 'p-retry';
-import { FrrDaemon, describeExit } from '../frr/daemon.ts';
+import { ALL_DAEMON_NAMES, FrrDaemon, describeExit } from '../frr/daemon.ts';
 import type { DaemonExit, DaemonName, Unkillable } from '../frr/daemon.ts';
 import type { FrrPaths } from '../frr/paths.ts';
+import { dependentsOf, restartSetFor } from '../frr/version.ts';
+import type { FrrFlavour } from '../frr/version.ts';
 import type { Logger } from '../log.ts';
 import { BACKOFF, backoffDelay } from './backoff.ts';
 
+/** FRR 8's start order; the order in use comes from the FRR found ({@link DaemonManager.setFrr}). */
 export const START_ORDER: readonly DaemonName[] = ['zebra', 'staticd', 'bgpd'];
 
 export interface DaemonStatus {
@@ -75,10 +79,23 @@ export class DaemonManager extends EventEmitter<Events> {
   private readonly recoveries = new AbortController();
   /** Shutting down: a crash is no longer recovered (the operation in flight may still finish). */
   private closing = false;
+  private order: readonly DaemonName[] = START_ORDER;
+  private frr: FrrFlavour | undefined;
 
   constructor(private readonly opts: DaemonManagerOptions) {
     super();
-    for (const name of START_ORDER) this.slots.set(name, this.makeSlot(name));
+    for (const name of ALL_DAEMON_NAMES) this.slots.set(name, this.makeSlot(name));
+  }
+
+  /** Drives this FRR: its daemon set and order, and which daemons take `-f` (call before startAll). */
+  setFrr(frr: FrrFlavour): void {
+    this.frr = frr;
+    this.order = [...frr.daemons];
+  }
+
+  /** The daemons run, in start order. */
+  get names(): readonly DaemonName[] {
+    return this.order;
   }
 
   private makeSlot(_name: DaemonName): Slot {
@@ -90,6 +107,7 @@ export class DaemonManager extends EventEmitter<Events> {
       name,
       paths: this.opts.paths,
       extraArgs: this.opts.extraArgs(name),
+      configFile: this.frr?.configFile.has(name) ?? true,
       ...(wrapper && { wrapper }),
       logger: this.opts.logger,
     });
@@ -144,20 +162,21 @@ export class DaemonManager extends EventEmitter<Events> {
     if (daemon) noteUnkillable(s, daemon);
   }
 
-  /** Starts every daemon in order (zebra, staticd, bgpd). On failure the daemon is retried with backoff. */
+  /** Starts every daemon in order ([mgmtd,] zebra, staticd, bgpd). On failure the daemon is retried with backoff. */
   startAll(): Promise<void> {
     return this.serial(async () => {
-      for (const name of START_ORDER) await this.startOrRecover(name, 'initial');
+      for (const name of this.order) await this.startOrRecover(name, 'initial');
     });
   }
 
   /**
    * Restarts for a config change: bgpd alone, or zebra then bgpd (zebra restarted alone leaves bgpd's
-   * routes out of the kernel). Returns what was restarted.
+   * routes out of the kernel; from FRR 9 on mgmtd and everything after it: restartSetFor). Returns what was
+   * restarted.
    */
   restartFor(scope: 'bgpd' | 'zebra', stopSignal: NodeJS.Signals = 'SIGTERM'): Promise<DaemonName[]> {
     return this.serial(async () => {
-      const order: DaemonName[] = scope === 'zebra' ? ['zebra', 'bgpd'] : ['bgpd'];
+      const order = restartSetFor(scope, this.order);
       for (const name of [...order].reverse()) await this.stopOne(name, stopSignal);
       for (const name of order) {
         this.slot(name).restarts++;
@@ -226,8 +245,10 @@ export class DaemonManager extends EventEmitter<Events> {
         () =>
           this.serial(async () => {
             if (this.closing) return;
-            if (name === 'zebra' && this.slot('bgpd').daemon?.running) await this.stopOne('bgpd', this.opts.restartSignal?.() ?? 'SIGTERM');
-            for (const d of START_ORDER) {
+            for (const dep of dependentsOf(name, this.order).reverse()) {
+              if (this.slot(dep).daemon?.running) await this.stopOne(dep, dep === 'bgpd' ? (this.opts.restartSignal?.() ?? 'SIGTERM') : 'SIGTERM');
+            }
+            for (const d of this.order) {
               if (this.slot(d).daemon?.running) continue;
               this.slot(d).restarts++;
               await this.startOne(d, d === name ? 'crash' : 'dependency');
@@ -293,7 +314,7 @@ export class DaemonManager extends EventEmitter<Events> {
     this.closing = true;
     this.abort.abort();
     this.recoveries.abort();
-    for (const name of [...START_ORDER].reverse()) await this.stopOne(name, 'SIGTERM', timeoutMs).catch(() => undefined);
+    for (const name of [...this.order].reverse()) await this.stopOne(name, 'SIGTERM', timeoutMs).catch(() => undefined);
   }
 
   isRunning(name: DaemonName): boolean {
@@ -301,7 +322,7 @@ export class DaemonManager extends EventEmitter<Events> {
   }
 
   status(): DaemonStatus[] {
-    return START_ORDER.map((name) => {
+    return this.order.map((name) => {
       const s = this.slot(name);
       const d = s.daemon;
       const running = d?.running ?? false;

@@ -8,13 +8,17 @@ import { join } from 'node:path';
 import { FrrPaths, removeStaleSockets } from '../frr/paths.ts';
 import { Vtysh } from '../frr/vtysh.ts';
 import { stopLeftovers } from '../frr/leftovers.ts';
+import { ALL_DAEMON_NAMES } from '../frr/daemon.ts';
 import type { DaemonName } from '../frr/daemon.ts';
+import { detectFrr } from '../frr/version.ts';
+import { checkFrrCapabilities } from '../frr/capabilities.ts';
+import type { FrrFlavour } from '../frr/version.ts';
 import type { HostFacts } from '../config/facts.ts';
 import { renderDaemons } from '../render/frr-conf.ts';
 import { pushDaemonConfig } from './push.ts';
 import type { Logger } from '../log.ts';
 import { ConfigWatcher } from '../watch/config-watcher.ts';
-import { DaemonManager, START_ORDER } from './daemons.ts';
+import { DaemonManager } from './daemons.ts';
 import { Applier, restartSignal } from './apply.ts';
 import { writeFileAtomic } from './atomic-write.ts';
 import { Observer } from '../observe/observer.ts';
@@ -46,6 +50,8 @@ export interface SupervisorOptions {
   listen: string;
   pollIntervalMs: number;
   readyWhen: ReadyWhen;
+  /** How to drive the FRR in frrBinDir; detected at start when not given (src/frr/version.ts). */
+  frr?: FrrFlavour;
 }
 
 /** zebra keeps the kernel routes of its previous run this long (`-K`), when graceful restart is on. */
@@ -108,7 +114,7 @@ export class Supervisor implements SupervisorView {
       // Only a recovery's starts count: the starts of an apply are verified by that apply.
       if (reason !== 'crash' && reason !== 'dependency') return;
       const running = this.applier.running;
-      if (running && this.applier.verifiedHash !== running.hash && START_ORDER.every((d) => this.daemons.isRunning(d))) {
+      if (running && this.applier.verifiedHash !== running.hash && this.daemons.names.every((d) => this.daemons.isRunning(d))) {
         this.requestApply('daemons recovered');
       }
     });
@@ -183,10 +189,17 @@ export class Supervisor implements SupervisorView {
 
   async start(): Promise<void> {
     const log = this.opts.logger;
+    await checkFrrCapabilities();
+    const frr = this.opts.frr ?? (await detectFrr(this.paths.binDir));
+    this.daemons.setFrr(frr);
+    log.info(
+      { event: 'frr_detected', version: frr.version.text, daemons: frr.daemons, configFile: [...frr.configFile] },
+      `FRR ${frr.version.text}: running ${frr.daemons.join(', ')}`,
+    );
     await this.paths.ensureDirs();
     // SIGKILL, like a config-change restart: with graceful restart the peers keep this gateway's routes as
     // stale until the new bgpd is up, and zebra's forwarding state stays for the new zebra (-K) to adopt.
-    const leftovers = await stopLeftovers(this.paths, START_ORDER, { signal: 'SIGKILL' });
+    const leftovers = await stopLeftovers(this.paths, ALL_DAEMON_NAMES, { signal: 'SIGKILL' });
     if (leftovers.length > 0) log.warn({ event: 'leftovers_stopped', daemons: leftovers }, `stopped FRR daemons left over from an earlier run: ${leftovers.map((l) => `${l.name}[${l.pid}]`).join(', ')}`);
     await writeFileAtomic(this.paths.vtyshConf, 'service integrated-vtysh-config\n', 0o644);
     await writeFileAtomic(join(this.paths.instanceConfigDir, 'daemons'), renderDaemons(), 0o644);
@@ -229,7 +242,7 @@ export class Supervisor implements SupervisorView {
       if (spec && this.daemons.isRunning('bgpd')) await drainBgp({ spec, vtysh: this.vtysh, logger: log, bgpdUptimeMs: this.bgpdUptimeMs(), waitMs: SHUTDOWN_BUDGET.sessionWaitMs });
       await this.daemons.stopAll(SHUTDOWN_BUDGET.stopEachMs);
       await releaseZebraMountNs(this.mountHolder).catch((e: unknown) => log.warn({ event: 'cleanup_failed', err: (e as Error).message }));
-      for (const name of START_ORDER) await rm(this.paths.pidFile(name), { force: true });
+      for (const name of ALL_DAEMON_NAMES) await rm(this.paths.pidFile(name), { force: true });
       await removeStaleSockets(this.paths.instanceRunDir).catch(() => undefined);
       log.info({ event: 'stopped', durationMs: Math.round(performance.now() - t0) }, 'frr-supervisor stopped');
     })();

@@ -21,10 +21,14 @@ const ignore = read('.dockerignore').split('\n');
 const pkg = JSON.parse(read('package.json')) as { engines: { node: string }; bin: Record<string, string>; scripts: Record<string, string>; type: string };
 const buildTsconfig = JSON.parse(read('tsconfig.build.json')) as { compilerOptions: { outDir: string } };
 
-/** The one extra apt package the runtime image may install beyond scripts/install-deps.sh: process 1. */
-const EXTRA_RUNTIME_PACKAGES = ['tini'];
+/** What the runtime image installs beyond scripts/install-deps.sh: Node.js (Debian's) and process 1. */
+const EXTRA_RUNTIME_PACKAGES = ['nodejs', 'tini'];
 /** What scripts/install-deps.sh installs for the tests only (Prometheus, promtool, the exporter compared with): never in the image. */
 const TEST_ONLY_PACKAGES = ['prometheus', 'prometheus-frr-exporter'];
+/** The build stage: Debian's Node.js and npm, nothing else. */
+const BUILD_PACKAGES = ['nodejs', 'npm'];
+/** Both stages start from Debian trixie slim (Node.js 20 and FRR 10.3 are Debian trixie packages). */
+const BASE_IMAGE = 'debian:trixie-slim';
 
 function stageNamed(name: string): Stage {
   const s = df.stages.find((x) => x.name === name);
@@ -45,10 +49,10 @@ describe('Dockerfile: stages and base images', () => {
     assert.deepEqual(df.stages.map((s) => s.name), ['build', 'runtime']);
   });
 
-  it('builds on node:N-bookworm and runs on node:N-bookworm-slim (Debian bookworm slim), N = the Node major of package.json engines', () => {
-    assert.equal(nodeMajor, 20);
-    assert.equal(stageNamed('build').image, `node:${nodeMajor}-bookworm`);
-    assert.equal(stageNamed('runtime').image, `node:${nodeMajor}-bookworm-slim`);
+  it('builds and runs on debian:trixie-slim, whose nodejs package has the Node major of package.json engines', () => {
+    assert.equal(nodeMajor, 20, 'Debian trixie ships Node.js 20 (20.19.2), which package.json engines allows');
+    assert.equal(stageNamed('build').image, BASE_IMAGE);
+    assert.equal(stageNamed('runtime').image, BASE_IMAGE);
   });
 
   it('pins every base image by tag (or digest), never latest', () => {
@@ -148,7 +152,7 @@ describe('Dockerfile: runtime packages, process 1 and entrypoint', () => {
   const labInstalls = aptInstalls(read('scripts/install-deps.sh'));
   const imageInstalls = runs(stageNamed('runtime')).flatMap(aptInstalls);
 
-  it('installs exactly the apt packages of scripts/install-deps.sh (but its test tools), plus tini', () => {
+  it('installs exactly the apt packages of scripts/install-deps.sh (but its test tools), plus nodejs and tini; the build stage nodejs and npm', () => {
     const runtime = labInstalls.filter((i) => !i.packages.every((p) => TEST_ONLY_PACKAGES.includes(p)));
     assert.equal(runtime.length, 1, 'scripts/install-deps.sh has one apt-get install of what the gateway runs');
     assert.deepEqual(labInstalls.filter((i) => !runtime.includes(i)).flatMap((i) => i.packages).sort(), [...TEST_ONLY_PACKAGES].sort(), 'and one of the test tools');
@@ -159,13 +163,24 @@ describe('Dockerfile: runtime packages, process 1 and entrypoint', () => {
     for (const p of TEST_ONLY_PACKAGES) assert.ok(!image.packages.includes(p), `the image has no ${p}`);
     assert.deepEqual([...image.packages].sort(), [...lab.packages, ...EXTRA_RUNTIME_PACKAGES].sort());
     for (const opt of ['-y', '--no-install-recommends']) assert.ok(image.options.includes(opt) && lab.options.includes(opt), `both use ${opt}`);
-    assert.deepEqual(runs(stageNamed('build')).flatMap(aptInstalls), [], 'the build stage installs no apt packages');
+    const build = runs(stageNamed('build')).flatMap(aptInstalls);
+    assert.equal(build.length, 1, 'the build stage has one apt-get install');
+    assert.deepEqual([...build[0]!.packages].sort(), BUILD_PACKAGES);
+    assert.ok(build[0]!.options.includes('--no-install-recommends'));
   });
 
   it('cleans the apt lists in the same layer', () => {
-    const run = runs(stageNamed('runtime')).find((r) => /apt-get install/.test(r)) ?? '';
-    assert.match(run, /apt-get update/);
-    assert.match(run, /rm -rf \/var\/lib\/apt\/lists\/\*/);
+    for (const stage of ['build', 'runtime']) {
+      const run = runs(stageNamed(stage)).find((r) => /apt-get install/.test(r)) ?? '';
+      assert.match(run, /apt-get update/, stage);
+      assert.match(run, /rm -rf \/var\/lib\/apt\/lists\/\*/, stage);
+    }
+  });
+
+  it('npm ci can use a CA bundle passed as a build secret (builds behind a TLS-intercepting proxy), and works without it', () => {
+    const run = runs(stageNamed('build')).find((r) => /\bnpm ci\b/.test(r)) ?? '';
+    assert.match(run, /^--mount=type=secret,id=ca-certificates,target=(\S+)/);
+    assert.match(run, /if \[ -s \S+ \]; then export npm_config_cafile=\S+; fi/);
   });
 
   it('process 1 is tini (reaps zombies, forwards signals to the supervisor only), then `frr-supervisor run`', () => {

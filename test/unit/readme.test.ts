@@ -7,6 +7,7 @@ import { RUN_FLAGS } from '../../src/cli/run-cmd.ts';
 import { METRIC_NAMES } from '../../src/observe/metrics.ts';
 import { MAIN_HELP } from '../../src/cli/cli.ts';
 import { ENV_MAPPING } from '../../src/config/env.ts';
+import { TESTED_VERSIONS } from '../../src/frr/version.ts';
 
 const README = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { scripts: Record<string, string> };
@@ -52,4 +53,14 @@ test("every logged event is in the README's list of log events", () => {
   const logs = /## Logs\n([\s\S]*?)\n## /.exec(README)?.[1] ?? '';
   const missing = events.filter((e) => !logs.includes(`\`${e}\``));
   assert.deepEqual(missing, [], `logged but not in the README's Logs section: ${missing.join(', ')}`);
+});
+
+test('.ci/run runs the image test after the test command, and the README says which FRR versions are tested', () => {
+  const ci = readFileSync(new URL('../../.ci/run', import.meta.url), 'utf8');
+  assert.match(ci, /^npm test\nnpm run test:image$/m);
+  assert.equal(pkg.scripts['test:image'], 'bash scripts/test-image.sh');
+  const section = /## FRR versions\n([\s\S]*?)\n## /.exec(README)?.[1] ?? '';
+  for (const v of TESTED_VERSIONS) assert.ok(section.includes(`FRR ${v}`), `the README's FRR versions section names FRR ${v}`);
+  assert.match(section, /9\.1\.3/, 'and what Kube-OVN\'s FRR 9.1.3 users should expect');
+  assert.match(README, /npm run test:image/);
 });
