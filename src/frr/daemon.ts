@@ -20,11 +20,11 @@ import { socketAnswers } from './paths.ts';
 /** The FRR daemons the supervisor runs (mgmtd from FRR 9 on: src/frr/version.ts). */
 export type DaemonName = 'mgmtd' | 'zebra' | 'staticd' | 'bgpd';
 
-/** FRR 8's daemons in start order (zebra first): what the lab's plain instances run. */
-export const DAEMON_NAMES: readonly DaemonName[] = ['zebra', 'staticd', 'bgpd'];
-
-/** Every daemon name, in start order. */
+/** The one list of daemons: every daemon the supervisor can run, in start order (which run: src/frr/version.ts). */
 export const ALL_DAEMON_NAMES: readonly DaemonName[] = ['mgmtd', 'zebra', 'staticd', 'bgpd'];
+
+/** FRR 8's daemons in start order (no mgmtd): what the lab's plain instances run. */
+export const DAEMON_NAMES: readonly DaemonName[] = ALL_DAEMON_NAMES.filter((d) => d !== 'mgmtd');
 
 /** The subset of a pino logger this module uses. */
 export interface FrrLogger {

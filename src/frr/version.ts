@@ -16,6 +16,7 @@
 //   zebra (as watchfrr does). mgmtd holds the running config of its backends (zebra, staticd): when mgmtd
 //   restarts, everything after it restarts and gets its config again.
 import { execa } from 'execa';
+import { ALL_DAEMON_NAMES, DAEMON_NAMES } from './daemon.ts';
 import type { DaemonName } from './daemon.ts';
 
 /** An FRR version, as `zebra --version` prints it ("zebra version 10.3", "zebra version 8.4.4"). */
@@ -59,7 +60,7 @@ export function atLeast(v: FrrVersion, major: number, minor = 0): boolean {
 
 /** The daemons of a version, in start order. */
 export function daemonsFor(v: FrrVersion): DaemonName[] {
-  return atLeast(v, MGMTD_SINCE.major, MGMTD_SINCE.minor) ? ['mgmtd', 'zebra', 'staticd', 'bgpd'] : ['zebra', 'staticd', 'bgpd'];
+  return [...(atLeast(v, MGMTD_SINCE.major, MGMTD_SINCE.minor) ? ALL_DAEMON_NAMES : DAEMON_NAMES)];
 }
 
 /** Whether a daemon's `--help` output lists `-f, --config_file`. */

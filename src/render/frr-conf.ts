@@ -118,13 +118,11 @@ export function enableNeighboursCommands(spec: Spec): string[] {
   return ['configure terminal', `router bgp ${spec.bgp.localAsn}`, ...spec.bgp.neighbours.map((n) => `no neighbor ${n} shutdown`)];
 }
 
-export const DAEMONS = ['zebra', 'staticd', 'bgpd'] as const;
-
-/** FRR's daemons file: zebra, staticd and bgpd on, every other daemon off. Read and written with `ini`. */
-export function renderDaemons(): string {
+/** FRR's daemons file: the daemons the supervisor runs on, every other daemon off. Read and written with `ini`. */
+export function renderDaemons(daemons: readonly string[]): string {
   const base = ini.parse(readFileSync(join(TEMPLATE_DIR, 'daemons'), 'utf8')) as Record<string, unknown>;
   for (const key of Object.keys(base)) if (/^[a-z0-9]+d$/.test(key) || key === 'zebra') base[key] = 'no';
-  for (const d of DAEMONS) base[d] = 'yes';
+  for (const d of daemons) base[d] = 'yes';
   return `# Written by frr-supervisor. It starts these daemons itself (no frrinit.sh/watchfrr).\n${ini.stringify(base)}`;
 }
 

@@ -9,7 +9,7 @@
 import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pRetry from 'p-retry';
-import { ALL_DAEMON_NAMES, FrrDaemon, describeExit } from '../frr/daemon.ts';
+import { ALL_DAEMON_NAMES, DAEMON_NAMES, FrrDaemon, describeExit } from '../frr/daemon.ts';
 import type { DaemonExit, DaemonName, Unkillable } from '../frr/daemon.ts';
 import type { FrrPaths } from '../frr/paths.ts';
 import { dependentsOf, restartSetFor } from '../frr/version.ts';
@@ -18,7 +18,7 @@ import type { Logger } from '../log.ts';
 import { BACKOFF, backoffDelay } from './backoff.ts';
 
 /** FRR 8's start order; the order in use comes from the FRR found ({@link DaemonManager.setFrr}). */
-export const START_ORDER: readonly DaemonName[] = ['zebra', 'staticd', 'bgpd'];
+export const START_ORDER: readonly DaemonName[] = DAEMON_NAMES;
 
 export interface DaemonStatus {
   name: DaemonName;

@@ -202,7 +202,7 @@ export class Supervisor implements SupervisorView {
     const leftovers = await stopLeftovers(this.paths, ALL_DAEMON_NAMES, { signal: 'SIGKILL' });
     if (leftovers.length > 0) log.warn({ event: 'leftovers_stopped', daemons: leftovers }, `stopped FRR daemons left over from an earlier run: ${leftovers.map((l) => `${l.name}[${l.pid}]`).join(', ')}`);
     await writeFileAtomic(this.paths.vtyshConf, 'service integrated-vtysh-config\n', 0o644);
-    await writeFileAtomic(join(this.paths.instanceConfigDir, 'daemons'), renderDaemons(), 0o644);
+    await writeFileAtomic(join(this.paths.instanceConfigDir, 'daemons'), renderDaemons(frr.daemons), 0o644);
     if (this.opts.configDir) {
       this.watcher = new ConfigWatcher({ dir: this.opts.configDir, debounceMs: this.opts.debounceMs, resyncMs: this.opts.resyncMs });
       this.watcher.on('change', (reason, periodic) => this.requestApply(reason, { periodic }));
