@@ -10,7 +10,7 @@
  */
 import { createLab, waitFor } from '../test/lab/lab.ts';
 import { startSupervisor } from '../test/lab/supervisor-process.ts';
-import { parseBgpSummary } from '../src/state/frr-json.ts';
+import { parseBgpSummary } from '../src/state/bgp.ts';
 import { median, round, summary } from './stats.ts';
 import { bgpRouterConf, docsBgpConf, GW, RT } from '../test/lab/configs.ts';
 

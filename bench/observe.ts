@@ -36,7 +36,7 @@ import { createLab, waitFor } from '../test/lab/lab.ts';
 import type { Lab } from '../test/lab/lab.ts';
 import { startSupervisor } from '../test/lab/supervisor-process.ts';
 import type { SupervisorProcess } from '../test/lab/supervisor-process.ts';
-import { parseBgpSummary } from '../src/state/frr-json.ts';
+import { parseBgpSummary } from '../src/state/bgp.ts';
 import { Poller } from '../src/observe/poller.ts';
 import { VtySocket } from '../src/frr/vty-socket.ts';
 import type { StatusDoc } from '../src/observe/status.ts';

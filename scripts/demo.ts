@@ -15,7 +15,7 @@ import { evpnRouterConf, evpnRouterDevices, gatewayInternalInterface, ROUTER_PRE
 import { docsBgpConf, docsEvpnConf } from '../test/lab/configs.ts';
 import { formatStatus } from '../src/cli/status-cmd.ts';
 import type { StatusDoc } from '../src/observe/status.ts';
-import { listType5Routes } from '../src/state/frr-json.ts';
+import { listType5Routes } from '../test/lab/evpn-routes.ts';
 
 const PORT = Number(process.env.DEMO_PORT ?? 9180);
 const SECONDS = Number(process.env.DEMO_SECONDS ?? 0);

@@ -9,8 +9,11 @@
  */
 import { EventEmitter } from 'node:events';
 import { VtyshTimeoutError } from '../frr/vtysh.ts';
-import { parseBgpNeighbors, parseBgpSummary, parseEvpnVni, parseVrfVni, parseEvpnRmac, parseRouteSummary } from '../state/frr-json.ts';
-import type { EvpnVni, NeighborDetail, PeerSummary, VrfVni } from '../state/frr-json.ts';
+import { parseBgpNeighbors, parseBgpSummary } from '../state/bgp.ts';
+import { parseEvpnVni, parseVrfVni, parseEvpnRmac } from '../state/evpn.ts';
+import { parseRouteSummary } from '../state/zebra.ts';
+import type { EvpnVni, VrfVni } from '../state/evpn.ts';
+import type { NeighborDetail, PeerSummary } from '../state/bgp.ts';
 
 export interface EvpnTarget {
   vni: number;

@@ -14,7 +14,7 @@ import type { FrrPaths } from '../frr/paths.ts';
 import type { Vtysh } from '../frr/vtysh.ts';
 import { canonicalConfigLine } from '../frr/version.ts';
 import type { DaemonName } from '../frr/daemon.ts';
-import { parseRunningConfig } from '../state/frr-json.ts';
+import { parseRunningConfig } from '../frr/running-config.ts';
 import { lineDiff } from '../frr/running-config.ts';
 import type { Logger } from '../log.ts';
 import type { DaemonManager } from './daemons.ts';

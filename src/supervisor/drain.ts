@@ -11,7 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Spec } from '../config/types.ts';
 import type { Vtysh } from '../frr/vtysh.ts';
 import type { Logger } from '../log.ts';
-import { parseBgpSummary } from '../state/frr-json.ts';
+import { parseBgpSummary } from '../state/bgp.ts';
 
 /** A bgpd younger than this may still be bringing its sessions up. */
 export const YOUNG_BGPD_MS = 15_000;

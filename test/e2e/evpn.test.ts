@@ -12,7 +12,8 @@ import { startSupervisor } from '../lab/supervisor-process.ts';
 import { evpnRouterConf, evpnRouterDevices, gatewayInternalInterface } from '../lab/evpn-router.ts';
 import { docsBgpConf, docsEvpnConf, GW, RT } from '../lab/configs.ts';
 import type { SupervisorProcess } from '../lab/supervisor-process.ts';
-import { parseBgpNeighbors, listType5Routes } from '../../src/state/frr-json.ts';
+import { parseBgpNeighbors } from '../../src/state/bgp.ts';
+import { listType5Routes } from '../lab/evpn-routes.ts';
 
 const VRF = `fsl${process.pid}v9`;
 

@@ -44,7 +44,7 @@ import {
   startSupervisorAt,
 } from '../lab/fault-kit.ts';
 import { runCli } from '../helpers/cli.ts';
-import { parseBgpSummary } from '../../src/state/frr-json.ts';
+import { parseBgpSummary } from '../../src/state/bgp.ts';
 import { shownConfigHash } from '../../src/render/frr-conf.ts';
 import type { StatusDoc } from '../../src/observe/status.ts';
 import type { DaemonName } from '../../src/frr/daemon.ts';

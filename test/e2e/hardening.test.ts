@@ -10,7 +10,7 @@ import { createLab, waitFor } from '../lab/lab.ts';
 import type { Lab, RouterInstance } from '../lab/lab.ts';
 import { startSupervisor } from '../lab/supervisor-process.ts';
 import type { SupervisorProcess } from '../lab/supervisor-process.ts';
-import { parseBgpSummary } from '../../src/state/frr-json.ts';
+import { parseBgpSummary } from '../../src/state/bgp.ts';
 import { bgpRouterConf, docsBgpConf, GW, GW_PREFIX } from '../lab/configs.ts';
 import type { StatusDoc } from '../../src/observe/status.ts';
 

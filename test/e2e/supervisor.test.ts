@@ -12,7 +12,7 @@ import { createLab, waitFor } from '../lab/lab.ts';
 import type { Lab, RouterInstance } from '../lab/lab.ts';
 import { startSupervisor } from '../lab/supervisor-process.ts';
 import type { SupervisorProcess } from '../lab/supervisor-process.ts';
-import { parseBgpNeighbors, parseBgpSummary } from '../../src/state/frr-json.ts';
+import { parseBgpNeighbors, parseBgpSummary } from '../../src/state/bgp.ts';
 import { bgpRouterConf, docsBgpConf, GW, GW_PREFIX, RT, RT_PREFIX } from '../lab/configs.ts';
 import type { BgpConfOptions } from '../lab/configs.ts';
 

@@ -20,7 +20,8 @@ import type { Lab, RouterInstance } from '../lab/lab.ts';
 import { bgpRouterConf, docsBgpConf, docsEvpnConf, GW, GW_PREFIX, RT, RT_PREFIX } from '../lab/configs.ts';
 import { evpnRouterConf, evpnRouterDevices, gatewayInternalInterface } from '../lab/evpn-router.ts';
 import { ProjectedVolume } from '../lab/projected-volume.ts';
-import { listType5Routes, parseBgpSummary } from '../../src/state/frr-json.ts';
+import { listType5Routes } from '../lab/evpn-routes.ts';
+import { parseBgpSummary } from '../../src/state/bgp.ts';
 import { buildImage, containerEvents, containersNamed, imageExists, inspectContainer, ownContainer, podman, removeAll, ULIMITS } from './podman.ts';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));

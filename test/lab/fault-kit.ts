@@ -17,7 +17,7 @@ import { loadConfig } from '../../src/config/load.ts';
 import { formatProblem } from '../../src/config/problems.ts';
 import type { Spec } from '../../src/config/types.ts';
 import { renderFrrConf } from '../../src/render/frr-conf.ts';
-import { parseRunningConfig } from '../../src/state/frr-json.ts';
+import { parseRunningConfig } from '../../src/frr/running-config.ts';
 import { lineDiff } from '../../src/frr/running-config.ts';
 import type { Lab } from './lab.ts';
 import { waitFor } from './lab.ts';

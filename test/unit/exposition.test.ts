@@ -13,7 +13,7 @@ import { APPLY_RESULTS, labelCombinations, Metrics, RESTART_REASONS } from '../.
 import { pollCommands, POLL_COMMANDS, routeSummaryCommand } from '../../src/observe/poller.ts';
 import type { FrrSnapshot } from '../../src/observe/poller.ts';
 import type { SupervisorView } from '../../src/observe/view.ts';
-import type { PeerSummary } from '../../src/state/frr-json.ts';
+import type { PeerSummary } from '../../src/state/bgp.ts';
 import { EXPORTER_WARTS, lintKey, parseExposition, PROMTOOL, promtoolLint, sampleValue } from '../helpers/prometheus.ts';
 
 const EVPN = { vni: 1016, vrf: 'vrf-vpn' };

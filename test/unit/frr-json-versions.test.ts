@@ -5,17 +5,11 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import {
-  listType5Routes,
-  parseBgpNeighbors,
-  parseBgpSummary,
-  parseEvpnRmac,
-  parseEvpnSummary,
-  parseEvpnVni,
-  parseRouteSummary,
-  parseRunningConfig,
-  parseVrfVni,
-} from '../../src/state/frr-json.ts';
+import { listType5Routes } from '../lab/evpn-routes.ts';
+import { parseBgpNeighbors, parseBgpSummary, parseEvpnSummary } from '../../src/state/bgp.ts';
+import { parseEvpnRmac, parseEvpnVni, parseVrfVni } from '../../src/state/evpn.ts';
+import { parseRouteSummary } from '../../src/state/zebra.ts';
+import { parseRunningConfig } from '../../src/frr/running-config.ts';
 import { canonicalConfigLine } from '../../src/frr/version.ts';
 
 const fixture = (path: string): string => readFileSync(new URL(`../fixtures/frr-json/${path}`, import.meta.url), 'utf8');

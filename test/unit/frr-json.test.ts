@@ -4,18 +4,12 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 
-import {
-  FrrJsonError,
-  countType5Prefixes,
-  listType5Routes,
-  parseBgpNeighbors,
-  parseBgpSummary,
-  parseEvpnSummary,
-  parseEvpnVni,
-  parseRunningConfig,
-  parseVrfVni,
-} from '../../src/state/frr-json.ts';
-import type { NeighborDetail, PeerSummary } from '../../src/state/frr-json.ts';
+import { FrrJsonError } from '../../src/state/json.ts';
+import { countType5Prefixes, listType5Routes } from '../lab/evpn-routes.ts';
+import { parseBgpNeighbors, parseBgpSummary, parseEvpnSummary } from '../../src/state/bgp.ts';
+import { parseEvpnVni, parseVrfVni } from '../../src/state/evpn.ts';
+import { parseRunningConfig } from '../../src/frr/running-config.ts';
+import type { NeighborDetail, PeerSummary } from '../../src/state/bgp.ts';
 
 function fixture(path: string): string {
   return readFileSync(new URL(`../fixtures/frr-json/${path}`, import.meta.url), 'utf8');

@@ -15,7 +15,7 @@ import { buildStatus } from '../../src/observe/status.ts';
 import { formatStatus } from '../../src/cli/status-cmd.ts';
 import type { SupervisorView } from '../../src/observe/view.ts';
 import type { FrrSnapshot } from '../../src/observe/poller.ts';
-import type { PeerSummary } from '../../src/state/frr-json.ts';
+import type { PeerSummary } from '../../src/state/bgp.ts';
 import type { DaemonStatus } from '../../src/supervisor/daemons.ts';
 
 const up = (name: DaemonStatus['name']): DaemonStatus => ({ name, running: true, pid: 1, restarts: 0 });
