@@ -23,6 +23,10 @@ RT=10.0.1.1
 VPC_HOST=10.17.0.10
 REMOTE=192.168.100.10
 SUP_PID=
+# deploy/gateway.yaml's capabilities: the supervisor (and mgmtd) run with only these in the bounding set
+CAPS=+chown,+dac_override,+kill,+setgid,+setuid,+net_bind_service,+net_admin,+net_raw,+sys_admin
+CAPBND=00000000002034e3
+CAPPED=(setpriv --no-new-privs --inh-caps=-all --bounding-set=-all,$CAPS --)
 
 say() { echo "fsvm: $*"; }
 dump_logs() {
@@ -42,6 +46,7 @@ until_ok() {
   "$@"
 }
 gw() { ip netns exec gw "$@"; }
+fails() { ! "$@"; }
 rtr_vtysh() { vtysh -N rtr --config_dir /etc/frr "$@"; }
 gw_vtysh() { vtysh -N gw --config_dir /etc/frr "$@"; }
 
@@ -155,7 +160,7 @@ EOF
 
 SUP="node $P/bin/frr-supervisor.js"
 say "frr-supervisor init (Node under emulation: slow)"
-gw env POD_IP=$POD_IP $SUP init --config-dir $W/conf > $W/log/init.out 2>&1
+gw "${CAPPED[@]}" env POD_IP=$POD_IP $SUP init --config-dir $W/conf > $W/log/init.out 2>&1
 rc=$?
 cat $W/log/init.out
 check "frr-supervisor init exits 0 in the Pod layout (kernel backend)" test $rc = 0
@@ -224,9 +229,10 @@ router bgp 65001 vrf vrf-rtr
 exit
 EOF
 # FRR 10: mgmtd first; mgmtd and staticd take no -f (their config arrives through mgmtd)
+FRR_WRAP=()
 frr_start() { # frr_start NS PATHSPACE DAEMON [ARGS...]
   local ns=$1 ps=$2 d=$3; shift 3
-  ip netns exec "$ns" /usr/lib/frr/"$d" -d -N "$ps" -i /run/frr/"$ps"/"$d".pid -P 0 --log file:$W/log/"$ps"-"$d".log "$@"
+  ip netns exec "$ns" "${FRR_WRAP[@]}" /usr/lib/frr/"$d" -d -N "$ps" -i /run/frr/"$ps"/"$d".pid -P 0 --log file:$W/log/"$ps"-"$d".log "$@"
 }
 frr_start rtr rtr mgmtd
 frr_start rtr rtr zebra -f /dev/null
@@ -238,35 +244,32 @@ check "the router (FRR 10.3, kernel VRF, L3VNI $VNI) is configured" sh -c "vtysh
 
 # ------------------------------------------------------------------------------------------------------------
 # 3. the gateway: frr-supervisor run (kernel backend) driving FRR 10.3
-# Until the supervisor knows FRR 10 (mgmtd, no -f for staticd), this harness starts mgmtd in the Pod namespace
-# and gives the supervisor a bin dir whose staticd drops the `-f FILE` it is passed.
+# FRR 10 shims (guest/frr10/). The supervisor drives FRR 8's daemon set; FRR 10.3 differs in three ways this
+# harness bridges until the supervisor knows FRR 10: mgmtd must run first (the supervisor's zebra is a script
+# that starts a fresh mgmtd, then execs zebra), staticd refuses `-f FILE` (dropped by a script), and zebra's
+# `vrf NAME / vni N` is configured through mgmtd (vtysh pushes the file to mgmtd too when asked for zebra).
 mkdir -p $W/frrbin
-ln -s /usr/lib/frr/zebra $W/frrbin/zebra
 ln -s /usr/lib/frr/bgpd $W/frrbin/bgpd
-cat > $W/frrbin/staticd <<'EOF'
-#!/bin/bash
-args=()
-while [ $# -gt 0 ]; do
-  if [ "$1" = -f ]; then shift 2; continue; fi
-  args+=("$1"); shift
-done
-exec -a "$0" /usr/lib/frr/staticd "${args[@]}"
-EOF
-chmod 755 $W/frrbin/staticd
-frr_start gw gw mgmtd
-until_ok 30 test -S /run/frr/gw/mgmtd.vty
+cp $G/frr10/zebra $G/frr10/staticd $W/frrbin/
+mv /usr/bin/vtysh /usr/bin/vtysh.real
+cp $G/frr10/vtysh /usr/bin/vtysh
 
 say "starting frr-supervisor run in the gateway namespace"
-gw env POD_IP=$POD_IP $SUP run --config-dir $W/conf --pathspace gw --frr-bin-dir $W/frrbin \
+gw "${CAPPED[@]}" env POD_IP=$POD_IP FRRSUP_DAEMON_START_TIMEOUT_MS=60000 $SUP run --config-dir $W/conf --pathspace gw --frr-bin-dir $W/frrbin \
   --vtysh-timeout 30s --resync 5s --poll-interval 5s --debounce 300ms > $W/log/supervisor.log 2>&1 &
 SUP_PID=$!
 http() { # http NS URL: prints the status code (000 when no answer)
   ip netns exec "$1" curl -s -o /dev/null -w '%{http_code}' --max-time 10 "$2"
 }
 ready() { [ "$(http gw http://127.0.0.1:9180/readyz)" = 200 ]; }
-until_ok 240 ready
+# progress while waiting: the supervisor's last event every 30 s
+for i in $(seq 14); do
+  until_ok 30 ready && break
+  say "waiting for readiness ($((i * 30)) s): $(grep -o '"event":"[a-z_]*"' $W/log/supervisor.log | tail -1)"
+done
 check "the supervisor is ready: config applied, daemons up, BGP session Established" ready
 ready || { dump_logs; exit 1; }
+check "the supervisor runs with deploy/'s capabilities only (CapBnd $CAPBND)" grep -q "^CapBnd:[[:space:]]*$CAPBND" /proc/$SUP_PID/status
 check "run found the devices init made and changed nothing at startup" sh -c "! grep -q '\"event\":\"dataplane_step\"' $W/log/supervisor.log"
 
 rtr_has_gw_prefix() { vtysh -N rtr -c 'show ip route vrf vrf-rtr 10.17.0.0/24' 2>/dev/null | grep -q 'bgp'; }
@@ -285,17 +288,36 @@ until_ok 60 ping_remote_to_vpc
 check "packets cross: remote host $REMOTE -> VPC host $VPC_HOST" ping_remote_to_vpc
 
 # ------------------------------------------------------------------------------------------------------------
-# 4. the probes on the Pod IP from the node, with eth0 in the VRF
-probe_all() { # prints "livez=CODE readyz=CODE metrics=CODE" from NS to URL base
+# 4. the probes on the Pod IP from the node, with eth0 in the VRF. kubelet probes (and Prometheus scrapes) the Pod
+# IP; the supervisor listens on 0.0.0.0:9180 in the Pod's default VRF.
+probe_all() { # probe_all NS URL: "livez=CODE readyz=CODE metrics=CODE" (000: no HTTP answer)
   echo "livez=$(http "$1" "$2/livez") readyz=$(http "$1" "$2/readyz") metrics=$(http "$1" "$2/metrics")"
 }
-say "tcp_l3mdev_accept=$(gw sysctl -n net.ipv4.tcp_l3mdev_accept)"
-say "from the Pod itself, 127.0.0.1: $(probe_all gw http://127.0.0.1:9180)"
-say "from the node to the Pod IP, default sysctls: $(probe_all node http://$POD_IP:9180)"
+why() { ip netns exec node curl -sS -o /dev/null --max-time 10 "http://$POD_IP:9180/livez" 2>&1 | head -1; }
+NO_ANSWER="livez=000 readyz=000 metrics=000"
+ANSWERS="livez=200 readyz=200 metrics=200"
+check "from inside the Pod (127.0.0.1): /livez /readyz /metrics answer 200" test "$(probe_all gw http://127.0.0.1:9180)" = "$ANSWERS"
+r=$(probe_all node http://$POD_IP:9180); say "node -> Pod IP, tcp_l3mdev_accept=0 (default): $r ($(why))"
+check "tcp_l3mdev_accept=0 (default): the node's probes to the Pod IP get no answer (listener in the default VRF)" test "$r" = "$NO_ANSWER"
 gw sysctl -qw net.ipv4.tcp_l3mdev_accept=1
-say "from the node to the Pod IP, tcp_l3mdev_accept=1: $(probe_all node http://$POD_IP:9180)"
-gw ip route show vrf vrf-vpn
-gw ip route get 100.64.0.2 vrf vrf-vpn
+r=$(probe_all node http://$POD_IP:9180); say "node -> Pod IP, tcp_l3mdev_accept=1: $r ($(why)); $(gw ip route get 100.64.0.2 vrf vrf-vpn 2>&1)"
+check "tcp_l3mdev_accept=1 alone: still no answer (VRF table 2000 has no route back to the node)" test "$r" = "$NO_ANSWER"
+# the route back to the node's network (Kube-OVN's join subnet here) in the VRF, via the VPC's router
+ip -n gw route add 100.64.0.0/16 via 10.16.0.1 dev eth0 table 2000
+check "with the route back, the node pings the Pod IP" ip netns exec node ping -c 1 -W 3 -q $POD_IP
+r=$(probe_all node http://$POD_IP:9180); say "node -> Pod IP, tcp_l3mdev_accept=1 + route back in the VRF: $r"
+check "tcp_l3mdev_accept=1 + a route back to the node in the VRF: /livez /readyz /metrics answer 200 on the Pod IP" test "$r" = "$ANSWERS"
+gw sysctl -qw net.ipv4.tcp_l3mdev_accept=0
+r=$(probe_all node http://$POD_IP:9180); say "node -> Pod IP, route back but tcp_l3mdev_accept=0: $r ($(why))"
+check "the route back alone (tcp_l3mdev_accept=0): no answer" test "$r" = "$NO_ANSWER"
+gw sysctl -qw net.ipv4.tcp_l3mdev_accept=1
+check "the supervisor left the route back to the node alone (not its protocol)" sh -c "ip -n gw route show table 2000 100.64.0.0/16 | grep -q via"
+
+# forwarding: Kube-OVN's init script turns it on; without it the gateway forwards nothing
+gw sysctl -qw net.ipv4.ip_forward=0
+check "net.ipv4.ip_forward=0 in the Pod: packets do not cross" sh -c "! ip netns exec vpc ping -c 2 -W 2 -q $REMOTE > /dev/null"
+gw sysctl -qw net.ipv4.ip_forward=1
+until_ok 30 ping_vpc_to_remote
 
 # ------------------------------------------------------------------------------------------------------------
 # 5. convergence
@@ -341,6 +363,26 @@ check "EvpnConf removed: VRF, bridge and VXLAN devices deleted" gone
 check "EvpnConf removed: eth0 left the VRF and keeps the Pod IP" sh -c "! ip -n gw -o link show dev eth0 | grep -q master && ip -n gw -o addr show dev eth0 | grep -q 'inet $POD_IP/16'"
 until_ok 120 ready
 check "the supervisor is ready again in BGP-only mode" ready
+
+# ------------------------------------------------------------------------------------------------------------
+# 6. what FRR 10.3's daemons need: each started alone in a scratch namespace without one capability
+ip netns add capt
+mkdir -p /run/frr/capt && chown frr:frr /run/frr/capt
+starts_without() { # starts_without CAP DAEMON: 0 when DAEMON runs 5 s with the bounding set minus CAP
+  local rest; rest=$(tr , '\n' <<< "$CAPS" | grep -v "^+$1\$" | paste -sd,)
+  ip netns exec capt setpriv --no-new-privs --inh-caps=-all --bounding-set=-all,"$rest" -- \
+    timeout 8 /usr/lib/frr/"$2" -N capt -i /run/frr/capt/"$2".pid -P 0 -f /dev/null --log stdout > $W/log/capt.out 2>&1 &
+  local pid=$!
+  sleep 5
+  if kill -0 $pid 2>/dev/null; then kill $pid; wait $pid; return 0; fi
+  wait $pid; say "$2 without $1: $(grep -m1 -i 'privs\|cap' $W/log/capt.out)"; return 1
+}
+for cap in sys_admin net_admin net_raw; do
+  for d in zebra bgpd; do
+    check "FRR 10.3 $d does not start without ${cap^^} (kernel backend, deploy/ list minus one)" fails starts_without $cap $d
+  done
+done
+ip netns del capt
 
 # ------------------------------------------------------------------------------------------------------------
 kill -TERM $SUP_PID
