@@ -182,9 +182,15 @@ async function removeBuildDir(work: string): Promise<void> {
   await rm(work, { recursive: true, force: true });
 }
 
-/** Removes base images of other recipes (old cache entries). */
+/** Removes base images of other recipes (old cache entries) and builds left by a killed run. */
 export async function pruneOtherImages(cacheRoot: string, keep: string, log: Log): Promise<void> {
   for (const e of await readdir(cacheRoot).catch(() => [] as string[])) {
+    const build = /^build-[0-9a-f]+-(\d+)$/.exec(e);
+    if (build && !existsSync(`/proc/${build[1]}`)) {
+      log(`removing the unfinished build ${join(cacheRoot, e)}`);
+      await removeBuildDir(join(cacheRoot, e));
+      continue;
+    }
     if (e.startsWith('base-') && e !== `base-${keep}`) {
       const p = join(cacheRoot, e);
       if ((await stat(p)).isDirectory()) {

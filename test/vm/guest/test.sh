@@ -210,6 +210,9 @@ router bgp 65001
  neighbor $GW_NET1 remote-as 65002
  neighbor $GW_NET1 timers 3 9
  neighbor $GW_NET1 timers connect 2
+ address-family ipv4 unicast
+  neighbor $GW_NET1 activate
+ exit-address-family
  address-family l2vpn evpn
   neighbor $GW_NET1 activate
   advertise-all-vni
@@ -229,10 +232,9 @@ router bgp 65001 vrf vrf-rtr
 exit
 EOF
 # FRR 10: mgmtd first; mgmtd and staticd take no -f (their config arrives through mgmtd)
-FRR_WRAP=()
 frr_start() { # frr_start NS PATHSPACE DAEMON [ARGS...]
   local ns=$1 ps=$2 d=$3; shift 3
-  ip netns exec "$ns" "${FRR_WRAP[@]}" /usr/lib/frr/"$d" -d -N "$ps" -i /run/frr/"$ps"/"$d".pid -P 0 --log file:$W/log/"$ps"-"$d".log "$@"
+  ip netns exec "$ns" /usr/lib/frr/"$d" -d -N "$ps" -i /run/frr/"$ps"/"$d".pid -P 0 --log file:$W/log/"$ps"-"$d".log "$@"
 }
 frr_start rtr rtr mgmtd
 frr_start rtr rtr zebra -f /dev/null
@@ -255,7 +257,7 @@ mv /usr/bin/vtysh /usr/bin/vtysh.real
 cp $G/frr10/vtysh /usr/bin/vtysh
 
 say "starting frr-supervisor run in the gateway namespace"
-gw "${CAPPED[@]}" env POD_IP=$POD_IP FRRSUP_DAEMON_START_TIMEOUT_MS=60000 $SUP run --config-dir $W/conf --pathspace gw --frr-bin-dir $W/frrbin \
+ip netns exec gw "${CAPPED[@]}" env POD_IP=$POD_IP FRRSUP_DAEMON_START_TIMEOUT_MS=60000 $SUP run --config-dir $W/conf --pathspace gw --frr-bin-dir $W/frrbin \
   --vtysh-timeout 30s --resync 5s --poll-interval 5s --debounce 300ms > $W/log/supervisor.log 2>&1 &
 SUP_PID=$!
 http() { # http NS URL: prints the status code (000 when no answer)
@@ -304,7 +306,7 @@ r=$(probe_all node http://$POD_IP:9180); say "node -> Pod IP, tcp_l3mdev_accept=
 check "tcp_l3mdev_accept=1 alone: still no answer (VRF table 2000 has no route back to the node)" test "$r" = "$NO_ANSWER"
 # the route back to the node's network (Kube-OVN's join subnet here) in the VRF, via the VPC's router
 ip -n gw route add 100.64.0.0/16 via 10.16.0.1 dev eth0 table 2000
-check "with the route back, the node pings the Pod IP" ip netns exec node ping -c 1 -W 3 -q $POD_IP
+check "with the route back, the node pings the Pod IP" sh -c "ip netns exec node ping -c 1 -W 3 -q $POD_IP > /dev/null"
 r=$(probe_all node http://$POD_IP:9180); say "node -> Pod IP, tcp_l3mdev_accept=1 + route back in the VRF: $r"
 check "tcp_l3mdev_accept=1 + a route back to the node in the VRF: /livez /readyz /metrics answer 200 on the Pod IP" test "$r" = "$ANSWERS"
 gw sysctl -qw net.ipv4.tcp_l3mdev_accept=0
