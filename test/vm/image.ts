@@ -7,8 +7,8 @@
  * Nothing of the project is in the base image: the project goes in on a second disk at every run (run.ts).
  */
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { chmod, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { constants as fsConstants, existsSync } from 'node:fs';
+import { access, chmod, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 
@@ -74,10 +74,23 @@ export function recipeKey(): string {
   return createHash('sha256').update(JSON.stringify({ SUITE, PACKAGES, BOOT_SCRIPT, v: 1 })).digest('hex').slice(0, 16);
 }
 
+/** Whether an executable named `command` is in PATH or in the sbin directories (root's tools). */
+export async function haveCommand(command: string): Promise<boolean> {
+  const dirs = [...(process.env.PATH ?? '').split(':'), '/usr/local/sbin', '/usr/sbin', '/sbin'].filter((d) => d !== '');
+  for (const d of dirs) {
+    try {
+      await access(join(d, command), fsConstants.X_OK);
+      return true;
+    } catch {
+      // not there
+    }
+  }
+  return false;
+}
+
 /** Installs a Debian package when a command it provides is missing (apt-get update first). */
 export async function ensureTool(command: string, pkg: string, log: Log): Promise<void> {
-  const r = await execa('sh', ['-c', 'command -v "$1"', 'sh', command], { reject: false });
-  if (r.exitCode === 0) return;
+  if (await haveCommand(command)) return;
   log(`installing ${pkg} (no ${command})`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   await execa('apt-get', ['update', '-qq'], { env, stdio: 'inherit' });

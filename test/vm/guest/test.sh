@@ -281,6 +281,12 @@ check "type-5: the router installs the gateway's 10.17.0.0/24 in its VRF" rtr_ha
 until_ok 120 gw_has_rtr_prefix
 check "type-5: the gateway installs the router's 192.168.100.0/24 in VRF table 2000 (kernel)" gw_has_rtr_prefix
 ip -n gw route show table 2000
+# the poller reads FRR 10.3 with the kernel VRF: the L3VNI up and the imported type-5 route, on /metrics
+metrics_have() { ip netns exec gw curl -s --max-time 10 http://127.0.0.1:9180/metrics | grep -qE "$1"; }
+until_ok 60 metrics_have "^frr_evpn_vni_up\{vni=\"$VNI\",type=\"L3\",vrf=\"vrf-vpn\"\} 1$"
+check "/metrics: frr_evpn_vni_up{vni=\"$VNI\",type=\"L3\",vrf=\"vrf-vpn\"} 1" metrics_have "^frr_evpn_vni_up\{vni=\"$VNI\",type=\"L3\",vrf=\"vrf-vpn\"\} 1$"
+until_ok 60 metrics_have "^frr_evpn_prefix_routes\{vrf=\"vrf-vpn\",vni=\"$VNI\"\} [1-9]"
+check "/metrics: frr_evpn_prefix_routes counts the type-5 route installed in vrf-vpn" metrics_have "^frr_evpn_prefix_routes\{vrf=\"vrf-vpn\",vni=\"$VNI\"\} [1-9]"
 
 ping_vpc_to_remote() { ip netns exec vpc ping -c 2 -W 2 -q $REMOTE > /dev/null; }
 ping_remote_to_vpc() { ip netns exec remote ping -c 2 -W 2 -q $VPC_HOST > /dev/null; }
