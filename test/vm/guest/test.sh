@@ -394,8 +394,10 @@ ip netns del capt
 
 # ------------------------------------------------------------------------------------------------------------
 kill -TERM $SUP_PID
+for _ in $(seq 90); do kill -0 $SUP_PID 2> /dev/null || break; sleep 1; done
+kill -0 $SUP_PID 2> /dev/null && { say "the supervisor is still running 90 s after SIGTERM: SIGKILL"; kill -KILL $SUP_PID; }
 wait $SUP_PID
-check "the supervisor stops cleanly on SIGTERM" test $? = 0
+check "the supervisor stops cleanly on SIGTERM (exit 0 within 90 s)" test $? = 0
 [ $FAILED -gt 0 ] && dump_logs
 say "$((N - FAILED)) passed, $FAILED failed"
 [ $FAILED = 0 ]
