@@ -245,7 +245,7 @@ export class FrrDaemon extends EventEmitter<FrrDaemonEvents> {
     this.#run = run;
     if (pid !== undefined) this.emit('spawn', pid);
 
-    const timeoutMs = this.#opts.startTimeoutMs ?? 5000;
+    const timeoutMs = this.#opts.startTimeoutMs ?? defaultStartTimeoutMs();
     const deadline = Date.now() + timeoutMs;
     let exitedInfo: DaemonExit | undefined;
     run.exited.then((i) => (exitedInfo = i)).catch(() => undefined);
@@ -361,6 +361,15 @@ export class FrrDaemon extends EventEmitter<FrrDaemonEvents> {
       // stream destroyed: nothing more to read
     }
   }
+}
+
+/**
+ * How long a daemon may take to answer on its vty socket: 5 s, or FRRSUP_DAEMON_START_TIMEOUT_MS (the VM test
+ * runs FRR under software emulation, where a start takes longer).
+ */
+export function defaultStartTimeoutMs(env: NodeJS.ProcessEnv = process.env): number {
+  const v = Number(env.FRRSUP_DAEMON_START_TIMEOUT_MS);
+  return Number.isInteger(v) && v > 0 ? v : 5000;
 }
 
 /** "exit code 1" / "signal SIGKILL". */
