@@ -246,18 +246,10 @@ check "the router (FRR 10.3, kernel VRF, L3VNI $VNI) is configured" sh -c "vtysh
 
 # ------------------------------------------------------------------------------------------------------------
 # 3. the gateway: frr-supervisor run (kernel backend) driving FRR 10.3
-# FRR 10 shims (guest/frr10/). The supervisor drives FRR 8's daemon set; FRR 10.3 differs in three ways this
-# harness bridges until the supervisor knows FRR 10: mgmtd must run first (the supervisor's zebra is a script
-# that starts a fresh mgmtd, then execs zebra), staticd refuses `-f FILE` (dropped by a script), and zebra's
-# `vrf NAME / vni N` is configured through mgmtd (vtysh pushes the file to mgmtd too when asked for zebra).
-mkdir -p $W/frrbin
-ln -s /usr/lib/frr/bgpd $W/frrbin/bgpd
-cp $G/frr10/zebra $G/frr10/staticd $W/frrbin/
-mv /usr/bin/vtysh /usr/bin/vtysh.real
-cp $G/frr10/vtysh /usr/bin/vtysh
-
+# The supervisor drives FRR 10.3 itself (src/frr/version.ts): mgmtd first, `-f` only where a daemon takes it,
+# zebra's vrf/vni through mgmtd.
 say "starting frr-supervisor run in the gateway namespace"
-ip netns exec gw "${CAPPED[@]}" env POD_IP=$POD_IP FRRSUP_DAEMON_START_TIMEOUT_MS=60000 $SUP run --config-dir $W/conf --pathspace gw --frr-bin-dir $W/frrbin \
+ip netns exec gw "${CAPPED[@]}" env POD_IP=$POD_IP FRRSUP_DAEMON_START_TIMEOUT_MS=60000 $SUP run --config-dir $W/conf --pathspace gw \
   --vtysh-timeout 30s --resync 5s --poll-interval 5s --debounce 300ms > $W/log/supervisor.log 2>&1 &
 SUP_PID=$!
 http() { # http NS URL: prints the status code (000 when no answer)
