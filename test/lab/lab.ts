@@ -147,6 +147,13 @@ export async function waitFor<T>(fn: () => Promise<T | undefined | false | null>
   }
 }
 
+/** Switches IPv4 and IPv6 forwarding on in a namespace (`ip netns exec NS tee /proc/sys/...`). */
+export async function setForwarding(ns: string, on = true): Promise<void> {
+  for (const file of ['/proc/sys/net/ipv4/ip_forward', '/proc/sys/net/ipv6/conf/all/forwarding']) {
+    await execa('ip', ['netns', 'exec', ns, 'tee', file], { input: on ? '1\n' : '0\n', stdout: 'ignore' });
+  }
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // registry of live labs, synchronous fallback cleanup, sweep of crashed runs
 
@@ -472,6 +479,9 @@ class LabImpl implements Lab {
       await ip('-n', ns, 'addr', 'add', `${side.ipv4}/${LAB_ADDRESSES.ipv4PrefixLen}`, 'dev', dev);
       await ip('-n', ns, 'addr', 'add', `${side.ipv6}/${LAB_ADDRESSES.ipv6PrefixLen}`, 'dev', dev, 'nodad');
       await ip('-n', ns, 'link', 'set', dev, 'up');
+      // The gateway's namespace forwards as a Kube-OVN gateway Pod does (its init container sets these; the
+      // supervisor only checks them there), and the router forwards to the lab hosts behind it.
+      await setForwarding(ns);
     }
   }
 
