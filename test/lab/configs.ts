@@ -57,14 +57,15 @@ export interface RouterOptions {
   password?: string;
   /** More neighbours (remote-as 65002), e.g. addresses a test adds to the gateway's BgpConf later. */
   extraNeighbours?: string[];
+  /** The router's prefix is a connected subnet (a remote host behind it, see hosts.ts): no blackhole route. */
+  connected?: boolean;
 }
 
 /** The external router: AS 65001, graceful restart, announcing RT_PREFIX to the gateway over IPv4 unicast. */
 export function bgpRouterConf(o: RouterOptions = {}): string {
   const extra = (o.extraNeighbours ?? []).map((n) => ` neighbor ${n} remote-as 65002\n neighbor ${n} timers connect 1\n`).join('');
   return `frr defaults traditional
-ip route ${RT_PREFIX} Null0
-router bgp 65001
+${o.connected ? '' : `ip route ${RT_PREFIX} Null0\n`}router bgp 65001
  bgp router-id ${RT}
  no bgp ebgp-requires-policy
  bgp graceful-restart
