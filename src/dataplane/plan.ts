@@ -314,6 +314,7 @@ class Planner {
     // the VRF namespace
     let fwd: ForwardingState = { ...this.current.vrfForwarding };
     if (this.vrfNs === undefined) {
+      if (this.current.staleVrfEntry) this.run(['ip', 'netns', 'del', vrf], `/run/netns/${vrf} is no namespace any more (its mount went with an exited process's mount namespace): remove the entry`);
       this.run(['ip', 'netns', 'add', vrf], `create the VRF namespace ${vrf} (zebra -n must see it: ${RESTART_NOTE})`, true);
       this.vrfNs = new Map([['lo', newLink('lo', undefined)]]);
       this.routes = [];

@@ -254,7 +254,15 @@ export async function readState(owned: OwnedNames, opts: ReadOptions = {}): Prom
   }
   const ipv6Available = existsSync('/proc/sys/net/ipv6');
   if (!(await readNetnsList(runner)).includes(owned.vrf.name)) return { ...base, routes: [], ipv6Available };
-  const links = await readLinks(owned.vrf.name, runner);
+  let links: LinkState[];
+  try {
+    links = await readLinks(owned.vrf.name, runner);
+  } catch (e) {
+    // /run/netns/NAME exists but is no namespace: the mount sat in the mount namespace of a process that exited
+    // (a supervisor run under `ip netns exec`, a restarted container), and the namespace went with it.
+    if (/setting the network namespace .* failed: Invalid argument/.test((e as Error).message)) return { ...base, routes: [], ipv6Available, staleVrfEntry: true };
+    throw e;
+  }
   return {
     ...base,
     vrfNamespace: { links },

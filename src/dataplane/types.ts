@@ -114,6 +114,11 @@ export interface CurrentDataplane {
    * undefined for a family whose sysctl does not exist (IPv6 disabled) or was not read.
    */
   vrfForwarding?: ForwardingState;
+  /**
+   * Netns backend: /run/netns has an entry for the VRF that is no namespace (its mount was in the mount namespace of
+   * a process that exited, and the namespace, with the devices moved into it, went away): delete it, create anew.
+   */
+  staleVrfEntry?: boolean;
   /** Whether this kernel has IPv6 (`/proc/sys/net/ipv6` exists): a new VRF namespace gets IPv6 forwarding too. */
   ipv6Available?: boolean;
 }

@@ -52,15 +52,34 @@ async function ip(ns: string, ...args: string[]): Promise<void> {
 /** The VPC host, joined to the gateway namespace's `int0` (created here, with 10.16.0.13/16). */
 export async function addVpcHost(lab: Lab, o: { suffix?: string; gatewayNs?: string } = {}): Promise<string> {
   const ns = await lab.addNamespace(o.suffix ?? 'vpc');
-  const gwNs = o.gatewayNs ?? lab.gwNs;
+  await attachVpcHost(ns, o.gatewayNs ?? lab.gwNs);
+  return ns;
+}
+
+/**
+ * Plugs the VPC host into the gateway again when its link is gone, as the CNI plugs a new gateway Pod: with the
+ * netns backend the gateway's int0 lives in the VRF namespace, and goes (with its peer) when that namespace does.
+ * Returns whether it had to.
+ */
+export async function reattachVpcHost(lab: Lab, vpcNs: string, gatewayNs = lab.gwNs): Promise<boolean> {
+  const has = async (ns: string, dev: string): Promise<boolean> => (await execa('ip', ['-n', ns, 'link', 'show', dev], { reject: false, stdin: 'ignore' })).exitCode === 0;
+  if (await has(gatewayNs, VPC.gatewayIf)) return false; // still in the gateway's own namespace: nothing went away
+  // The kernel destroys a namespace (and the veth in it) asynchronously once its last reference is gone.
+  const deadline = Date.now() + 10_000;
+  while ((await has(vpcNs, 'eth0')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  if (await has(vpcNs, 'eth0')) throw new Error(`the VPC host's eth0 is still there 10 s after the gateway lost ${VPC.gatewayIf}`);
+  await attachVpcHost(vpcNs, gatewayNs);
+  return true;
+}
+
+async function attachVpcHost(ns: string, gwNs: string): Promise<void> {
   await execa('ip', ['link', 'add', VPC.gatewayIf, 'netns', gwNs, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns], { stdin: 'ignore' });
   await ip(gwNs, 'addr', 'add', `${VPC.gatewayAddress}/${VPC.prefixLen}`, 'dev', VPC.gatewayIf);
   await ip(gwNs, 'link', 'set', VPC.gatewayIf, 'up');
   await ip(ns, 'addr', 'add', `${VPC.address}/${VPC.prefixLen}`, 'dev', 'eth0');
-  await ip(ns, 'addr', 'add', `${VPC.routedAddress}/32`, 'dev', 'lo');
+  await execa('ip', ['-n', ns, 'addr', 'replace', `${VPC.routedAddress}/32`, 'dev', 'lo'], { stdin: 'ignore' });
   await ip(ns, 'link', 'set', 'eth0', 'up');
   await ip(ns, 'route', 'add', 'default', 'via', VPC.gatewayAddress);
-  return ns;
 }
 
 /** The remote host, on a connected subnet of the router (192.168.100.0/24, the prefix the router announces). */

@@ -1045,3 +1045,17 @@ describe('IP forwarding check (the namespaces the supervisor does not own)', () 
     assert.deepEqual(r.problems, []);
   });
 });
+
+describe('a stale /run/netns entry (netns backend)', () => {
+  it('readState reports it, and the plan deletes the entry before creating the VRF namespace', async () => {
+    const runner = replay({
+      'ip -json -details addr show': { stdout: fx('gw-addr-before.json') },
+      'ip -json netns list': { stdout: '[{"name":"vrf-vpn"}]' },
+      'ip -n vrf-vpn -json -details addr show': { stderr: 'setting the network namespace "vrf-vpn" failed: Invalid argument\n', exitCode: 255 },
+    });
+    const cur = await readState(NOWNED, { runner });
+    assert.equal(cur.staleVrfEntry, true);
+    assert.equal(cur.vrfNamespace, undefined);
+    assert.deepEqual(argvs(plan(NETNS, cur)).slice(0, 2), ['ip netns del vrf-vpn', 'ip netns add vrf-vpn']);
+  });
+});
