@@ -144,9 +144,13 @@ async function applyFiles(g: Gw, files: Record<string, string>): Promise<void> {
 async function killDaemon(g: Gw, name: 'bgpd' | 'zebra'): Promise<void> {
   const pid = await g.sup.daemonPid(name);
   if (!pid) throw new Error(`${name} is not running`);
-  const before = g.sup.events.length;
+  const bgpd = await g.sup.daemonPid('bgpd');
   process.kill(pid, 'SIGKILL');
-  await g.sup.waitForEvent('daemon_started', (e) => e.daemon === 'bgpd', 60_000, before);
+  // bgpd is restarted in both cases (after zebra when zebra died): a new bgpd pid
+  await waitFor(async () => {
+    const now = await g.sup.daemonPid('bgpd');
+    return now !== undefined && now !== bgpd;
+  }, { timeoutMs: 60_000, intervalMs: 50, what: `bgpd restarted after ${name} was killed` });
 }
 
 /** EVPN: both sides move to another VNI (the router first: its L3VNI, devices and route targets), the gateway by its EvpnConf. */
@@ -263,8 +267,18 @@ try {
       if (name === 'bgpd_restart_no_gr') await applyFiles(g, g.files({ gr: false }));
       await settle(g);
       const runs: Run[] = [];
+      const failures: string[] = [];
       for (let rep = 0; rep < REPS; rep++) {
-        const r = await runEvent(g, name, rep);
+        let r: Run;
+        try {
+          r = await runEvent(g, name, rep);
+        } catch (e) {
+          // one failed repetition is reported, not fatal: the next one starts from a settled gateway
+          failures.push((e as Error).message.slice(0, 300));
+          console.log(`${name} ${g.mode} #${rep + 1}: FAILED: ${(e as Error).message.slice(0, 300)}`);
+          await settle(g);
+          continue;
+        }
         runs.push(r);
         console.log(`${name} ${g.mode} #${rep + 1}: ${Object.entries(r.dirs).map(([d, x]) => `${d} lost ${x.lost} gap ${x.gapMs} ms`).join(', ')}${r.receiverDrops ? ` (receiver drops ${r.receiverDrops})` : ''}`);
         await settle(g);
@@ -286,7 +300,7 @@ try {
         const gp = per((r) => r.dirs[d]?.gapMs ?? 0);
         directions[d] = { lost_median: median(l), lost_max: Math.max(...l), gap_ms_median: median(gp), gap_ms_max: Math.max(...gp) };
       }
-      const entry = { lost_median: median(lost), lost_max: Math.max(...lost), gap_ms_median: median(gap), gap_ms_max: Math.max(...gap), runs: runs.length, directions };
+      const entry = { lost_median: median(lost), lost_max: Math.max(...lost), gap_ms_median: median(gap), gap_ms_max: Math.max(...gap), runs: runs.length, failed_runs: failures.length, ...(failures.length > 0 && { failures }), directions };
       (results[name] ??= {})[g.mode] = entry;
       console.log(`${name} ${g.mode}: lost (both directions) median ${entry.lost_median}, max ${entry.lost_max}; longest gap median ${entry.gap_ms_median} ms, max ${entry.gap_ms_max} ms (n=${runs.length})`);
     }

@@ -7,7 +7,9 @@
  * in the VRF namespace it creates, packets go both ways VXLAN-encapsulated on the underlay veth (tcpdump), a
  * failing data plane step keeps BGP up and makes /readyz name it, and traffic flows again after a VNI change and
  * after the EvpnConf is removed. BGP-only: packets both ways, the loss meter checked against fping during a
- * blackout, and forwarding switched off in the Pod's namespace (not the supervisor's to own) reported by /readyz.
+ * blackout, forwarding switched off in the Pod's namespace (not the supervisor's to own) reported by /readyz, and
+ * a graceful-restart bgpd restart that loses no packet (with a router older than its restart time: the test waits
+ * for that, about 80 s after the EVPN part).
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -70,8 +72,21 @@ async function steadyWindow(flows: ReturnType<typeof hostFlows>, ms: number, dur
   }
 }
 
+// The BGP-only lab and its router start first: the graceful-restart test needs a router older than its restart
+// time (120 s; README, "Graceful restart and packets"), and it ages while the EVPN tests run.
+let bgpLab: Lab;
+let bgpRouterStarted = 0;
+const ROUTER_GR_AGE_MS = 125_000;
+
 before(async () => {
   await execa('bash', ['scripts/install-test-tools.sh'], { cwd: REPO, stdio: 'inherit' });
+  bgpLab = await createLab();
+  bgpRouterStarted = Date.now();
+  await bgpLab.startRouter(bgpRouterConf({ connected: true }));
+});
+
+after(async () => {
+  await bgpLab?.cleanup();
 });
 
 describe('traffic through an EVPN gateway (netns VRF backend) against real FRR', { timeout: 600_000 }, () => {
@@ -227,18 +242,16 @@ describe('traffic through a BGP-only gateway against real FRR', { timeout: 600_0
   const GATEWAY = `advertise: [${VPC.connectedCidr}, ${VPC.routedCidr}]\ninternalInterface: ${VPC.gatewayIf}\n`;
 
   before(async () => {
-    lab = await createLab();
+    lab = bgpLab;
     hosts = await addHosts(lab);
     // As Kube-OVN's init container does in the gateway Pod: the routed CIDR via the internal gateway.
     await lab.exec(lab.gwNs, ['ip', 'route', 'add', VPC.routedCidr, 'via', VPC.address]);
-    await lab.startRouter(bgpRouterConf({ connected: true }));
     sup = startSupervisor(lab, { files: { 'bgp-conf.yaml': BGP, 'gateway.yaml': GATEWAY }, args: ['--resync', '2s', '--poll-interval', '1s'] });
     await sup.waitForEvent('config_applied', () => true, 60_000);
   });
 
   after(async () => {
     await sup?.cleanup();
-    await lab?.cleanup();
   });
 
   test('1. packets cross both ways (to the routed and to the connected advertised CIDR)', async () => {
@@ -299,5 +312,40 @@ describe('traffic through a BGP-only gateway against real FRR', { timeout: 600_0
       await setForwarding(lab.gwNs, true);
     }
     await waitFor(async () => (await sup.http('/readyz')).status === 200, { timeoutMs: 15_000, what: 'ready again' });
+  });
+
+  test('4. a config change that restarts bgpd with graceful restart loses no packet, either way (router older than its restart time)', async () => {
+    const wait = ROUTER_GR_AGE_MS - (Date.now() - bgpRouterStarted);
+    if (wait > 0) {
+      log(`waiting ${Math.round(wait / 1000)} s until the router's BGP instance is older than its graceful-restart time (FRR 8.4 sets the Restart bit before)`);
+      await sleep(wait);
+    }
+    const flows = hostFlows(hosts, { target: 'both' });
+    const warm = await LossMeter.start(flows);
+    await warm.waitFlowing({ timeoutMs: 60_000 }).finally(() => warm.close());
+    const m = await LossMeter.start(flows);
+    let stats: Record<string, FlowStats>;
+    try {
+      await m.waitFlowing({ timeoutMs: 10_000 });
+      await sleep(500);
+      const before = sup.events.length;
+      sup.volume.update({ 'bgp-conf.yaml': docsBgpConf({ hold: '12s', keepalive: '4s', connect: '1s' }), 'gateway.yaml': GATEWAY });
+      const applied = await sup.waitForEvent('config_applied', () => true, 30_000, before);
+      assert.deepEqual(applied.restarted, ['bgpd']);
+      // back when the new bgpd has the router's prefix again (and has told zebra so)
+      await waitFor(async () => {
+        const sum = JSON.parse(await sup.vty.run(['show bgp ipv4 unicast summary json'])) as { peers?: Record<string, { state?: string; pfxRcd?: number }> };
+        return sum.peers?.[RT]?.state === 'Established' && sum.peers[RT].pfxRcd === 1;
+      }, { timeoutMs: 30_000, what: 'the session back with the router prefix' });
+      await sleep(2000);
+      stats = await m.stop();
+    } catch (e) {
+      await m.close();
+      throw e;
+    }
+    for (const s of Object.values(stats)) {
+      log(`bgpd restart, graceful restart: ${formatFlow(s)}`);
+      assert.equal(Math.max(0, s.lost - s.receiverDrops), 0, `${s.label}: ${formatFlow(s)}; holes ${JSON.stringify(s.holes)}`);
+    }
   });
 });
