@@ -1,9 +1,12 @@
 /**
  * npm run demo: the main job on a built-in lab. A gateway network namespace run by `frr-supervisor run` with the
- * Kube-OVN docs' BgpConf (bgp-conf-6502) and EvpnConf (evpn-conf-1016) on the netns VRF backend, and an
- * external-router FRR namespace with an L3VNI 1016. Prints a live table of sessions and routes, serves the
- * supervisor's /metrics, /status, /livez, /readyz on http://127.0.0.1:9180 (proxied into the namespace), and
- * tears everything down on Ctrl-C or on any failure. DEMO_SECONDS=N stops it after N seconds.
+ * Kube-OVN docs' BgpConf (bgp-conf-6502) and EvpnConf (evpn-conf-1016) on the netns VRF backend, an
+ * external-router FRR namespace with an L3VNI 1016, a remote host behind the router and a VPC host behind the
+ * gateway exchanging probes (the lab's loss meter, 1000 packets/s each way). Prints a live table of sessions,
+ * routes and traffic; DEMO_CHANGE_AFTER seconds (default 20) after convergence it changes the BgpConf's timers
+ * through the config volume (kubelet's atomic swap) and shows what that cost. Serves the supervisor's /metrics,
+ * /status, /livez, /readyz on http://127.0.0.1:9180 (proxied into the namespace), and tears everything down on
+ * Ctrl-C or on any failure. DEMO_SECONDS=N stops it after N seconds.
  */
 import { createServer } from 'node:http';
 import { execa } from 'execa';
@@ -11,24 +14,31 @@ import { createLab } from '../test/lab/lab.ts';
 import type { Lab } from '../test/lab/lab.ts';
 import { startSupervisor } from '../test/lab/supervisor-process.ts';
 import type { SupervisorProcess } from '../test/lab/supervisor-process.ts';
-import { evpnRouterConf, evpnRouterDevices, gatewayInternalInterface, ROUTER_PREFIX } from '../test/lab/evpn-router.ts';
-import { docsBgpConf, docsEvpnConf } from '../test/lab/configs.ts';
+import { existsSync } from 'node:fs';
+import { evpnRouterConf, evpnRouterDevices, ROUTER_PREFIX } from '../test/lab/evpn-router.ts';
+import { docsBgpConf, docsEvpnConf, GW, RT } from '../test/lab/configs.ts';
+import { addHosts, hostFlows, REMOTE, VPC } from '../test/lab/hosts.ts';
+import { LossMeter } from '../test/lab/loss-meter.ts';
+import type { FlowStats } from '../test/lab/loss-meter.ts';
 import { formatStatus } from '../src/cli/status-cmd.ts';
 import type { StatusDoc } from '../src/observe/status.ts';
 import { listType5Routes } from '../test/lab/evpn-routes.ts';
 
 const PORT = Number(process.env.DEMO_PORT ?? 9180);
 const SECONDS = Number(process.env.DEMO_SECONDS ?? 0);
+const CHANGE_AFTER = Number(process.env.DEMO_CHANGE_AFTER ?? 20);
 const VRF = `fsl${process.pid}vd`;
 
 // The Kube-OVN documentation's examples (bgp-conf-6502, evpn-conf-1016), as `kubectl get -o yaml` prints them.
 const BGP_CONF = docsBgpConf();
+// The change the demo applies: the docs' timers 90s/30s become 60s/20s (bgpd restarts, with graceful restart).
+const BGP_CONF_CHANGED = docsBgpConf({ hold: '60s', keepalive: '20s' });
 const EVPN_CONF = docsEvpnConf(1016);
 // What the gateway controller knows: gateway1's policy ipBlock, the internal side, and the netns VRF backend
 // (this machine's kernel has no VRF devices).
-const GATEWAY = `advertise: [10.17.0.0/16]
-internalInterface: int0
-internalGateway: 10.16.0.1
+const GATEWAY = `advertise: [${VPC.routedCidr}]
+internalInterface: ${VPC.gatewayIf}
+internalGateway: ${VPC.address}
 vrfBackend: netns
 vrf: {name: ${VRF}, table: 2000}
 `;
@@ -41,6 +51,7 @@ if (process.getuid?.() !== 0) {
 let lab: Lab | undefined;
 let sup: SupervisorProcess | undefined;
 let server: ReturnType<typeof createServer> | undefined;
+let meter: LossMeter | undefined;
 let stopping = false;
 
 async function teardown(code: number): Promise<never> {
@@ -49,13 +60,21 @@ async function teardown(code: number): Promise<never> {
   console.log('\ntearing down: SIGTERM to frr-supervisor (drains the sessions), then the lab');
   server?.close();
   try {
+    await meter?.close();
     if (sup) {
       const r = await sup.stop('SIGTERM');
       console.log(`frr-supervisor exited with code ${String(r.code)} in ${r.ms} ms`);
       await sup.cleanup();
     }
   } finally {
+    // The supervisor created the VRF namespace inside its own mount namespace (it runs under ip netns exec): here
+    // /run/netns/VRF is only the empty file the mount sat on, which `ip netns del` removes (checked below).
     await execa('ip', ['netns', 'del', VRF], { reject: false });
+    if (existsSync(`/run/netns/${VRF}`)) {
+      await execa('umount', ['--lazy', `/run/netns/${VRF}`], { reject: false });
+      await execa('rm', ['-f', `/run/netns/${VRF}`], { reject: false });
+      console.log(`removed a leftover /run/netns/${VRF}`);
+    }
     await lab?.cleanup().catch((e: unknown) => console.error(`lab cleanup: ${(e as Error).message}`));
   }
   console.log('lab removed');
@@ -71,10 +90,11 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
 try {
   console.log('building the lab: gateway and router namespaces, a veth between them (10.0.1.13 <-> 10.0.1.1)');
   lab = await createLab();
-  await gatewayInternalInterface(lab);
+  const hosts = await addHosts(lab);
   await evpnRouterDevices(lab, 1016);
-  const router = await lab.startRouter(evpnRouterConf(1016));
-  console.log('external router: FRR AS 65001, L3VNI 1016 in its default VRF, announcing', ROUTER_PREFIX);
+  const router = await lab.startRouter(evpnRouterConf(1016, GW, RT, { connected: true }));
+  console.log('external router: FRR AS 65001, L3VNI 1016 in its default VRF, announcing', ROUTER_PREFIX, `(remote host ${REMOTE.address} behind it)`);
+  console.log(`VPC host behind the gateway's ${VPC.gatewayIf}: ${VPC.address} (the internal gateway) and ${VPC.routedAddress}`);
   sup = startSupervisor(lab, { files: { 'bgp-conf.yaml': BGP_CONF, 'evpn-conf.yaml': EVPN_CONF, 'gateway.yaml': GATEWAY }, args: ['--poll-interval', '2s'] });
   const s = sup;
   console.log('gateway: frr-supervisor run with the Kube-OVN docs\' bgp-conf-6502 and evpn-conf-1016');
@@ -96,7 +116,13 @@ try {
 
   const t0 = Date.now();
   let converged = false;
+  let convergedAt = 0;
+  let change: { at: number; before?: Record<string, FlowStats>; applied?: string; sessionBackMs?: number; result?: string } | undefined;
+  const flows = hostFlows(hosts);
+  meter = await LossMeter.start(flows);
+  let traffic: Record<string, FlowStats> = {};
   for (;;) {
+    traffic = await meter.report().catch(() => traffic);
     const status = await s.httpJson<StatusDoc>('/status').catch(() => undefined);
     const gwType5 = listType5Routes(await s.vty.run(['show bgp l2vpn evpn route type prefix json']).catch(() => '{}'));
     const rtType5 = listType5Routes(await router.vtysh('show bgp l2vpn evpn route type prefix json').catch(() => '{}'));
@@ -107,16 +133,53 @@ try {
       'TYPE-5 ROUTES',
       ...gwType5.filter((r) => !r.local).map((r) => `  gateway <- router  ${r.prefix ?? r.route}  rd ${r.rd}  rmac ${r.routerMac ?? '-'}`),
       ...rtType5.filter((r) => !r.local).map((r) => `  router  <- gateway ${r.prefix ?? r.route}  rd ${r.rd}  rmac ${r.routerMac ?? '-'}`),
+      '',
+      'TRAFFIC (UDP probes, 1000/s each way, counted since the demo started)',
+      ...Object.values(traffic).map((f) => `  ${f.label.padEnd(18)} ${f.from.split('-').pop() ?? ''} -> ${f.dst.padEnd(15)} sent ${String(f.sent).padStart(7)}  received ${String(f.received).padStart(7)}  lost ${String(f.lost).padStart(6)}  longest gap ${f.longestGapMs} ms`),
+      ...(change?.result ? ['', change.result] : change ? ['', 'config change in progress ...'] : []),
     ];
     if (process.stdout.isTTY) process.stdout.write('\x1b[2J\x1b[H');
     console.log(lines.join('\n'));
-    const up = status?.doc.neighbours.some((n) => n.established) && gwType5.some((r) => !r.local) && rtType5.some((r) => !r.local);
+    const flowing = Object.values(traffic).length > 0 && Object.values(traffic).every((f) => f.received > 0);
+    const up = status?.doc.neighbours.some((n) => n.established) && gwType5.some((r) => !r.local) && rtType5.some((r) => !r.local) && flowing;
     if (up && !converged) {
       converged = true;
+      convergedAt = Date.now();
       console.log(`converged: session Established and type-5 routes both ways after ${Math.round((Date.now() - t0) / 1000)} s`);
+      console.log('traffic flows both ways through the gateway');
+    }
+    if (converged && !change && Date.now() - convergedAt >= CHANGE_AFTER * 1000) {
+      // A config change through the config volume, as kubelet writes a ConfigMap update (atomic ..data swap).
+      const before = s.events.length;
+      change = { at: Date.now(), before: traffic };
+      s.volume.update({ 'bgp-conf.yaml': BGP_CONF_CHANGED, 'evpn-conf.yaml': EVPN_CONF, 'gateway.yaml': GATEWAY });
+      const c = change;
+      void (async () => {
+        const applied = await s.waitForEvent('config_applied', () => true, 30_000, before);
+        c.applied = `applied in ${String(applied.durationMs)} ms, restarted ${(applied.restarted as string[] | undefined)?.join(', ') ?? '-'}`;
+        // the session is back when FRR shows it Established with an uptime shorter than the time since the change
+        for (const deadline = Date.now() + 60_000; c.sessionBackMs === undefined && Date.now() < deadline; await new Promise((r) => setTimeout(r, 100))) {
+          const sum = JSON.parse((await s.vty.run(['show bgp l2vpn evpn summary json']).catch(() => '{}')) || '{}') as { peers?: Record<string, { state?: string; peerUptimeMsec?: number }> };
+          const p = sum.peers?.[RT];
+          if (p?.state === 'Established' && (p.peerUptimeMsec ?? Infinity) < Date.now() - c.at) c.sessionBackMs = Date.now() - (p.peerUptimeMsec ?? 0) - c.at;
+        }
+        if (c.sessionBackMs === undefined) throw new Error('the session did not come back within 60 s');
+        await meter?.waitFlowing({ timeoutMs: 60_000, freshMs: 300 });
+        await new Promise((r) => setTimeout(r, 1000));
+        const after = await meter?.report();
+        const lost = Object.values(after ?? {}).map((f) => `${f.label} ${f.lost - (c.before?.[f.label]?.lost ?? 0)}`);
+        const total = Object.values(after ?? {}).reduce((a, f) => a + f.lost - (c.before?.[f.label]?.lost ?? 0), 0);
+        c.result = `config change (BgpConf timers 90s/30s -> 60s/20s, through the config volume): ${c.applied}, session back in ${((c.sessionBackMs ?? 0) / 1000).toFixed(1)} s, ${total} packets lost (${lost.join(', ')})${total > 0 ? '; EVPN routes are not covered by FRR 8.4\'s graceful restart (README)' : ''}`;
+        console.log(c.result);
+      })().catch((e: unknown) => {
+        c.result = `config change: ${(e as Error).message}`;
+        console.log(c.result);
+      });
     }
     if (SECONDS && Date.now() - t0 >= SECONDS * 1000) {
       if (!converged) throw new Error(`not converged after ${SECONDS} s`);
+      const final = Object.values(await meter.report());
+      console.log(`traffic totals: ${final.map((f) => `${f.label} sent ${f.sent} received ${f.received} lost ${f.lost}`).join('; ')}`);
       await teardown(0);
     }
     await new Promise((r) => setTimeout(r, 2000));

@@ -32,6 +32,15 @@ export function formatStatus(doc: StatusDoc): string {
   const last = cfg.lastApply as { result?: string; at?: string; error?: string } | null;
   out.push(`config: ${cfg.valid ? 'valid' : 'INVALID'}; running generation ${cfg.running?.generation ?? '-'} (hash ${cfg.running?.hash ?? '-'}, applied ${cfg.running?.appliedAt ?? '-'}); last apply: ${last?.result ?? '-'}${last?.error ? `: ${last.error.split('\n')[0] ?? ''}` : ''}`);
   for (const p of cfg.problems) out.push(`  ${p}`);
+  const dp = doc.dataplane;
+  if (dp) {
+    const fwd = dp.forwarding;
+    const on = (v: boolean | undefined): string => (v === undefined ? 'n/a' : v ? 'on' : 'OFF');
+    out.push(`data plane: ${dp.ok ? 'ok' : 'FAILING'}${fwd ? `; forwarding in ${fwd.namespace}${fwd.owned ? ' (owned)' : ''}: IPv4 ${on(fwd.state.ipv4)}, IPv6 ${on(fwd.state.ipv6)}` : ''}`);
+    for (const f of dp.failedSteps ?? []) out.push(`  failed: ${f.argv.join(' ')} (${f.why}): ${f.error}`);
+    if (dp.error && !dp.failedSteps) out.push(`  ${dp.error}`);
+    for (const p of fwd?.problems ?? []) out.push(`  ${p}`);
+  }
   out.push('', table([['DAEMON', 'STATE', 'PID', 'UPTIME', 'RESTARTS', 'LAST EXIT'], ...(doc.daemons as Array<{ name: string; running: boolean; pid?: number; uptimeSeconds?: number; restarts: number; lastExit?: string }>).map((d) => [d.name, d.running ? 'up' : 'DOWN', String(d.pid ?? '-'), dur(d.uptimeSeconds), String(d.restarts), d.lastExit ?? '-'])]));
   out.push(
     '',

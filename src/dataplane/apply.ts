@@ -39,17 +39,48 @@ export interface ReconcileResult {
   restartZebra: boolean;
 }
 
-/** A step that failed: names the argv and carries ip's stderr. */
+/** One step that failed: its argv, why it ran, and what the command said. */
+export interface StepFailure {
+  step: Step;
+  index: number;
+  total: number;
+  stderr: string;
+  exitCode: number | undefined;
+}
+
+function describeFailure(f: StepFailure): string {
+  return `data plane step ${f.index + 1}/${f.total} failed: ${formatArgv(f.step.argv)} (${f.step.why}): ${f.stderr.trim() || `exit ${String(f.exitCode)}, no output`}`;
+}
+
+/**
+ * Steps that failed: names the first one's argv and carries ip's stderr (the message lists every failure).
+ * `ran` holds the steps that succeeded: a caller still restarts zebra when one of them asks for it.
+ */
 export class DataplaneStepError extends Error {
+  readonly step: Step;
+  readonly index: number;
+  readonly total: number;
+  readonly stderr: string;
+  readonly exitCode: number | undefined;
+
   constructor(
-    readonly step: Step,
-    readonly index: number,
-    readonly total: number,
-    readonly stderr: string,
-    readonly exitCode: number | undefined,
+    readonly failures: readonly StepFailure[],
+    readonly ran: readonly Step[],
   ) {
-    super(`data plane step ${index + 1}/${total} failed: ${formatArgv(step.argv)} (${step.why}): ${stderr.trim() || `exit ${String(exitCode)}, no output`}`);
+    const first = failures[0];
+    if (!first) throw new Error('DataplaneStepError without a failure');
+    super(failures.map(describeFailure).join('; '));
     this.name = 'DataplaneStepError';
+    this.step = first.step;
+    this.index = first.index;
+    this.total = first.total;
+    this.stderr = first.stderr;
+    this.exitCode = first.exitCode;
+  }
+
+  /** A step that ran (and succeeded) replaced something zebra knew. */
+  get restartZebra(): boolean {
+    return this.ran.some((s) => s.restartZebra === true);
   }
 }
 
@@ -129,14 +160,22 @@ export async function reconcile(desired: DesiredDataplane | undefined, opts: Rec
     return { steps, warnings, changed: false, restartZebra };
   }
 
+  // A failing step stops the plan unless it is independent (a route, a sysctl): then the others still run, and
+  // every failure is reported at the end.
+  const failures: StepFailure[] = [];
+  const ran: Step[] = [];
   for (const [i, s] of steps.entries()) {
     log?.info({ event: 'dataplane_step', argv: s.argv, ...(s.restartZebra && { restartZebra: true }) }, s.why);
-    const r = await runner(s.argv);
-    if (r.exitCode !== 0) {
-      if (isVrfAdd(s.argv) && NO_VRF_RE.test(r.stderr)) throw new VrfUnsupportedError();
-      throw new DataplaneStepError(s, i, steps.length, r.stderr, r.exitCode);
+    const r = await runner(s.argv, s.input === undefined ? undefined : { input: s.input });
+    if (r.exitCode === 0) {
+      ran.push(s);
+      continue;
     }
+    if (isVrfAdd(s.argv) && NO_VRF_RE.test(r.stderr)) throw new VrfUnsupportedError();
+    failures.push({ step: s, index: i, total: steps.length, stderr: r.stderr, exitCode: r.exitCode });
+    if (!s.independent) break;
   }
+  if (failures.length > 0) throw new DataplaneStepError(failures, ran);
 
   if (steps.length > 0) {
     const after = commandSteps(plan(desired, await readState(owned, readOpts)));

@@ -9,14 +9,15 @@ export interface RunResult {
   exitCode: number | undefined;
 }
 
-/** Runs one argv (argv[0] is the program); never rejects: the caller looks at exitCode. */
-export type Runner = (argv: readonly string[]) => Promise<RunResult>;
+/** Runs one argv (argv[0] is the program), `input` on its stdin; never rejects: the caller looks at exitCode. */
+export type Runner = (argv: readonly string[], opts?: { input?: string }) => Promise<RunResult>;
 
-/** The default runner: execa without a shell, stdin closed, 10 s timeout. */
-export const execRunner: Runner = async (argv) => {
+/** The default runner: execa without a shell, stdin closed (or fed `input`), 10 s timeout. */
+export const execRunner: Runner = async (argv, opts) => {
   const [file, ...args] = argv;
   if (file === undefined) throw new Error('empty argv');
-  const r = await execa(file, args, { reject: false, stdin: 'ignore', timeout: 10_000, extendEnv: false, env: childEnv() });
+  const stdin = opts?.input === undefined ? { stdin: 'ignore' as const } : { input: opts.input };
+  const r = await execa(file, args, { reject: false, ...stdin, timeout: 10_000, extendEnv: false, env: childEnv() });
   const failure = r.failed && r.exitCode === undefined ? (r.shortMessage ?? String(r.message)) : '';
   return { stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? '') || failure, exitCode: r.exitCode };
 };
@@ -24,6 +25,11 @@ export const execRunner: Runner = async (argv) => {
 /** `ip [-n NS] ARGS...`. */
 export function ipArgv(netns: string | undefined, ...args: string[]): string[] {
   return netns === undefined ? ['ip', ...args] : ['ip', '-n', netns, ...args];
+}
+
+/** `ip netns exec NS ARGV...` (a command in a named namespace), or ARGV itself without a namespace. */
+export function inNetnsArgv(netns: string | undefined, ...argv: string[]): string[] {
+  return netns === undefined ? argv : ['ip', 'netns', 'exec', netns, ...argv];
 }
 
 /** `bridge [-n NS] ARGS...` (iproute2's bridge takes -n/-netns like ip). */

@@ -9,9 +9,9 @@
  * UDP socket stays there) and moved into the VRF namespace, the bridge lives in the VRF namespace, the internal
  * interface is moved there (its addresses re-added: a move flushes them), the routes go to its main table.
  */
-import { bridgeArgv, ipArgv } from './exec.ts';
-import { ROUTE_PROTO } from './types.ts';
-import type { AddressState, CurrentDataplane, DesiredDataplane, DesiredRoute, LinkState, RouteState, Step } from './types.ts';
+import { bridgeArgv, inNetnsArgv, ipArgv } from './exec.ts';
+import { cidrWithin, FORWARDING_SYSCTL, ROUTE_PROTO } from './types.ts';
+import type { AddressState, CurrentDataplane, DesiredDataplane, DesiredRoute, ForwardingState, LinkState, RouteState, Step } from './types.ts';
 
 type Links = Map<string, LinkState>;
 
@@ -81,8 +81,32 @@ class Planner {
     return ipArgv(this.owned.vrf.name, ...args);
   }
 
-  run(argv: string[], why: string, restartZebra = false): void {
-    this.steps.push({ argv, why, ...(restartZebra && { restartZebra: true }) });
+  run(argv: string[], why: string, restartZebra = false, extra: Pick<Step, 'input' | 'independent'> = {}): void {
+    this.steps.push({ argv, why, ...(restartZebra && { restartZebra: true }), ...extra });
+  }
+
+  /**
+   * The advertised routes that need a route: a CIDR inside a subnet the internal interface is on is reached on
+   * the link (the kernel's connected route); a route for it would replace the connected route (`ip route replace`
+   * of the same prefix) and break the next hop of every other route.
+   */
+  neededRoutes(desired: readonly DesiredRoute[], ifc: LinkState | undefined): DesiredRoute[] {
+    const onLink = ifc?.addresses.filter((a) => a.scope === 'global' || a.scope === 'site') ?? [];
+    return desired.filter((d) => !onLink.some((a) => cidrWithin(d.prefix, a.local, a.prefixlen)));
+  }
+
+  /** Netns backend: the VRF namespace routes between the VXLAN and the internal interface: forwarding on (IPv4, IPv6). */
+  ensureForwarding(vrf: string, fwd: ForwardingState): void {
+    for (const family of [4, 6] as const) {
+      const key = family === 4 ? 'ipv4' : 'ipv6';
+      if (fwd[key] !== false) continue;
+      const file = FORWARDING_SYSCTL[family];
+      this.run(inNetnsArgv(vrf, 'tee', file), `VRF namespace ${vrf}: ${file.slice('/proc/sys/'.length).replaceAll('/', '.')}=1 (a new namespace does not forward)`, false, {
+        input: '1\n',
+        independent: true,
+      });
+      fwd[key] = true;
+    }
   }
 
   warn(why: string): void {
@@ -125,7 +149,9 @@ class Planner {
       const args = ['route', 'del', r.prefix, ...(r.via !== undefined ? ['via', r.via] : []), ...tableArgs, 'proto', ROUTE_PROTO];
       if (r.family === 6 && r.metric !== undefined) args.push('metric', String(r.metric));
       const wanted = desired.some((d) => d.prefix === r.prefix);
-      this.run(ip(...args), wanted ? `route ${r.prefix} goes via ${r.via ?? 'no gateway'}: not the desired gateway` : `route ${r.prefix} is ours (proto ${ROUTE_PROTO}) but no longer advertised`);
+      this.run(ip(...args), wanted ? `route ${r.prefix} goes via ${r.via ?? 'no gateway'}: not the desired gateway` : `route ${r.prefix} is ours (proto ${ROUTE_PROTO}) but no longer advertised`, false, {
+        independent: true,
+      });
     }
     this.routes = this.routes.filter((x) => x.protocol !== ROUTE_PROTO || kept.has(x));
   }
@@ -133,7 +159,9 @@ class Planner {
   ensureRoutes(desired: readonly DesiredRoute[], ip: (...a: string[]) => string[], tableArgs: string[], where: string): void {
     for (const d of desired) {
       if (this.routes.some((x) => x.protocol === ROUTE_PROTO && x.prefix === d.prefix && x.via === d.via)) continue;
-      this.run(ip('route', 'replace', d.prefix, 'via', d.via, ...tableArgs, 'proto', ROUTE_PROTO), `advertised ${d.prefix} is routed via the internal gateway ${d.via} in ${where}`);
+      this.run(ip('route', 'replace', d.prefix, 'via', d.via, ...tableArgs, 'proto', ROUTE_PROTO), `advertised ${d.prefix} is routed via the internal gateway ${d.via} in ${where}`, false, {
+        independent: true,
+      });
       this.routes.push({ family: d.prefix.includes(':') ? 6 : 4, prefix: d.prefix, via: d.via, protocol: ROUTE_PROTO });
     }
   }
@@ -199,7 +227,8 @@ class Planner {
     const bridge = (...a: string[]): string[] => bridgeArgv(this.current.netns, ...a);
     const { name: vrf, table } = d.vrf;
     const tableArgs = ['table', String(table)];
-    this.deleteStaleRoutes(d.routes, ip, tableArgs);
+    const routes = this.neededRoutes(d.routes, d.internalInterface === undefined ? undefined : this.gw.get(d.internalInterface));
+    this.deleteStaleRoutes(routes, ip, tableArgs);
 
     // VRF device
     const existing = this.gw.get(vrf);
@@ -250,7 +279,7 @@ class Planner {
         ifc.slaveKind = 'vrf';
       }
     }
-    if (routable) this.ensureRoutes(d.routes, ip, tableArgs, `VRF ${vrf} (table ${table})`);
+    if (routable) this.ensureRoutes(routes, ip, tableArgs, `VRF ${vrf} (table ${table})`);
     return this.steps;
   }
 
@@ -283,14 +312,20 @@ class Planner {
     const vrf = d.vrf.name;
 
     // the VRF namespace
+    let fwd: ForwardingState = { ...this.current.vrfForwarding };
     if (this.vrfNs === undefined) {
+      if (this.current.staleVrfEntry) this.run(['ip', 'netns', 'del', vrf], `/run/netns/${vrf} is no namespace any more (its mount went with an exited process's mount namespace): remove the entry`);
       this.run(['ip', 'netns', 'add', vrf], `create the VRF namespace ${vrf} (zebra -n must see it: ${RESTART_NOTE})`, true);
       this.vrfNs = new Map([['lo', newLink('lo', undefined)]]);
       this.routes = [];
+      fwd = { ipv4: false, ...(this.current.ipv6Available !== false && { ipv6: false }) };
     }
     const ns = this.vrfNs;
-    this.deleteStaleRoutes(d.routes, vrfIp, []);
+    const ifName = d.internalInterface;
+    const routes = this.neededRoutes(d.routes, ifName === undefined ? undefined : (ns.get(ifName) ?? this.gw.get(ifName)));
+    this.deleteStaleRoutes(routes, vrfIp, []);
     this.up(ns, vrfIp, 'lo', `VRF namespace ${vrf}: loopback`);
+    this.ensureForwarding(vrf, fwd);
 
     // bridge, inside the VRF namespace
     this.ensureKind(ns, vrfIp, d.bridge.name, 'bridge', ['type', 'bridge'], 'bridge');
@@ -336,8 +371,7 @@ class Planner {
 
     // internal interface, moved into the VRF namespace with its addresses
     let routable = true;
-    if (d.internalInterface !== undefined) {
-      const ifName = d.internalInterface;
+    if (ifName !== undefined) {
       const ifGw = this.gw.get(ifName);
       if (!ns.has(ifName) && ifGw) {
         const addrs = portableAddresses(ifGw);
@@ -355,7 +389,7 @@ class Planner {
         this.warn(`internal interface ${ifName} is neither in the gateway namespace nor in VRF namespace ${vrf}: not moved${d.routes.length ? '; the advertised CIDRs are not routed' : ''}`);
       }
     }
-    if (routable) this.ensureRoutes(d.routes, vrfIp, [], `VRF namespace ${vrf}`);
+    if (routable) this.ensureRoutes(routes, vrfIp, [], `VRF namespace ${vrf}`);
     return this.steps;
   }
 

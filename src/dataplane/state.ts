@@ -5,10 +5,11 @@
 import { parseAddress, parseCidr } from '../config/net.ts';
 import type { Family } from '../config/net.ts';
 import type { Spec } from '../config/types.ts';
-import { execRunner, formatArgv, ipArgv } from './exec.ts';
+import { existsSync } from 'node:fs';
+import { execRunner, formatArgv, inNetnsArgv, ipArgv } from './exec.ts';
 import type { Runner } from './exec.ts';
-import { desiredFromSpec } from './types.ts';
-import type { AddressState, CurrentDataplane, DesiredDataplane, ExternalFacts, LinkState, OwnedNames, RouteState } from './types.ts';
+import { desiredFromSpec, FORWARDING_SYSCTL } from './types.ts';
+import type { AddressState, CurrentDataplane, DesiredDataplane, ExternalFacts, ForwardingState, LinkState, OwnedNames, RouteState } from './types.ts';
 
 /** An `ip` output that cannot be understood. */
 export class IpJsonError extends Error {
@@ -193,6 +194,24 @@ export async function readRoutes(netns: string | undefined, table: number | unde
   return out;
 }
 
+/**
+ * The forwarding sysctls of a namespace (undefined: this process's own), read with `cat` (`ip netns exec NS cat`
+ * for a named one). A family whose sysctl file does not exist (IPv6 disabled) is left undefined.
+ */
+export async function readForwarding(netns: string | undefined, runner: Runner = execRunner): Promise<ForwardingState> {
+  const out: ForwardingState = {};
+  for (const family of [4, 6] as const) {
+    const argv = inNetnsArgv(netns, 'cat', FORWARDING_SYSCTL[family]);
+    const r = await runner(argv);
+    if (r.exitCode !== 0) {
+      if (/No such file/.test(r.stderr)) continue;
+      throw new Error(`${formatArgv(argv)} failed (exit ${String(r.exitCode)}): ${r.stderr.trim() || 'no output'}`);
+    }
+    out[family === 4 ? 'ipv4' : 'ipv6'] = r.stdout.trim() !== '0';
+  }
+  return out;
+}
+
 /** The names of the network namespaces in /run/netns. */
 export async function readNetnsList(runner: Runner = execRunner): Promise<string[]> {
   return parseNetnsList(await runOk(runner, ['ip', '-json', 'netns', 'list']));
@@ -233,7 +252,22 @@ export async function readState(owned: OwnedNames, opts: ReadOptions = {}): Prom
   if (owned.backend === 'kernel') {
     return { ...base, routes: await readRoutes(opts.netns, owned.vrf.table, runner) };
   }
-  if (!(await readNetnsList(runner)).includes(owned.vrf.name)) return { ...base, routes: [] };
-  const links = await readLinks(owned.vrf.name, runner);
-  return { ...base, vrfNamespace: { links }, routes: await readRoutes(owned.vrf.name, undefined, runner) };
+  const ipv6Available = existsSync('/proc/sys/net/ipv6');
+  if (!(await readNetnsList(runner)).includes(owned.vrf.name)) return { ...base, routes: [], ipv6Available };
+  let links: LinkState[];
+  try {
+    links = await readLinks(owned.vrf.name, runner);
+  } catch (e) {
+    // /run/netns/NAME exists but is no namespace: the mount sat in the mount namespace of a process that exited
+    // (a supervisor run under `ip netns exec`, a restarted container), and the namespace went with it.
+    if (/setting the network namespace .* failed: Invalid argument/.test((e as Error).message)) return { ...base, routes: [], ipv6Available, staleVrfEntry: true };
+    throw e;
+  }
+  return {
+    ...base,
+    vrfNamespace: { links },
+    routes: await readRoutes(owned.vrf.name, undefined, runner),
+    vrfForwarding: await readForwarding(owned.vrf.name, runner),
+    ipv6Available,
+  };
 }

@@ -109,6 +109,43 @@ export interface CurrentDataplane {
   vrfNamespace?: { links: LinkState[] };
   /** Routes of the VRF's table: kernel table T in the gateway namespace, or the VRF namespace's main table. */
   routes: RouteState[];
+  /**
+   * Netns backend: the VRF namespace's forwarding sysctls (net.ipv4.ip_forward, net.ipv6.conf.all.forwarding);
+   * undefined for a family whose sysctl does not exist (IPv6 disabled) or was not read.
+   */
+  vrfForwarding?: ForwardingState;
+  /**
+   * Netns backend: /run/netns has an entry for the VRF that is no namespace (its mount was in the mount namespace of
+   * a process that exited, and the namespace, with the devices moved into it, went away): delete it, create anew.
+   */
+  staleVrfEntry?: boolean;
+  /** Whether this kernel has IPv6 (`/proc/sys/net/ipv6` exists): a new VRF namespace gets IPv6 forwarding too. */
+  ipv6Available?: boolean;
+}
+
+/** The forwarding sysctls of a namespace: true on, false off, undefined when the sysctl does not exist. */
+export interface ForwardingState {
+  ipv4?: boolean;
+  ipv6?: boolean;
+}
+
+/** The sysctl file of a family's forwarding switch (`all` also sets every device and the default for new ones). */
+export const FORWARDING_SYSCTL: Readonly<Record<Family, string>> = {
+  4: '/proc/sys/net/ipv4/ip_forward',
+  6: '/proc/sys/net/ipv6/conf/all/forwarding',
+};
+
+/** Whether the CIDR `prefix` lies inside the subnet of `address/prefixlen` (an on-link destination: no route needed). */
+export function cidrWithin(prefix: string, address: string, prefixlen: number): boolean {
+  const c = parseCidr(prefix);
+  const a = parseAddress(address);
+  if (typeof c === 'string' || typeof a === 'string' || c.family !== a.family || c.length < prefixlen) return false;
+  for (let bit = 0; bit < prefixlen; bit++) {
+    const i = bit >> 3;
+    const mask = 0x80 >> (bit & 7);
+    if (((c.bytes[i] ?? 0) & mask) !== ((a.bytes[i] ?? 0) & mask)) return false;
+  }
+  return true;
 }
 
 /**
@@ -118,6 +155,13 @@ export interface CurrentDataplane {
 export interface Step {
   argv: string[];
   why: string;
+  /** Written to the command's stdin (a sysctl written with `tee`, since the runtime image has no `sysctl`). */
+  input?: string;
+  /**
+   * Nothing later depends on this step (a route, a sysctl): when it fails, the next steps still run and the
+   * failure is reported with the others. A failing step without it stops the plan (a device the next ones need).
+   */
+  independent?: boolean;
   /** This step replaces something zebra already knows (VXLAN/VRF recreated): restart zebra, then bgpd. */
   restartZebra?: boolean;
   warning?: boolean;

@@ -46,6 +46,12 @@ export function readiness(view: SupervisorView, snapshot: FrrSnapshot | undefine
   }
   const down = view.daemonStatus().filter((d) => !d.running);
   if (down.length > 0) return { ok: false, reason: `not ready: ${down.map((d) => d.name).join(', ')} not running` };
+  // BGP runs with a broken data plane (see Applier.reconcileDataplane), but the gateway does not carry traffic right.
+  const dp = view.dataplane?.();
+  if (dp && !dp.ok) {
+    const why = [dp.error, ...(dp.forwarding?.problems ?? [])].filter(Boolean).join('; ');
+    return { ok: false, reason: `not ready: data plane: ${why}`, details: { failedSteps: dp.failedSteps ?? [], forwarding: dp.forwarding ?? null } };
+  }
   if (when === 'applied') return { ok: true, reason: 'ready: config applied and daemons up' };
   if (!snapshot) return { ok: false, reason: 'not ready: no FRR state polled yet' };
   const configured = view.neighbours();

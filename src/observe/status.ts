@@ -2,6 +2,7 @@
 import type { FrrSnapshot } from './poller.ts';
 import type { Verdict } from './health.ts';
 import type { SupervisorView } from './view.ts';
+import type { DataplaneReport } from '../supervisor/apply.ts';
 import { afiSafi } from './metrics.ts';
 
 export interface StatusDoc {
@@ -29,6 +30,8 @@ export interface StatusDoc {
   }>;
   evpn: Array<{ vni: number; type: string; vrf: string; state: string | null; routerMac: string | null; vxlanIf: string | null; remoteVteps: string[]; prefixRoutes: number | null }>;
   poll: { at: string; durationMs: number; errors: Record<string, string> } | null;
+  /** Failed data plane steps and the IP forwarding check (null before the first apply). */
+  dataplane: DataplaneReport | null;
 }
 
 export function buildStatus(view: SupervisorView, snap: FrrSnapshot | undefined, live: Verdict, ready: Verdict): StatusDoc {
@@ -88,5 +91,6 @@ export function buildStatus(view: SupervisorView, snap: FrrSnapshot | undefined,
       prefixRoutes: snap?.prefixRoutes[v.vrf] ?? null,
     })),
     poll: snap ? { at: snap.at.toISOString(), durationMs: snap.durationMs, errors: snap.errors } : null,
+    dataplane: view.dataplane?.() ?? null,
   };
 }

@@ -1,5 +1,5 @@
 /** What the observability layer reads from the supervisor (the config/apply side and the daemons). */
-import type { ApplyCheck, ApplyRecord } from '../supervisor/apply.ts';
+import type { ApplyCheck, ApplyRecord, DataplaneReport } from '../supervisor/apply.ts';
 import type { DaemonStatus } from '../supervisor/daemons.ts';
 
 export type ReadyWhen = 'applied' | 'any' | 'all';
@@ -24,4 +24,6 @@ export interface SupervisorView {
   /** Neighbour addresses of the running config. */
   neighbours(): string[];
   evpn(): { vni: number; vrf: string } | undefined;
+  /** The data plane after the last reconcile: failed steps, IP forwarding (undefined before the first apply). */
+  dataplane?(): DataplaneReport | undefined;
 }

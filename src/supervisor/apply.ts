@@ -19,8 +19,10 @@ import { lineDiff } from '../frr/running-config.ts';
 import type { Logger } from '../log.ts';
 import type { DaemonManager } from './daemons.ts';
 import { desiredFromHost } from '../dataplane/state.ts';
-import { reconcile } from '../dataplane/apply.ts';
+import { DataplaneStepError, reconcile } from '../dataplane/apply.ts';
 import { ownedFromSpec } from '../dataplane/types.ts';
+import { checkForwarding } from '../dataplane/forwarding.ts';
+import type { ForwardingCheck } from '../dataplane/forwarding.ts';
 import { writeFileAtomic } from './atomic-write.ts';
 
 export type ApplyResult = 'applied' | 'unchanged' | 'invalid' | 'failed';
@@ -53,6 +55,22 @@ export interface ApplyRecord {
   phases?: Record<string, number>;
   /** Set on a retry of an input whose apply failed before: the attempt number (1 = the first retry). */
   retry?: number;
+}
+
+/**
+ * The data plane as last reconciled and checked (every apply and resync). A failure here does not stop FRR: BGP
+ * runs with what could be set up (a prefix without its route is simply not announced), and /readyz and /status
+ * name the failing steps until a resync succeeds.
+ */
+export interface DataplaneReport {
+  ok: boolean;
+  checkedAt: string;
+  /** The reconcile error (every failed step, or why the plan could not be made). */
+  error?: string;
+  failedSteps?: Array<{ argv: string[]; why: string; error: string }>;
+  /** What the plan could not do (a missing internal interface). */
+  warnings: string[];
+  forwarding?: ForwardingCheck;
 }
 
 export interface Running {
@@ -119,6 +137,8 @@ export class Applier {
   lastSuccessAt: Date | undefined;
   /** The hash of the config last verified running (a failed apply can be completed later by crash recovery). */
   verifiedHash: string | undefined;
+  /** The data plane's state after the last reconcile and forwarding check. */
+  dataplane: DataplaneReport | undefined;
   /** Periodic resyncs that found the input files untouched and reused the last load (counted for the tests). */
   resyncsSkipped = 0;
   private generation = 0;
@@ -267,18 +287,10 @@ export class Applier {
         const dp = await this.reconcileDataplane(load.spec, this.running.spec);
         if (dp.restartZebra) restarted = await this.opts.daemons.restartFor('zebra', restartSignal(this.running.spec));
       } catch (e) {
-        const error = (e as Error).message;
-        const again = this.last?.result === 'failed' && this.last.error === error;
-        if (!again) log.error({ event: 'dataplane_failed', err: error }, `EVPN data plane: ${error}`);
-        this.record({ result: 'failed', hash: shown, restarted, reason, error }, t0, again ? 'none' : 'apply');
+        this.failed(hash, shown, reason, restarted, `restarting zebra for the data plane failed: ${(e as Error).message}`, t0, retry);
         return;
       }
       if (restarted.length === 0 && this.verifiedHash === hash) {
-        if (this.last?.result === 'failed' && this.last.hash === shown) {
-          // A data-plane failure that went away: the running config is whole again.
-          this.succeeded(this.record({ result: 'applied', hash: shown, restarted, reason }, t0, 'apply'), hash);
-          return;
-        }
         this.checked('unchanged', reason);
         return;
       }
@@ -295,14 +307,9 @@ export class Applier {
     if (retry === undefined) log.info({ event: 'config_changed', reason, hash: shown, previousHash: this.running?.shown ?? null }, `config change seen (${reason})`);
     else log.info({ event: 'config_apply_retry', reason, hash: shown, attempt: retry }, `retrying the apply that failed (attempt ${retry}): ${failing?.error ?? ''}`);
 
-    // The devices come first: zebra must find them when it (re)starts.
-    let dataplaneRestart: boolean;
-    try {
-      dataplaneRestart = (await this.reconcileDataplane(load.spec, this.running?.spec)).restartZebra;
-    } catch (e) {
-      this.failed(hash, shown, reason, [], `EVPN data plane: ${(e as Error).message}; generation ${this.running?.generation ?? 0} keeps running`, t0, retry);
-      return;
-    }
+    // The devices come first: zebra must find them when it (re)starts. A data plane failure does not stop the
+    // apply: BGP runs with what could be set up, the failure is reported (/status, /readyz) and retried every resync.
+    const dataplaneRestart = (await this.reconcileDataplane(load.spec, this.running?.spec)).restartZebra;
 
     try {
       await writeFileAtomic(this.opts.paths.frrConf, conf, 0o600);
@@ -355,12 +362,45 @@ export class Applier {
     );
   }
 
-  /** Reconciles the EVPN devices (only when EVPN is or was configured). */
+  /**
+   * Reconciles the EVPN devices (only when EVPN is or was configured) and checks IP forwarding; never throws: the
+   * outcome goes to `this.dataplane` (logged when it changes), and zebra restarts when a step that ran asks for it.
+   */
   private async reconcileDataplane(spec: Spec, previous: Spec | undefined): Promise<{ restartZebra: boolean }> {
-    if (!spec.evpn && !previous?.evpn) return { restartZebra: false };
-    const desired = await desiredFromHost(spec);
-    const r = await reconcile(desired, { owned: ownedFromSpec(previous?.evpn ? previous : spec), logger: this.opts.logger });
-    return { restartZebra: r.restartZebra };
+    const log = this.opts.logger;
+    const report: DataplaneReport = { ok: true, checkedAt: new Date().toISOString(), warnings: [] };
+    let restartZebra = false;
+    if (spec.evpn || previous?.evpn) {
+      try {
+        const desired = await desiredFromHost(spec);
+        const r = await reconcile(desired, { owned: ownedFromSpec(previous?.evpn ? previous : spec), logger: log });
+        restartZebra = r.restartZebra;
+        report.warnings = r.warnings;
+      } catch (e) {
+        report.ok = false;
+        report.error = (e as Error).message;
+        if (e instanceof DataplaneStepError) {
+          restartZebra = e.restartZebra;
+          report.failedSteps = e.failures.map((f) => ({ argv: f.step.argv, why: f.step.why, error: f.stderr.trim() || `exit ${String(f.exitCode)}` }));
+        }
+      }
+    }
+    try {
+      report.forwarding = await checkForwarding(spec);
+      if (report.forwarding.problems.length > 0) report.ok = false;
+    } catch (e) {
+      report.ok = false;
+      report.error = [report.error, `checking IP forwarding: ${(e as Error).message}`].filter(Boolean).join('; ');
+    }
+    const before = this.dataplane;
+    const sameProblems = (r: DataplaneReport | undefined): string => JSON.stringify([r?.error, r?.forwarding?.problems]);
+    if (sameProblems(before) !== sameProblems(report)) {
+      if (report.error !== undefined) log.error({ event: 'dataplane_failed', err: report.error, failedSteps: report.failedSteps, restartZebra }, `data plane: ${report.error}; BGP keeps running, retried every resync`);
+      for (const p of report.forwarding?.problems ?? []) log.error({ event: 'forwarding_off', namespace: report.forwarding?.namespace }, p);
+      if (report.ok && before && !before.ok) log.info({ event: 'dataplane_recovered' }, 'data plane: every step done and forwarding on');
+    }
+    this.dataplane = report;
+    return { restartZebra };
   }
 
   /** The running config (as FRR prints it) must equal what was rendered, line for line. */

@@ -160,6 +160,9 @@ export class Supervisor implements SupervisorView {
   neighbours(): string[] {
     return this.applier.running?.spec.bgp.neighbours ?? [];
   }
+  dataplane(): ReturnType<NonNullable<SupervisorView['dataplane']>> {
+    return this.applier.dataplane;
+  }
   evpn(): ReturnType<SupervisorView['evpn']> {
     const spec = this.applier.running?.spec;
     return spec?.evpn && { vni: spec.evpn.vni, vrf: spec.gateway.vrf.name };

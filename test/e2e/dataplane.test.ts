@@ -155,6 +155,8 @@ describe('EVPN data plane in a lab', () => {
         [
           `ip netns add ${vrf}`,
           `ip -n ${vrf} link set lo up`,
+          `ip netns exec ${vrf} tee /proc/sys/net/ipv4/ip_forward`,
+          `ip netns exec ${vrf} tee /proc/sys/net/ipv6/conf/all/forwarding`,
           `ip -n ${vrf} link add br-vpn type bridge`,
           `ip -n ${vrf} link set br-vpn up`,
           `ip -n ${lab.gwNs} link add vxlan-vpn type vxlan id 1016 dstport 4789 local 10.0.1.13 nolearning`,
@@ -170,6 +172,9 @@ describe('EVPN data plane in a lab', () => {
         ],
       );
       await assertDataplane(1016);
+      // The VRF namespace forwards (a new namespace starts with forwarding off).
+      assert.equal((await lab.exec(vrf, ['cat', '/proc/sys/net/ipv4/ip_forward'])).stdout.trim(), '1');
+      assert.equal((await lab.exec(vrf, ['cat', '/proc/sys/net/ipv6/conf/all/forwarding'])).stdout.trim(), '1');
       // The internal interface moved with its address; the advertised CIDR is routed via the internal gateway.
       const eth1 = await find(vrf, 'eth1');
       assert.deepEqual(

@@ -60,7 +60,7 @@ describe('a real Prometheus scrapes the lab gateway: lint, dashboard, alerts', {
     await gatewayInternalInterface(lab);
     await evpnRouterDevices(lab, 1016);
     await lab.exec(lab.gwNs, ['ip', 'route', 'add', 'blackhole', '10.17.0.0/16']);
-    router = await lab.startRouter(evpnRouterConf(1016, undefined, undefined, { ipv4Unicast: true }));
+    router = await lab.startRouter(evpnRouterConf(1016, undefined, undefined, { unicast: true }));
     sup = startSupervisor(lab, { files: BGP_ONLY, args: ['--poll-interval', '1s', '--vtysh-timeout', '1s', '--resync', '2s'] });
     http = await NsHttp.start(lab, 9180);
     prom = await LabPrometheus.start(lab, {

@@ -57,18 +57,25 @@ export interface RouterOptions {
   password?: string;
   /** More neighbours (remote-as 65002), e.g. addresses a test adds to the gateway's BgpConf later. */
   extraNeighbours?: string[];
+  /** The router's prefix is a connected subnet (a remote host behind it, see hosts.ts): no blackhole route. */
+  connected?: boolean;
+  /**
+   * The router's graceful-restart mode: `full` (`bgp graceful-restart`, the default here) or `helper`
+   * (no `bgp graceful-restart` line: FRR's default helper mode, which keeps the gateway's routes when the gateway restarts, never restarts
+   * gracefully itself). FRR 8.4 in full mode sets the Restart bit in every OPEN, which makes a restarting gateway's
+   * bgpd tell zebra at once that its routes are complete (see the README's graceful restart section).
+   */
+  grMode?: 'full' | 'helper';
 }
 
 /** The external router: AS 65001, graceful restart, announcing RT_PREFIX to the gateway over IPv4 unicast. */
 export function bgpRouterConf(o: RouterOptions = {}): string {
   const extra = (o.extraNeighbours ?? []).map((n) => ` neighbor ${n} remote-as 65002\n neighbor ${n} timers connect 1\n`).join('');
   return `frr defaults traditional
-ip route ${RT_PREFIX} Null0
-router bgp 65001
+${o.connected ? '' : `ip route ${RT_PREFIX} Null0\n`}router bgp 65001
  bgp router-id ${RT}
  no bgp ebgp-requires-policy
- bgp graceful-restart
- neighbor ${GW} remote-as 65002
+${o.grMode === 'helper' ? '' : ' bgp graceful-restart\n'} neighbor ${GW} remote-as 65002
 ${o.password ? ` neighbor ${GW} password ${o.password}\n` : ''} neighbor ${GW} timers ${o.keepalive ?? 3} ${o.hold ?? 9}
  neighbor ${GW} timers connect 1
 ${extra} address-family ipv4 unicast

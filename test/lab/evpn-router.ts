@@ -7,14 +7,19 @@ import { GW, RT, RT_PREFIX } from './configs.ts';
 
 export const ROUTER_PREFIX = RT_PREFIX;
 
-/** `ipv4Unicast`: also activate IPv4 unicast towards the gateway (so that a BGP-only gateway peers with it too). */
-export function evpnRouterConf(vni: number, gw = GW, rt = RT, opts: { ipv4Unicast?: boolean } = {}): string {
+export interface EvpnRouterOptions {
+  /** The router's prefix is a connected subnet (a remote host behind it, see hosts.ts): no blackhole route. */
+  connected?: boolean;
+  /** Also activate IPv4 unicast towards the gateway (so that traffic follows when the gateway goes BGP-only). */
+  unicast?: boolean;
+}
+
+export function evpnRouterConf(vni: number, gw = GW, rt = RT, o: EvpnRouterOptions = {}): string {
   return `frr defaults traditional
 vrf default
  vni ${vni}
 exit-vrf
-ip route ${ROUTER_PREFIX} Null0
-router bgp 65001
+${o.connected ? '' : `ip route ${ROUTER_PREFIX} Null0\n`}router bgp 65001
  bgp router-id ${rt}
  no bgp ebgp-requires-policy
  no bgp default ipv4-unicast
@@ -24,7 +29,7 @@ router bgp 65001
  neighbor ${gw} timers connect 1
  address-family ipv4 unicast
   network ${ROUTER_PREFIX}
-${opts.ipv4Unicast ? `  neighbor ${gw} activate\n` : ''} exit-address-family
+${o.unicast ? `  neighbor ${gw} activate\n` : ''} exit-address-family
  address-family l2vpn evpn
   neighbor ${gw} activate
   advertise-all-vni

@@ -111,6 +111,11 @@ export interface Lab {
   startFrr(ns: string, configText: string, opts?: StartFrrOptions): Promise<FrrInstance>;
   /** Starts the external router's FRR instance in the rt namespace. */
   startRouter(configText: string, opts?: StartFrrOptions): Promise<RouterInstance>;
+  /**
+   * Creates one more namespace `<id>-<suffix>` (suffix: lowercase letters and digits, e.g. `vpc`, `rh`, `gw2`) with
+   * `lo` up, removed with the lab (and swept after a crash like the others). Returns its name.
+   */
+  addNamespace(suffix: string): Promise<string>;
   /** Stops every process the lab started, deletes the namespaces, the temp dir and the pathspace run dirs. Idempotent. */
   cleanup(): Promise<void>;
 }
@@ -147,6 +152,13 @@ export async function waitFor<T>(fn: () => Promise<T | undefined | false | null>
   }
 }
 
+/** Switches IPv4 and IPv6 forwarding on in a namespace (`ip netns exec NS tee /proc/sys/...`). */
+export async function setForwarding(ns: string, on = true): Promise<void> {
+  for (const file of ['/proc/sys/net/ipv4/ip_forward', '/proc/sys/net/ipv6/conf/all/forwarding']) {
+    await execa('ip', ['netns', 'exec', ns, 'tee', file], { input: on ? '1\n' : '0\n', stdout: 'ignore' });
+  }
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // registry of live labs, synchronous fallback cleanup, sweep of crashed runs
 
@@ -154,7 +166,7 @@ let labCounter = 0;
 const liveLabs = new Set<LabImpl>();
 let handlersInstalled = false;
 
-const NS_RE = new RegExp(`^${LAB_PREFIX}-(\\d+)-(\\d+)-(gw|rt)$`);
+const NS_RE = new RegExp(`^${LAB_PREFIX}-(\\d+)-(\\d+)-([a-z0-9]+)$`);
 const PATHSPACE_RE = new RegExp(`^${LAB_PREFIX}(\\d+)[a-z]`);
 const TMPDIR_RE = new RegExp(`^${LAB_PREFIX}-(\\d+)-\\d+-`);
 const SIGNAL_EXIT: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
@@ -435,6 +447,8 @@ class LabImpl implements Lab {
   readonly pids = new Set<number>();
   readonly #instances: LabFrrInstance[] = [];
   readonly #pathspaces = new Set<string>();
+  /** Namespaces of addNamespace, removed before gw and rt. */
+  readonly #extraNs: string[] = [];
   #cleanup: Promise<void> | undefined;
   #cleaned = false;
 
@@ -472,6 +486,9 @@ class LabImpl implements Lab {
       await ip('-n', ns, 'addr', 'add', `${side.ipv4}/${LAB_ADDRESSES.ipv4PrefixLen}`, 'dev', dev);
       await ip('-n', ns, 'addr', 'add', `${side.ipv6}/${LAB_ADDRESSES.ipv6PrefixLen}`, 'dev', dev, 'nodad');
       await ip('-n', ns, 'link', 'set', dev, 'up');
+      // The gateway's namespace forwards as a Kube-OVN gateway Pod does (its init container sets these; the
+      // supervisor only checks them there), and the router forwards to the lab hosts behind it.
+      await setForwarding(ns);
     }
   }
 
@@ -519,6 +536,16 @@ class LabImpl implements Lab {
     return this.startFrr(this.rtNs, configText, opts);
   }
 
+  async addNamespace(suffix: string): Promise<string> {
+    if (!/^[a-z0-9]{1,8}$/.test(suffix) || suffix === 'gw' || suffix === 'rt') throw new Error(`addNamespace: bad suffix ${suffix}`);
+    const ns = `${this.id}-${suffix}`;
+    if (this.#extraNs.includes(ns)) throw new Error(`namespace ${ns} already exists in lab ${this.id}`);
+    this.#extraNs.push(ns);
+    await execa('ip', ['netns', 'add', ns], { stdin: 'ignore' });
+    await execa('ip', ['-n', ns, 'link', 'set', 'lo', 'up'], { stdin: 'ignore' });
+    return ns;
+  }
+
   cleanup(): Promise<void> {
     this.#cleanup ??= this.#doCleanup();
     return this.#cleanup;
@@ -543,7 +570,7 @@ class LabImpl implements Lab {
         }
       }
     }
-    for (const ns of [this.gwNs, this.rtNs]) {
+    for (const ns of [...this.#extraNs, this.gwNs, this.rtNs]) {
       await attempt(() => killFrrInNetns(ns, this.binDir));
       await attempt(async () => {
         if ((await listNetns()).includes(ns)) await execa('ip', ['netns', 'del', ns], { stdin: 'ignore' });
@@ -569,7 +596,7 @@ class LabImpl implements Lab {
       }
     };
     for (const pid of this.pids) if (isFrrArgv(cmdlineSync(pid), this.binDir)) kill(pid);
-    for (const ns of [this.gwNs, this.rtNs]) {
+    for (const ns of [...this.#extraNs, this.gwNs, this.rtNs]) {
       for (const pid of nsPidsSync(ns)) if (isFrrArgv(cmdlineSync(pid), this.binDir)) kill(pid);
       try {
         execFileSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });

@@ -9,7 +9,8 @@ import { describe, it } from 'node:test';
 import { GATEWAY_DEFAULTS } from '../../src/config/types.ts';
 import type { Spec } from '../../src/config/types.ts';
 import { parseAddress } from '../../src/config/net.ts';
-import { detectVrfSupport, reconcile } from '../../src/dataplane/apply.ts';
+import { DataplaneStepError, detectVrfSupport, reconcile } from '../../src/dataplane/apply.ts';
+import { checkForwarding, neededFamilies } from '../../src/dataplane/forwarding.ts';
 import type { Runner } from '../../src/dataplane/exec.ts';
 import { plan } from '../../src/dataplane/plan.ts';
 import {
@@ -23,7 +24,7 @@ import {
   routePrefix,
 } from '../../src/dataplane/state.ts';
 import { commandSteps, desiredFromSpec, ownedFromDesired, ownedFromSpec, VrfUnsupportedError } from '../../src/dataplane/types.ts';
-import type { CurrentDataplane, DesiredDataplane, LinkState, OwnedNames, RouteState, Step } from '../../src/dataplane/types.ts';
+import type { CurrentDataplane, DesiredDataplane, ForwardingState, LinkState, OwnedNames, RouteState, Step } from '../../src/dataplane/types.ts';
 
 function fx(name: string): string {
   return readFileSync(new URL(`../fixtures/ip-json/${name}`, import.meta.url), 'utf8');
@@ -238,6 +239,8 @@ class FakeHost {
   ns = new Map<string, Map<string, LinkState>>();
   /** `${ns}|${table}`, table = 'main' or a number. */
   tables = new Map<string, RouteState[]>();
+  /** Forwarding sysctls per namespace key. */
+  fwd = new Map<string, ForwardingState>();
   nextIndex = 100;
   readonly log: string[] = [];
 
@@ -254,6 +257,7 @@ class FakeHost {
     if (current.vrfNamespace) {
       h.ns.set(current.owned.vrf.name, new Map(current.vrfNamespace.links.map((l) => [l.name, clone(l)])));
       h.tables.set(`${current.owned.vrf.name}|main`, clone(current.routes));
+      if (current.vrfForwarding) h.fwd.set(current.owned.vrf.name, { ...current.vrfForwarding });
     }
     return h;
   }
@@ -269,7 +273,8 @@ class FakeHost {
     if (owned.backend === 'kernel') return { ...base, routes: clone(this.tables.get(`${this.gwKey}|${owned.vrf.table}`) ?? []) };
     const v = this.ns.get(owned.vrf.name);
     if (!v) return { ...base, routes: [] };
-    return { ...base, vrfNamespace: { links: clone([...v.values()]) }, routes: clone(this.tables.get(`${owned.vrf.name}|main`) ?? []) };
+    const fwd = this.fwd.get(owned.vrf.name);
+    return { ...base, vrfNamespace: { links: clone([...v.values()]) }, routes: clone(this.tables.get(`${owned.vrf.name}|main`) ?? []), ...(fwd && { vrfForwarding: { ...fwd } }) };
   }
 
   links(key: string, argv: readonly string[]): Map<string, LinkState> {
@@ -323,7 +328,19 @@ class FakeHost {
     const [obj, verb, name = '', ...rest] = a;
     if (obj === 'netns') {
       assert.equal(argv[1], 'netns', 'ip netns takes no -n');
+      if (verb === 'exec') {
+        // ip netns exec NS tee /proc/sys/...: a forwarding sysctl
+        assert.equal(rest[0], 'tee', argv.join(' '));
+        assert.ok(this.ns.has(name), `netns ${name} does not exist`);
+        const f = this.fwd.get(name) ?? {};
+        if (rest[1] === '/proc/sys/net/ipv4/ip_forward') f.ipv4 = true;
+        else if (rest[1] === '/proc/sys/net/ipv6/conf/all/forwarding') f.ipv6 = true;
+        else assert.fail(argv.join(' '));
+        this.fwd.set(name, f);
+        return;
+      }
       if (verb === 'add') {
+        this.fwd.set(name, { ipv4: false, ipv6: false });
         assert.ok(!this.ns.has(name), `netns ${name} exists`);
         this.ns.set(name, new Map([['lo', { name: 'lo', ifindex: 1, up: false, operstate: 'DOWN', mtu: 65536, addresses: [] }]]));
       } else if (verb === 'del') {
@@ -665,6 +682,8 @@ describe('plan: netns backend', () => {
     assert.deepEqual(argvs(steps), [
       'ip netns add vrf-vpn',
       'ip -n vrf-vpn link set lo up',
+      'ip netns exec vrf-vpn tee /proc/sys/net/ipv4/ip_forward',
+      'ip netns exec vrf-vpn tee /proc/sys/net/ipv6/conf/all/forwarding',
       'ip -n vrf-vpn link add br-vpn type bridge',
       'ip -n vrf-vpn link set br-vpn up',
       'ip link add vxlan-vpn type vxlan id 1016 dstport 4789 local 10.0.1.13 nolearning',
@@ -841,6 +860,8 @@ describe('readers and reconcile (replayed ip output)', () => {
       'ip -n vrf-vpn-cap -json -details addr show': { stdout: fx('vrfns-addr-netns-backend.json') },
       'ip -n vrf-vpn-cap -json -4 route show': { stdout: fx('vrfns-route4.json') },
       'ip -n vrf-vpn-cap -json -6 route show': { stdout: fx('vrfns-route6.json') },
+      'ip netns exec vrf-vpn-cap cat /proc/sys/net/ipv4/ip_forward': { stdout: '1\n' },
+      'ip netns exec vrf-vpn-cap cat /proc/sys/net/ipv6/conf/all/forwarding': { stdout: '0\n' },
     });
     const cur = await readState(owned, { netns: 'dpcap-gw', runner });
     assert.equal(cur.netns, 'dpcap-gw');
@@ -851,6 +872,7 @@ describe('readers and reconcile (replayed ip output)', () => {
       ['lo', 'br-vpn', 'eth1', 'vxlan-vpn'],
     );
     assert.equal(cur.routes.filter((r) => r.protocol === 'static').length, 3);
+    assert.deepEqual(cur.vrfForwarding, { ipv4: true, ipv6: false });
   });
 
   it('reconcile (kernel backend) on a kernel without VRF devices fails with the CONFIG_NET_VRF message and runs nothing', async () => {
@@ -887,9 +909,10 @@ describe('readers and reconcile (replayed ip output)', () => {
       'ip -json netns list': { stdout: '[]' },
       'ip netns add vrf-vpn': {},
       'ip -n vrf-vpn link set lo up': {},
+      'ip netns exec vrf-vpn tee *': {},
       'ip -n vrf-vpn link add br-vpn type bridge': { stderr: 'RTNETLINK answers: File exists\n', exitCode: 2 },
     });
-    await assert.rejects(reconcile(NETNS, { runner }), /data plane step 3\/\d+ failed: ip -n vrf-vpn link add br-vpn type bridge \(create bridge br-vpn\): RTNETLINK answers: File exists/);
+    await assert.rejects(reconcile(NETNS, { runner }), /data plane step 5\/\d+ failed: ip -n vrf-vpn link add br-vpn type bridge \(create bridge br-vpn\): RTNETLINK answers: File exists/);
     assert.equal(runner.ran.at(-1), 'ip -n vrf-vpn link add br-vpn type bridge');
   });
 
@@ -902,5 +925,137 @@ describe('readers and reconcile (replayed ip output)', () => {
     assert.ok(!runner.ran.includes('ip netns add vrf-vpn'));
     await assert.rejects(reconcile(undefined, { runner }), /opts.owned/);
     assert.deepEqual(ownedFromSpec({ ...SPEC, gateway: { ...SPEC.gateway, vrfBackend: 'netns' } }), NOWNED);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------
+// traffic: forwarding sysctls, on-link advertised CIDRs, failures that do not stop the other steps
+
+describe('plan and reconcile: what traffic needs', () => {
+  it('netns backend: an existing VRF namespace with forwarding off gets it on (tee with input 1, independent steps)', () => {
+    const cur = netnsComplete();
+    cur.vrfForwarding = { ipv4: false, ipv6: true };
+    const steps = commandSteps(plan(NETNS, cur));
+    assert.deepEqual(steps.map((s) => s.argv.join(' ')), ['ip netns exec vrf-vpn tee /proc/sys/net/ipv4/ip_forward']);
+    assert.equal(steps[0]?.input, '1\n');
+    assert.equal(steps[0]?.independent, true);
+    cur.vrfForwarding = { ipv4: true };
+    assert.deepEqual(argvs(plan(NETNS, cur)), [], 'IPv6 missing (disabled): nothing to set');
+    // a new namespace on a kernel without IPv6: only IPv4
+    const fresh = { ...netnsNothing(), ipv6Available: false };
+    assert.ok(!argvs(plan(NETNS, fresh)).some((a) => a.includes('ipv6')));
+  });
+
+  it('an advertised CIDR on the internal interface\'s own subnet (or inside it) gets no route; the others do', () => {
+    // eth1 is 10.0.2.13/24 and fd00:2::13/64
+    const routes = [
+      { prefix: '10.0.2.0/24', via: '10.0.2.1' },
+      { prefix: '10.0.2.128/25', via: '10.0.2.1' },
+      { prefix: '10.17.0.0/16', via: '10.0.2.1' },
+      { prefix: '10.0.0.0/8', via: '10.0.2.1' },
+    ];
+    for (const [name, d, nothing] of [
+      ['netns', { ...NETNS, routes }, netnsNothing],
+      ['kernel', { ...KERNEL, routes }, kernelNothing],
+    ] as const) {
+      const { steps } = converge(d, nothing());
+      const routeSteps = argvs(steps).filter((a) => a.includes(' route '));
+      assert.deepEqual(
+        routeSteps.map((a) => a.split(' ').find((w) => w.includes('/'))),
+        ['10.17.0.0/16', '10.0.0.0/8'],
+        `${name}: ${routeSteps.join('; ')}`,
+      );
+      assert.ok(commandSteps(steps).filter((s) => s.argv.includes('route')).every((s) => s.independent), name);
+    }
+  });
+
+  it('a failing route does not stop the other routes; the error lists every failure and keeps what ran', async () => {
+    const d: DesiredDataplane = { ...NETNS, routes: [{ prefix: '10.17.0.0/16', via: '10.0.2.1' }, { prefix: '10.18.0.0/16', via: '10.0.2.1' }] };
+    const runner = replay({
+      'ip -json -details addr show': { stdout: fx('gw-addr-before.json') },
+      'ip -json netns list': { stdout: '[]' },
+      'ip -n vrf-vpn route replace 10.17.0.0/16 *': { stderr: 'Error: Nexthop has invalid gateway.\n', exitCode: 2 },
+      'ip *': {},
+      'bridge *': {},
+    });
+    await assert.rejects(reconcile(d, { runner }), (err: unknown) => {
+      assert.ok(err instanceof DataplaneStepError);
+      assert.equal(err.failures.length, 1);
+      assert.match(err.message, /ip -n vrf-vpn route replace 10\.17\.0\.0\/16 via 10\.0\.2\.1 proto static .*Nexthop has invalid gateway/);
+      assert.equal(err.restartZebra, true, 'the namespace was created: zebra must restart');
+      return true;
+    });
+    assert.ok(runner.ran.includes('ip -n vrf-vpn route replace 10.18.0.0/16 via 10.0.2.1 proto static'), runner.ran.join('\n'));
+  });
+
+  it('the runner gets the step\'s input', async () => {
+    const inputs: Array<string | undefined> = [];
+    const runner: Runner = (argv, opts) => {
+      const key = argv.join(' ');
+      if (key.startsWith('ip netns exec') && key.includes(' tee ')) inputs.push(opts?.input);
+      if (key === 'ip -json -details addr show') return Promise.resolve({ stdout: fx('gw-addr-before.json'), stderr: '', exitCode: 0 });
+      if (key === 'ip -json netns list') return Promise.resolve({ stdout: '[{"name":"vrf-vpn"}]', stderr: '', exitCode: 0 });
+      if (key === 'ip -n vrf-vpn -json -details addr show') return Promise.resolve({ stdout: '[]', stderr: '', exitCode: 0 });
+      if (key.includes(' cat /proc/sys/net/ipv4')) return Promise.resolve({ stdout: '0\n', stderr: '', exitCode: 0 });
+      if (key.includes(' cat /proc/sys/net/ipv6')) return Promise.resolve({ stdout: '', stderr: 'cat: /proc/sys/net/ipv6/conf/all/forwarding: No such file or directory\n', exitCode: 1 });
+      return Promise.resolve({ stdout: '[]', stderr: '', exitCode: 0 });
+    };
+    await reconcile(NETNS, { runner, dryRun: false }).catch(() => undefined);
+    assert.deepEqual(inputs, ['1\n']);
+  });
+});
+
+describe('IP forwarding check (the namespaces the supervisor does not own)', () => {
+  const answers = (v4: string, v6: string | undefined): Runner =>
+    replay({
+      'cat /proc/sys/net/ipv4/ip_forward': { stdout: `${v4}\n` },
+      'cat /proc/sys/net/ipv6/conf/all/forwarding': v6 === undefined ? { stderr: 'cat: /proc/sys/net/ipv6/conf/all/forwarding: No such file or directory\n', exitCode: 1 } : { stdout: `${v6}\n` },
+      'ip netns exec vrf-vpn cat /proc/sys/net/ipv4/ip_forward': { stdout: '1\n' },
+      'ip netns exec vrf-vpn cat /proc/sys/net/ipv6/conf/all/forwarding': { stdout: '1\n' },
+    });
+  const bgpOnly: Spec = { ...SPEC, evpn: undefined, gateway: { ...SPEC.gateway, advertise: ['10.17.0.0/16'] } };
+  delete (bgpOnly as { evpn?: unknown }).evpn;
+
+  it('families: the advertised CIDRs\' (none for []); without a list, IPv4 and the neighbours\'', () => {
+    assert.deepEqual(neededFamilies(SPEC), [4, 6]);
+    assert.deepEqual(neededFamilies(bgpOnly), [4]);
+    assert.deepEqual(neededFamilies({ ...bgpOnly, gateway: { ...bgpOnly.gateway, advertise: [] } }), []);
+    const noList = { ...bgpOnly, gateway: { ...bgpOnly.gateway } };
+    delete noList.gateway.advertise;
+    assert.deepEqual(neededFamilies(noList), [4]);
+    assert.deepEqual(neededFamilies({ ...noList, bgp: { ...noList.bgp, neighbours: ['10.0.1.1', 'fd00:1::1'] } }), [4, 6]);
+  });
+
+  it('BGP-only / kernel backend: forwarding off in the gateway\'s namespace is a problem naming the sysctl; not owned', async () => {
+    const off = await checkForwarding(bgpOnly, { runner: answers('0', '0') });
+    assert.equal(off.owned, false);
+    assert.deepEqual(off.state, { ipv4: false, ipv6: false });
+    assert.equal(off.problems.length, 1);
+    assert.match(off.problems[0] ?? '', /^net\.ipv4\.ip_forward is 0 in the gateway's namespace: IPv4 packets .*\(BGP-only mode\)/);
+    assert.deepEqual((await checkForwarding(bgpOnly, { runner: answers('1', undefined) })).problems, []);
+    const kernel = await checkForwarding(SPEC, { runner: answers('1', undefined) });
+    assert.equal(kernel.problems.length, 1);
+    assert.match(kernel.problems[0] ?? '', /net\.ipv6\.conf\.all\.forwarding does not exist \(IPv6 disabled\).*kernel VRF backend/);
+  });
+
+  it('netns backend: the VRF namespace is checked, and owned', async () => {
+    const r = await checkForwarding({ ...SPEC, gateway: { ...SPEC.gateway, vrfBackend: 'netns' } }, { runner: answers('0', '0') });
+    assert.equal(r.owned, true);
+    assert.equal(r.namespace, 'VRF namespace vrf-vpn');
+    assert.deepEqual(r.problems, []);
+  });
+});
+
+describe('a stale /run/netns entry (netns backend)', () => {
+  it('readState reports it, and the plan deletes the entry before creating the VRF namespace', async () => {
+    const runner = replay({
+      'ip -json -details addr show': { stdout: fx('gw-addr-before.json') },
+      'ip -json netns list': { stdout: '[{"name":"vrf-vpn"}]' },
+      'ip -n vrf-vpn -json -details addr show': { stderr: 'setting the network namespace "vrf-vpn" failed: Invalid argument\n', exitCode: 255 },
+    });
+    const cur = await readState(NOWNED, { runner });
+    assert.equal(cur.staleVrfEntry, true);
+    assert.equal(cur.vrfNamespace, undefined);
+    assert.deepEqual(argvs(plan(NETNS, cur)).slice(0, 2), ['ip netns del vrf-vpn', 'ip netns add vrf-vpn']);
   });
 });

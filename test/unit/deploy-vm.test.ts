@@ -40,11 +40,16 @@ function capMask(caps: string[]): string {
   return mask.toString(16).padStart(16, '0');
 }
 
-test('the container adds exactly the capabilities the VM test ran the kernel backend under', () => {
+/** What the netns VRF backend needs on top (entering zebra's mount namespace; shown by the image test, test/image/). */
+const NETNS_BACKEND_ONLY = ['SYS_CHROOT'];
+
+test('the container adds exactly the capabilities the VM test ran the kernel backend under, plus what the netns backend needs', () => {
   const c = podSpec().containers.find((x) => x.name === 'frr-supervisor');
   const caps = c?.securityContext?.capabilities;
   assert.deepEqual(caps?.drop, ['ALL']);
-  assert.deepEqual([...(caps?.add ?? [])].sort(), vmCaps());
+  const add = [...(caps?.add ?? [])];
+  for (const cap of NETNS_BACKEND_ONLY) assert.ok(add.includes(cap), `deploy adds ${cap} for the netns backend`);
+  assert.deepEqual(add.filter((cap) => !NETNS_BACKEND_ONLY.includes(cap)).sort(), vmCaps());
 });
 
 test("the VM test's CapBnd check matches its capability list", () => {
