@@ -30,9 +30,13 @@ try {
   const gwPeer = async (): Promise<{ established: boolean; prefixesReceived: number; uptimeSeconds: number } | undefined> =>
     parseBgpSummary(await sup.vty.run(['show bgp ipv4 unicast summary json']), { afi: 'ipv4Unicast' }).find((p) => p.peer === RT);
   const rtCount = async (): Promise<number> =>
-    parseBgpSummary(await rt.vtysh('show bgp ipv4 unicast summary json'), { afi: 'ipv4Unicast' }).find((p) => p.peer === GW)?.prefixesReceived ?? 0;
+    parseBgpSummary(await rt.vtysh('show bgp ipv4 unicast summary json'), { afi: 'ipv4Unicast' }).find((p) => p.peer === GW)
+      ?.prefixesReceived ?? 0;
   await sup.waitForEvent('config_applied');
-  await waitFor(async () => (await gwPeer())?.prefixesReceived === 1 && (await rtCount()) === 1, { timeoutMs: 20_000, what: 'initial convergence' });
+  await waitFor(async () => (await gwPeer())?.prefixesReceived === 1 && (await rtCount()) === 1, {
+    timeoutMs: 20_000,
+    what: 'initial convergence',
+  });
 
   const overhead: number[] = [];
   const internal: number[] = [];
@@ -54,12 +58,15 @@ try {
     const applied = await sup.waitForEvent('config_applied', (e) => e.generation === i + 2, 10_000, before);
     overhead.push(Date.parse(String(applied.time)) - t0 - DEBOUNCE_MS);
     internal.push(Number(applied.durationMs));
-    await waitFor(async () => {
-      const p = await gwPeer();
-      if (p?.established && established.length === i) established.push((Date.now() - t0) / 1000);
-      if (p?.established && p.prefixesReceived >= 1) return (firstPrefix.push((Date.now() - t0) / 1000), true);
-      return false;
-    }, { timeoutMs: 20_000, intervalMs: 20, what: `convergence after change ${i + 1}` });
+    await waitFor(
+      async () => {
+        const p = await gwPeer();
+        if (p?.established && established.length === i) established.push((Date.now() - t0) / 1000);
+        if (p?.established && p.prefixesReceived >= 1) return (firstPrefix.push((Date.now() - t0) / 1000), true);
+        return false;
+      },
+      { timeoutMs: 20_000, intervalMs: 20, what: `convergence after change ${i + 1}` },
+    );
     await new Promise((r) => setTimeout(r, 500));
     sampling = false;
     await sampler;
@@ -67,15 +74,21 @@ try {
   await sup.stop('SIGTERM');
   await sup.cleanup();
 
-  console.log(`# bench:apply on ${new Date().toISOString().slice(0, 10)}, ${CHANGES} config changes (bgpd restart each), debounce ${DEBOUNCE_MS} ms excluded`);
+  console.log(
+    `# bench:apply on ${new Date().toISOString().slice(0, 10)}, ${CHANGES} config changes (bgpd restart each), debounce ${DEBOUNCE_MS} ms excluded`,
+  );
   console.log(summary('apply overhead (file -> running+verified, minus debounce)', overhead, 'ms'));
   console.log(summary('apply duration inside the supervisor (load .. verify)', internal, 'ms'));
   console.log(summary('file -> Established again', established, 's', 2));
   console.log(summary('file -> first prefix again', firstPrefix, 's', 2));
   console.log(`peer's minimum prefix count from the gateway during restarts: ${peerMin} (graceful restart keeps the routes: target > 0)`);
-  console.log('reference: Kube-OVN today replaces the gateway Pod for any BgpConf change (image pull aside: Pod start, init container, FRR start, session setup); not measured here');
+  console.log(
+    'reference: Kube-OVN today replaces the gateway Pod for any BgpConf change (image pull aside: Pod start, init container, FRR start, session setup); not measured here',
+  );
   const targets = { overhead: median(overhead) <= 300, established: median(established) <= 3, withdrawals: peerMin > 0 };
-  console.log(`targets: overhead median <= 300 ms: ${targets.overhead ? 'met' : 'MISSED'}; Established median <= 3 s: ${targets.established ? 'met' : 'MISSED'}; 0 prefixes withdrawn: ${targets.withdrawals ? 'met' : 'MISSED'}`);
+  console.log(
+    `targets: overhead median <= 300 ms: ${targets.overhead ? 'met' : 'MISSED'}; Established median <= 3 s: ${targets.established ? 'met' : 'MISSED'}; 0 prefixes withdrawn: ${targets.withdrawals ? 'met' : 'MISSED'}`,
+  );
   console.log(
     JSON.stringify({
       apply_overhead_ms_median: round(median(overhead), 1),

@@ -13,11 +13,16 @@ const lab = await createLab();
 let code = 0;
 try {
   await lab.startRouter(`router bgp 65001\n no bgp ebgp-requires-policy\n neighbor 10.0.1.13 remote-as 65002\nexit\n`);
-  const sup = startSupervisor(lab, { files: { 'bgp-conf.yaml': 'localASN: 65002\npeerASN: 65001\nneighbours: [10.0.1.1]\n' }, args: ['--poll-interval', '5s'] });
+  const sup = startSupervisor(lab, {
+    files: { 'bgp-conf.yaml': 'localASN: 65002\npeerASN: 65001\nneighbours: [10.0.1.1]\n' },
+    args: ['--poll-interval', '5s'],
+  });
   await waitFor(async () => (await sup.http('/readyz')).status === 200, { timeoutMs: 30_000, what: 'ready' });
   await new Promise((r) => setTimeout(r, 5000)); // settle after startup
   const pid = sup.pid!;
-  const daemons = (await Promise.all((['zebra', 'staticd', 'bgpd'] as const).map((d) => sup.daemonPid(d)))).filter((p): p is number => p !== undefined);
+  const daemons = (await Promise.all((['zebra', 'staticd', 'bgpd'] as const).map((d) => sup.daemonPid(d)))).filter(
+    (p): p is number => p !== undefined,
+  );
   const a = sampleProc(pid);
   const fa = cpuMs(daemons);
   await new Promise((r) => setTimeout(r, SECONDS * 1000));
@@ -33,7 +38,15 @@ try {
   console.log(`supervisor RSS: ${b.rssMb.toFixed(1)} MB`);
   await sup.stop('SIGTERM');
   await sup.cleanup();
-  console.log(JSON.stringify({ idle_cpu_percent: round(self, 3), idle_rss_mb: round(b.rssMb, 1), idle_children_cpu_percent: round(children, 3), idle_frr_cpu_percent: round(frr, 3), seconds: SECONDS }));
+  console.log(
+    JSON.stringify({
+      idle_cpu_percent: round(self, 3),
+      idle_rss_mb: round(b.rssMb, 1),
+      idle_children_cpu_percent: round(children, 3),
+      idle_frr_cpu_percent: round(frr, 3),
+      seconds: SECONDS,
+    }),
+  );
 } catch (e) {
   console.error(`bench:idle failed: ${(e as Error).stack ?? String(e)}`);
   code = 1;

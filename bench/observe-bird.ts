@@ -37,7 +37,9 @@ export function birdConfig(opts: { gw: string; local: string; routes: number }):
     'log stderr all;',
     `router id ${opts.local};`,
     'protocol device { scan time 10; }',
-    ...(opts.routes > 0 ? ['protocol static blackholes {', '  ipv4;', ...routePrefixes(opts.routes).map((p) => `  route ${p} blackhole;`), '}'] : []),
+    ...(opts.routes > 0
+      ? ['protocol static blackholes {', '  ipv4;', ...routePrefixes(opts.routes).map((p) => `  route ${p} blackhole;`), '}']
+      : []),
     'protocol bgp togw {',
     `  local ${opts.local} as ${RT_AS};`,
     `  neighbor ${opts.gw} as ${GW_AS};`,
@@ -94,7 +96,14 @@ export async function startBirds(lab: Lab, opts: { addresses: string[]; routes: 
         if (check.exitCode !== 0) throw new Error(`bird -p -c ${conf}: ${String(check.stderr)}`);
       }
       socks.push(sock);
-      procs.push(await spawnInNs(`bird ${local}`, lab.rtNs, ['bird', '-f', '-c', conf, '-s', sock, '-P', join(dir, `${i + 1}.pid`)], join(dir, `${i + 1}.log`)));
+      procs.push(
+        await spawnInNs(
+          `bird ${local}`,
+          lab.rtNs,
+          ['bird', '-f', '-c', conf, '-s', sock, '-P', join(dir, `${i + 1}.pid`)],
+          join(dir, `${i + 1}.log`),
+        ),
+      );
     }
   } catch (e) {
     await speakers.stop();

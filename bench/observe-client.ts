@@ -104,7 +104,17 @@ if (mode === 'load') {
   }
   const wall = performance.now() - t0;
   const cpu1 = cpu(pids);
-  process.stdout.write(JSON.stringify({ durations, cpuMsByPid: cpu1.map((c, i) => c - (cpu0[i] ?? 0)), wallMs: wall, bytes, startedAt, endedAt: Date.now(), warmMs: warm.ms }));
+  process.stdout.write(
+    JSON.stringify({
+      durations,
+      cpuMsByPid: cpu1.map((c, i) => c - (cpu0[i] ?? 0)),
+      wallMs: wall,
+      bytes,
+      startedAt,
+      endedAt: Date.now(),
+      warmMs: warm.ms,
+    }),
+  );
 } else if (mode === 'cadence') {
   const [countText = '6', intervalText = '5000', pidsText = ''] = rest;
   const count = Number(countText);
@@ -126,5 +136,7 @@ if (mode === 'load') {
   const cpu1 = cpu(pids);
   process.stdout.write(JSON.stringify({ durations, cpuMsByPid: cpu1.map((c, i) => c - (cpu0[i] ?? 0)), wallMs: performance.now() - t0 }));
 } else {
-  throw new Error(`usage: observe-client.ts load URL RATE SECONDS CONNECTIONS | scrape URL COUNT NOT_BEFORE DEADLINE PIDS | cadence URL COUNT INTERVAL_MS PIDS`);
+  throw new Error(
+    `usage: observe-client.ts load URL RATE SECONDS CONNECTIONS | scrape URL COUNT NOT_BEFORE DEADLINE PIDS | cadence URL COUNT INTERVAL_MS PIDS`,
+  );
 }

@@ -141,7 +141,11 @@ function userSys(pid: number): { user: number; sys: number } {
 
 /** Runs the in-namespace client and parses its JSON. */
 async function client<T>(lab: Lab, args: string[], timeoutMs: number): Promise<T> {
-  const r = await execa('ip', ['netns', 'exec', lab.gwNs, process.execPath, '--import', 'tsx', CLIENT, ...args], { cwd: REPO, stdin: 'ignore', timeout: timeoutMs });
+  const r = await execa('ip', ['netns', 'exec', lab.gwNs, process.execPath, '--import', 'tsx', CLIENT, ...args], {
+    cwd: REPO,
+    stdin: 'ignore',
+    timeout: timeoutMs,
+  });
   return JSON.parse(String(r.stdout)) as T;
 }
 
@@ -199,7 +203,10 @@ async function measure(n: number, log: (line: string) => void): Promise<Figures>
   const tag = `[${n} neighbour${n === 1 ? '' : 's'}]`;
   try {
     const addresses = routerAddresses(n);
-    sup = startSupervisor(lab, { files: { 'bgp-conf.yaml': bgpConf(addresses) }, args: ['--poll-interval', POLL_INTERVAL, '--listen', `0.0.0.0:${SUP_PORT}`] });
+    sup = startSupervisor(lab, {
+      files: { 'bgp-conf.yaml': bgpConf(addresses) },
+      args: ['--poll-interval', POLL_INTERVAL, '--listen', `0.0.0.0:${SUP_PORT}`],
+    });
     const s = sup;
     const t0 = Date.now();
     birds = await startBirds(lab, { addresses, routes: ROUTES });
@@ -207,42 +214,65 @@ async function measure(n: number, log: (line: string) => void): Promise<Figures>
       const p = parseBgpSummary(await s.vty.run(['show bgp ipv4 unicast summary json']), { afi: 'ipv4Unicast' });
       return { established: p.filter((x) => x.established).length, prefixes: p.reduce((a, x) => a + x.prefixesReceived, 0) };
     };
-    await waitFor(async () => {
-      const p = await peers();
-      return p.established === n && p.prefixes === ROUTES;
-    }, { timeoutMs: 120_000, intervalMs: 500, what: `${n} Established neighbours and ${ROUTES} prefixes received (vtysh)` });
+    await waitFor(
+      async () => {
+        const p = await peers();
+        return p.established === n && p.prefixes === ROUTES;
+      },
+      { timeoutMs: 120_000, intervalMs: 500, what: `${n} Established neighbours and ${ROUTES} prefixes received (vtysh)` },
+    );
     const convergedS = (Date.now() - t0) / 1000;
     // The supervisor's own view must agree (a poll after convergence), and its daemons must be found.
-    const view = await waitFor(async () => {
-      const st = await status(s);
-      const est = st.neighbours.filter((x) => x.established).length;
-      const pfx = st.neighbours.reduce((a, x) => a + Object.values(x.afis).reduce((b, af) => b + af.prefixesReceived, 0), 0);
-      return est === n && pfx === ROUTES ? { est, pfx } : undefined;
-    }, { timeoutMs: INTERVAL_MS * 3 + 10_000, intervalMs: 1000, what: 'the supervisor /status showing every neighbour Established and every prefix' });
-    log(`${tag} converged in ${convergedS.toFixed(1)} s: ${view.est} Established neighbours, ${view.pfx} prefixes received (vtysh and /status agree)`);
+    const view = await waitFor(
+      async () => {
+        const st = await status(s);
+        const est = st.neighbours.filter((x) => x.established).length;
+        const pfx = st.neighbours.reduce((a, x) => a + Object.values(x.afis).reduce((b, af) => b + af.prefixesReceived, 0), 0);
+        return est === n && pfx === ROUTES ? { est, pfx } : undefined;
+      },
+      {
+        timeoutMs: INTERVAL_MS * 3 + 10_000,
+        intervalMs: 1000,
+        what: 'the supervisor /status showing every neighbour Established and every prefix',
+      },
+    );
+    log(
+      `${tag} converged in ${convergedS.toFixed(1)} s: ${view.est} Established neighbours, ${view.pfx} prefixes received (vtysh and /status agree)`,
+    );
     const supPid = s.pid!;
     const daemonPids = (await Promise.all(DAEMONS.map((d) => s.daemonPid(d)))).filter((p): p is number => p !== undefined);
     if (daemonPids.length !== DAEMONS.length) throw new Error(`FRR daemons not all found (${daemonPids.join(',')})`);
 
-    exporter = await spawnInNs('prometheus-frr-exporter', lab.gwNs, [
-      EXPORTER,
-      `--frr.socket.dir-path=${s.paths.instanceRunDir}`,
-      `--web.listen-address=127.0.0.1:${EXP_PORT}`,
-      // The daemons that do not run here (ospfd, bfdd) are not queried; bgp (IPv4 unicast) stays on, as by default.
-      '--no-collector.ospf',
-      '--no-collector.bfd',
-      '--log.level=warn',
-    ], join(lab.tmpDir, 'exporter.log'));
+    exporter = await spawnInNs(
+      'prometheus-frr-exporter',
+      lab.gwNs,
+      [
+        EXPORTER,
+        `--frr.socket.dir-path=${s.paths.instanceRunDir}`,
+        `--web.listen-address=127.0.0.1:${EXP_PORT}`,
+        // The daemons that do not run here (ospfd, bfdd) are not queried; bgp (IPv4 unicast) stays on, as by default.
+        '--no-collector.ospf',
+        '--no-collector.bfd',
+        '--log.level=warn',
+      ],
+      join(lab.tmpDir, 'exporter.log'),
+    );
     const expUrl = `http://127.0.0.1:${EXP_PORT}/metrics`;
     // Both sides must really report every peer: the exporter's bgp collector up, and N peer_state series equal to 1.
-    const upPeers = (body: string): number => body.split('\n').filter((l) => l.startsWith('frr_bgp_peer_state{') && l.endsWith(' 1')).length;
-    const expBody = await waitFor(async () => {
-      const r = await httpGet(lab, expUrl);
-      return r.status === 200 ? r.body : undefined;
-    }, { timeoutMs: 15_000, intervalMs: 300, what: 'prometheus-frr-exporter answering' });
+    const upPeers = (body: string): number =>
+      body.split('\n').filter((l) => l.startsWith('frr_bgp_peer_state{') && l.endsWith(' 1')).length;
+    const expBody = await waitFor(
+      async () => {
+        const r = await httpGet(lab, expUrl);
+        return r.status === 200 ? r.body : undefined;
+      },
+      { timeoutMs: 15_000, intervalMs: 300, what: 'prometheus-frr-exporter answering' },
+    );
     const supBody = (await s.http('/metrics')).body;
     if (!/^frr_collector_up\{collector="bgp"\} 1$/m.test(expBody) || upPeers(expBody) !== n || upPeers(supBody) !== n) {
-      throw new Error(`peer series: exporter ${upPeers(expBody)} (bgp collector up: ${/^frr_collector_up\{collector="bgp"\} 1$/m.test(expBody)}), supervisor ${upPeers(supBody)}; expected ${n}`);
+      throw new Error(
+        `peer series: exporter ${upPeers(expBody)} (bgp collector up: ${/^frr_collector_up\{collector="bgp"\} 1$/m.test(expBody)}), supervisor ${upPeers(supBody)}; expected ${n}`,
+      );
     }
     log(`${tag} both /metrics report ${n} peers with frr_bgp_peer_state 1 (exporter: bgp collector up, over bgpd's vty socket)`);
     await delay(INTERVAL_MS); // settle: a poll or two after the convergence checks
@@ -264,7 +294,9 @@ async function measure(n: number, log: (line: string) => void): Promise<Figures>
       await delay(10_000);
       return (cpuMs(daemonPids) - b0) / ((performance.now() - bt0) / 1000);
     });
-    log(`${tag} FRR background (keepalives, timers; supervisor stopped, no scrape, 10 s): ${bgMsPerS.toFixed(3)} ms CPU per s (subtracted below from both sides' FRR share)`);
+    log(
+      `${tag} FRR background (keepalives, timers; supervisor stopped, no scrape, 10 s): ${bgMsPerS.toFixed(3)} ms CPU per s (subtracted below from both sides' FRR share)`,
+    );
 
     // 2. Poll wall time: the supervisor's Poller code run by the bench, in a gap, against the same FRR.
     const calls: Array<{ cmd: string; bytes: number }> = [];
@@ -274,7 +306,13 @@ async function measure(n: number, log: (line: string) => void): Promise<Figures>
       calls.push({ cmd, bytes: out.length });
       return out;
     };
-    const poller = new Poller({ query: counting, intervalMs: INTERVAL_MS, timeoutMs: 10_000, evpn: () => undefined, isRunning: () => true });
+    const poller = new Poller({
+      query: counting,
+      intervalMs: INTERVAL_MS,
+      timeoutMs: 10_000,
+      evpn: () => undefined,
+      isRunning: () => true,
+    });
     let g = await gap(s, 3000);
     const wall: number[] = [];
     while (wall.length < DIRECT_POLLS && Date.now() + 2 * Math.max(100, ...wall) < g.until) {
@@ -287,7 +325,10 @@ async function measure(n: number, log: (line: string) => void): Promise<Figures>
     const kb = calls.slice(0, perPoll).reduce((a, c) => a + c.bytes, 0) / 1024;
     log(
       `${tag} poll wall (Poller.pollOnce run by the bench, between the supervisor's polls): median ${median(wall).toFixed(1)} ms, min ${Math.min(...wall).toFixed(1)}, max ${Math.max(...wall).toFixed(1)} (n=${wall.length}); ` +
-        `${perPoll} vtysh calls per poll: ${calls.slice(0, perPoll).map((c) => `"${c.cmd}" ${(c.bytes / 1024).toFixed(0)} KB`).join(', ')}`,
+        `${perPoll} vtysh calls per poll: ${calls
+          .slice(0, perPoll)
+          .map((c) => `"${c.cmd}" ${(c.bytes / 1024).toFixed(0)} KB`)
+          .join(', ')}`,
     );
 
     // 2b. Where a poll's cost goes, per vtysh command (sequential calls by the bench, between polls): the vtysh
@@ -312,7 +353,10 @@ async function measure(n: number, log: (line: string) => void): Promise<Figures>
     log(
       `${tag} per vtysh call (6 sequential each, between polls): ` +
         Object.entries(perCommand)
-          .map(([c, v]) => `"${c}" ${v.kb.toFixed(0)} KB: wall ${v.wallMs.toFixed(0)} ms, vtysh process CPU ${v.vtyshCpuMs.toFixed(1)} ms, FRR CPU ${v.frrCpuMs.toFixed(1)} ms`)
+          .map(
+            ([c, v]) =>
+              `"${c}" ${v.kb.toFixed(0)} KB: wall ${v.wallMs.toFixed(0)} ms, vtysh process CPU ${v.vtyshCpuMs.toFixed(1)} ms, FRR CPU ${v.frrCpuMs.toFixed(1)} ms`,
+          )
           .join('; '),
     );
 
@@ -362,7 +406,11 @@ async function measure(n: number, log: (line: string) => void): Promise<Figures>
     // the exporter. This is the comparison the target uses: the back-to-back figure above keeps the exporter's code
     // and FRR's caches warm, while one scrape every few seconds, like one poll, starts cold.
     const cad = await frozen(() =>
-      client<{ durations: number[]; cpuMsByPid: number[]; wallMs: number }>(lab, ['cadence', expUrl, String(CPU_POLLS), String(INTERVAL_MS), [expPid, ...daemonPids].join(',')], (CPU_POLLS + 3) * INTERVAL_MS + 30_000),
+      client<{ durations: number[]; cpuMsByPid: number[]; wallMs: number }>(
+        lab,
+        ['cadence', expUrl, String(CPU_POLLS), String(INTERVAL_MS), [expPid, ...daemonPids].join(',')],
+        (CPU_POLLS + 3) * INTERVAL_MS + 30_000,
+      ),
     );
     const cadSelf = (cad.cpuMsByPid[0] ?? 0) / cad.durations.length;
     const cadFrrRaw = cad.cpuMsByPid.slice(1).reduce((a, x) => a + x, 0) / cad.durations.length;
@@ -425,14 +473,20 @@ async function measure(n: number, log: (line: string) => void): Promise<Figures>
     // unloaded line above is the service time without that queueing.
     const la = sampleProc(supPid);
     const lh0 = await pollHistogram(s);
-    const load = await client<{ latencies: number[]; bad: number; requests: number; rps: number; non2xx: number; errors: number; timeouts: number; autocannon: { p50: number; p99: number; max: number } }>(
-      lab,
-      ['load', url, String(RATE), String(LOAD_SECONDS), String(CONNECTIONS)],
-      (LOAD_SECONDS + 30) * 1000,
-    );
+    const load = await client<{
+      latencies: number[];
+      bad: number;
+      requests: number;
+      rps: number;
+      non2xx: number;
+      errors: number;
+      timeouts: number;
+      autocannon: { p50: number; p99: number; max: number };
+    }>(lab, ['load', url, String(RATE), String(LOAD_SECONDS), String(CONNECTIONS)], (LOAD_SECONDS + 30) * 1000);
     const lb = sampleProc(supPid);
     const lh1 = await pollHistogram(s);
-    if (load.bad + load.non2xx + load.errors + load.timeouts > 0) throw new Error(`/metrics load: ${load.bad} non-200, ${load.errors} errors, ${load.timeouts} timeouts`);
+    if (load.bad + load.non2xx + load.errors + load.timeouts > 0)
+      throw new Error(`/metrics load: ${load.bad} non-200, ${load.errors} errors, ${load.timeouts} timeouts`);
     const lat = load.latencies;
     // The supervisor's own CPU during the load, minus its polls' share (self only: children are vtysh), per request.
     const loadPolls = lh1.count - lh0.count;
@@ -442,14 +496,25 @@ async function measure(n: number, log: (line: string) => void): Promise<Figures>
       `${tag} /metrics under load (autocannon, ${RATE} req/s overall, ${CONNECTIONS} connections, ${LOAD_SECONDS} s, inside gw; ${load.requests} requests = ${load.rps.toFixed(1)}/s, all 200, body ${bodyKb.toFixed(0)} KB; ${loadPolls} polls meanwhile): ` +
         `p50 ${median(lat).toFixed(2)} ms, p99 ${percentile(lat, 99).toFixed(2)} ms, max ${Math.max(...lat).toFixed(2)} ms (autocannon's own whole-ms histogram: p50 ${load.autocannon.p50}, p99 ${load.autocannon.p99}); supervisor CPU ≈ ${perReq.toFixed(2)} ms per request`,
     );
-    log(`${tag} supervisor RSS after the load: ${mem.rss.toFixed(1)} MB (peak ${mem.hwm.toFixed(1)} MB; before the /metrics requests ${memBefore.rss.toFixed(1)} MB); ${process.env.FRRSUP_USE_DIST === "1" ? "compiled build (dist/), as in the image" : "from source through tsx"}`);
+    log(
+      `${tag} supervisor RSS after the load: ${mem.rss.toFixed(1)} MB (peak ${mem.hwm.toFixed(1)} MB; before the /metrics requests ${memBefore.rss.toFixed(1)} MB); ${process.env.FRRSUP_USE_DIST === '1' ? 'compiled build (dist/), as in the image' : 'from source through tsx'}`,
+    );
 
     // 5b. The floor: a bare node:http server returning a buffer of the same size, loaded the same way, in the same
     // namespace. What it shows is the load tool, the loopback and Node's HTTP stack on this machine, no supervisor.
-    const floorServer = await spawnInNs('floor', lab.gwNs, [process.execPath, FLOOR, String(FLOOR_PORT), String(seq.bytes)], join(lab.tmpDir, 'floor.log'));
+    const floorServer = await spawnInNs(
+      'floor',
+      lab.gwNs,
+      [process.execPath, FLOOR, String(FLOOR_PORT), String(seq.bytes)],
+      join(lab.tmpDir, 'floor.log'),
+    );
     let floorLat: number[];
     try {
-      await waitFor(async () => (await httpGet(lab, `http://127.0.0.1:${FLOOR_PORT}/`)).status === 200, { timeoutMs: 10_000, intervalMs: 200, what: 'the floor server answering' });
+      await waitFor(async () => (await httpGet(lab, `http://127.0.0.1:${FLOOR_PORT}/`)).status === 200, {
+        timeoutMs: 10_000,
+        intervalMs: 200,
+        what: 'the floor server answering',
+      });
       const fl = await client<{ latencies: number[]; bad: number; non2xx: number; errors: number; timeouts: number }>(
         lab,
         ['load', `http://127.0.0.1:${FLOOR_PORT}/`, String(RATE), String(LOAD_SECONDS), String(CONNECTIONS)],
@@ -499,7 +564,12 @@ async function measure(n: number, log: (line: string) => void): Promise<Figures>
       metrics_unloaded_median_ms: round(median(seq.durations), 2),
       metrics_unloaded_cpu_ms_per_request: round(seqCpu, 2),
       rss_before_metrics_mb: round(memBefore.rss, 1),
-      vtysh_calls: Object.fromEntries(Object.entries(perCommand).map(([c, v]) => [c, { wall_ms: round(v.wallMs, 1), vtysh_cpu_ms: round(v.vtyshCpuMs, 1), frr_cpu_ms: round(v.frrCpuMs, 1), kb: round(v.kb, 0) }])),
+      vtysh_calls: Object.fromEntries(
+        Object.entries(perCommand).map(([c, v]) => [
+          c,
+          { wall_ms: round(v.wallMs, 1), vtysh_cpu_ms: round(v.vtyshCpuMs, 1), frr_cpu_ms: round(v.frrCpuMs, 1), kb: round(v.kb, 0) },
+        ]),
+      ),
       rss_peak_mb: round(mem.hwm, 1),
       exporter_scrapes: durations.length,
       exporter_cpu_ms_per_scrape_raw: round(cadSelf + cadFrrRaw, 1),
@@ -530,7 +600,11 @@ const nproc = (await execa('nproc', { reject: false })).stdout || String(availab
 const date = new Date().toISOString();
 console.log(
   `# bench:observe on ${date.slice(0, 10)} (${date}), nproc ${nproc}: ${COUNTS.join(', ')} BGP neighbours (BIRD 2, one process per session), ${ROUTES} routes received in total, ` +
-    `supervisor poll interval ${POLL_INTERVAL}; load average ${loadavg().map((x) => x.toFixed(2)).join(' ')} at start (shared machine); exporter: ${(await execa(EXPORTER, ['--version'], { reject: false, all: true })).all?.split('\n')[0] ?? '?'}`,
+    `supervisor poll interval ${POLL_INTERVAL}; load average ${loadavg()
+      .map((x) => x.toFixed(2))
+      .join(
+        ' ',
+      )} at start (shared machine); exporter: ${(await execa(EXPORTER, ['--version'], { reject: false, all: true })).all?.split('\n')[0] ?? '?'}`,
 );
 const byN: Record<string, Figures> = {};
 let code = 0;
@@ -558,7 +632,11 @@ for (const [n, f] of Object.entries(byN)) {
       `RSS ${f.rss_mb} MB (target <= 120: ${v(t.rss_le_120_mb)})${t.poll_wall_le_250_ms === undefined ? '' : `; poll wall median ${f.poll_wall_ms_median} ms (target <= 250 at 200 neighbours: ${v(t.poll_wall_le_250_ms)})`}`,
   );
 }
-const missed = Object.entries(targets).flatMap(([n, t]) => Object.entries(t).filter(([, ok]) => !ok).map(([k]) => `${k}@${n}`));
+const missed = Object.entries(targets).flatMap(([n, t]) =>
+  Object.entries(t)
+    .filter(([, ok]) => !ok)
+    .map(([k]) => `${k}@${n}`),
+);
 console.log(`targets: ${missed.length === 0 ? 'all met' : `MISSED: ${missed.join(', ')}`}${code ? ' (run incomplete)' : ''}`);
 console.log(
   JSON.stringify({

@@ -23,7 +23,12 @@ export function sampleProc(pid: number): ProcSample {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const rssKb = Number(/^VmRSS:\s+(\d+)/m.exec(status)?.[1] ?? 0);
   const threads = threadsCpuMs(pid);
-  return { selfMs: Number.isFinite(threads) && threads > 0 ? threads : (n(11) + n(12)) * TICK_MS, childrenMs: (n(13) + n(14)) * TICK_MS, rssMb: rssKb / 1024, at: performance.now() };
+  return {
+    selfMs: Number.isFinite(threads) && threads > 0 ? threads : (n(11) + n(12)) * TICK_MS,
+    childrenMs: (n(13) + n(14)) * TICK_MS,
+    rssMb: rssKb / 1024,
+    at: performance.now(),
+  };
 }
 
 /** Total CPU (user+system) of a set of processes, ms (for the FRR daemons answering the polls). */

@@ -104,7 +104,8 @@ async function settle(g: Gw): Promise<void> {
 
 function dirsOf(stats: Record<string, FlowStats>): Run['dirs'] {
   const out: Run['dirs'] = {};
-  for (const s of Object.values(stats)) out[s.label.startsWith('remote') ? 'remote->vpc' : 'vpc->remote'] = { lost: s.lost, gapMs: s.longestGapMs };
+  for (const s of Object.values(stats))
+    out[s.label.startsWith('remote') ? 'remote->vpc' : 'vpc->remote'] = { lost: s.lost, gapMs: s.longestGapMs };
   return out;
 }
 
@@ -147,10 +148,13 @@ async function killDaemon(g: Gw, name: 'bgpd' | 'zebra'): Promise<void> {
   const bgpd = await g.sup.daemonPid('bgpd');
   process.kill(pid, 'SIGKILL');
   // bgpd is restarted in both cases (after zebra when zebra died): a new bgpd pid
-  await waitFor(async () => {
-    const now = await g.sup.daemonPid('bgpd');
-    return now !== undefined && now !== bgpd;
-  }, { timeoutMs: 60_000, intervalMs: 50, what: `bgpd restarted after ${name} was killed` });
+  await waitFor(
+    async () => {
+      const now = await g.sup.daemonPid('bgpd');
+      return now !== undefined && now !== bgpd;
+    },
+    { timeoutMs: 60_000, intervalMs: 50, what: `bgpd restarted after ${name} was killed` },
+  );
 }
 
 /** EVPN: both sides move to another VNI (the router first: its L3VNI, devices and route targets), the gateway by its EvpnConf. */
@@ -160,8 +164,16 @@ async function changeVni(g: Gw, vni: number): Promise<void> {
   await router.vtysh(['configure terminal', 'vrf default', `no vni ${g.state.vni}`, 'exit-vrf']);
   await evpnRouterDevices(g.lab, vni);
   await router.vtysh([
-    'configure terminal', 'vrf default', `vni ${vni}`, 'exit-vrf', 'router bgp 65001', 'address-family l2vpn evpn',
-    `no route-target import 65000:${g.state.vni}`, `no route-target export 65000:${g.state.vni}`, `route-target import 65000:${vni}`, `route-target export 65000:${vni}`,
+    'configure terminal',
+    'vrf default',
+    `vni ${vni}`,
+    'exit-vrf',
+    'router bgp 65001',
+    'address-family l2vpn evpn',
+    `no route-target import 65000:${g.state.vni}`,
+    `no route-target export 65000:${g.state.vni}`,
+    `route-target import 65000:${vni}`,
+    `route-target export 65000:${vni}`,
   ]);
   g.state.vni = vni;
   await applyFiles(g, g.files());
@@ -187,7 +199,11 @@ async function drainOnce(g: Gw): Promise<Run> {
     await m.waitFlowing({ timeoutMs: 30_000 });
     await sleep(500);
     await g.sup.stop('SIGTERM');
-    await waitFor(() => removedAt !== undefined, { timeoutMs: 30_000, intervalMs: 20, what: 'the router removing the gateway route' }).catch(async (e: unknown) => {
+    await waitFor(() => removedAt !== undefined, {
+      timeoutMs: 30_000,
+      intervalMs: 20,
+      what: 'the router removing the gateway route',
+    }).catch(async (e: unknown) => {
       const now = await execa('ip', ['-n', g.lab.rtNs, 'route'], { reject: false });
       throw new Error(`${(e as Error).message}; route monitor: ${seen.join(' | ')}; routes now: ${now.stdout}`);
     });
@@ -280,7 +296,11 @@ try {
           continue;
         }
         runs.push(r);
-        console.log(`${name} ${g.mode} #${rep + 1}: ${Object.entries(r.dirs).map(([d, x]) => `${d} lost ${x.lost} gap ${x.gapMs} ms`).join(', ')}${r.receiverDrops ? ` (receiver drops ${r.receiverDrops})` : ''}`);
+        console.log(
+          `${name} ${g.mode} #${rep + 1}: ${Object.entries(r.dirs)
+            .map(([d, x]) => `${d} lost ${x.lost} gap ${x.gapMs} ms`)
+            .join(', ')}${r.receiverDrops ? ` (receiver drops ${r.receiverDrops})` : ''}`,
+        );
         await settle(g);
       }
       if (name === 'bgpd_restart_no_gr') {
@@ -300,9 +320,20 @@ try {
         const gp = per((r) => r.dirs[d]?.gapMs ?? 0);
         directions[d] = { lost_median: median(l), lost_max: Math.max(...l), gap_ms_median: median(gp), gap_ms_max: Math.max(...gp) };
       }
-      const entry = { lost_median: median(lost), lost_max: Math.max(...lost), gap_ms_median: median(gap), gap_ms_max: Math.max(...gap), runs: runs.length, failed_runs: failures.length, ...(failures.length > 0 && { failures }), directions };
+      const entry = {
+        lost_median: median(lost),
+        lost_max: Math.max(...lost),
+        gap_ms_median: median(gap),
+        gap_ms_max: Math.max(...gap),
+        runs: runs.length,
+        failed_runs: failures.length,
+        ...(failures.length > 0 && { failures }),
+        directions,
+      };
       (results[name] ??= {})[g.mode] = entry;
-      console.log(`${name} ${g.mode}: lost (both directions) median ${entry.lost_median}, max ${entry.lost_max}; longest gap median ${entry.gap_ms_median} ms, max ${entry.gap_ms_max} ms (n=${runs.length})`);
+      console.log(
+        `${name} ${g.mode}: lost (both directions) median ${entry.lost_median}, max ${entry.lost_max}; longest gap median ${entry.gap_ms_median} ms, max ${entry.gap_ms_max} ms (n=${runs.length})`,
+      );
     }
   }
 } catch (e) {

@@ -93,11 +93,18 @@ try {
   const hosts = await addHosts(lab);
   await evpnRouterDevices(lab, 1016);
   const router = await lab.startRouter(evpnRouterConf(1016, GW, RT, { connected: true }));
-  console.log('external router: FRR AS 65001, L3VNI 1016 in its default VRF, announcing', ROUTER_PREFIX, `(remote host ${REMOTE.address} behind it)`);
+  console.log(
+    'external router: FRR AS 65001, L3VNI 1016 in its default VRF, announcing',
+    ROUTER_PREFIX,
+    `(remote host ${REMOTE.address} behind it)`,
+  );
   console.log(`VPC host behind the gateway's ${VPC.gatewayIf}: ${VPC.address} (the internal gateway) and ${VPC.routedAddress}`);
-  sup = startSupervisor(lab, { files: { 'bgp-conf.yaml': BGP_CONF, 'evpn-conf.yaml': EVPN_CONF, 'gateway.yaml': GATEWAY }, args: ['--poll-interval', '2s'] });
+  sup = startSupervisor(lab, {
+    files: { 'bgp-conf.yaml': BGP_CONF, 'evpn-conf.yaml': EVPN_CONF, 'gateway.yaml': GATEWAY },
+    args: ['--poll-interval', '2s'],
+  });
   const s = sup;
-  console.log('gateway: frr-supervisor run with the Kube-OVN docs\' bgp-conf-6502 and evpn-conf-1016');
+  console.log("gateway: frr-supervisor run with the Kube-OVN docs' bgp-conf-6502 and evpn-conf-1016");
   await s.waitForEvent('config_applied', () => true, 60_000);
 
   server = createServer((req, res) => {
@@ -135,13 +142,17 @@ try {
       ...rtType5.filter((r) => !r.local).map((r) => `  router  <- gateway ${r.prefix ?? r.route}  rd ${r.rd}  rmac ${r.routerMac ?? '-'}`),
       '',
       'TRAFFIC (UDP probes, 1000/s each way, counted since the demo started)',
-      ...Object.values(traffic).map((f) => `  ${f.label.padEnd(18)} ${f.from.split('-').pop() ?? ''} -> ${f.dst.padEnd(15)} sent ${String(f.sent).padStart(7)}  received ${String(f.received).padStart(7)}  lost ${String(f.lost).padStart(6)}  longest gap ${f.longestGapMs} ms`),
+      ...Object.values(traffic).map(
+        (f) =>
+          `  ${f.label.padEnd(18)} ${f.from.split('-').pop() ?? ''} -> ${f.dst.padEnd(15)} sent ${String(f.sent).padStart(7)}  received ${String(f.received).padStart(7)}  lost ${String(f.lost).padStart(6)}  longest gap ${f.longestGapMs} ms`,
+      ),
       ...(change?.result ? ['', change.result] : change ? ['', 'config change in progress ...'] : []),
     ];
     if (process.stdout.isTTY) process.stdout.write('\x1b[2J\x1b[H');
     console.log(lines.join('\n'));
     const flowing = Object.values(traffic).length > 0 && Object.values(traffic).every((f) => f.received > 0);
-    const up = status?.doc.neighbours.some((n) => n.established) && gwType5.some((r) => !r.local) && rtType5.some((r) => !r.local) && flowing;
+    const up =
+      status?.doc.neighbours.some((n) => n.established) && gwType5.some((r) => !r.local) && rtType5.some((r) => !r.local) && flowing;
     if (up && !converged) {
       converged = true;
       convergedAt = Date.now();
@@ -158,10 +169,17 @@ try {
         const applied = await s.waitForEvent('config_applied', () => true, 30_000, before);
         c.applied = `applied in ${String(applied.durationMs)} ms, restarted ${(applied.restarted as string[] | undefined)?.join(', ') ?? '-'}`;
         // the session is back when FRR shows it Established with an uptime shorter than the time since the change
-        for (const deadline = Date.now() + 60_000; c.sessionBackMs === undefined && Date.now() < deadline; await new Promise((r) => setTimeout(r, 100))) {
-          const sum = JSON.parse((await s.vty.run(['show bgp l2vpn evpn summary json']).catch(() => '{}')) || '{}') as { peers?: Record<string, { state?: string; peerUptimeMsec?: number }> };
+        for (
+          const deadline = Date.now() + 60_000;
+          c.sessionBackMs === undefined && Date.now() < deadline;
+          await new Promise((r) => setTimeout(r, 100))
+        ) {
+          const sum = JSON.parse((await s.vty.run(['show bgp l2vpn evpn summary json']).catch(() => '{}')) || '{}') as {
+            peers?: Record<string, { state?: string; peerUptimeMsec?: number }>;
+          };
           const p = sum.peers?.[RT];
-          if (p?.state === 'Established' && (p.peerUptimeMsec ?? Infinity) < Date.now() - c.at) c.sessionBackMs = Date.now() - (p.peerUptimeMsec ?? 0) - c.at;
+          if (p?.state === 'Established' && (p.peerUptimeMsec ?? Infinity) < Date.now() - c.at)
+            c.sessionBackMs = Date.now() - (p.peerUptimeMsec ?? 0) - c.at;
         }
         if (c.sessionBackMs === undefined) throw new Error('the session did not come back within 60 s');
         await meter?.waitFlowing({ timeoutMs: 60_000, freshMs: 300 });
@@ -169,7 +187,7 @@ try {
         const after = await meter?.report();
         const lost = Object.values(after ?? {}).map((f) => `${f.label} ${f.lost - (c.before?.[f.label]?.lost ?? 0)}`);
         const total = Object.values(after ?? {}).reduce((a, f) => a + f.lost - (c.before?.[f.label]?.lost ?? 0), 0);
-        c.result = `config change (BgpConf timers 90s/30s -> 60s/20s, through the config volume): ${c.applied}, session back in ${((c.sessionBackMs ?? 0) / 1000).toFixed(1)} s, ${total} packets lost (${lost.join(', ')})${total > 0 ? '; EVPN routes are not covered by FRR 8.4\'s graceful restart (README)' : ''}`;
+        c.result = `config change (BgpConf timers 90s/30s -> 60s/20s, through the config volume): ${c.applied}, session back in ${((c.sessionBackMs ?? 0) / 1000).toFixed(1)} s, ${total} packets lost (${lost.join(', ')})${total > 0 ? "; EVPN routes are not covered by FRR 8.4's graceful restart (README)" : ''}`;
         console.log(c.result);
       })().catch((e: unknown) => {
         c.result = `config change: ${(e as Error).message}`;

@@ -23,6 +23,7 @@ const every = 50;
 const checkRss = cycles >= 2 * warmup;
 const result = await runSoak({ cycles, every, warmup, rssLimitPct: 20, checkRss, log: (line) => console.log(line) });
 for (const f of result.failures) console.error(`soak: FAILED: ${f}`);
-if (!checkRss) console.log(`soak: RSS growth not checked (${cycles} cycles; needs >= ${2 * warmup}: a ${warmup}-cycle warm-up and as many after)`);
+if (!checkRss)
+  console.log(`soak: RSS growth not checked (${cycles} cycles; needs >= ${2 * warmup}: a ${warmup}-cycle warm-up and as many after)`);
 console.log(JSON.stringify({ soak: { ...result, samples: undefined } }));
 process.exitCode = result.ok ? 0 : 1;

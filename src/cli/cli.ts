@@ -64,4 +64,3 @@ export async function main(argv: string[], io: Io): Promise<number> {
     throw e;
   }
 }
-

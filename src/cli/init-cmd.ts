@@ -22,7 +22,13 @@ const FLAGS = {
 export async function initCommand(argv: string[], io: Io): Promise<number> {
   const flags = parseFlags(argv, FLAGS, io.env);
   if (flags.help) {
-    io.stdout(helpText('frr-supervisor init --config-dir DIR [--env] [--dry-run]', 'Validates the input, then reconciles the EVPN devices (VRF, bridge, VXLAN, internal interface, VRF routes) once and exits: for an init container. Exit 0: done or nothing to do; 1: invalid input or the devices could not be reconciled; 2: usage error.', FLAGS));
+    io.stdout(
+      helpText(
+        'frr-supervisor init --config-dir DIR [--env] [--dry-run]',
+        'Validates the input, then reconciles the EVPN devices (VRF, bridge, VXLAN, internal interface, VRF routes) once and exits: for an init container. Exit 0: done or nothing to do; 1: invalid input or the devices could not be reconciled; 2: usage error.',
+        FLAGS,
+      ),
+    );
     return 0;
   }
   const spec = await loadForCommand(flags, io);

@@ -7,7 +7,10 @@ import type { FlagSpec } from './usage.ts';
 import type { Io } from './cli.ts';
 
 export const INPUT_FLAGS = {
-  'config-dir': { type: 'string', help: 'the config directory (projected volume: bgp-conf.yaml, evpn-conf.yaml, gateway.yaml, bgp-password)' },
+  'config-dir': {
+    type: 'string',
+    help: 'the config directory (projected volume: bgp-conf.yaml, evpn-conf.yaml, gateway.yaml, bgp-password)',
+  },
   env: { type: 'boolean', help: "read BgpConf/EvpnConf from Kube-OVN's environment variables (LOCAL_ASN, PEER_ASN, ...)" },
 } satisfies Record<string, FlagSpec>;
 

@@ -17,13 +17,25 @@ export const RUN_FLAGS = {
   'frr-bin-dir': { type: 'string', default: '/usr/lib/frr', help: 'where zebra, staticd and bgpd are' },
   'frr-config-dir': { type: 'string', default: '/etc/frr', help: 'where frr.conf is written (DIR/PATHSPACE with --pathspace)' },
   'frr-run-dir': { type: 'string', default: '/var/run/frr', help: "FRR's pid files and sockets" },
-  pathspace: { type: 'string', help: "FRR pathspace (-N NAME), so several instances can run on one host" },
+  pathspace: { type: 'string', help: 'FRR pathspace (-N NAME), so several instances can run on one host' },
   debounce: { type: 'string', default: '500ms', help: 'quiet time after a config change before it is applied' },
-  resync: { type: 'string', default: '10s', help: 'this often without file events: reload the input if a file was touched, check the EVPN devices, retry a failed apply (0s: never)' },
+  resync: {
+    type: 'string',
+    default: '10s',
+    help: 'this often without file events: reload the input if a file was touched, check the EVPN devices, retry a failed apply (0s: never)',
+  },
   'vtysh-timeout': { type: 'string', default: '3s', help: 'timeout of every vtysh call' },
-  listen: { type: 'string', default: '0.0.0.0:9180', help: 'HOST:PORT of /livez, /readyz, /status, /metrics (127.0.0.1:9180 when a proxy exposes metrics)' },
+  listen: {
+    type: 'string',
+    default: '0.0.0.0:9180',
+    help: 'HOST:PORT of /livez, /readyz, /status, /metrics (127.0.0.1:9180 when a proxy exposes metrics)',
+  },
   'poll-interval': { type: 'string', default: '5s', help: "how often FRR's state is read (over the daemons' vty sockets)" },
-  'ready-when': { type: 'string', default: 'any', help: 'readiness: applied (config applied, daemons up), any (and one neighbour Established), all (every neighbour Established)' },
+  'ready-when': {
+    type: 'string',
+    default: 'any',
+    help: 'readiness: applied (config applied, daemons up), any (and one neighbour Established), all (every neighbour Established)',
+  },
   'log-level': { type: 'string', default: 'info', help: 'pino log level: debug, info, warn, error' },
   help: { type: 'boolean', help: 'show this help', noEnv: true },
 } satisfies Record<string, FlagSpec>;
@@ -44,7 +56,8 @@ export async function runCommand(argv: string[], io: Io): Promise<number> {
   const env = flags.env === true;
   if (!configDir && !env && !io.env.LOCAL_ASN) throw new UsageError('--config-dir DIR or --env is required');
   const readyWhen = flags['ready-when'] as string;
-  if (readyWhen !== 'applied' && readyWhen !== 'any' && readyWhen !== 'all') throw new UsageError(`--ready-when must be applied, any or all; got ${JSON.stringify(readyWhen)}`);
+  if (readyWhen !== 'applied' && readyWhen !== 'any' && readyWhen !== 'all')
+    throw new UsageError(`--ready-when must be applied, any or all; got ${JSON.stringify(readyWhen)}`);
   const listen = flags.listen as string;
   try {
     parseListen(listen);
@@ -85,7 +98,10 @@ export async function runCommand(argv: string[], io: Io): Promise<number> {
   // The drain and stops have their own timeouts; this bounds the whole (e.g. a daemon that even SIGKILL
   // cannot stop because the KILL capability was dropped) so the Pod's grace period is never used up silently.
   const limit = setTimeout(() => {
-    logger.error({ event: 'shutdown_timeout', seconds: SHUTDOWN_LIMIT_MS / 1000 }, `shutdown did not finish in ${SHUTDOWN_LIMIT_MS / 1000} s; exiting`);
+    logger.error(
+      { event: 'shutdown_timeout', seconds: SHUTDOWN_LIMIT_MS / 1000 },
+      `shutdown did not finish in ${SHUTDOWN_LIMIT_MS / 1000} s; exiting`,
+    );
     process.exit(1);
   }, SHUTDOWN_LIMIT_MS);
   await supervisor.shutdown(signal);

@@ -14,7 +14,14 @@ const FLAGS = {
 
 function table(rows: string[][]): string {
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
-  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd()).join('\n');
+  return rows
+    .map((r) =>
+      r
+        .map((c, i) => c.padEnd(widths[i] ?? 0))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 const dur = (s: number | undefined): string => {
@@ -27,32 +34,74 @@ const dur = (s: number | undefined): string => {
 export function formatStatus(doc: StatusDoc): string {
   const out: string[] = [];
   const sup = doc.supervisor;
-  out.push(`supervisor pid ${sup.pid}, up ${dur(sup.uptimeSeconds)}; live: ${sup.live.ok ? 'yes' : 'NO'} (${sup.live.reason}); ready: ${sup.ready.ok ? 'yes' : 'NO'} (${sup.ready.reason})`);
+  out.push(
+    `supervisor pid ${sup.pid}, up ${dur(sup.uptimeSeconds)}; live: ${sup.live.ok ? 'yes' : 'NO'} (${sup.live.reason}); ready: ${sup.ready.ok ? 'yes' : 'NO'} (${sup.ready.reason})`,
+  );
   const cfg = doc.config;
   const last = cfg.lastApply as { result?: string; at?: string; error?: string } | null;
-  out.push(`config: ${cfg.valid ? 'valid' : 'INVALID'}; running generation ${cfg.running?.generation ?? '-'} (hash ${cfg.running?.hash ?? '-'}, applied ${cfg.running?.appliedAt ?? '-'}); last apply: ${last?.result ?? '-'}${last?.error ? `: ${last.error.split('\n')[0] ?? ''}` : ''}`);
+  out.push(
+    `config: ${cfg.valid ? 'valid' : 'INVALID'}; running generation ${cfg.running?.generation ?? '-'} (hash ${cfg.running?.hash ?? '-'}, applied ${cfg.running?.appliedAt ?? '-'}); last apply: ${last?.result ?? '-'}${last?.error ? `: ${last.error.split('\n')[0] ?? ''}` : ''}`,
+  );
   for (const p of cfg.problems) out.push(`  ${p}`);
   const dp = doc.dataplane;
   if (dp) {
     const fwd = dp.forwarding;
     const on = (v: boolean | undefined): string => (v === undefined ? 'n/a' : v ? 'on' : 'OFF');
-    out.push(`data plane: ${dp.ok ? 'ok' : 'FAILING'}${fwd ? `; forwarding in ${fwd.namespace}${fwd.owned ? ' (owned)' : ''}: IPv4 ${on(fwd.state.ipv4)}, IPv6 ${on(fwd.state.ipv6)}` : ''}`);
+    out.push(
+      `data plane: ${dp.ok ? 'ok' : 'FAILING'}${fwd ? `; forwarding in ${fwd.namespace}${fwd.owned ? ' (owned)' : ''}: IPv4 ${on(fwd.state.ipv4)}, IPv6 ${on(fwd.state.ipv6)}` : ''}`,
+    );
     for (const f of dp.failedSteps ?? []) out.push(`  failed: ${f.argv.join(' ')} (${f.why}): ${f.error}`);
     if (dp.error && !dp.failedSteps) out.push(`  ${dp.error}`);
     for (const p of fwd?.problems ?? []) out.push(`  ${p}`);
   }
-  out.push('', table([['DAEMON', 'STATE', 'PID', 'UPTIME', 'RESTARTS', 'LAST EXIT'], ...(doc.daemons as Array<{ name: string; running: boolean; pid?: number; uptimeSeconds?: number; restarts: number; lastExit?: string }>).map((d) => [d.name, d.running ? 'up' : 'DOWN', String(d.pid ?? '-'), dur(d.uptimeSeconds), String(d.restarts), d.lastExit ?? '-'])]));
+  out.push(
+    '',
+    table([
+      ['DAEMON', 'STATE', 'PID', 'UPTIME', 'RESTARTS', 'LAST EXIT'],
+      ...(
+        doc.daemons as Array<{ name: string; running: boolean; pid?: number; uptimeSeconds?: number; restarts: number; lastExit?: string }>
+      ).map((d) => [d.name, d.running ? 'up' : 'DOWN', String(d.pid ?? '-'), dur(d.uptimeSeconds), String(d.restarts), d.lastExit ?? '-']),
+    ]),
+  );
   out.push(
     '',
     table([
       ['NEIGHBOUR', 'VRF', 'STATE', 'UPTIME', 'AFI', 'PFX RCVD', 'PFX SENT', 'LAST RESET'],
       ...doc.neighbours.flatMap((n) =>
-        Object.entries(n.afis).map(([afi, c], i) => (i === 0 ? [n.peer, n.vrf, n.state, dur(n.uptimeSeconds), afi, String(c.prefixesReceived), String(c.prefixesSent), n.lastResetReason ?? '-'] : ['', '', '', '', afi, String(c.prefixesReceived), String(c.prefixesSent), ''])),
+        Object.entries(n.afis).map(([afi, c], i) =>
+          i === 0
+            ? [
+                n.peer,
+                n.vrf,
+                n.state,
+                dur(n.uptimeSeconds),
+                afi,
+                String(c.prefixesReceived),
+                String(c.prefixesSent),
+                n.lastResetReason ?? '-',
+              ]
+            : ['', '', '', '', afi, String(c.prefixesReceived), String(c.prefixesSent), ''],
+        ),
       ),
     ]),
   );
   if (doc.evpn.length > 0) {
-    out.push('', table([['VNI', 'TYPE', 'VRF', 'STATE', 'ROUTER MAC', 'VXLAN IF', 'REMOTE VTEPS', 'TYPE-5 ROUTES'], ...doc.evpn.map((v) => [String(v.vni), v.type, v.vrf, v.state ?? '-', v.routerMac ?? '-', v.vxlanIf ?? '-', v.remoteVteps.join(',') || '-', String(v.prefixRoutes ?? '-')])]));
+    out.push(
+      '',
+      table([
+        ['VNI', 'TYPE', 'VRF', 'STATE', 'ROUTER MAC', 'VXLAN IF', 'REMOTE VTEPS', 'TYPE-5 ROUTES'],
+        ...doc.evpn.map((v) => [
+          String(v.vni),
+          v.type,
+          v.vrf,
+          v.state ?? '-',
+          v.routerMac ?? '-',
+          v.vxlanIf ?? '-',
+          v.remoteVteps.join(',') || '-',
+          String(v.prefixRoutes ?? '-'),
+        ]),
+      ]),
+    );
   }
   return `${out.join('\n')}\n`;
 }
@@ -60,7 +109,13 @@ export function formatStatus(doc: StatusDoc): string {
 export async function statusCommand(argv: string[], io: Io): Promise<number> {
   const flags = parseFlags(argv, FLAGS, io.env);
   if (flags.help) {
-    io.stdout(helpText('frr-supervisor status [--url URL] [--json]', 'Prints daemons, neighbours and EVPN VNIs as a table, from a running supervisor. Exit 0: the supervisor is ready; 1: it answered but is not ready (or not live); 3: it could not be reached.', FLAGS));
+    io.stdout(
+      helpText(
+        'frr-supervisor status [--url URL] [--json]',
+        'Prints daemons, neighbours and EVPN VNIs as a table, from a running supervisor. Exit 0: the supervisor is ready; 1: it answered but is not ready (or not live); 3: it could not be reached.',
+        FLAGS,
+      ),
+    );
     return 0;
   }
   let url = flags.url as string | undefined;

@@ -47,7 +47,8 @@ export function readEnv(env: NodeJS.ProcessEnv, problems: Problem[]): EnvInput {
       case 'PEER_ASN':
       case 'VNI':
         if (/^\d{1,10}$/.test(raw.trim())) target[fieldName] = Number(raw.trim());
-        else if (name !== 'VNI' && /^\d+\.\d+$/.test(raw.trim())) target[fieldName] = raw.trim(); // asdot: the validator explains
+        else if (name !== 'VNI' && /^\d+\.\d+$/.test(raw.trim()))
+          target[fieldName] = raw.trim(); // asdot: the validator explains
         else r.error(`must be a whole number; got ${JSON.stringify(raw.slice(0, 40))}`);
         break;
       case 'BGP_HOLD_TIME':

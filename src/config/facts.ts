@@ -13,7 +13,13 @@ interface IpAddrJson {
 }
 
 export async function interfaceIPv4(ifname: string): Promise<string | undefined> {
-  const res = await execa('ip', ['-json', '-4', 'addr', 'show', 'dev', ifname], { reject: false, timeout: 3000, stdin: 'ignore', extendEnv: false, env: childEnv() });
+  const res = await execa('ip', ['-json', '-4', 'addr', 'show', 'dev', ifname], {
+    reject: false,
+    timeout: 3000,
+    stdin: 'ignore',
+    extendEnv: false,
+    env: childEnv(),
+  });
   if (res.exitCode !== 0 || !res.stdout.trim()) return undefined;
   try {
     const links = JSON.parse(res.stdout) as IpAddrJson[];

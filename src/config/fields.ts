@@ -89,7 +89,12 @@ export function password(value: unknown, r: Reporter): string | undefined {
   return word;
 }
 
-export function address(value: unknown, r: Reporter, what: string, family?: 4 | 6): { family: 4 | 6; canonical: string; bytes: number[] } | undefined {
+export function address(
+  value: unknown,
+  r: Reporter,
+  what: string,
+  family?: 4 | 6,
+): { family: 4 | 6; canonical: string; bytes: number[] } | undefined {
   if (typeof value !== 'string') {
     r.error(`must be ${what} (a string); got ${describe(value)}`);
     return undefined;
@@ -124,7 +129,7 @@ export function cidr(value: unknown, r: Reporter): Exclude<ReturnType<typeof par
   return parsed;
 }
 
-const UNIT_NS: Record<string, number> = { ns: 1, us: 1e3, 'µs': 1e3, 'μs': 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
+const UNIT_NS: Record<string, number> = { ns: 1, us: 1e3, µs: 1e3, μs: 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
 
 /**
  * A Kubernetes duration (Go's time.ParseDuration: `90s`, `1m30s`, `1.5m`, `500ms`) converted to whole seconds.
@@ -199,7 +204,9 @@ export function routeTarget(value: unknown, r: Reporter): string | undefined {
     }
     const limit = as <= 65535 ? MAX_ASN : 65535;
     if (nn > limit) {
-      r.error(`${JSON.stringify(value)}: with ${as <= 65535 ? 'a 2-byte' : 'a 4-byte'} AS number the local part must be 0..${limit}; ${allowed}`);
+      r.error(
+        `${JSON.stringify(value)}: with ${as <= 65535 ? 'a 2-byte' : 'a 4-byte'} AS number the local part must be 0..${limit}; ${allowed}`,
+      );
       return undefined;
     }
     return `${as}:${nn}`;

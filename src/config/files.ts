@@ -228,7 +228,12 @@ export async function readConfigDir(dir: string, problems: Problem[], hooks: Rea
   }
 }
 
-async function readSnapshot(dir: string, snapshot: Snapshot, problems: Problem[], hooks: ReadHooks): Promise<Partial<Record<Role, ParsedFile>>> {
+async function readSnapshot(
+  dir: string,
+  snapshot: Snapshot,
+  problems: Problem[],
+  hooks: ReadHooks,
+): Promise<Partial<Record<Role, ParsedFile>>> {
   const out: Partial<Record<Role, ParsedFile>> = {};
   try {
     const st = await stat(dir);

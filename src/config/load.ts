@@ -38,7 +38,12 @@ export interface LoadResult {
 const sha = (text: string): string => createHash('sha256').update(text).digest('hex');
 
 /** A whole resource (`kubectl get -o yaml`) or a bare spec -> the spec mapping and its field reporters. */
-function unwrap(file: ParsedFile, kind: string, known: readonly string[], problems: Problem[]): { spec: Record<string, unknown>; field: FieldReporter } | undefined {
+function unwrap(
+  file: ParsedFile,
+  kind: string,
+  known: readonly string[],
+  problems: Problem[],
+): { spec: Record<string, unknown>; field: FieldReporter } | undefined {
   const root = new Reporter(problems, file.name);
   const doc = f.mapping(file.value, root);
   if (!doc) return undefined;
@@ -47,7 +52,8 @@ function unwrap(file: ParsedFile, kind: string, known: readonly string[], proble
   let spec = doc;
   if (isResource) {
     if (doc.kind !== kind) root.at('kind').error(`must be ${kind}; got ${f.describe(doc.kind)}`);
-    if (doc.apiVersion !== undefined && doc.apiVersion !== 'kubeovn.io/v1') root.at('apiVersion').warn(`expected kubeovn.io/v1; got ${f.describe(doc.apiVersion)}`);
+    if (doc.apiVersion !== undefined && doc.apiVersion !== 'kubeovn.io/v1')
+      root.at('apiVersion').warn(`expected kubeovn.io/v1; got ${f.describe(doc.apiVersion)}`);
     f.warnUnknown(doc, ['apiVersion', 'kind', 'metadata', 'spec', 'status'], root);
     specRoot = root.at('spec');
     const s = f.mapping(doc.spec, specRoot);
@@ -85,11 +91,17 @@ export async function loadConfig(opts: LoadOptions): Promise<LoadResult> {
   const files = opts.configDir ? await readConfigDir(opts.configDir, problems) : {};
   // A file that holds a password is listed without a hash: an unsalted hash of a weak password could be brute-forced.
   const holdsSecret = (file: ParsedFile): boolean => file.name === 'bgp-password' || /password/i.test(file.text);
-  for (const file of Object.values(files)) if (!file.failed) sources.push({ name: file.name, sha256: holdsSecret(file) ? '(holds a secret: not shown)' : sha(file.text) });
+  for (const file of Object.values(files))
+    if (!file.failed) sources.push({ name: file.name, sha256: holdsSecret(file) ? '(holds a secret: not shown)' : sha(file.text) });
 
   const useEnv = opts.env === true || (!files.bgp && opts.facts.env.LOCAL_ASN !== undefined && opts.facts.env.LOCAL_ASN !== '');
   if (useEnv && files.bgp) {
-    problems.push({ severity: 'warning', source: files.bgp.name, path: '', message: 'ignored: --env reads BgpConf and EvpnConf from the Kube-OVN environment variables' });
+    problems.push({
+      severity: 'warning',
+      source: files.bgp.name,
+      path: '',
+      message: 'ignored: --env reads BgpConf and EvpnConf from the Kube-OVN environment variables',
+    });
   }
 
   let gateway: GatewaySpec | undefined = GATEWAY_DEFAULTS;
@@ -111,7 +123,10 @@ export async function loadConfig(opts: LoadOptions): Promise<LoadResult> {
   let evpnPresent: boolean;
   if (useEnv) {
     const env = readEnv(opts.facts.env, problems);
-    sources.push({ name: 'env', sha256: sha(JSON.stringify([{ ...env.bgp, password: env.bgp.password === undefined ? null : '(secret)' }, env.evpn ?? null])) });
+    sources.push({
+      name: 'env',
+      sha256: sha(JSON.stringify([{ ...env.bgp, password: env.bgp.password === undefined ? null : '(secret)' }, env.evpn ?? null])),
+    });
     bgpPresent = Object.keys(env.bgp).length > 0;
     evpnPresent = env.evpn !== undefined;
     bgpInput = { spec: env.bgp, field: env.bgpField };
@@ -138,7 +153,8 @@ export async function loadConfig(opts: LoadOptions): Promise<LoadResult> {
   let bgp: Spec['bgp'] | undefined;
   if (bgpInput && gateway) {
     const defaults: BgpDefaults = {
-      routerId: bgpInput.spec.routerId === undefined || bgpInput.spec.routerId === null ? await routerIdDefault(facts, gateway) : { missing: '' },
+      routerId:
+        bgpInput.spec.routerId === undefined || bgpInput.spec.routerId === null ? await routerIdDefault(facts, gateway) : { missing: '' },
       ...(password !== undefined && { password }),
     };
     bgp = validateBgp(bgpInput.spec, bgpInput.field, defaults);
@@ -152,7 +168,12 @@ export async function loadConfig(opts: LoadOptions): Promise<LoadResult> {
       for (const p of spec.gateway.advertise) {
         const fam = p.includes(':') ? 6 : 4;
         if (!families.has(fam)) {
-          problems.push({ severity: 'warning', source: files.gateway?.name ?? 'gateway.yaml', path: 'advertise', message: `${p} is IPv${fam} but no IPv${fam} neighbour is configured: it is not announced` });
+          problems.push({
+            severity: 'warning',
+            source: files.gateway?.name ?? 'gateway.yaml',
+            path: 'advertise',
+            message: `${p} is IPv${fam} but no IPv${fam} neighbour is configured: it is not announced`,
+          });
         }
       }
     }

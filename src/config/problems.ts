@@ -41,8 +41,7 @@ export class Reporter {
   ) {}
 
   at(segment: string | number): Reporter {
-    const path =
-      typeof segment === 'number' ? `${this.path}[${segment}]` : this.path === '' ? segment : `${this.path}.${segment}`;
+    const path = typeof segment === 'number' ? `${this.path}[${segment}]` : this.path === '' ? segment : `${this.path}.${segment}`;
     return new Reporter(this.problems, this.source, path);
   }
 

@@ -12,9 +12,30 @@ import * as f from './fields.ts';
 /** Gives the reporter for a field of a resource, whatever the input form. */
 export type FieldReporter = (field: string) => Reporter;
 
-export const BGP_FIELDS = ['localASN', 'peerASN', 'routerId', 'neighbours', 'password', 'holdTime', 'keepaliveTime', 'connectTime', 'ebgpMultiHop'] as const;
+export const BGP_FIELDS = [
+  'localASN',
+  'peerASN',
+  'routerId',
+  'neighbours',
+  'password',
+  'holdTime',
+  'keepaliveTime',
+  'connectTime',
+  'ebgpMultiHop',
+] as const;
 export const EVPN_FIELDS = ['vni', 'routeTargets'] as const;
-export const GATEWAY_FIELDS = ['advertise', 'externalInterface', 'internalInterface', 'internalGateway', 'vrf', 'bridge', 'vxlan', 'gracefulRestart', 'vrfBackend', 'maximumPrefix'] as const;
+export const GATEWAY_FIELDS = [
+  'advertise',
+  'externalInterface',
+  'internalInterface',
+  'internalGateway',
+  'vrf',
+  'bridge',
+  'vxlan',
+  'gracefulRestart',
+  'vrfBackend',
+  'maximumPrefix',
+] as const;
 
 export const MAX_NEIGHBOURS = 1024;
 export const MAX_ROUTE_TARGETS = 64;
@@ -108,14 +129,18 @@ export function validateBgp(spec: Record<string, unknown>, field: FieldReporter,
   const connectTime = opt('connectTime', 1, 65535);
   if (holdTime !== undefined && keepaliveTime !== undefined) {
     if (keepaliveTime > Math.floor(holdTime / 3)) {
-      field('keepaliveTime').error(`${keepaliveTime} s is more than a third of holdTime (${holdTime} s); at most ${Math.floor(holdTime / 3)} s`);
+      field('keepaliveTime').error(
+        `${keepaliveTime} s is more than a third of holdTime (${holdTime} s); at most ${Math.floor(holdTime / 3)} s`,
+      );
       ok = false;
     }
   } else if (holdTime !== undefined) {
     keepaliveTime = Math.floor(holdTime / 3);
   } else if (keepaliveTime !== undefined) {
     if (keepaliveTime * 3 > 65535) {
-      field('keepaliveTime').error(`${keepaliveTime} s implies a hold time of ${keepaliveTime * 3} s (3 x keepalive), above 65535 s; set holdTime too`);
+      field('keepaliveTime').error(
+        `${keepaliveTime} s implies a hold time of ${keepaliveTime * 3} s (3 x keepalive), above 65535 s; set holdTime too`,
+      );
       ok = false;
     }
     holdTime = keepaliveTime * 3;
@@ -229,7 +254,13 @@ export function validateGateway(doc: Record<string, unknown>, r: Reporter): Gate
   const vrfDoc = sub('vrf', ['name', 'table']);
   const bridgeDoc = sub('bridge', ['name']);
   const vxlanDoc = sub('vxlan', ['name', 'port', 'mtu']);
-  const inner = <T>(m: Record<string, unknown> | undefined, parent: string, k: string, fn: (v: unknown, rr: Reporter) => T | undefined, dflt: T): T => {
+  const inner = <T>(
+    m: Record<string, unknown> | undefined,
+    parent: string,
+    k: string,
+    fn: (v: unknown, rr: Reporter) => T | undefined,
+    dflt: T,
+  ): T => {
     if (!m || m[k] === undefined || m[k] === null) return dflt;
     const v = fn(m[k], r.at(parent).at(k));
     if (v === undefined) {
@@ -238,14 +269,20 @@ export function validateGateway(doc: Record<string, unknown>, r: Reporter): Gate
     }
     return v;
   };
-  const table = inner(vrfDoc, 'vrf', 'table', (v, rr) => {
-    const t = f.integer(v, rr, 1, 4294967295, 'a routing table id');
-    if (t !== undefined && t >= 252 && t <= 255) {
-      rr.error(`table ${t} is reserved by the kernel (252 compat, 253 default, 254 main, 255 local)`);
-      return undefined;
-    }
-    return t;
-  }, d.vrf.table);
+  const table = inner(
+    vrfDoc,
+    'vrf',
+    'table',
+    (v, rr) => {
+      const t = f.integer(v, rr, 1, 4294967295, 'a routing table id');
+      if (t !== undefined && t >= 252 && t <= 255) {
+        rr.error(`table ${t} is reserved by the kernel (252 compat, 253 default, 254 main, 255 local)`);
+        return undefined;
+      }
+      return t;
+    },
+    d.vrf.table,
+  );
   const vxlanMtu = inner<number | undefined>(vxlanDoc, 'vxlan', 'mtu', (v, rr) => f.integer(v, rr, 68, 65535, 'an MTU'), undefined);
 
   const spec: GatewaySpec = {
@@ -260,12 +297,20 @@ export function validateGateway(doc: Record<string, unknown>, r: Reporter): Gate
       ...(vxlanMtu !== undefined && { mtu: vxlanMtu }),
     },
     gracefulRestart: pick('gracefulRestart', f.boolean, d.gracefulRestart),
-    vrfBackend: pick<VrfBackend>('vrfBackend', (v, rr) => {
-      if (v === 'kernel' || v === 'netns') return v;
-      rr.error(`must be "kernel" or "netns"; got ${f.describe(v)}`);
-      return undefined;
-    }, d.vrfBackend),
-    maximumPrefix: pick('maximumPrefix', (v, rr) => f.integer(v, rr, 0, 4294967295, 'a prefix count per neighbour and address family (0 = no limit)'), d.maximumPrefix),
+    vrfBackend: pick<VrfBackend>(
+      'vrfBackend',
+      (v, rr) => {
+        if (v === 'kernel' || v === 'netns') return v;
+        rr.error(`must be "kernel" or "netns"; got ${f.describe(v)}`);
+        return undefined;
+      },
+      d.vrfBackend,
+    ),
+    maximumPrefix: pick(
+      'maximumPrefix',
+      (v, rr) => f.integer(v, rr, 0, 4294967295, 'a prefix count per neighbour and address family (0 = no limit)'),
+      d.maximumPrefix,
+    ),
   };
   if (has('internalGateway')) {
     const gw = f.address(doc.internalGateway, r.at('internalGateway'), 'gateway IP address');
@@ -309,9 +354,13 @@ export function checkDeviceNames(g: GatewaySpec, evpn: boolean, r: Reporter): vo
       const rr = field.split('.').reduce((acc, seg) => acc.at(seg), r);
       if (field === 'internalInterface' && other === 'externalInterface') {
         if (!evpn) continue;
-        rr.error(`${JSON.stringify(get(g))} is also the externalInterface: with an EvpnConf the internal interface is enslaved to the VRF, which would take the underlay with it; name the VPC-side interface (e.g. eth0)`);
+        rr.error(
+          `${JSON.stringify(get(g))} is also the externalInterface: with an EvpnConf the internal interface is enslaved to the VRF, which would take the underlay with it; name the VPC-side interface (e.g. eth0)`,
+        );
       } else {
-        rr.error(`${JSON.stringify(get(g))} is also the ${other}: every device name (externalInterface, internalInterface, vrf.name, bridge.name, vxlan.name) must differ`);
+        rr.error(
+          `${JSON.stringify(get(g))} is also the ${other}: every device name (externalInterface, internalInterface, vrf.name, bridge.name, vxlan.name) must differ`,
+        );
       }
       return;
     }

@@ -11,7 +11,16 @@
  */
 import { bridgeArgv, inNetnsArgv, ipArgv } from './exec.ts';
 import { cidrWithin, FORWARDING_SYSCTL, ROUTE_PROTO } from './types.ts';
-import type { AddressState, CurrentDataplane, DesiredDataplane, DesiredRoute, ForwardingState, LinkState, RouteState, Step } from './types.ts';
+import type {
+  AddressState,
+  CurrentDataplane,
+  DesiredDataplane,
+  DesiredRoute,
+  ForwardingState,
+  LinkState,
+  RouteState,
+  Step,
+} from './types.ts';
 
 type Links = Map<string, LinkState>;
 
@@ -101,10 +110,15 @@ class Planner {
       const key = family === 4 ? 'ipv4' : 'ipv6';
       if (fwd[key] !== false) continue;
       const file = FORWARDING_SYSCTL[family];
-      this.run(inNetnsArgv(vrf, 'tee', file), `VRF namespace ${vrf}: ${file.slice('/proc/sys/'.length).replaceAll('/', '.')}=1 (a new namespace does not forward)`, false, {
-        input: '1\n',
-        independent: true,
-      });
+      this.run(
+        inNetnsArgv(vrf, 'tee', file),
+        `VRF namespace ${vrf}: ${file.slice('/proc/sys/'.length).replaceAll('/', '.')}=1 (a new namespace does not forward)`,
+        false,
+        {
+          input: '1\n',
+          independent: true,
+        },
+      );
       fwd[key] = true;
     }
   }
@@ -149,9 +163,16 @@ class Planner {
       const args = ['route', 'del', r.prefix, ...(r.via !== undefined ? ['via', r.via] : []), ...tableArgs, 'proto', ROUTE_PROTO];
       if (r.family === 6 && r.metric !== undefined) args.push('metric', String(r.metric));
       const wanted = desired.some((d) => d.prefix === r.prefix);
-      this.run(ip(...args), wanted ? `route ${r.prefix} goes via ${r.via ?? 'no gateway'}: not the desired gateway` : `route ${r.prefix} is ours (proto ${ROUTE_PROTO}) but no longer advertised`, false, {
-        independent: true,
-      });
+      this.run(
+        ip(...args),
+        wanted
+          ? `route ${r.prefix} goes via ${r.via ?? 'no gateway'}: not the desired gateway`
+          : `route ${r.prefix} is ours (proto ${ROUTE_PROTO}) but no longer advertised`,
+        false,
+        {
+          independent: true,
+        },
+      );
     }
     this.routes = this.routes.filter((x) => x.protocol !== ROUTE_PROTO || kept.has(x));
   }
@@ -159,9 +180,14 @@ class Planner {
   ensureRoutes(desired: readonly DesiredRoute[], ip: (...a: string[]) => string[], tableArgs: string[], where: string): void {
     for (const d of desired) {
       if (this.routes.some((x) => x.protocol === ROUTE_PROTO && x.prefix === d.prefix && x.via === d.via)) continue;
-      this.run(ip('route', 'replace', d.prefix, 'via', d.via, ...tableArgs, 'proto', ROUTE_PROTO), `advertised ${d.prefix} is routed via the internal gateway ${d.via} in ${where}`, false, {
-        independent: true,
-      });
+      this.run(
+        ip('route', 'replace', d.prefix, 'via', d.via, ...tableArgs, 'proto', ROUTE_PROTO),
+        `advertised ${d.prefix} is routed via the internal gateway ${d.via} in ${where}`,
+        false,
+        {
+          independent: true,
+        },
+      );
       this.routes.push({ family: d.prefix.includes(':') ? 6 : 4, prefix: d.prefix, via: d.via, protocol: ROUTE_PROTO });
     }
   }
@@ -179,7 +205,11 @@ class Planner {
 
   createVxlan(ip: (...a: string[]) => string[], d: DesiredDataplane, why: string, restartZebra: boolean): void {
     const v = d.vxlan;
-    this.run(ip('link', 'add', v.name, 'type', 'vxlan', 'id', String(v.vni), 'dstport', String(v.port), 'local', v.local, 'nolearning'), why, restartZebra);
+    this.run(
+      ip('link', 'add', v.name, 'type', 'vxlan', 'id', String(v.vni), 'dstport', String(v.port), 'local', v.local, 'nolearning'),
+      why,
+      restartZebra,
+    );
     this.gw.set(v.name, newLink(v.name, 'vxlan', { vxlan: { vni: v.vni, port: v.port, local: v.local, learning: false } }));
   }
 
@@ -189,15 +219,24 @@ class Planner {
     const l = links.get(name);
     if (!l) return;
     if (l.mtu !== d.vxlan.mtu) {
-      this.run(ip('link', 'set', name, 'mtu', String(d.vxlan.mtu)), l.mtu === 0 ? `VXLAN ${name} MTU ${d.vxlan.mtu}` : `VXLAN ${name} MTU ${l.mtu}, want ${d.vxlan.mtu}`);
+      this.run(
+        ip('link', 'set', name, 'mtu', String(d.vxlan.mtu)),
+        l.mtu === 0 ? `VXLAN ${name} MTU ${d.vxlan.mtu}` : `VXLAN ${name} MTU ${l.mtu}, want ${d.vxlan.mtu}`,
+      );
       l.mtu = d.vxlan.mtu;
     }
     if (l.vxlan?.learning) {
-      this.run(ip('link', 'set', name, 'type', 'vxlan', 'nolearning'), `VXLAN ${name} learns remote MACs from traffic; EVPN installs them (nolearning)`);
+      this.run(
+        ip('link', 'set', name, 'type', 'vxlan', 'nolearning'),
+        `VXLAN ${name} learns remote MACs from traffic; EVPN installs them (nolearning)`,
+      );
       l.vxlan.learning = false;
     }
     if (l.master !== d.bridge.name) {
-      this.run(ip('link', 'set', name, 'master', d.bridge.name), `VXLAN ${name} is a port of bridge ${d.bridge.name}${l.master ? ` (was under ${l.master})` : ''}`);
+      this.run(
+        ip('link', 'set', name, 'master', d.bridge.name),
+        `VXLAN ${name} is a port of bridge ${d.bridge.name}${l.master ? ` (was under ${l.master})` : ''}`,
+      );
       l.master = d.bridge.name;
       l.slaveKind = 'bridge';
       l.bridgePortLearning = true; // the kernel's default for a new bridge port
@@ -237,11 +276,21 @@ class Planner {
       this.del(this.gw, ip, vrf, `${vrf} is ${describeKind(existing)}, not a VRF: delete it to create the VRF`, true);
       vrfReplaced = true;
     } else if (existing && existing.vrfTable !== table) {
-      this.del(this.gw, ip, vrf, `VRF ${vrf} uses table ${String(existing.vrfTable)}, want ${table}; a VRF's table cannot be changed in place (${RESTART_NOTE})`, true);
+      this.del(
+        this.gw,
+        ip,
+        vrf,
+        `VRF ${vrf} uses table ${String(existing.vrfTable)}, want ${table}; a VRF's table cannot be changed in place (${RESTART_NOTE})`,
+        true,
+      );
       vrfReplaced = true;
     }
     if (!this.gw.has(vrf)) {
-      this.run(ip('link', 'add', vrf, 'type', 'vrf', 'table', String(table)), `${vrfReplaced ? 'recreate' : 'create'} VRF device ${vrf} (table ${table})`, vrfReplaced);
+      this.run(
+        ip('link', 'add', vrf, 'type', 'vrf', 'table', String(table)),
+        `${vrfReplaced ? 'recreate' : 'create'} VRF device ${vrf} (table ${table})`,
+        vrfReplaced,
+      );
       this.gw.set(vrf, newLink(vrf, 'vrf', { vrfTable: table }));
     }
     this.up(this.gw, ip, vrf, 'VRF');
@@ -250,7 +299,10 @@ class Planner {
     this.ensureKind(this.gw, ip, d.bridge.name, 'bridge', ['type', 'bridge'], 'bridge');
     const br = this.gw.get(d.bridge.name);
     if (br && br.master !== vrf) {
-      this.run(ip('link', 'set', br.name, 'master', vrf), `bridge ${br.name} belongs to VRF ${vrf}${br.master ? ` (was under ${br.master})` : ''}`);
+      this.run(
+        ip('link', 'set', br.name, 'master', vrf),
+        `bridge ${br.name} belongs to VRF ${vrf}${br.master ? ` (was under ${br.master})` : ''}`,
+      );
       br.master = vrf;
       br.slaveKind = 'vrf';
     }
@@ -261,7 +313,12 @@ class Planner {
     const problem = vx && this.vxlanProblem(vx, d);
     if (vx && problem) this.del(this.gw, ip, vx.name, `VXLAN ${vx.name}: ${problem}: delete and recreate it (${RESTART_NOTE})`, true);
     if (!this.gw.has(d.vxlan.name)) {
-      this.createVxlan(ip, d, `${vx ? 'recreate' : 'create'} VXLAN ${d.vxlan.name} (VNI ${d.vxlan.vni}, dstport ${d.vxlan.port}, local ${d.vxlan.local})`, vx !== undefined);
+      this.createVxlan(
+        ip,
+        d,
+        `${vx ? 'recreate' : 'create'} VXLAN ${d.vxlan.name} (VNI ${d.vxlan.vni}, dstport ${d.vxlan.port}, local ${d.vxlan.local})`,
+        vx !== undefined,
+      );
     }
     this.tuneVxlan(this.gw, ip, bridge, d);
 
@@ -271,9 +328,14 @@ class Planner {
       const ifc = this.gw.get(d.internalInterface);
       if (!ifc) {
         routable = false;
-        this.warn(`internal interface ${d.internalInterface} does not exist: it is not enslaved to VRF ${vrf}${d.routes.length ? ' and the advertised CIDRs are not routed' : ''}`);
+        this.warn(
+          `internal interface ${d.internalInterface} does not exist: it is not enslaved to VRF ${vrf}${d.routes.length ? ' and the advertised CIDRs are not routed' : ''}`,
+        );
       } else if (ifc.master !== vrf) {
-        this.run(ip('link', 'set', ifc.name, 'master', vrf), `internal interface ${ifc.name} belongs to VRF ${vrf}${ifc.master ? ` (was under ${ifc.master})` : ''}`);
+        this.run(
+          ip('link', 'set', ifc.name, 'master', vrf),
+          `internal interface ${ifc.name} belongs to VRF ${vrf}${ifc.master ? ` (was under ${ifc.master})` : ''}`,
+        );
         this.releasePort(ifc);
         ifc.master = vrf;
         ifc.slaveKind = 'vrf';
@@ -314,7 +376,11 @@ class Planner {
     // the VRF namespace
     let fwd: ForwardingState = { ...this.current.vrfForwarding };
     if (this.vrfNs === undefined) {
-      if (this.current.staleVrfEntry) this.run(['ip', 'netns', 'del', vrf], `/run/netns/${vrf} is no namespace any more (its mount went with an exited process's mount namespace): remove the entry`);
+      if (this.current.staleVrfEntry)
+        this.run(
+          ['ip', 'netns', 'del', vrf],
+          `/run/netns/${vrf} is no namespace any more (its mount went with an exited process's mount namespace): remove the entry`,
+        );
       this.run(['ip', 'netns', 'add', vrf], `create the VRF namespace ${vrf} (zebra -n must see it: ${RESTART_NOTE})`, true);
       this.vrfNs = new Map([['lo', newLink('lo', undefined)]]);
       this.routes = [];
@@ -338,7 +404,9 @@ class Planner {
     if (inNs) {
       const problem =
         this.vxlanProblem(inNs, d) ??
-        (inNs.linkNetnsid === undefined ? 'its UDP socket is in the VRF namespace (created there, not moved from the gateway namespace)' : undefined);
+        (inNs.linkNetnsid === undefined
+          ? 'its UDP socket is in the VRF namespace (created there, not moved from the gateway namespace)'
+          : undefined);
       if (problem) {
         this.del(ns, vrfIp, name, `VXLAN ${name}: ${problem}: delete and recreate it (${RESTART_NOTE})`, true);
         replaced = true;
@@ -375,7 +443,10 @@ class Planner {
       const ifGw = this.gw.get(ifName);
       if (!ns.has(ifName) && ifGw) {
         const addrs = portableAddresses(ifGw);
-        this.moveToVrf(ifName, `move internal interface ${ifName} into VRF namespace ${vrf}${addrs.length ? ' (the move flushes its addresses: re-added next)' : ''}`);
+        this.moveToVrf(
+          ifName,
+          `move internal interface ${ifName} into VRF namespace ${vrf}${addrs.length ? ' (the move flushes its addresses: re-added next)' : ''}`,
+        );
         const moved = ns.get(ifName);
         for (const a of addrs) {
           this.run(vrfIp(...addrArgs(a, ifName)), `put ${a.local}/${a.prefixlen} back on ${ifName} in VRF namespace ${vrf}`);
@@ -386,7 +457,9 @@ class Planner {
         this.up(ns, vrfIp, ifName, 'internal interface');
       } else {
         routable = false;
-        this.warn(`internal interface ${ifName} is neither in the gateway namespace nor in VRF namespace ${vrf}: not moved${d.routes.length ? '; the advertised CIDRs are not routed' : ''}`);
+        this.warn(
+          `internal interface ${ifName} is neither in the gateway namespace nor in VRF namespace ${vrf}: not moved${d.routes.length ? '; the advertised CIDRs are not routed' : ''}`,
+        );
       }
     }
     if (routable) this.ensureRoutes(routes, vrfIp, [], `VRF namespace ${vrf}`);
@@ -418,9 +491,13 @@ class Planner {
       // Bridges and VRF devices cannot change namespace (netns-local): they go with the namespace.
       for (const l of [...this.vrfNs.values()]) {
         if (l.name === 'lo' || l.name === o.bridge.name || l.name === o.vxlan.name || l.kind === 'bridge' || l.kind === 'vrf') continue;
-        this.run(vrfIp('link', 'set', l.name, 'netns', this.current.gatewayNsRef), `no EVPN config: move ${l.name} back from VRF namespace ${vrf} to the gateway namespace`);
+        this.run(
+          vrfIp('link', 'set', l.name, 'netns', this.current.gatewayNsRef),
+          `no EVPN config: move ${l.name} back from VRF namespace ${vrf} to the gateway namespace`,
+        );
         this.vrfNs.delete(l.name);
-        for (const a of portableAddresses(l)) this.run(gwIp(...addrArgs(a, l.name)), `put ${a.local}/${a.prefixlen} back on ${l.name} in the gateway namespace`);
+        for (const a of portableAddresses(l))
+          this.run(gwIp(...addrArgs(a, l.name)), `put ${a.local}/${a.prefixlen} back on ${l.name} in the gateway namespace`);
         if (l.up) this.run(gwIp('link', 'set', l.name, 'up'), `${l.name} was up in the VRF namespace: up again in the gateway namespace`);
       }
       // Delete the devices explicitly: a namespace someone still holds open (zebra) outlives `ip netns del`.
@@ -431,7 +508,8 @@ class Planner {
       this.vrfNs = undefined;
       this.routes = [];
     }
-    if (this.gw.get(o.vxlan.name)?.kind === 'vxlan') this.del(this.gw, gwIp, o.vxlan.name, `no EVPN config: delete VXLAN ${o.vxlan.name} left in the gateway namespace`);
+    if (this.gw.get(o.vxlan.name)?.kind === 'vxlan')
+      this.del(this.gw, gwIp, o.vxlan.name, `no EVPN config: delete VXLAN ${o.vxlan.name} left in the gateway namespace`);
     return this.steps;
   }
 }
@@ -444,7 +522,9 @@ export function plan(desired: DesiredDataplane | undefined, current: CurrentData
   const p = new Planner(current);
   if (desired === undefined) return current.owned.backend === 'kernel' ? p.removeKernel() : p.removeNetns();
   if (desired.backend !== current.owned.backend || desired.vrf.name !== current.owned.vrf.name) {
-    throw new Error(`the current state was read for the ${current.owned.backend} backend / VRF ${current.owned.vrf.name}, not for ${desired.backend} / ${desired.vrf.name}`);
+    throw new Error(
+      `the current state was read for the ${current.owned.backend} backend / VRF ${current.owned.vrf.name}, not for ${desired.backend} / ${desired.vrf.name}`,
+    );
   }
   return desired.backend === 'kernel' ? p.kernel(desired) : p.netns(desired);
 }

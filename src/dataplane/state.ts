@@ -9,7 +9,16 @@ import { existsSync } from 'node:fs';
 import { execRunner, formatArgv, inNetnsArgv, ipArgv } from './exec.ts';
 import type { Runner } from './exec.ts';
 import { desiredFromSpec, FORWARDING_SYSCTL } from './types.ts';
-import type { AddressState, CurrentDataplane, DesiredDataplane, ExternalFacts, ForwardingState, LinkState, OwnedNames, RouteState } from './types.ts';
+import type {
+  AddressState,
+  CurrentDataplane,
+  DesiredDataplane,
+  ExternalFacts,
+  ForwardingState,
+  LinkState,
+  OwnedNames,
+  RouteState,
+} from './types.ts';
 
 /** An `ip` output that cannot be understood. */
 export class IpJsonError extends Error {
@@ -55,7 +64,13 @@ function parseAddresses(v: unknown): AddressState[] {
     const prefixlen = num(a.prefixlen);
     if (family === undefined || local === undefined || prefixlen === undefined) continue;
     const broadcast = str(a.broadcast);
-    out.push({ family, local: canonicalAddress(local), prefixlen, scope: str(a.scope) ?? 'global', ...(broadcast !== undefined && { broadcast }) });
+    out.push({
+      family,
+      local: canonicalAddress(local),
+      prefixlen,
+      scope: str(a.scope) ?? 'global',
+      ...(broadcast !== undefined && { broadcast }),
+    });
   }
   return out;
 }
@@ -241,7 +256,12 @@ export async function desiredFromHost(spec: Spec, opts: ReadOptions = {}): Promi
  */
 export async function readState(owned: OwnedNames, opts: ReadOptions = {}): Promise<CurrentDataplane> {
   const runner = opts.runner ?? execRunner;
-  const names = new Set([owned.vrf.name, owned.bridge.name, owned.vxlan.name, ...(owned.internalInterface ? [owned.internalInterface] : [])]);
+  const names = new Set([
+    owned.vrf.name,
+    owned.bridge.name,
+    owned.vxlan.name,
+    ...(owned.internalInterface ? [owned.internalInterface] : []),
+  ]);
   const gatewayLinks = (await readLinks(opts.netns, runner)).filter((l) => names.has(l.name));
   const base = {
     owned,
@@ -260,7 +280,8 @@ export async function readState(owned: OwnedNames, opts: ReadOptions = {}): Prom
   } catch (e) {
     // /run/netns/NAME exists but is no namespace: the mount sat in the mount namespace of a process that exited
     // (a supervisor run under `ip netns exec`, a restarted container), and the namespace went with it.
-    if (/setting the network namespace .* failed: Invalid argument/.test((e as Error).message)) return { ...base, routes: [], ipv6Available, staleVrfEntry: true };
+    if (/setting the network namespace .* failed: Invalid argument/.test((e as Error).message))
+      return { ...base, routes: [], ipv6Available, staleVrfEntry: true };
     throw e;
   }
   return {

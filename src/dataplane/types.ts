@@ -182,7 +182,9 @@ export interface ExternalFacts {
 /** Thrown when the kernel backend is configured on a kernel without VRF devices. */
 export class VrfUnsupportedError extends Error {
   constructor() {
-    super('this kernel has no VRF devices (CONFIG_NET_VRF): use the netns VRF backend (gateway.yaml vrfBackend: netns) or a kernel with CONFIG_NET_VRF');
+    super(
+      'this kernel has no VRF devices (CONFIG_NET_VRF): use the netns VRF backend (gateway.yaml vrfBackend: netns) or a kernel with CONFIG_NET_VRF',
+    );
     this.name = 'VrfUnsupportedError';
   }
 }
@@ -234,7 +236,9 @@ export function desiredFromSpec(spec: Spec, facts: ExternalFacts | undefined): D
   if (!spec.evpn) return undefined;
   const g = spec.gateway;
   if (facts === undefined) {
-    throw new Error(`external interface ${g.externalInterface} does not exist: the VXLAN device needs it as its underlay (gateway.externalInterface)`);
+    throw new Error(
+      `external interface ${g.externalInterface} does not exist: the VXLAN device needs it as its underlay (gateway.externalInterface)`,
+    );
   }
   const underlay = underlayAddress(facts);
   if (underlay === undefined) {

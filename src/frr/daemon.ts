@@ -176,7 +176,10 @@ export class FrrDaemon extends EventEmitter<FrrDaemonEvents> {
       await access(bin, fsConstants.X_OK);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      throw new Error(code === 'ENOENT' ? `${this.name}: binary not found: ${bin}` : `${this.name}: cannot execute ${bin} (${code ?? String(err)})`, { cause: err });
+      throw new Error(
+        code === 'ENOENT' ? `${this.name}: binary not found: ${bin}` : `${this.name}: cannot execute ${bin} (${code ?? String(err)})`,
+        { cause: err },
+      );
     }
     const sock = this.paths.vtySocket(this.name);
     if (await socketAnswers(sock)) {
@@ -217,30 +220,45 @@ export class FrrDaemon extends EventEmitter<FrrDaemonEvents> {
       pid,
       done: false,
       kill: (signal) => (run.done ? false : child.kill(signal)),
-      exited: child.then(
-        (r) => ({ code: r.exitCode ?? 0, signal: r.signal ?? null, spawnError: undefined }),
-        (e: unknown) => {
-          const err = e as { exitCode?: number; signal?: string; code?: string; originalMessage?: string };
-          return { code: err.exitCode ?? null, signal: (err.signal ?? null) as NodeJS.Signals | null, spawnError: err.exitCode === undefined && err.signal === undefined ? err : undefined };
-        },
-      ).then(async (r) => {
-        await Promise.allSettled(streamsDone);
-        run.done = true;
-        if (r.spawnError !== undefined) {
-          const se = r.spawnError;
-          this.#pushOutput(se.code === 'ENOENT' ? `binary not found: ${file}` : `spawn failed: ${se.originalMessage ?? se.code ?? 'unknown error'}`);
-        }
-        const info: DaemonExit = { name: this.name, pid, code: r.code, signal: r.signal, expected: this.#expected, lastOutput: this.recentOutput() };
-        const fields = { daemon: this.name, pid, code: info.code, signal: info.signal };
-        if (info.expected) log?.info(fields, `${this.name} exited`);
-        else log?.warn({ ...fields, lastOutput: info.lastOutput.slice(-5) }, `${this.name} exited unexpectedly`);
-        try {
-          this.emit('exit', info);
-        } catch (err) {
-          log?.error({ daemon: this.name, err }, `an 'exit' listener of ${this.name} threw`);
-        }
-        return info;
-      }),
+      exited: child
+        .then(
+          (r) => ({ code: r.exitCode ?? 0, signal: r.signal ?? null, spawnError: undefined }),
+          (e: unknown) => {
+            const err = e as { exitCode?: number; signal?: string; code?: string; originalMessage?: string };
+            return {
+              code: err.exitCode ?? null,
+              signal: (err.signal ?? null) as NodeJS.Signals | null,
+              spawnError: err.exitCode === undefined && err.signal === undefined ? err : undefined,
+            };
+          },
+        )
+        .then(async (r) => {
+          await Promise.allSettled(streamsDone);
+          run.done = true;
+          if (r.spawnError !== undefined) {
+            const se = r.spawnError;
+            this.#pushOutput(
+              se.code === 'ENOENT' ? `binary not found: ${file}` : `spawn failed: ${se.originalMessage ?? se.code ?? 'unknown error'}`,
+            );
+          }
+          const info: DaemonExit = {
+            name: this.name,
+            pid,
+            code: r.code,
+            signal: r.signal,
+            expected: this.#expected,
+            lastOutput: this.recentOutput(),
+          };
+          const fields = { daemon: this.name, pid, code: info.code, signal: info.signal };
+          if (info.expected) log?.info(fields, `${this.name} exited`);
+          else log?.warn({ ...fields, lastOutput: info.lastOutput.slice(-5) }, `${this.name} exited unexpectedly`);
+          try {
+            this.emit('exit', info);
+          } catch (err) {
+            log?.error({ daemon: this.name, err }, `an 'exit' listener of ${this.name} threw`);
+          }
+          return info;
+        }),
     };
     this.#run = run;
     if (pid !== undefined) this.emit('spawn', pid);
@@ -260,9 +278,7 @@ export class FrrDaemon extends EventEmitter<FrrDaemonEvents> {
       }
       if (Date.now() >= deadline) {
         await this.stop({ timeoutMs: 2000 });
-        throw new Error(
-          `${this.name} (${bin}) did not answer on ${sock} within ${timeoutMs} ms; stopped it.${this.#tail()}`,
-        );
+        throw new Error(`${this.name} (${bin}) did not answer on ${sock} within ${timeoutMs} ms; stopped it.${this.#tail()}`);
       }
       await Promise.race([delay(25), run.exited]);
     }
@@ -297,7 +313,10 @@ export class FrrDaemon extends EventEmitter<FrrDaemonEvents> {
       send(signal);
       if (await raceTimeout(run.exited, signal === 'SIGKILL' ? killWaitMs : timeoutMs)) return;
       if (signal !== 'SIGKILL') {
-        this.#opts.logger?.warn({ daemon: this.name, pid: run.pid, timeoutMs }, `${this.name} did not exit after ${signal}; sending SIGKILL`);
+        this.#opts.logger?.warn(
+          { daemon: this.name, pid: run.pid, timeoutMs },
+          `${this.name} did not exit after ${signal}; sending SIGKILL`,
+        );
         send('SIGKILL');
         if (await raceTimeout(run.exited, killWaitMs)) return;
       }

@@ -103,7 +103,8 @@ export async function ensureDir(path: string, opts: { uid?: number; gid?: number
   const dir = trustedLink ? await open(path, C.O_RDONLY | C.O_DIRECTORY) : await openDirNoFollow(path);
   try {
     const got = await dir.stat();
-    if ((opts.uid !== undefined && got.uid !== opts.uid) || (opts.gid !== undefined && got.gid !== opts.gid)) await dir.chown(opts.uid ?? got.uid, opts.gid ?? got.gid);
+    if ((opts.uid !== undefined && got.uid !== opts.uid) || (opts.gid !== undefined && got.gid !== opts.gid))
+      await dir.chown(opts.uid ?? got.uid, opts.gid ?? got.gid);
     if (opts.clearModeBits !== undefined && (got.mode & opts.clearModeBits) !== 0) await dir.chmod(got.mode & 0o7777 & ~opts.clearModeBits);
     return dir;
   } catch (e) {

@@ -94,7 +94,9 @@ export function restartSetFor(scope: 'bgpd' | 'zebra', daemons: readonly DaemonN
 /** A flavour from known facts (used where nothing can be asked, e.g. tests). */
 export function flavourFor(version: FrrVersion, configFile?: Iterable<DaemonName>): FrrFlavour {
   const daemons = daemonsFor(version);
-  const takesF = configFile ? new Set(configFile) : new Set(daemons.filter((d) => !(atLeast(version, 10) && (d === 'mgmtd' || d === 'staticd'))));
+  const takesF = configFile
+    ? new Set(configFile)
+    : new Set(daemons.filter((d) => !(atLeast(version, 10) && (d === 'mgmtd' || d === 'staticd'))));
   return { version, daemons, configFile: takesF };
 }
 
@@ -106,7 +108,13 @@ export function flavourFor(version: FrrVersion, configFile?: Iterable<DaemonName
 export async function detectFrr(binDir: string, timeoutMs = 10_000): Promise<FrrFlavour> {
   const run = async (name: DaemonName, arg: string): Promise<string | undefined> => {
     const bin = `${binDir}/${name}`;
-    const r = await execa(bin, [arg], { reject: false, stdin: 'ignore', timeout: timeoutMs, extendEnv: false, env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C' } });
+    const r = await execa(bin, [arg], {
+      reject: false,
+      stdin: 'ignore',
+      timeout: timeoutMs,
+      extendEnv: false,
+      env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C' },
+    });
     if (r.failed && r.exitCode === undefined) {
       if ((r as { code?: string }).code === 'ENOENT') return undefined;
       throw new Error(`${bin} ${arg} failed: ${r.shortMessage}`);
@@ -114,7 +122,8 @@ export async function detectFrr(binDir: string, timeoutMs = 10_000): Promise<Frr
     return `${String(r.stdout)}\n${String(r.stderr)}`;
   };
   const versionText = await run('zebra', '--version');
-  if (versionText === undefined) throw new Error(`cannot tell the FRR version: ${binDir}/zebra not found (is FRR installed? --frr-bin-dir)`);
+  if (versionText === undefined)
+    throw new Error(`cannot tell the FRR version: ${binDir}/zebra not found (is FRR installed? --frr-bin-dir)`);
   const known = flavourFor(parseFrrVersion(versionText));
   const configFile = new Set<DaemonName>();
   for (const d of known.daemons) {

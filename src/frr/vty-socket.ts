@@ -76,7 +76,10 @@ export class VtySocket {
       };
       const onClose = (): void => done(new VtyshError(`${this.path}: connection closed (daemon gone?)`, undefined, '', ''));
       const onError = (e: Error): void => done(new VtyshError(`${this.path}: ${e.message}`, undefined, '', e.message));
-      const timer = setTimeout(() => done(new VtyshTimeoutError(`${command}: no answer from ${this.path} within ${timeoutMs} ms`, undefined, '', '')), timeoutMs);
+      const timer = setTimeout(
+        () => done(new VtyshTimeoutError(`${command}: no answer from ${this.path} within ${timeoutMs} ms`, undefined, '', '')),
+        timeoutMs,
+      );
       s.on('data', onData);
       s.once('close', onClose);
       s.once('error', onError);

@@ -80,7 +80,12 @@ export class Vtysh {
     const args = [...this.paths.vtyshArgs(), ...(opts.daemon ? ['-d', opts.daemon] : []), ...commands.flatMap((c) => ['-c', c])];
     const r = await this.#exec(args, opts.timeoutMs ?? this.timeoutMs, commands.join('; '));
     if (r.exitCode !== 0) {
-      throw new VtyshError(redactSecrets(`vtysh ${describe(commands, opts.daemon)} failed (exit ${r.exitCode ?? '?'}): ${summary(r)}`), r.exitCode, r.stdout, r.stderr);
+      throw new VtyshError(
+        redactSecrets(`vtysh ${describe(commands, opts.daemon)} failed (exit ${r.exitCode ?? '?'}): ${summary(r)}`),
+        r.exitCode,
+        r.stdout,
+        r.stderr,
+      );
     }
     return r.stdout;
   }
@@ -109,7 +114,9 @@ export class Vtysh {
     if (r.exitCode !== 0 || bad.length > 0) {
       const detail = bad.length > 0 ? bad.join('; ') : summary(r);
       throw new VtyshError(
-        redactSecrets(`pushing ${opts.file ?? this.paths.frrConf}${opts.daemon ? ` to ${opts.daemon}` : ''} failed (exit ${r.exitCode ?? '?'}): ${detail}`),
+        redactSecrets(
+          `pushing ${opts.file ?? this.paths.frrConf}${opts.daemon ? ` to ${opts.daemon}` : ''} failed (exit ${r.exitCode ?? '?'}): ${detail}`,
+        ),
         r.exitCode,
         r.stdout,
         r.stderr,
@@ -121,7 +128,10 @@ export class Vtysh {
    * Checks a whole config file's grammar with `vtysh --dryrun -f FILE` (semantics are not checked). ok is false on
    * a non-zero exit or error lines; output holds stdout and stderr, without the missing-vtysh.conf warning.
    */
-  static async dryrun(file: string, opts: { bin?: string; configDir?: string; timeoutMs?: number } = {}): Promise<{ ok: boolean; output: string }> {
+  static async dryrun(
+    file: string,
+    opts: { bin?: string; configDir?: string; timeoutMs?: number } = {},
+  ): Promise<{ ok: boolean; output: string }> {
     const args = ['--config_dir', opts.configDir ?? dirname(file), '--dryrun', '-f', file];
     const r = await execVtysh(opts.bin ?? DEFAULT_BIN, [], args, opts.timeoutMs ?? 10_000, `--dryrun -f ${file}`);
     const output = `${r.stdout}\n${r.stderr}`

@@ -28,7 +28,11 @@ export function liveness(view: SupervisorView, consecutivePollFailures: number, 
     const down = now - new Date(d.downSince).getTime();
     const allowed = (d.nextAttemptMs ?? 0) + DAEMON_DOWN_GRACE_MS;
     if (down > allowed) {
-      return { ok: false, reason: `${d.name} has been down for ${Math.round(down / 1000)} s, past its restart backoff`, details: { daemon: d.name, lastExit: d.lastExit, lastError: d.lastError } };
+      return {
+        ok: false,
+        reason: `${d.name} has been down for ${Math.round(down / 1000)} s, past its restart backoff`,
+        details: { daemon: d.name, lastExit: d.lastExit, lastError: d.lastError },
+      };
     }
   }
   if (consecutivePollFailures >= LIVENESS_POLL_FAILURES) {
@@ -41,7 +45,10 @@ export function liveness(view: SupervisorView, consecutivePollFailures: number, 
 export function readiness(view: SupervisorView, snapshot: FrrSnapshot | undefined, when: ReadyWhen): Verdict {
   if (!view.lastSuccessAt()) {
     const input = view.input();
-    const why = input && !input.valid ? `the input is invalid: ${input.problems.filter((p) => p.startsWith('error')).join('; ')}` : 'no config applied yet';
+    const why =
+      input && !input.valid
+        ? `the input is invalid: ${input.problems.filter((p) => p.startsWith('error')).join('; ')}`
+        : 'no config applied yet';
     return { ok: false, reason: `not ready: ${why}` };
   }
   const down = view.daemonStatus().filter((d) => !d.running);
@@ -50,7 +57,11 @@ export function readiness(view: SupervisorView, snapshot: FrrSnapshot | undefine
   const dp = view.dataplane?.();
   if (dp && !dp.ok) {
     const why = [dp.error, ...(dp.forwarding?.problems ?? [])].filter(Boolean).join('; ');
-    return { ok: false, reason: `not ready: data plane: ${why}`, details: { failedSteps: dp.failedSteps ?? [], forwarding: dp.forwarding ?? null } };
+    return {
+      ok: false,
+      reason: `not ready: data plane: ${why}`,
+      details: { failedSteps: dp.failedSteps ?? [], forwarding: dp.forwarding ?? null },
+    };
   }
   if (when === 'applied') return { ok: true, reason: 'ready: config applied and daemons up' };
   if (!snapshot) return { ok: false, reason: 'not ready: no FRR state polled yet' };
@@ -65,5 +76,9 @@ export function readiness(view: SupervisorView, snapshot: FrrSnapshot | undefine
   }
   return established.length === configured.length
     ? { ok: true, reason: `ready: all ${configured.length} neighbours Established`, details }
-    : { ok: false, reason: `not ready: ${configured.length - established.length}/${configured.length} neighbours not Established`, details };
+    : {
+        ok: false,
+        reason: `not ready: ${configured.length - established.length}/${configured.length} neighbours not Established`,
+        details,
+      };
 }

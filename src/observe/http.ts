@@ -29,7 +29,8 @@ export const MAX_CONNECTIONS = 64;
 export function parseListen(listen: string): { host: string; port: number } {
   const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(listen);
   const port = Number(m?.[3]);
-  if (!m || !Number.isInteger(port) || port > 65535) throw new Error(`--listen: ${JSON.stringify(listen)} is not HOST:PORT (e.g. 0.0.0.0:9180, 127.0.0.1:9180, [::]:9180)`);
+  if (!m || !Number.isInteger(port) || port > 65535)
+    throw new Error(`--listen: ${JSON.stringify(listen)} is not HOST:PORT (e.g. 0.0.0.0:9180, 127.0.0.1:9180, [::]:9180)`);
   return { host: m[1] ?? (m[2] || '0.0.0.0'), port };
 }
 
@@ -55,7 +56,8 @@ function guardHeaders(server: Server): void {
     const readAtArm = socket.bytesRead;
     const timer = setTimeout(() => {
       if (socket.destroyed) return;
-      if (socket.bytesRead > readAtArm && socket.writable) socket.end('HTTP/1.1 408 Request Timeout\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+      if (socket.bytesRead > readAtArm && socket.writable)
+        socket.end('HTTP/1.1 408 Request Timeout\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
       socket.destroy();
     }, HEADERS_TIMEOUT_MS);
     timer.unref();
@@ -75,18 +77,25 @@ function guardHeaders(server: Server): void {
 
 export function createHttpServer(ep: Endpoints): Server {
   // Node's own timeouts stay as a backstop (checked every 30 s, its default); guardHeaders enforces the deadline.
-  const server = createServer({ maxHeaderSize: 8192, requestTimeout: 10_000, headersTimeout: HEADERS_TIMEOUT_MS, keepAliveTimeout: 5_000 }, (req: IncomingMessage, res: ServerResponse) => {
-    void handle(ep, req, res).catch((e: unknown) => {
-      // No internal detail in the answer (paths, errno text): it goes to the log.
-      ep.onError?.(e instanceof Error ? e : new Error(String(e)), (req.url ?? '/').split('?')[0] ?? '/');
-      if (!res.headersSent) send(res, 500, 'text/plain; charset=utf-8', 'internal error\n', false);
-      else res.destroy();
-    });
-  });
+  const server = createServer(
+    { maxHeaderSize: 8192, requestTimeout: 10_000, headersTimeout: HEADERS_TIMEOUT_MS, keepAliveTimeout: 5_000 },
+    (req: IncomingMessage, res: ServerResponse) => {
+      void handle(ep, req, res).catch((e: unknown) => {
+        // No internal detail in the answer (paths, errno text): it goes to the log.
+        ep.onError?.(e instanceof Error ? e : new Error(String(e)), (req.url ?? '/').split('?')[0] ?? '/');
+        if (!res.headersSent) send(res, 500, 'text/plain; charset=utf-8', 'internal error\n', false);
+        else res.destroy();
+      });
+    },
+  );
   server.maxConnections = MAX_CONNECTIONS;
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
     const status =
-      err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
+      err.code === 'HPE_HEADER_OVERFLOW'
+        ? '431 Request Header Fields Too Large'
+        : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+          ? '408 Request Timeout'
+          : '400 Bad Request';
     if (socket.writable) socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\n\r\n`);
     else socket.destroy();
   });

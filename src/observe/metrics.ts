@@ -66,10 +66,22 @@ const PEER_FAMILIES = {
   msgSnt: { name: 'frr_bgp_peer_message_sent_total', help: 'BGP messages sent to the peer.', type: 'counter' },
 } as const satisfies Record<string, FrrFamily>;
 const VTEP_COUNT: FrrFamily = { name: 'frr_bgp_l2vpn_evpn_remote_vtep_count_total', help: 'Remote VTEPs of the VNI.', type: 'gauge' };
-const VNI_UP: FrrFamily = { name: 'frr_evpn_vni_up', help: '1 when the VNI is known to zebra and up (an L3 VNI reports its VRF state).', type: 'gauge' };
-const PREFIX_ROUTES: FrrFamily = { name: 'frr_evpn_prefix_routes', help: 'BGP routes installed in the tenant VRF (imported EVPN type-5 routes).', type: 'gauge' };
+const VNI_UP: FrrFamily = {
+  name: 'frr_evpn_vni_up',
+  help: '1 when the VNI is known to zebra and up (an L3 VNI reports its VRF state).',
+  type: 'gauge',
+};
+const PREFIX_ROUTES: FrrFamily = {
+  name: 'frr_evpn_prefix_routes',
+  help: 'BGP routes installed in the tenant VRF (imported EVPN type-5 routes).',
+  type: 'gauge',
+};
 /** Not an exporter series: FRR holds the session down (`Idle (PfxCt)`) because the peer sent more than maximumPrefix. */
-const PREFIX_LIMIT: FrrFamily = { name: 'frr_supervisor_bgp_peer_prefix_limit_exceeded', help: '1 while FRR holds the session down because the peer sent more prefixes than gateway.yaml maximumPrefix (state Idle (PfxCt)).', type: 'gauge' };
+const PREFIX_LIMIT: FrrFamily = {
+  name: 'frr_supervisor_bgp_peer_prefix_limit_exceeded',
+  help: '1 while FRR holds the session down because the peer sent more prefixes than gateway.yaml maximumPrefix (state Idle (PfxCt)).',
+  type: 'gauge',
+};
 const FRR_FAMILIES: readonly FrrFamily[] = [...Object.values(PEER_FAMILIES), VTEP_COUNT, VNI_UP, PREFIX_ROUTES, PREFIX_LIMIT];
 
 /** A label value as the text format wants it: backslash, double quote and newline escaped. */
@@ -106,7 +118,14 @@ export function renderFrrFamilies(snapshot: FrrSnapshot | undefined, evpn: { vni
   if (snapshot) {
     for (const p of snapshot.peers) {
       const { afi, safi } = afiSafi(p.afi);
-      const l = labels([['vrf', p.vrf], ['afi', afi], ['safi', safi], ['local_as', String(p.localAs)], ['peer', p.peer], ['peer_as', String(p.remoteAs)]]);
+      const l = labels([
+        ['vrf', p.vrf],
+        ['afi', afi],
+        ['safi', safi],
+        ['local_as', String(p.localAs)],
+        ['peer', p.peer],
+        ['peer_as', String(p.remoteAs)],
+      ]);
       add(PEER_FAMILIES.state, l, p.established ? 1 : p.adminDown ? 2 : 0);
       add(PEER_FAMILIES.uptime, l, p.uptimeSeconds);
       add(PEER_FAMILIES.pfxRcv, l, p.prefixesReceived);
@@ -118,14 +137,40 @@ export function renderFrrFamilies(snapshot: FrrSnapshot | undefined, evpn: { vni
     const vrfUp = new Map(snapshot.vrfVnis.map((v) => [v.vni, v.state.toLowerCase() === 'up']));
     for (const v of snapshot.vnis) {
       const vteps = v.type === 'L3' ? (snapshot.l3RemoteVteps[v.vni] ?? []).length : (v.numRemoteVteps ?? v.remoteVteps.length);
-      add(VTEP_COUNT, labels([['vni', String(v.vni)], ['type', v.type], ['vxlanIf', v.vxlanIf ?? ''], ['tenantVrf', v.vrf]]), vteps);
+      add(
+        VTEP_COUNT,
+        labels([
+          ['vni', String(v.vni)],
+          ['type', v.type],
+          ['vxlanIf', v.vxlanIf ?? ''],
+          ['tenantVrf', v.vrf],
+        ]),
+        vteps,
+      );
       const up = v.type === 'L3' ? (vrfUp.get(v.vni) ?? false) : true;
-      add(VNI_UP, labels([['vni', String(v.vni)], ['type', v.type], ['vrf', v.vrf]]), up ? 1 : 0);
+      add(
+        VNI_UP,
+        labels([
+          ['vni', String(v.vni)],
+          ['type', v.type],
+          ['vrf', v.vrf],
+        ]),
+        up ? 1 : 0,
+      );
     }
-    for (const [vrf, count] of Object.entries(snapshot.prefixRoutes)) add(PREFIX_ROUTES, labels([['vrf', vrf], ['vni', evpn && evpn.vrf === vrf ? String(evpn.vni) : '']]), count);
+    for (const [vrf, count] of Object.entries(snapshot.prefixRoutes))
+      add(
+        PREFIX_ROUTES,
+        labels([
+          ['vrf', vrf],
+          ['vni', evpn && evpn.vrf === vrf ? String(evpn.vni) : ''],
+        ]),
+        count,
+      );
   }
   let out = '';
-  for (const [f, series] of lines) out += `# HELP ${f.name} ${f.help}\n# TYPE ${f.name} ${f.type}\n${series.length > 0 ? `${series.join('\n')}\n` : ''}\n`;
+  for (const [f, series] of lines)
+    out += `# HELP ${f.name} ${f.help}\n# TYPE ${f.name} ${f.type}\n${series.length > 0 ? `${series.join('\n')}\n` : ''}\n`;
   return out;
 }
 
@@ -154,15 +199,40 @@ export class Metrics {
   /** Label sets given their 0 series later, by {@link expect}, per counter. */
   private readonly expected = new Map<Counter<string>, Set<string>>();
   private readonly configValid = this.gauge('frr_supervisor_config_valid', '1 when the current input is valid.', []);
-  readonly applies = this.counter('frr_supervisor_config_applies_total', 'Config applies by result (applied, failed, invalid).', { result: APPLY_RESULTS });
-  readonly applyRetries = this.counter('frr_supervisor_config_apply_retries_total', 'Retries of an apply that failed (the first failure of an input counts in frr_supervisor_config_applies_total{result="failed"}).', {});
-  readonly applyDuration = new Histogram({ name: 'frr_supervisor_config_apply_duration_seconds', help: 'Duration of successful applies (write, restart, push, verify).', buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30], registers: [this.registry] });
-  private readonly lastSuccess = this.gauge('frr_supervisor_config_last_success_timestamp_seconds', 'When a config was last applied successfully (unix time).', []);
+  readonly applies = this.counter('frr_supervisor_config_applies_total', 'Config applies by result (applied, failed, invalid).', {
+    result: APPLY_RESULTS,
+  });
+  readonly applyRetries = this.counter(
+    'frr_supervisor_config_apply_retries_total',
+    'Retries of an apply that failed (the first failure of an input counts in frr_supervisor_config_applies_total{result="failed"}).',
+    {},
+  );
+  readonly applyDuration = new Histogram({
+    name: 'frr_supervisor_config_apply_duration_seconds',
+    help: 'Duration of successful applies (write, restart, push, verify).',
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30],
+    registers: [this.registry],
+  });
+  private readonly lastSuccess = this.gauge(
+    'frr_supervisor_config_last_success_timestamp_seconds',
+    'When a config was last applied successfully (unix time).',
+    [],
+  );
   private readonly daemonUp = this.gauge('frr_supervisor_daemon_up', '1 when the daemon runs.', ['daemon']);
-  readonly daemonRestarts = this.counter('frr_supervisor_daemon_restarts_total', 'Daemon restarts by reason (config, crash, dependency).', { daemon: DAEMON_NAMES, reason: RESTART_REASONS });
-  readonly pollDuration = new Histogram({ name: 'frr_supervisor_poll_duration_seconds', help: 'Wall time of one poll of FRR state.', buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 3, 5], registers: [this.registry] });
+  readonly daemonRestarts = this.counter('frr_supervisor_daemon_restarts_total', 'Daemon restarts by reason (config, crash, dependency).', {
+    daemon: DAEMON_NAMES,
+    reason: RESTART_REASONS,
+  });
+  readonly pollDuration = new Histogram({
+    name: 'frr_supervisor_poll_duration_seconds',
+    help: 'Wall time of one poll of FRR state.',
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 3, 5],
+    registers: [this.registry],
+  });
   /** Its commands are known once the EVPN target is (the tenant VRF's route summary): see {@link update}. */
-  readonly pollErrors = this.counter('frr_supervisor_poll_errors_total', 'vtysh commands that failed or timed out in a poll.', { command: pollCommands(undefined) });
+  readonly pollErrors = this.counter('frr_supervisor_poll_errors_total', 'vtysh commands that failed or timed out in a poll.', {
+    command: pollCommands(undefined),
+  });
   private readonly ready = this.gauge('frr_supervisor_ready', '1 when /readyz answers 200.', []);
   /** The FRR families' text, from the snapshot it was rendered from (one render per poll at most). */
   private frr: { snapshot: FrrSnapshot | undefined; evpnKey: string; text: string } | undefined;
@@ -175,7 +245,8 @@ export class Metrics {
     // prom-client's nodejs_active_{handles,requests,resources}_total are gauges named like counters (promtool:
     // "non-counter metrics should not have _total suffix"); each is the sum of its labelled sibling without the
     // suffix (nodejs_active_handles{type}...), which stays.
-    for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) this.registry.removeSingleMetric(name);
+    for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'])
+      this.registry.removeSingleMetric(name);
   }
 
   private gauge<L extends string>(name: string, help: string, labelNames: readonly L[]): Gauge<L> {
@@ -223,7 +294,8 @@ export class Metrics {
     for (const command of pollCommands(evpn)) this.expect(this.pollErrors, { command });
     const evpnKey = evpn ? `${evpn.vni}/${evpn.vrf}` : '';
     const frr = this.frr;
-    if (!frr || frr.snapshot !== snapshot || frr.evpnKey !== evpnKey) this.frr = { snapshot, evpnKey, text: renderFrrFamilies(snapshot, evpn) };
+    if (!frr || frr.snapshot !== snapshot || frr.evpnKey !== evpnKey)
+      this.frr = { snapshot, evpnKey, text: renderFrrFamilies(snapshot, evpn) };
   }
 
   /** The whole exposition: the registry's families, then the FRR families of the last update. */

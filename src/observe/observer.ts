@@ -57,7 +57,11 @@ export class Observer {
     });
     this.poller.on('commandError', (command, kind, message) => {
       this.metrics.pollErrors.inc({ command });
-      if (kind === 'timeout') opts.logger.warn({ event: 'vtysh_timeout', command, consecutiveFailures: this.poller.consecutiveFailures + 1 }, `FRR did not answer "${command}" in time; the connection was dropped`);
+      if (kind === 'timeout')
+        opts.logger.warn(
+          { event: 'vtysh_timeout', command, consecutiveFailures: this.poller.consecutiveFailures + 1 },
+          `FRR did not answer "${command}" in time; the connection was dropped`,
+        );
       else opts.logger.debug({ event: 'vtysh_error', command, err: message });
     });
   }
@@ -91,7 +95,10 @@ export class Observer {
       });
     });
     this.server = server;
-    this.opts.logger.info({ event: 'http_listening', listen: this.opts.listen }, `serving /livez /readyz /status /metrics on ${this.opts.listen}`);
+    this.opts.logger.info(
+      { event: 'http_listening', listen: this.opts.listen },
+      `serving /livez /readyz /status /metrics on ${this.opts.listen}`,
+    );
     this.poller.start();
   }
 
@@ -160,7 +167,10 @@ export class Observer {
       const state = v.type === 'L3' ? (vrfState.get(v.vni) ?? 'Unknown') : 'Up';
       if (this.vniUp.get(v.vni) !== state) {
         this.vniUp.set(v.vni, state);
-        log.info({ event: state === 'Up' ? 'vni_up' : 'vni_down', vni: v.vni, type: v.type, vrf: v.vrf, state }, `EVPN VNI ${v.vni} (${v.type}) ${state}`);
+        log.info(
+          { event: state === 'Up' ? 'vni_up' : 'vni_down', vni: v.vni, type: v.type, vrf: v.vrf, state },
+          `EVPN VNI ${v.vni} (${v.type}) ${state}`,
+        );
       }
     }
     for (const [vni] of this.vniUp) {

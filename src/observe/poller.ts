@@ -116,7 +116,13 @@ export class Poller extends EventEmitter<Events> {
   /** Queries asked of a running daemon in the current poll (what a failed poll is measured against). */
   private attempted = 0;
 
-  private async run<T>(daemon: 'bgpd' | 'zebra', command: string, parse: (text: string) => T, errors: Record<string, string>, fallback: T): Promise<T> {
+  private async run<T>(
+    daemon: 'bgpd' | 'zebra',
+    command: string,
+    parse: (text: string) => T,
+    errors: Record<string, string>,
+    fallback: T,
+  ): Promise<T> {
     if (!this.opts.isRunning(daemon)) {
       errors[command] = `${daemon} is not running`;
       return fallback;
@@ -143,11 +149,17 @@ export class Poller extends EventEmitter<Events> {
       this.run('bgpd', POLL_COMMANDS.summary, parseBgpSummary, errors, [] as PeerSummary[]),
       evpn ? this.run('zebra', POLL_COMMANDS.evpnVni, parseEvpnVni, errors, [] as EvpnVni[]) : Promise.resolve([] as EvpnVni[]),
       evpn ? this.run('zebra', POLL_COMMANDS.vrfVni, parseVrfVni, errors, [] as VrfVni[]) : Promise.resolve([] as VrfVni[]),
-      evpn ? this.run<Record<number, string[]>>('zebra', POLL_COMMANDS.rmac, parseEvpnRmac, errors, {}) : Promise.resolve({} as Record<number, string[]>),
+      evpn
+        ? this.run<Record<number, string[]>>('zebra', POLL_COMMANDS.rmac, parseEvpnRmac, errors, {})
+        : Promise.resolve({} as Record<number, string[]>),
       evpn ? this.run('zebra', routeSummaryCommand(evpn.vrf), parseRouteSummary, errors, undefined) : Promise.resolve(undefined),
     ]);
     // A session that went down and came back between two polls keeps its state but not its connection counters.
-    const stateKey = (ps: readonly PeerSummary[]): string => ps.map((p) => `${p.vrf}|${p.peer}|${p.state}|${p.connectionsEstablished}|${p.connectionsDropped}`).sort().join(',');
+    const stateKey = (ps: readonly PeerSummary[]): string =>
+      ps
+        .map((p) => `${p.vrf}|${p.peer}|${p.state}|${p.connectionsEstablished}|${p.connectionsDropped}`)
+        .sort()
+        .join(',');
     let neighbors: NeighborDetail[] = this.last?.neighbors ?? [];
     if (++this.pollsSinceDetail >= DETAIL_EVERY || stateKey(peers) !== stateKey(this.last?.peers ?? [])) {
       neighbors = await this.run('bgpd', POLL_COMMANDS.neighbors, parseBgpNeighbors, errors, neighbors);

@@ -28,7 +28,16 @@ export interface StatusDoc {
     lastResetReason: string | null;
     afis: Record<string, { prefixesReceived: number; prefixesSent: number }>;
   }>;
-  evpn: Array<{ vni: number; type: string; vrf: string; state: string | null; routerMac: string | null; vxlanIf: string | null; remoteVteps: string[]; prefixRoutes: number | null }>;
+  evpn: Array<{
+    vni: number;
+    type: string;
+    vrf: string;
+    state: string | null;
+    routerMac: string | null;
+    vxlanIf: string | null;
+    remoteVteps: string[];
+    prefixRoutes: number | null;
+  }>;
   poll: { at: string; durationMs: number; errors: Record<string, string> } | null;
   /** Failed data plane steps and the IP forwarding check (null before the first apply). */
   dataplane: DataplaneReport | null;

@@ -70,7 +70,9 @@ export function buildView(spec: Spec): Record<string, unknown> {
   if (evpn) {
     // L3VPN: the neighbours carry only l2vpn evpn; the VPC's prefixes live in the VRF instance.
     defaultAfs = [];
-    const vrfAfs = [af(4, []), af(6, [])].filter((a) => a.networks.length > 0 || (a.redistribute !== false && (a.afi === 'ipv4' || redistributing)));
+    const vrfAfs = [af(4, []), af(6, [])].filter(
+      (a) => a.networks.length > 0 || (a.redistribute !== false && (a.afi === 'ipv4' || redistributing)),
+    );
     vrfInstance = {
       vrf: gateway.vrf.name,
       afs: vrfAfs,

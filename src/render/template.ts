@@ -87,9 +87,11 @@ export class Templates {
       else if (n.t === 'partial') this.walk(this.load(n.name), stack, out, n.name);
       else if (n.t === 'var') {
         const v = lookup(stack, n.name);
-        if (typeof v !== 'string' && typeof v !== 'number') throw new TemplateError(`${where}: {{${n.name}}} is ${v === undefined ? 'undefined' : typeof v}`);
+        if (typeof v !== 'string' && typeof v !== 'number')
+          throw new TemplateError(`${where}: {{${n.name}}} is ${v === undefined ? 'undefined' : typeof v}`);
         const s = String(v);
-        if (!SAFE_VALUE.test(s)) throw new TemplateError(`${where}: {{${n.name}}} is not a safe config token: ${JSON.stringify(s.slice(0, 40))}`);
+        if (!SAFE_VALUE.test(s))
+          throw new TemplateError(`${where}: {{${n.name}}} is not a safe config token: ${JSON.stringify(s.slice(0, 40))}`);
         out.push(s);
       } else {
         const v = lookup(stack, n.name);

@@ -161,4 +161,3 @@ export function parseEvpnRmac(text: string): Record<number, string[]> {
   }
   return out;
 }
-

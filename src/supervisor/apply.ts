@@ -201,7 +201,10 @@ export class Applier {
       await this.applyOnce(reason, { periodic });
     } catch (e) {
       const error = `internal error: ${(e as Error).message}`;
-      this.opts.logger.error({ event: 'apply_internal_error', reason, err: (e as Error).stack ?? error }, `the apply failed on an internal error: ${(e as Error).message}`);
+      this.opts.logger.error(
+        { event: 'apply_internal_error', reason, err: (e as Error).stack ?? error },
+        `the apply failed on an internal error: ${(e as Error).message}`,
+      );
       this.record({ result: 'failed', restarted: [], reason, error }, t0, 'apply');
     }
   }
@@ -214,7 +217,11 @@ export class Applier {
       this.resyncsSkipped++;
       return last;
     }
-    const load = await loadConfig({ ...(this.opts.configDir && { configDir: this.opts.configDir }), env: this.opts.env, facts: this.opts.facts });
+    const load = await loadConfig({
+      ...(this.opts.configDir && { configDir: this.opts.configDir }),
+      env: this.opts.env,
+      facts: this.opts.facts,
+    });
     let rendered: { conf: string; hash: string; shown: string } | undefined;
     if (load.spec && !hasErrors(load.problems)) {
       try {
@@ -223,7 +230,12 @@ export class Applier {
       } catch (e) {
         // Validation should make this impossible; the template refusing a value is the second line of defence.
         const { spec: _refused, ...rest } = load;
-        const problem = { severity: 'error' as const, source: 'frr.conf', path: '', message: `the rendering was refused (${(e as Error).message}); nothing was applied` };
+        const problem = {
+          severity: 'error' as const,
+          source: 'frr.conf',
+          path: '',
+          message: `the rendering was refused (${(e as Error).message}); nothing was applied`,
+        };
         this.loaded = { fingerprint, load: { ...rest, problems: [...load.problems, problem] } };
         return this.loaded;
       }
@@ -232,8 +244,17 @@ export class Applier {
     return this.loaded;
   }
 
-  private record(rec: Omit<ApplyRecord, 'at' | 'generation' | 'durationMs'>, started: number, count: 'apply' | 'retry' | 'none'): ApplyRecord {
-    const full: ApplyRecord = { ...rec, generation: this.generation, at: new Date().toISOString(), durationMs: Math.round(performance.now() - started) };
+  private record(
+    rec: Omit<ApplyRecord, 'at' | 'generation' | 'durationMs'>,
+    started: number,
+    count: 'apply' | 'retry' | 'none',
+  ): ApplyRecord {
+    const full: ApplyRecord = {
+      ...rec,
+      generation: this.generation,
+      at: new Date().toISOString(),
+      durationMs: Math.round(performance.now() - started),
+    };
     this.checked(full.result, full.reason, full.at);
     this.last = full;
     this.opts.onRecord?.(full, count);
@@ -263,12 +284,16 @@ export class Applier {
       // Logged and counted once per distinct input, not at every periodic resync.
       const repeat = this.last?.result === 'invalid' && problems.join('\n') === previousProblems;
       if (!repeat) {
-        log.error({ event: 'config_rejected', reason, errors: problems, keptGeneration: this.running?.generation ?? null }, `config rejected, ${this.running ? `generation ${this.running.generation} keeps running` : 'nothing applied yet'}: ${errors.join('; ')}`);
+        log.error(
+          { event: 'config_rejected', reason, errors: problems, keptGeneration: this.running?.generation ?? null },
+          `config rejected, ${this.running ? `generation ${this.running.generation} keeps running` : 'nothing applied yet'}: ${errors.join('; ')}`,
+        );
       }
       this.record({ result: 'invalid', restarted: [], reason, error: errors.join('\n') }, t0, repeat ? 'none' : 'apply');
       return;
     }
-    if (problems.length > 0 && problems.join('\n') !== previousProblems) log.warn({ event: 'config_warnings', warnings: problems }, problems.join('; '));
+    if (problems.length > 0 && problems.join('\n') !== previousProblems)
+      log.warn({ event: 'config_warnings', warnings: problems }, problems.join('; '));
 
     // The same input failed before: a periodic resync retries it only once its backoff has passed.
     const failing = this.failing?.hash === hash ? this.failing : undefined;
@@ -301,11 +326,22 @@ export class Applier {
         this.failed(hash, shown, reason, restarted, (e as Error).message, t0, retry);
         return;
       }
-      this.succeeded(this.record({ result: 'applied', hash: shown, restarted, reason, ...(retry !== undefined && { retry }) }, t0, 'apply'), hash);
+      this.succeeded(
+        this.record({ result: 'applied', hash: shown, restarted, reason, ...(retry !== undefined && { retry }) }, t0, 'apply'),
+        hash,
+      );
       return;
     }
-    if (retry === undefined) log.info({ event: 'config_changed', reason, hash: shown, previousHash: this.running?.shown ?? null }, `config change seen (${reason})`);
-    else log.info({ event: 'config_apply_retry', reason, hash: shown, attempt: retry }, `retrying the apply that failed (attempt ${retry}): ${failing?.error ?? ''}`);
+    if (retry === undefined)
+      log.info(
+        { event: 'config_changed', reason, hash: shown, previousHash: this.running?.shown ?? null },
+        `config change seen (${reason})`,
+      );
+    else
+      log.info(
+        { event: 'config_apply_retry', reason, hash: shown, attempt: retry },
+        `retrying the apply that failed (attempt ${retry}): ${failing?.error ?? ''}`,
+      );
 
     // The devices come first: zebra must find them when it (re)starts. A data plane failure does not stop the
     // apply: BGP runs with what could be set up, the failure is reported (/status, /readyz) and retried every resync.
@@ -314,7 +350,15 @@ export class Applier {
     try {
       await writeFileAtomic(this.opts.paths.frrConf, conf, 0o600);
     } catch (e) {
-      this.failed(hash, shown, reason, [], `writing ${this.opts.paths.frrConf} failed: ${(e as Error).message}; generation ${this.running?.generation ?? 0} keeps running`, t0, retry);
+      this.failed(
+        hash,
+        shown,
+        reason,
+        [],
+        `writing ${this.opts.paths.frrConf} failed: ${(e as Error).message}; generation ${this.running?.generation ?? 0} keeps running`,
+        t0,
+        retry,
+      );
       return;
     }
     const tWritten = performance.now();
@@ -337,19 +381,44 @@ export class Applier {
       this.failed(hash, shown, reason, restarted, `apply of generation ${this.generation} failed: ${(e as Error).message}`, t0, retry);
       return;
     }
-    const phases = { loadRender: Math.round(tLoaded - t0), write: Math.round(tWritten - tLoaded), restart: Math.round(tRestarted - tWritten), verify: Math.round(performance.now() - tRestarted) };
-    this.succeeded(this.record({ result: 'applied', hash: shown, restarted, reason, phases, ...(retry !== undefined && { retry }) }, t0, 'apply'), hash);
+    const phases = {
+      loadRender: Math.round(tLoaded - t0),
+      write: Math.round(tWritten - tLoaded),
+      restart: Math.round(tRestarted - tWritten),
+      verify: Math.round(performance.now() - tRestarted),
+    };
+    this.succeeded(
+      this.record({ result: 'applied', hash: shown, restarted, reason, phases, ...(retry !== undefined && { retry }) }, t0, 'apply'),
+      hash,
+    );
   }
 
   /** Records a failed apply: logged and counted once per distinct input, then retried with backoff. */
-  private failed(hash: string, shown: string, reason: string, restarted: DaemonName[], error: string, t0: number, retry: number | undefined): void {
+  private failed(
+    hash: string,
+    shown: string,
+    reason: string,
+    restarted: DaemonName[],
+    error: string,
+    t0: number,
+    retry: number | undefined,
+  ): void {
     const attempts = (retry ?? 0) + 1;
     const delay = Math.min(APPLY_RETRY.maxMs, APPLY_RETRY.initialMs * 2 ** (attempts - 1));
     const fields = { reason, hash: shown, generation: this.generation, restarted, err: error, retryInMs: delay };
-    if (retry === undefined) this.opts.logger.error({ event: 'config_apply_failed', ...fields }, `${error} (retrying in ${Math.round(delay / 1000)} s)`);
-    else this.opts.logger.warn({ event: 'config_apply_retry_failed', attempt: retry, ...fields }, `retry ${retry} failed: ${error} (next in ${Math.round(delay / 1000)} s)`);
+    if (retry === undefined)
+      this.opts.logger.error({ event: 'config_apply_failed', ...fields }, `${error} (retrying in ${Math.round(delay / 1000)} s)`);
+    else
+      this.opts.logger.warn(
+        { event: 'config_apply_retry_failed', attempt: retry, ...fields },
+        `retry ${retry} failed: ${error} (next in ${Math.round(delay / 1000)} s)`,
+      );
     this.failing = { hash, attempts, nextAt: Date.now() + delay, error };
-    this.record({ result: 'failed', hash: shown, restarted, reason, error, ...(retry !== undefined && { retry }) }, t0, retry === undefined ? 'apply' : 'retry');
+    this.record(
+      { result: 'failed', hash: shown, restarted, reason, error, ...(retry !== undefined && { retry }) },
+      t0,
+      retry === undefined ? 'apply' : 'retry',
+    );
   }
 
   private succeeded(rec: ApplyRecord, hash: string): void {
@@ -357,7 +426,16 @@ export class Applier {
     this.verifiedHash = hash;
     this.failing = undefined;
     this.opts.logger.info(
-      { event: 'config_applied', generation: rec.generation, hash: rec.hash, durationMs: rec.durationMs, phases: rec.phases, restarted: rec.restarted, reason: rec.reason, ...(rec.retry !== undefined && { retry: rec.retry }) },
+      {
+        event: 'config_applied',
+        generation: rec.generation,
+        hash: rec.hash,
+        durationMs: rec.durationMs,
+        phases: rec.phases,
+        restarted: rec.restarted,
+        reason: rec.reason,
+        ...(rec.retry !== undefined && { retry: rec.retry }),
+      },
       `config generation ${rec.generation} applied in ${rec.durationMs} ms (restarted ${rec.restarted.join(', ') || 'nothing'})`,
     );
   }
@@ -381,7 +459,11 @@ export class Applier {
         report.error = (e as Error).message;
         if (e instanceof DataplaneStepError) {
           restartZebra = e.restartZebra;
-          report.failedSteps = e.failures.map((f) => ({ argv: f.step.argv, why: f.step.why, error: f.stderr.trim() || `exit ${String(f.exitCode)}` }));
+          report.failedSteps = e.failures.map((f) => ({
+            argv: f.step.argv,
+            why: f.step.why,
+            error: f.stderr.trim() || `exit ${String(f.exitCode)}`,
+          }));
         }
       }
     }
@@ -395,7 +477,11 @@ export class Applier {
     const before = this.dataplane;
     const sameProblems = (r: DataplaneReport | undefined): string => JSON.stringify([r?.error, r?.forwarding?.problems]);
     if (sameProblems(before) !== sameProblems(report)) {
-      if (report.error !== undefined) log.error({ event: 'dataplane_failed', err: report.error, failedSteps: report.failedSteps, restartZebra }, `data plane: ${report.error}; BGP keeps running, retried every resync`);
+      if (report.error !== undefined)
+        log.error(
+          { event: 'dataplane_failed', err: report.error, failedSteps: report.failedSteps, restartZebra },
+          `data plane: ${report.error}; BGP keeps running, retried every resync`,
+        );
       for (const p of report.forwarding?.problems ?? []) log.error({ event: 'forwarding_off', namespace: report.forwarding?.namespace }, p);
       if (report.ok && before && !before.ok) log.info({ event: 'dataplane_recovered' }, 'data plane: every step done and forwarding on');
     }
@@ -412,7 +498,9 @@ export class Applier {
     for (;;) {
       const text = await this.opts.vtysh.run(['show running-config']);
       // With the netns VRF backend FRR adds the namespace path to the VRF block.
-      const have = parseRunningConfig(text).filter((l) => !/^ netns \/run\/netns\/\S+$/.test(l)).map(canonicalConfigLine);
+      const have = parseRunningConfig(text)
+        .filter((l) => !/^ netns \/run\/netns\/\S+$/.test(l))
+        .map(canonicalConfigLine);
       diff = lineDiff(want, have);
       if (diff === '') return;
       if (Date.now() > deadline || this.closed) break;

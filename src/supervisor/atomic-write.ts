@@ -13,7 +13,9 @@ import { fdPath, isRoot, openDirNoFollow, untrustedDirReason } from '../frr/safe
 export async function writeFileAtomic(path: string, text: string, mode = 0o600): Promise<void> {
   const dirName = dirname(path);
   const dir = await openDirNoFollow(dirName).catch((e: NodeJS.ErrnoException) => {
-    throw e.code === 'ELOOP' || e.code === 'ENOTDIR' ? new Error(`refusing to write ${path}: ${dirName} is not a directory (a symlink?)`) : e;
+    throw e.code === 'ELOOP' || e.code === 'ENOTDIR'
+      ? new Error(`refusing to write ${path}: ${dirName} is not a directory (a symlink?)`)
+      : e;
   });
   const tmp = fdPath(dir, `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   let fh;

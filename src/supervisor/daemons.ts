@@ -194,7 +194,10 @@ export class DaemonManager extends EventEmitter<Events> {
       const s = this.slot(name);
       s.downSince ??= new Date();
       s.lastError = (e as Error).message;
-      this.opts.logger.error({ event: 'daemon_start_failed', daemon: name, attempt: 0, retryInMs: backoffDelay(s.failures), err: s.lastError }, `${name} could not start: ${s.lastError}`);
+      this.opts.logger.error(
+        { event: 'daemon_start_failed', daemon: name, attempt: 0, retryInMs: backoffDelay(s.failures), err: s.lastError },
+        `${name} could not start: ${s.lastError}`,
+      );
       this.recoverInBackground(name);
       throw e;
     }
@@ -203,7 +206,10 @@ export class DaemonManager extends EventEmitter<Events> {
   private onExit(exit: DaemonExit): void {
     if (exit.expected || this.abort.signal.aborted) return;
     if (this.closing) {
-      this.opts.logger.warn({ event: 'daemon_exited', daemon: exit.name, pid: exit.pid, code: exit.code, signal: exit.signal, shuttingDown: true }, `${exit.name} exited during shutdown (${describeExit(exit)}); not restarted`);
+      this.opts.logger.warn(
+        { event: 'daemon_exited', daemon: exit.name, pid: exit.pid, code: exit.code, signal: exit.signal, shuttingDown: true },
+        `${exit.name} exited during shutdown (${describeExit(exit)}); not restarted`,
+      );
       return;
     }
     const s = this.slot(exit.name);
@@ -213,7 +219,14 @@ export class DaemonManager extends EventEmitter<Events> {
     const uptime = startedAt ? Date.now() - startedAt.getTime() : 0;
     if (uptime >= BACKOFF.stableMs) s.failures = 0;
     this.opts.logger.error(
-      { event: 'daemon_exited', daemon: exit.name, pid: exit.pid, code: exit.code, signal: exit.signal, lastOutput: exit.lastOutput.slice(-5) },
+      {
+        event: 'daemon_exited',
+        daemon: exit.name,
+        pid: exit.pid,
+        code: exit.code,
+        signal: exit.signal,
+        lastOutput: exit.lastOutput.slice(-5),
+      },
       `${exit.name} exited unexpectedly (${describeExit(exit)})`,
     );
     this.emit('crash', exit);
@@ -221,7 +234,12 @@ export class DaemonManager extends EventEmitter<Events> {
   }
 
   private recoverInBackground(name: DaemonName): void {
-    this.recover(name).catch((e: unknown) => this.opts.logger.error({ event: 'daemon_recovery_aborted', daemon: name, err: (e as Error).message }, `recovery of ${name} failed: ${(e as Error).message}`));
+    this.recover(name).catch((e: unknown) =>
+      this.opts.logger.error(
+        { event: 'daemon_recovery_aborted', daemon: name, err: (e as Error).message },
+        `recovery of ${name} failed: ${(e as Error).message}`,
+      ),
+    );
   }
 
   /**
@@ -246,7 +264,8 @@ export class DaemonManager extends EventEmitter<Events> {
           this.serial(async () => {
             if (this.closing) return;
             for (const dep of dependentsOf(name, this.order).reverse()) {
-              if (this.slot(dep).daemon?.running) await this.stopOne(dep, dep === 'bgpd' ? (this.opts.restartSignal?.() ?? 'SIGTERM') : 'SIGTERM');
+              if (this.slot(dep).daemon?.running)
+                await this.stopOne(dep, dep === 'bgpd' ? (this.opts.restartSignal?.() ?? 'SIGTERM') : 'SIGTERM');
             }
             for (const d of this.order) {
               if (this.slot(d).daemon?.running) continue;
@@ -274,7 +293,8 @@ export class DaemonManager extends EventEmitter<Events> {
       );
       s.failures++;
     } catch (e) {
-      if (!this.recoveries.signal.aborted) this.opts.logger.error({ event: 'daemon_recovery_aborted', daemon: name, err: (e as Error).message });
+      if (!this.recoveries.signal.aborted)
+        this.opts.logger.error({ event: 'daemon_recovery_aborted', daemon: name, err: (e as Error).message });
     } finally {
       s.recovering = false;
       if (s.exitedDuringRecovery && !this.closing) {
@@ -330,7 +350,8 @@ export class DaemonManager extends EventEmitter<Events> {
         name,
         running,
         ...(d?.pid !== undefined && { pid: d.pid }),
-        ...(running && d?.startedAt && { startedAt: d.startedAt.toISOString(), uptimeSeconds: Math.round((Date.now() - d.startedAt.getTime()) / 1000) }),
+        ...(running &&
+          d?.startedAt && { startedAt: d.startedAt.toISOString(), uptimeSeconds: Math.round((Date.now() - d.startedAt.getTime()) / 1000) }),
         restarts: s.restarts,
         ...(s.lastExit && { lastExit: s.lastExit }),
         ...(s.downSince && { downSince: s.downSince.toISOString() }),

@@ -41,7 +41,10 @@ export async function drainBgp(o: DrainOptions): Promise<void> {
       }
       await sleep(200);
     }
-    log.info({ event: 'drain_sessions_waited', established: up, neighbours: neighbours.length, bgpdUptimeMs: o.bgpdUptimeMs }, `bgpd was restarted ${o.bgpdUptimeMs} ms ago: ${up}/${neighbours.length} sessions up before the drain`);
+    log.info(
+      { event: 'drain_sessions_waited', established: up, neighbours: neighbours.length, bgpdUptimeMs: o.bgpdUptimeMs },
+      `bgpd was restarted ${o.bgpdUptimeMs} ms ago: ${up}/${neighbours.length} sessions up before the drain`,
+    );
   }
   const cmds = ['configure terminal', `router bgp ${spec.bgp.localAsn}`, ...neighbours.map((n) => `neighbor ${n} shutdown`)];
   try {

@@ -139,7 +139,11 @@ export class Supervisor implements SupervisorView {
   input(): ReturnType<SupervisorView['input']> {
     const load = this.applier.lastLoad;
     if (!load) return undefined;
-    return { sources: load.sources, valid: !hasErrors(load.problems) && load.spec !== undefined, problems: load.problems.map(formatProblem) };
+    return {
+      sources: load.sources,
+      valid: !hasErrors(load.problems) && load.spec !== undefined,
+      problems: load.problems.map(formatProblem),
+    };
   }
   running(): ReturnType<SupervisorView['running']> {
     const r = this.applier.running;
@@ -203,13 +207,19 @@ export class Supervisor implements SupervisorView {
     // SIGKILL, like a config-change restart: with graceful restart the peers keep this gateway's routes as
     // stale until the new bgpd is up, and zebra's forwarding state stays for the new zebra (-K) to adopt.
     const leftovers = await stopLeftovers(this.paths, ALL_DAEMON_NAMES, { signal: 'SIGKILL' });
-    if (leftovers.length > 0) log.warn({ event: 'leftovers_stopped', daemons: leftovers }, `stopped FRR daemons left over from an earlier run: ${leftovers.map((l) => `${l.name}[${l.pid}]`).join(', ')}`);
+    if (leftovers.length > 0)
+      log.warn(
+        { event: 'leftovers_stopped', daemons: leftovers },
+        `stopped FRR daemons left over from an earlier run: ${leftovers.map((l) => `${l.name}[${l.pid}]`).join(', ')}`,
+      );
     await writeFileAtomic(this.paths.vtyshConf, 'service integrated-vtysh-config\n', 0o644);
     await writeFileAtomic(join(this.paths.instanceConfigDir, 'daemons'), renderDaemons(frr.daemons), 0o644);
     if (this.opts.configDir) {
       this.watcher = new ConfigWatcher({ dir: this.opts.configDir, debounceMs: this.opts.debounceMs, resyncMs: this.opts.resyncMs });
       this.watcher.on('change', (reason, periodic) => this.requestApply(reason, { periodic }));
-      this.watcher.on('error', (e) => log.warn({ event: 'watch_error', err: e.message }, `watching ${this.opts.configDir} failed: ${e.message}`));
+      this.watcher.on('error', (e) =>
+        log.warn({ event: 'watch_error', err: e.message }, `watching ${this.opts.configDir} failed: ${e.message}`),
+      );
       await this.watcher.start();
     } else if (this.opts.resyncMs > 0) {
       // --env only: nothing to watch, but the EVPN devices are still checked (and a failed apply retried) every resync.
@@ -217,7 +227,16 @@ export class Supervisor implements SupervisorView {
       this.resyncTimer.unref();
     }
     await this.observer.start();
-    log.info({ event: 'supervisor_started', pid: process.pid, configDir: this.opts.configDir ?? null, env: this.opts.env, pathspace: this.opts.pathspace ?? null }, 'frr-supervisor started');
+    log.info(
+      {
+        event: 'supervisor_started',
+        pid: process.pid,
+        configDir: this.opts.configDir ?? null,
+        env: this.opts.env,
+        pathspace: this.opts.pathspace ?? null,
+      },
+      'frr-supervisor started',
+    );
     await this.applier.request('startup');
     this.started = true;
   }
@@ -236,13 +255,21 @@ export class Supervisor implements SupervisorView {
       await this.watcher?.close();
       clearInterval(this.resyncTimer);
       const cancel = new AbortController();
-      const applied = await Promise.race([this.applier.close().then(() => true), sleep(SHUTDOWN_BUDGET.applyMs, false, { signal: cancel.signal }).catch(() => false)]);
+      const applied = await Promise.race([
+        this.applier.close().then(() => true),
+        sleep(SHUTDOWN_BUDGET.applyMs, false, { signal: cancel.signal }).catch(() => false),
+      ]);
       cancel.abort(); // the timer must not keep the process alive
       const settled = await this.daemons.close(applied ? 1000 : 0);
-      if (!applied || !settled) log.warn({ event: 'shutdown_apply_abandoned', waitedMs: Math.round(performance.now() - t0) }, 'the apply in flight did not finish in time; stopping anyway');
+      if (!applied || !settled)
+        log.warn(
+          { event: 'shutdown_apply_abandoned', waitedMs: Math.round(performance.now() - t0) },
+          'the apply in flight did not finish in time; stopping anyway',
+        );
       await this.observer.stop();
       const spec = this.applier.running?.spec;
-      if (spec && this.daemons.isRunning('bgpd')) await drainBgp({ spec, vtysh: this.vtysh, logger: log, bgpdUptimeMs: this.bgpdUptimeMs(), waitMs: SHUTDOWN_BUDGET.sessionWaitMs });
+      if (spec && this.daemons.isRunning('bgpd'))
+        await drainBgp({ spec, vtysh: this.vtysh, logger: log, bgpdUptimeMs: this.bgpdUptimeMs(), waitMs: SHUTDOWN_BUDGET.sessionWaitMs });
       await this.daemons.stopAll(SHUTDOWN_BUDGET.stopEachMs);
       await releaseZebraMountNs(this.mountHolder).catch((e: unknown) => log.warn({ event: 'cleanup_failed', err: (e as Error).message }));
       for (const name of ALL_DAEMON_NAMES) await rm(this.paths.pidFile(name), { force: true });
@@ -254,7 +281,9 @@ export class Supervisor implements SupervisorView {
 
   /** Asks for an apply from an event handler (the applier logs and records its own failures; it never rejects). */
   private requestApply(reason: string, opts: { periodic?: boolean } = {}): void {
-    this.applier.request(reason, opts).catch((e: unknown) => this.opts.logger.error({ event: 'apply_internal_error', reason, err: (e as Error).message }));
+    this.applier
+      .request(reason, opts)
+      .catch((e: unknown) => this.opts.logger.error({ event: 'apply_internal_error', reason, err: (e as Error).message }));
   }
 
   private bgpdUptimeMs(): number {

@@ -83,7 +83,8 @@ describe('EVPN data plane in a lab', () => {
   let lab: Lab;
   let net1Mtu: number;
 
-  const links = async (ns: string): Promise<IpLink[]> => JSON.parse((await lab.exec(ns, ['ip', '-d', '-j', 'addr', 'show'])).stdout) as IpLink[];
+  const links = async (ns: string): Promise<IpLink[]> =>
+    JSON.parse((await lab.exec(ns, ['ip', '-d', '-j', 'addr', 'show'])).stdout) as IpLink[];
   const find = async (ns: string, name: string): Promise<IpLink | undefined> => (await links(ns)).find((l) => l.ifname === name);
 
   before(async () => {
@@ -182,7 +183,10 @@ describe('EVPN data plane in a lab', () => {
         ['10.0.2.13/24'],
       );
       assert.equal(await find('gw', 'eth1'), undefined);
-      const routes = JSON.parse((await lab.exec(vrf, ['ip', '-j', 'route', 'show', '10.17.0.0/16'])).stdout) as Array<{ gateway?: string; protocol?: string }>;
+      const routes = JSON.parse((await lab.exec(vrf, ['ip', '-j', 'route', 'show', '10.17.0.0/16'])).stdout) as Array<{
+        gateway?: string;
+        protocol?: string;
+      }>;
       assert.deepEqual(
         routes.map((x) => [x.gateway, x.protocol]),
         [['10.0.2.1', 'static']],
@@ -212,7 +216,11 @@ describe('EVPN data plane in a lab', () => {
       const r = await reconcile(desired, { netns: lab.gwNs });
       assert.deepEqual(
         r.steps.map((s) => s.argv.join(' ')),
-        [`ip -n ${vrf} link set vxlan-vpn mtu ${net1Mtu - 50}`, `ip -n ${vrf} link set vxlan-vpn type vxlan nolearning`, `bridge -n ${vrf} link set dev vxlan-vpn learning off`],
+        [
+          `ip -n ${vrf} link set vxlan-vpn mtu ${net1Mtu - 50}`,
+          `ip -n ${vrf} link set vxlan-vpn type vxlan nolearning`,
+          `bridge -n ${vrf} link set dev vxlan-vpn learning off`,
+        ],
       );
       assert.equal(r.restartZebra, false);
       await assertDataplane(1016);
@@ -223,10 +231,13 @@ describe('EVPN data plane in a lab', () => {
       assert.ok(changed);
       const r = await reconcile(changed, { netns: lab.gwNs });
       assert.equal(r.restartZebra, true);
-      assert.deepEqual(r.steps.slice(0, 2).map((s) => s.argv.join(' ')), [
-        `ip -n ${vrf} link del vxlan-vpn`,
-        `ip -n ${lab.gwNs} link add vxlan-vpn type vxlan id 2016 dstport 4789 local 10.0.1.13 nolearning`,
-      ]);
+      assert.deepEqual(
+        r.steps.slice(0, 2).map((s) => s.argv.join(' ')),
+        [
+          `ip -n ${vrf} link del vxlan-vpn`,
+          `ip -n ${lab.gwNs} link add vxlan-vpn type vxlan id 2016 dstport 4789 local 10.0.1.13 nolearning`,
+        ],
+      );
       await assertDataplane(2016);
       assert.equal((await reconcile(changed, { netns: lab.gwNs })).steps.length, 0);
     });
@@ -241,7 +252,10 @@ describe('EVPN data plane in a lab', () => {
       assert.equal(await find('gw', 'br-vpn'), undefined);
       assert.doesNotMatch((await lab.exec('gw', ['ss', '-Huln'])).stdout, /:4789\b/, 'the VXLAN socket is closed');
       const eth1 = await find('gw', 'eth1');
-      assert.ok(eth1?.addr_info?.some((a) => a.local === '10.0.2.13'), 'eth1 is back in the gateway namespace with its address');
+      assert.ok(
+        eth1?.addr_info?.some((a) => a.local === '10.0.2.13'),
+        'eth1 is back in the gateway namespace with its address',
+      );
       assert.equal((await reconcile(undefined, { netns: lab.gwNs, owned: ownedFromSpec(noEvpn) })).steps.length, 0);
     });
   });
@@ -298,7 +312,10 @@ describe('frr-supervisor init (the reconcile once, for an init container)', () =
     await lab?.cleanup();
   });
   const init = (dir: string): Promise<{ exitCode?: number; stdout: string; stderr: string }> =>
-    execa('ip', ['netns', 'exec', lab.gwNs, process.execPath, '--import', 'tsx', main, 'init', '--config-dir', dir], { reject: false, env: { POD_IP: '10.0.1.13' } });
+    execa('ip', ['netns', 'exec', lab.gwNs, process.execPath, '--import', 'tsx', main, 'init', '--config-dir', dir], {
+      reject: false,
+      env: { POD_IP: '10.0.1.13' },
+    });
 
   it('kernel backend on a kernel without VRF devices: exit 1 naming CONFIG_NET_VRF, nothing created', async () => {
     const r = await init(docsEvpn);

@@ -36,7 +36,10 @@ describe('EVPN type-5 on the netns VRF backend against real FRR', { timeout: 600
     await gatewayInternalInterface(lab);
     await evpnRouterDevices(lab, 1016);
     router = await lab.startRouter(evpnRouterConf(1016));
-    sup = startSupervisor(lab, { files: { 'bgp-conf.yaml': BGP, 'evpn-conf.yaml': evpnConf(1016), 'gateway.yaml': GATEWAY }, args: ['--resync', '2s', '--poll-interval', '1s'] });
+    sup = startSupervisor(lab, {
+      files: { 'bgp-conf.yaml': BGP, 'evpn-conf.yaml': evpnConf(1016), 'gateway.yaml': GATEWAY },
+      args: ['--resync', '2s', '--poll-interval', '1s'],
+    });
     await sup.waitForEvent('config_applied', () => true, 30_000);
   });
 
@@ -64,27 +67,39 @@ describe('EVPN type-5 on the netns VRF backend against real FRR', { timeout: 600
   }
 
   test('1. the session negotiates the l2vpn evpn address family', async () => {
-    await waitFor(async () => parseBgpNeighbors(await sup.vty.run([`show bgp neighbors ${RT} json`]))[0]?.negotiatedAfis.includes('l2VpnEvpn'), { timeoutMs: 20_000, what: 'l2vpn evpn negotiated' });
+    await waitFor(
+      async () => parseBgpNeighbors(await sup.vty.run([`show bgp neighbors ${RT} json`]))[0]?.negotiatedAfis.includes('l2VpnEvpn'),
+      { timeoutMs: 20_000, what: 'l2vpn evpn negotiated' },
+    );
   });
 
   test('2. the router prefix arrives as a type-5 route with RT 65000:1016 and is installed in the VRF through the bridge', async () => {
-    const raw = await waitFor(async () => {
-      const text = await sup.vty.run(['show bgp l2vpn evpn route type prefix json']);
-      return text.includes('192.168.100.0') && text;
-    }, { timeoutMs: 20_000, what: 'type-5 192.168.100.0/24 at the gateway' });
+    const raw = await waitFor(
+      async () => {
+        const text = await sup.vty.run(['show bgp l2vpn evpn route type prefix json']);
+        return text.includes('192.168.100.0') && text;
+      },
+      { timeoutMs: 20_000, what: 'type-5 192.168.100.0/24 at the gateway' },
+    );
     assert.match(raw, /RT:65000:1016/);
-    const route = await waitFor(async () => {
-      const r = await inVrf(['ip', '-json', 'route', 'show', '192.168.100.0/24']);
-      const list = JSON.parse(r.stdout || '[]') as Array<{ dev?: string; protocol?: string; gateway?: string; flags?: string[] }>;
-      return list[0];
-    }, { timeoutMs: 15_000, what: '192.168.100.0/24 in the VRF namespace table' });
+    const route = await waitFor(
+      async () => {
+        const r = await inVrf(['ip', '-json', 'route', 'show', '192.168.100.0/24']);
+        const list = JSON.parse(r.stdout || '[]') as Array<{ dev?: string; protocol?: string; gateway?: string; flags?: string[] }>;
+        return list[0];
+      },
+      { timeoutMs: 15_000, what: '192.168.100.0/24 in the VRF namespace table' },
+    );
     assert.equal(route.dev, 'br-vpn');
     assert.equal(route.protocol, 'bgp');
     assert.equal(route.gateway, RT);
   });
 
   test('3. the gateway CIDR arrives at the router as a type-5 route with the gateway RT and router MAC', async () => {
-    const r = await waitFor(() => type5At(() => router.vtysh('show bgp l2vpn evpn route type prefix json'), '10.17.0.0/16'), { timeoutMs: 20_000, what: 'type-5 10.17.0.0/16 at the router' });
+    const r = await waitFor(() => type5At(() => router.vtysh('show bgp l2vpn evpn route type prefix json'), '10.17.0.0/16'), {
+      timeoutMs: 20_000,
+      what: 'type-5 10.17.0.0/16 at the router',
+    });
     assert.ok(r.rmac, 'router MAC present');
     const raw = await router.vtysh('show bgp l2vpn evpn route type prefix json');
     assert.match(raw, /RT:65000:1016/);
@@ -92,7 +107,15 @@ describe('EVPN type-5 on the netns VRF backend against real FRR', { timeout: 600
 
   test('4. the VXLAN device matches the spec', async () => {
     const r = await inVrf(['ip', '-d', '-j', 'link', 'show', 'vxlan-vpn']);
-    const link = (JSON.parse(r.stdout) as Array<{ mtu: number; master?: string; operstate?: string; flags: string[]; linkinfo: { info_data: { id: number; port: number; local: string; learning: boolean }; info_slave_data?: { learning?: boolean } } }>)[0];
+    const link = (
+      JSON.parse(r.stdout) as Array<{
+        mtu: number;
+        master?: string;
+        operstate?: string;
+        flags: string[];
+        linkinfo: { info_data: { id: number; port: number; local: string; learning: boolean }; info_slave_data?: { learning?: boolean } };
+      }>
+    )[0];
     assert.ok(link);
     const net1 = JSON.parse((await lab.exec('gw', ['ip', '-j', 'link', 'show', 'net1'])).stdout) as Array<{ mtu: number }>;
     assert.equal(link.linkinfo.info_data.id, 1016);
@@ -106,13 +129,18 @@ describe('EVPN type-5 on the netns VRF backend against real FRR', { timeout: 600
   });
 
   test('EVPN metrics and /status', async () => {
-    const m = await waitFor(async () => {
-      const body = (await sup.http('/metrics')).body;
-      return /frr_evpn_prefix_routes\{vrf="[^"]+",vni="1016"\} [1-9]/.test(body) && body;
-    }, { timeoutMs: 15_000, what: 'frr_evpn_prefix_routes > 0' });
+    const m = await waitFor(
+      async () => {
+        const body = (await sup.http('/metrics')).body;
+        return /frr_evpn_prefix_routes\{vrf="[^"]+",vni="1016"\} [1-9]/.test(body) && body;
+      },
+      { timeoutMs: 15_000, what: 'frr_evpn_prefix_routes > 0' },
+    );
     assert.match(m, /frr_evpn_vni_up\{vni="1016",type="L3",vrf="[^"]+"\} 1/);
     assert.match(m, /frr_bgp_l2vpn_evpn_remote_vtep_count_total\{vni="1016",type="L3",vxlanIf="vxlan-vpn",tenantVrf="[^"]+"\} 1/);
-    const status = JSON.parse((await sup.http('/status')).body) as { evpn: Array<{ vni: number; state: string; routerMac: string; remoteVteps: string[] }> };
+    const status = JSON.parse((await sup.http('/status')).body) as {
+      evpn: Array<{ vni: number; state: string; routerMac: string; remoteVteps: string[] }>;
+    };
     const v = status.evpn.find((x) => x.vni === 1016);
     assert.equal(v?.state, 'Up');
     assert.deepEqual(v?.remoteVteps, [RT]);
@@ -121,26 +149,41 @@ describe('EVPN type-5 on the netns VRF backend against real FRR', { timeout: 600
 
   test('5a. deleting vxlan-vpn by hand: recreated within one reconcile period, routes back', async () => {
     await inVrf(['ip', 'link', 'del', 'vxlan-vpn']);
-    await waitFor(async () => (await inVrf(['ip', 'link', 'show', 'vxlan-vpn'], false)).exitCode === 0, { timeoutMs: 6000, what: 'vxlan-vpn recreated' });
-    await waitFor(async () => {
-      const r = await inVrf(['ip', '-json', 'route', 'show', '192.168.100.0/24']);
-      return (JSON.parse(r.stdout || '[]') as Array<{ dev?: string }>)[0]?.dev === 'br-vpn';
-    }, { timeoutMs: 20_000, what: 'the type-5 route installed again' });
+    await waitFor(async () => (await inVrf(['ip', 'link', 'show', 'vxlan-vpn'], false)).exitCode === 0, {
+      timeoutMs: 6000,
+      what: 'vxlan-vpn recreated',
+    });
+    await waitFor(
+      async () => {
+        const r = await inVrf(['ip', '-json', 'route', 'show', '192.168.100.0/24']);
+        return (JSON.parse(r.stdout || '[]') as Array<{ dev?: string }>)[0]?.dev === 'br-vpn';
+      },
+      { timeoutMs: 20_000, what: 'the type-5 route installed again' },
+    );
   });
 
-  test('5b. changing the VNI (and the router\'s) moves the devices and FRR to the new VNI with type-5 routes back', async () => {
+  test("5b. changing the VNI (and the router's) moves the devices and FRR to the new VNI with type-5 routes back", async () => {
     const before = sup.events.length;
     await evpnRouterDevices(lab, 2016);
     await router.setConfig(evpnRouterConf(2016));
     await router.vtysh(['configure terminal', 'no vrf default']).catch(() => undefined);
     sup.volume.update({ 'bgp-conf.yaml': BGP, 'evpn-conf.yaml': evpnConf(2016), 'gateway.yaml': GATEWAY });
     await sup.waitForEvent('config_applied', () => true, 20_000, before);
-    const restarted = sup.events.slice(before).filter((e) => e.event === 'daemon_started').map((e) => e.daemon);
+    const restarted = sup.events
+      .slice(before)
+      .filter((e) => e.event === 'daemon_started')
+      .map((e) => e.daemon);
     assert.deepEqual(restarted, ['zebra', 'bgpd'], 'a VNI change restarts zebra then bgpd');
     const r = await inVrf(['ip', '-d', '-j', 'link', 'show', 'vxlan-vpn']);
     assert.equal((JSON.parse(r.stdout) as Array<{ linkinfo: { info_data: { id: number } } }>)[0]?.linkinfo.info_data.id, 2016);
-    await waitFor(async () => (await sup.vty.run(['show bgp l2vpn evpn route type prefix json'])).includes('RT:65000:2016'), { timeoutMs: 30_000, what: 'type-5 with RT 65000:2016 at the gateway' });
-    await waitFor(() => type5At(() => router.vtysh('show bgp l2vpn evpn route type prefix json'), '10.17.0.0/16'), { timeoutMs: 20_000, what: 'the gateway prefix at the router again' });
+    await waitFor(async () => (await sup.vty.run(['show bgp l2vpn evpn route type prefix json'])).includes('RT:65000:2016'), {
+      timeoutMs: 30_000,
+      what: 'type-5 with RT 65000:2016 at the gateway',
+    });
+    await waitFor(() => type5At(() => router.vtysh('show bgp l2vpn evpn route type prefix json'), '10.17.0.0/16'), {
+      timeoutMs: 20_000,
+      what: 'the gateway prefix at the router again',
+    });
   });
 
   test('5c. removing the EvpnConf: back to BGP-only, devices and VRF namespace gone', async () => {

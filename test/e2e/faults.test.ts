@@ -18,7 +18,18 @@ import { bgpRouterConf, GW, GW_PREFIX, RT } from '../lab/configs.ts';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statfsSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statfsSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -139,7 +150,16 @@ describe('faults and hardening against real FRR', { timeout: 1_500_000 }, () => 
   /** A random valid input (every variant keeps the session with the router possible). */
   function validInput(rng: Rng): { files: Record<string, string>; label: string } {
     const spec: Doc = { localASN: 65002, peerASN: 65001, neighbours: rng.pick([[RT], [RT], ['10.0.1.2', RT]]) };
-    Object.assign(spec, rng.pick<Doc>([{ holdTime: '3s', keepaliveTime: '1s' }, { holdTime: '9s', keepaliveTime: '3s' }, { holdTime: '6s' }, { keepaliveTime: '1s' }, {}]));
+    Object.assign(
+      spec,
+      rng.pick<Doc>([
+        { holdTime: '3s', keepaliveTime: '1s' },
+        { holdTime: '9s', keepaliveTime: '3s' },
+        { holdTime: '6s' },
+        { keepaliveTime: '1s' },
+        {},
+      ]),
+    );
     const connect = rng.pick([undefined, '1s', '2s', '3s']);
     if (connect) spec.connectTime = connect;
     const multihop = rng.pick([undefined, true, false]);
@@ -160,7 +180,19 @@ describe('faults and hardening against real FRR', { timeout: 1_500_000 }, () => 
 
   /** A random invalid input (each a different way to be wrong). */
   function invalidInput(rng: Rng): { files: Record<string, string>; label: string } {
-    const kind = rng.pick(['quoted-asn', 'hold-2s', 'keepalive-too-long', 'neighbour-cidr', 'yaml-syntax', 'no-bgp-conf', 'yaml-and-json', 'advertise-33', 'password-two-words', 'evpn-vni-0', 'vrf-name'] as const);
+    const kind = rng.pick([
+      'quoted-asn',
+      'hold-2s',
+      'keepalive-too-long',
+      'neighbour-cidr',
+      'yaml-syntax',
+      'no-bgp-conf',
+      'yaml-and-json',
+      'advertise-33',
+      'password-two-words',
+      'evpn-vni-0',
+      'vrf-name',
+    ] as const);
     const gw = gatewayYaml();
     switch (kind) {
       case 'quoted-asn':
@@ -176,13 +208,23 @@ describe('faults and hardening against real FRR', { timeout: 1_500_000 }, () => 
       case 'no-bgp-conf':
         return { label: kind, files: { 'gateway.yaml': gw } };
       case 'yaml-and-json':
-        return { label: kind, files: { 'bgp-conf.yaml': bgpYaml(), 'bgp-conf.json': JSON.stringify(resource('BgpConf', 'x', BASE_SPEC)), 'gateway.yaml': gw } };
+        return {
+          label: kind,
+          files: { 'bgp-conf.yaml': bgpYaml(), 'bgp-conf.json': JSON.stringify(resource('BgpConf', 'x', BASE_SPEC)), 'gateway.yaml': gw },
+        };
       case 'advertise-33':
         return { label: kind, files: { 'bgp-conf.yaml': bgpYaml(), 'gateway.yaml': gatewayYaml({ advertise: ['10.17.0.0/33'] }) } };
       case 'password-two-words':
         return { label: kind, files: { 'bgp-conf.yaml': bgpYaml(), 'gateway.yaml': gw, 'bgp-password': 'two words\n' } };
       case 'evpn-vni-0':
-        return { label: kind, files: { 'bgp-conf.yaml': bgpYaml(), 'gateway.yaml': gw, 'evpn-conf.yaml': toYaml(resource('EvpnConf', 'e', { vni: 0, routeTargets: ['65000:10'] })) } };
+        return {
+          label: kind,
+          files: {
+            'bgp-conf.yaml': bgpYaml(),
+            'gateway.yaml': gw,
+            'evpn-conf.yaml': toYaml(resource('EvpnConf', 'e', { vni: 0, routeTargets: ['65000:10'] })),
+          },
+        };
       case 'vrf-name':
         return { label: kind, files: { 'bgp-conf.yaml': bgpYaml(), 'gateway.yaml': gatewayYaml({ vrf: { name: 'bad name!' } }) } };
     }
@@ -211,12 +253,20 @@ describe('faults and hardening against real FRR', { timeout: 1_500_000 }, () => 
      */
     const seen = async (files: Record<string, string>): Promise<void> => {
       const want = sourcesKey((await renderInput(files, scratch, GW)).sources);
-      await waitFor(async () => sourcesKey((await status()).config.sources) === want, { timeoutMs: 40_000, intervalMs: 100, what: `the supervisor to load the input (${want || 'no sources'})` });
+      await waitFor(async () => sourcesKey((await status()).config.sources) === want, {
+        timeoutMs: 40_000,
+        intervalMs: 100,
+        what: `the supervisor to load the input (${want || 'no sources'})`,
+      });
     };
 
     const project = async (files: Record<string, string>, valid: boolean, label: string): Promise<void> => {
       const r = await renderInput(files, scratch, GW);
-      assert.equal(r.conf !== undefined, valid, `the generator's ${valid ? 'valid' : 'invalid'} input (${label}) is ${valid ? 'invalid' : 'valid'}: ${r.errors.join('; ')}`);
+      assert.equal(
+        r.conf !== undefined,
+        valid,
+        `the generator's ${valid ? 'valid' : 'invalid'} input (${label}) is ${valid ? 'invalid' : 'valid'}: ${r.errors.join('; ')}`,
+      );
       current = files;
       currentValid = valid;
       if (valid) lastValid = files;
@@ -228,7 +278,16 @@ describe('faults and hardening against real FRR', { timeout: 1_500_000 }, () => 
     try {
       for (let i = 1; i <= 100; i++) {
         const te = Date.now();
-        const kind = rng.weighted({ valid: 24, invalid: 16, swap: 10, 'dir-cycle': 8, 'kill-bgpd': 10, 'kill-zebra': 7, 'kill-staticd': 7, 'stop-bgpd': 10 });
+        const kind = rng.weighted({
+          valid: 24,
+          invalid: 16,
+          swap: 10,
+          'dir-cycle': 8,
+          'kill-bgpd': 10,
+          'kill-zebra': 7,
+          'kill-staticd': 7,
+          'stop-bgpd': 10,
+        });
         counts[kind] = (counts[kind] ?? 0) + 1;
         let detail = '';
         switch (kind) {
@@ -314,7 +373,10 @@ describe('faults and hardening against real FRR', { timeout: 1_500_000 }, () => 
       }
     }
     t.diagnostic(`events: ${JSON.stringify(counts)}; sequence took ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-    const slowest = durations.sort((a, b) => b[0] - a[0]).slice(0, 3).map(([, line]) => line.slice(0, 160));
+    const slowest = durations
+      .sort((a, b) => b[0] - a[0])
+      .slice(0, 3)
+      .map(([, line]) => line.slice(0, 160));
     t.diagnostic(`slowest events (until the supervisor loaded the input): ${slowest.join(' | ')}`);
 
     // Convergence: the last valid input runs, the session is up, the supervisor is live and agrees.
@@ -331,7 +393,10 @@ describe('faults and hardening against real FRR', { timeout: 1_500_000 }, () => 
       );
       await established(s, 60_000);
       await http.waitStatus('/livez', 200, 60_000);
-      await waitFor(async () => (await status()).config.running?.hash === shownConfigHash(want.conf ?? ''), { timeoutMs: 30_000, what: '/status running hash = the last valid input' });
+      await waitFor(async () => (await status()).config.running?.hash === shownConfigHash(want.conf ?? ''), {
+        timeoutMs: 30_000,
+        what: '/status running hash = the last valid input',
+      });
     } catch (e) {
       throw new Error(`${(e as Error).message}\nrunning vs rendered:\n${diff}\n${context()}`, { cause: e });
     }
@@ -340,7 +405,11 @@ describe('faults and hardening against real FRR', { timeout: 1_500_000 }, () => 
     // no loss of processes either: the three daemons run (a daemon killed often may still be in its restart
     // backoff, at most 30 s), no duplicates, no zombies
     try {
-      await waitFor(async () => (await auditProcesses(s)).frrProcesses.length === 3, { timeoutMs: 60_000, intervalMs: 500, what: 'zebra, staticd and bgpd all running' });
+      await waitFor(async () => (await auditProcesses(s)).frrProcesses.length === 3, {
+        timeoutMs: 60_000,
+        intervalMs: 500,
+        what: 'zebra, staticd and bgpd all running',
+      });
     } catch (e) {
       const daemonEvents = s.events
         .filter((x) => typeof x.event === 'string' && /^daemon_/.test(x.event))
@@ -355,7 +424,9 @@ describe('faults and hardening against real FRR', { timeout: 1_500_000 }, () => 
     assert.deepEqual(audit.extraDaemons, [], `FRR processes besides the daemons: ${describeProcs(audit.extraDaemons)}`);
     assert.equal(audit.frrProcesses.length, 3, `FRR daemons of the pathspace: ${describeProcs(audit.frrProcesses)}`);
     assert.deepEqual(await persistentZombies(s.pid ?? -1), [], 'zombie children of the supervisor');
-    t.diagnostic(`converged ${((Date.now() - t0) / 1000).toFixed(1)} s after the first event; restarts: ${s.find('daemon_started').length}, applies: ${s.find('config_applied').length}, rejections: ${s.find('config_rejected').length}, failed applies: ${s.find('config_apply_failed').length}`);
+    t.diagnostic(
+      `converged ${((Date.now() - t0) / 1000).toFixed(1)} s after the first event; restarts: ${s.find('daemon_started').length}, applies: ${s.find('config_applied').length}, rejections: ${s.find('config_rejected').length}, failed applies: ${s.find('config_apply_failed').length}`,
+    );
   });
 
   // -------------------------------------------------------------------------------------------------------
@@ -419,7 +490,11 @@ describe('faults and hardening against real FRR', { timeout: 1_500_000 }, () => 
     assert.match(String(failed.err), /ENOSPC|no space left/i, 'the error names the cause');
     t.diagnostic(`reported: ${String(failed.err)}`);
     assert.equal(readFileSync(s.paths.frrConf, 'utf8'), confBefore, 'the old frr.conf is intact');
-    assert.deepEqual(readdirSync(s.paths.instanceConfigDir).filter((f) => f.endsWith('.tmp')), [], 'no temp file left behind');
+    assert.deepEqual(
+      readdirSync(s.paths.instanceConfigDir).filter((f) => f.endsWith('.tmp')),
+      [],
+      'no temp file left behind',
+    );
     // one more resync (2 s) meets the full disk again: still nothing damaged
     await delay(3000);
     assert.equal(readFileSync(s.paths.frrConf, 'utf8'), confBefore, 'the old frr.conf is still intact');
@@ -462,11 +537,21 @@ describe('faults and hardening against real FRR', { timeout: 1_500_000 }, () => 
     await delay(4000); // the restart meets the full disk (bgpd's boot config cannot be written)
     rmSync(filler);
     try {
-      await waitFor(async () => (await s.vty.run(['show running-config'])).includes('router bgp 65002'), { timeoutMs: 30_000, intervalMs: 500, what: "bgpd's config back in FRR after space returned" });
+      await waitFor(async () => (await s.vty.run(['show running-config'])).includes('router bgp 65002'), {
+        timeoutMs: 30_000,
+        intervalMs: 500,
+        what: "bgpd's config back in FRR after space returned",
+      });
       await established(s, 30_000);
     } catch (e) {
-      const daemonEvents = s.events.slice(at).filter((x) => typeof x.event === 'string').map((x) => `${str(x.event)} ${str(x.daemon)} ${str(x.reason ?? x.err)}`);
-      throw new Error(`${(e as Error).message}\nbgpd ${pid} -> ${String(await s.daemonPid('bgpd'))}; events since the kill:\n${daemonEvents.join('\n')}`, { cause: e });
+      const daemonEvents = s.events
+        .slice(at)
+        .filter((x) => typeof x.event === 'string')
+        .map((x) => `${str(x.event)} ${str(x.daemon)} ${str(x.reason ?? x.err)}`);
+      throw new Error(
+        `${(e as Error).message}\nbgpd ${pid} -> ${String(await s.daemonPid('bgpd'))}; events since the kill:\n${daemonEvents.join('\n')}`,
+        { cause: e },
+      );
     } finally {
       await offTmpfs(s, mnt);
     }
@@ -477,7 +562,11 @@ describe('faults and hardening against real FRR', { timeout: 1_500_000 }, () => 
     // zebra's recovery starts zebra, then bgpd ('dependency'): kill the new zebra in between
     let hit = false;
     for (let attempt = 1; attempt <= 5 && !hit; attempt++) {
-      await waitFor(async () => (await auditProcesses(s)).frrProcesses.length === 3, { timeoutMs: 60_000, intervalMs: 200, what: 'all three daemons running' });
+      await waitFor(async () => (await auditProcesses(s)).frrProcesses.length === 3, {
+        timeoutMs: 60_000,
+        intervalMs: 200,
+        what: 'all three daemons running',
+      });
       const zebra = await s.daemonPid('zebra');
       assert.ok(zebra);
       const at = s.events.length;
@@ -498,8 +587,14 @@ describe('faults and hardening against real FRR', { timeout: 1_500_000 }, () => 
       });
       await established(s, 30_000);
     } catch (e) {
-      const daemonEvents = s.events.filter((x) => typeof x.event === 'string' && x.event.startsWith('daemon_')).slice(-12).map((x) => `${str(x.event)} ${str(x.daemon)} ${str(x.reason ?? x.signal)}`);
-      throw new Error(`${(e as Error).message}\n/livez: ${(await http.get('/livez')).body.slice(0, 200)}\ndaemon events:\n${daemonEvents.join('\n')}`, { cause: e });
+      const daemonEvents = s.events
+        .filter((x) => typeof x.event === 'string' && x.event.startsWith('daemon_'))
+        .slice(-12)
+        .map((x) => `${str(x.event)} ${str(x.daemon)} ${str(x.reason ?? x.signal)}`);
+      throw new Error(
+        `${(e as Error).message}\n/livez: ${(await http.get('/livez')).body.slice(0, 200)}\ndaemon events:\n${daemonEvents.join('\n')}`,
+        { cause: e },
+      );
     }
   });
 
@@ -559,11 +654,24 @@ describe('faults and hardening against real FRR', { timeout: 1_500_000 }, () => 
     }
     const took = (Date.now() - t0) / 1000;
     const med = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
-    t.diagnostic(`50 flaps in ${took.toFixed(1)} s; down seen after median ${med(downMs)} ms (max ${Math.max(...downMs)}), up again after median ${med(upMs)} ms (max ${Math.max(...upMs)})`);
+    t.diagnostic(
+      `50 flaps in ${took.toFixed(1)} s; down seen after median ${med(downMs)} ms (max ${Math.max(...downMs)}), up again after median ${med(upMs)} ms (max ${Math.max(...upMs)})`,
+    );
     const since = s.events.slice(from);
-    const restarts = since.filter((e) => e.event === 'daemon_started' || e.event === 'daemon_exited' || e.event === 'config_applied' || e.event === 'daemon_start_failed');
-    assert.deepEqual(restarts.map((e) => `${str(e.event)} ${str(e.daemon)} ${str(e.reason)}`), [], 'the supervisor restarted nothing');
-    assert.deepEqual(await Promise.all((['zebra', 'staticd', 'bgpd'] as const).map((d) => s.daemonPid(d))), pids, 'the gateway daemons kept their pids');
+    const restarts = since.filter(
+      (e) =>
+        e.event === 'daemon_started' || e.event === 'daemon_exited' || e.event === 'config_applied' || e.event === 'daemon_start_failed',
+    );
+    assert.deepEqual(
+      restarts.map((e) => `${str(e.event)} ${str(e.daemon)} ${str(e.reason)}`),
+      [],
+      'the supervisor restarted nothing',
+    );
+    assert.deepEqual(
+      await Promise.all((['zebra', 'staticd', 'bgpd'] as const).map((d) => s.daemonPid(d))),
+      pids,
+      'the gateway daemons kept their pids',
+    );
     const downs = since.filter((e) => e.event === 'neighbour_down' && e.peer === RT).length;
     const ups = since.filter((e) => e.event === 'neighbour_up' && e.peer === RT).length;
     assert.ok(downs >= 50 && ups >= 50, `neighbour_down ${downs}, neighbour_up ${ups}: one of each per flap`);
@@ -601,27 +709,97 @@ describe('faults and hardening against real FRR', { timeout: 1_500_000 }, () => 
   }
   const gw = gatewayYaml();
   const FIELDS: Field[] = [
-    { field: 'neighbours', expect: 'error: bgp-conf.yaml: spec.neighbours[0]: ', files: (p) => ({ 'bgp-conf.yaml': bgpYaml({ neighbours: [p] }), 'gateway.yaml': gw }) },
-    { field: 'neighbours (second)', expect: 'error: bgp-conf.yaml: spec.neighbours[1]: ', files: (p) => ({ 'bgp-conf.yaml': bgpYaml({ neighbours: [RT, p] }), 'gateway.yaml': gw }) },
-    { field: 'routerId', expect: 'error: bgp-conf.yaml: spec.routerId: ', files: (p) => ({ 'bgp-conf.yaml': bgpYaml({ routerId: p }), 'gateway.yaml': gw }) },
-    { field: 'password', expect: 'error: bgp-conf.yaml: spec.password: ', files: (p) => ({ 'bgp-conf.yaml': bgpYaml({ password: p }), 'gateway.yaml': gw }), word: true },
-    { field: 'bgp-password file', expect: 'error: bgp-password: ', files: (p) => ({ 'bgp-conf.yaml': bgpYaml(), 'gateway.yaml': gw, 'bgp-password': `${p}\n` }), word: true },
-    { field: 'holdTime', expect: 'error: bgp-conf.yaml: spec.holdTime: ', files: (p) => ({ 'bgp-conf.yaml': bgpYaml({ holdTime: p }), 'gateway.yaml': gw }) },
-    { field: 'keepaliveTime', expect: 'error: bgp-conf.yaml: spec.keepaliveTime: ', files: (p) => ({ 'bgp-conf.yaml': bgpYaml({ keepaliveTime: p }), 'gateway.yaml': gw }) },
-    { field: 'connectTime', expect: 'error: bgp-conf.yaml: spec.connectTime: ', files: (p) => ({ 'bgp-conf.yaml': bgpYaml({ connectTime: p }), 'gateway.yaml': gw }) },
+    {
+      field: 'neighbours',
+      expect: 'error: bgp-conf.yaml: spec.neighbours[0]: ',
+      files: (p) => ({ 'bgp-conf.yaml': bgpYaml({ neighbours: [p] }), 'gateway.yaml': gw }),
+    },
+    {
+      field: 'neighbours (second)',
+      expect: 'error: bgp-conf.yaml: spec.neighbours[1]: ',
+      files: (p) => ({ 'bgp-conf.yaml': bgpYaml({ neighbours: [RT, p] }), 'gateway.yaml': gw }),
+    },
+    {
+      field: 'routerId',
+      expect: 'error: bgp-conf.yaml: spec.routerId: ',
+      files: (p) => ({ 'bgp-conf.yaml': bgpYaml({ routerId: p }), 'gateway.yaml': gw }),
+    },
+    {
+      field: 'password',
+      expect: 'error: bgp-conf.yaml: spec.password: ',
+      files: (p) => ({ 'bgp-conf.yaml': bgpYaml({ password: p }), 'gateway.yaml': gw }),
+      word: true,
+    },
+    {
+      field: 'bgp-password file',
+      expect: 'error: bgp-password: ',
+      files: (p) => ({ 'bgp-conf.yaml': bgpYaml(), 'gateway.yaml': gw, 'bgp-password': `${p}\n` }),
+      word: true,
+    },
+    {
+      field: 'holdTime',
+      expect: 'error: bgp-conf.yaml: spec.holdTime: ',
+      files: (p) => ({ 'bgp-conf.yaml': bgpYaml({ holdTime: p }), 'gateway.yaml': gw }),
+    },
+    {
+      field: 'keepaliveTime',
+      expect: 'error: bgp-conf.yaml: spec.keepaliveTime: ',
+      files: (p) => ({ 'bgp-conf.yaml': bgpYaml({ keepaliveTime: p }), 'gateway.yaml': gw }),
+    },
+    {
+      field: 'connectTime',
+      expect: 'error: bgp-conf.yaml: spec.connectTime: ',
+      files: (p) => ({ 'bgp-conf.yaml': bgpYaml({ connectTime: p }), 'gateway.yaml': gw }),
+    },
     {
       field: 'routeTargets',
       expect: 'error: evpn-conf.yaml: spec.routeTargets[0]: ',
-      files: (p) => ({ 'bgp-conf.yaml': bgpYaml(), 'gateway.yaml': gw, 'evpn-conf.yaml': toYaml(resource('EvpnConf', 'evpn-conf', { vni: 10, routeTargets: [p] })) }),
+      files: (p) => ({
+        'bgp-conf.yaml': bgpYaml(),
+        'gateway.yaml': gw,
+        'evpn-conf.yaml': toYaml(resource('EvpnConf', 'evpn-conf', { vni: 10, routeTargets: [p] })),
+      }),
     },
-    { field: 'externalInterface', expect: 'error: gateway.yaml: externalInterface: ', files: (p) => ({ 'bgp-conf.yaml': bgpYaml(), 'gateway.yaml': gatewayYaml({ externalInterface: p }) }) },
-    { field: 'internalInterface', expect: 'error: gateway.yaml: internalInterface: ', files: (p) => ({ 'bgp-conf.yaml': bgpYaml(), 'gateway.yaml': gatewayYaml({ internalInterface: p }) }) },
-    { field: 'internalGateway', expect: 'error: gateway.yaml: internalGateway: ', files: (p) => ({ 'bgp-conf.yaml': bgpYaml(), 'gateway.yaml': gatewayYaml({ internalGateway: p }) }) },
-    { field: 'vrf.name', expect: 'error: gateway.yaml: vrf.name: ', files: (p) => ({ 'bgp-conf.yaml': bgpYaml(), 'gateway.yaml': gatewayYaml({ vrf: { name: p } }) }) },
-    { field: 'bridge.name', expect: 'error: gateway.yaml: bridge.name: ', files: (p) => ({ 'bgp-conf.yaml': bgpYaml(), 'gateway.yaml': gatewayYaml({ bridge: { name: p } }) }) },
-    { field: 'vxlan.name', expect: 'error: gateway.yaml: vxlan.name: ', files: (p) => ({ 'bgp-conf.yaml': bgpYaml(), 'gateway.yaml': gatewayYaml({ vxlan: { name: p } }) }) },
-    { field: 'advertise', expect: 'error: gateway.yaml: advertise[0]: ', files: (p) => ({ 'bgp-conf.yaml': bgpYaml(), 'gateway.yaml': gatewayYaml({ advertise: [p] }) }) },
-    { field: 'advertise (second)', expect: 'error: gateway.yaml: advertise[1]: ', files: (p) => ({ 'bgp-conf.yaml': bgpYaml(), 'gateway.yaml': gatewayYaml({ advertise: [GW_PREFIX, p] }) }) },
+    {
+      field: 'externalInterface',
+      expect: 'error: gateway.yaml: externalInterface: ',
+      files: (p) => ({ 'bgp-conf.yaml': bgpYaml(), 'gateway.yaml': gatewayYaml({ externalInterface: p }) }),
+    },
+    {
+      field: 'internalInterface',
+      expect: 'error: gateway.yaml: internalInterface: ',
+      files: (p) => ({ 'bgp-conf.yaml': bgpYaml(), 'gateway.yaml': gatewayYaml({ internalInterface: p }) }),
+    },
+    {
+      field: 'internalGateway',
+      expect: 'error: gateway.yaml: internalGateway: ',
+      files: (p) => ({ 'bgp-conf.yaml': bgpYaml(), 'gateway.yaml': gatewayYaml({ internalGateway: p }) }),
+    },
+    {
+      field: 'vrf.name',
+      expect: 'error: gateway.yaml: vrf.name: ',
+      files: (p) => ({ 'bgp-conf.yaml': bgpYaml(), 'gateway.yaml': gatewayYaml({ vrf: { name: p } }) }),
+    },
+    {
+      field: 'bridge.name',
+      expect: 'error: gateway.yaml: bridge.name: ',
+      files: (p) => ({ 'bgp-conf.yaml': bgpYaml(), 'gateway.yaml': gatewayYaml({ bridge: { name: p } }) }),
+    },
+    {
+      field: 'vxlan.name',
+      expect: 'error: gateway.yaml: vxlan.name: ',
+      files: (p) => ({ 'bgp-conf.yaml': bgpYaml(), 'gateway.yaml': gatewayYaml({ vxlan: { name: p } }) }),
+    },
+    {
+      field: 'advertise',
+      expect: 'error: gateway.yaml: advertise[0]: ',
+      files: (p) => ({ 'bgp-conf.yaml': bgpYaml(), 'gateway.yaml': gatewayYaml({ advertise: [p] }) }),
+    },
+    {
+      field: 'advertise (second)',
+      expect: 'error: gateway.yaml: advertise[1]: ',
+      files: (p) => ({ 'bgp-conf.yaml': bgpYaml(), 'gateway.yaml': gatewayYaml({ advertise: [GW_PREFIX, p] }) }),
+    },
   ];
 
   function assertNoMarker(where: string): void {
@@ -666,7 +844,11 @@ describe('faults and hardening against real FRR', { timeout: 1_500_000 }, () => 
     await delay(1500);
     assertNoMarker('after all inputs');
     const since = s.events.slice(from);
-    assert.deepEqual(since.filter((e) => e.event === 'config_changed' || e.event === 'config_applied' || e.event === 'daemon_started').map((e) => e.event), [], 'nothing was applied or restarted');
+    assert.deepEqual(
+      since.filter((e) => e.event === 'config_changed' || e.event === 'config_applied' || e.event === 'daemon_started').map((e) => e.event),
+      [],
+      'nothing was applied or restarted',
+    );
     assert.equal(await s.vty.run(['show running-config']), runningBefore, 'the running FRR config is unchanged');
     assert.equal(readFileSync(s.paths.frrConf, 'utf8'), confBefore, 'frr.conf is unchanged');
     assert.equal(await s.daemonPid('bgpd'), bgpd);
@@ -690,9 +872,11 @@ describe('faults and hardening against real FRR', { timeout: 1_500_000 }, () => 
     ] as const) {
       const at = s.events.length;
       s.volume.update(files);
-      const ev = await s.waitForEvent('config_applied', () => true, 15_000, at).catch((e: unknown) => {
-        throw new Error(`${label}: ${(e as Error).message}\n${lastEvents(s)}`);
-      });
+      const ev = await s
+        .waitForEvent('config_applied', () => true, 15_000, at)
+        .catch((e: unknown) => {
+          throw new Error(`${label}: ${(e as Error).message}\n${lastEvents(s)}`);
+        });
       assert.ok(ev);
       const running = await s.vty.run(['show running-config']);
       assert.ok(running.includes(` neighbor ${RT} password ${word}\n`), `${label}: FRR runs the password literally:\n${running}`);
@@ -708,13 +892,34 @@ describe('faults and hardening against real FRR', { timeout: 1_500_000 }, () => 
 
   test('security: Kube-OVN environment variables with metacharacters are rejected naming the variable', async () => {
     const base = { LOCAL_ASN: '65002', PEER_ASN: '65001', NEIGHBOURS: RT, POD_IP: GW, BGP_HOLD_TIME: '3', BGP_KEEPALIVE_TIME: '1' };
-    const vars = ['ROUTER_ID', 'NEIGHBOURS', 'BGP_PASSWORD', 'BGP_HOLD_TIME', 'BGP_KEEPALIVE_TIME', 'BGP_CONNECT_TIME', 'BGP_EBGP_MULTIHOP', 'ROUTE_TARGETS', 'VNI', 'LOCAL_ASN', 'PEER_ASN'];
+    const vars = [
+      'ROUTER_ID',
+      'NEIGHBOURS',
+      'BGP_PASSWORD',
+      'BGP_HOLD_TIME',
+      'BGP_KEEPALIVE_TIME',
+      'BGP_CONNECT_TIME',
+      'BGP_EBGP_MULTIHOP',
+      'ROUTE_TARGETS',
+      'VNI',
+      'LOCAL_ASN',
+      'PEER_ASN',
+    ];
     for (const payload of PAYLOADS) {
       for (const v of vars) {
-        const env: Record<string, string> = { ...base, ...(v === 'ROUTE_TARGETS' && { VNI: '10' }), ...(v === 'VNI' && { ROUTE_TARGETS: '65000:10' }), [v]: payload };
+        const env: Record<string, string> = {
+          ...base,
+          ...(v === 'ROUTE_TARGETS' && { VNI: '10' }),
+          ...(v === 'VNI' && { ROUTE_TARGETS: '65000:10' }),
+          [v]: payload,
+        };
         const r = await runCli(['check', '--env'], env);
         assert.equal(r.code, 1, `${v} = ${JSON.stringify(payload)} was accepted: ${r.stdout}`);
-        assert.match(r.stderr, new RegExp(`^error: ${v}: `, 'm'), `${v} = ${JSON.stringify(payload)}: the error names the variable:\n${r.stderr}`);
+        assert.match(
+          r.stderr,
+          new RegExp(`^error: ${v}: `, 'm'),
+          `${v} = ${JSON.stringify(payload)}: the error names the variable:\n${r.stderr}`,
+        );
         assertNoMarker(`${v} = ${JSON.stringify(payload)}`);
       }
     }
@@ -744,8 +949,17 @@ describe('faults and hardening against real FRR', { timeout: 1_500_000 }, () => 
     ] as const) {
       const sock = await http.connect();
       try {
-        const res = await rawExchange(sock, `${method} /livez HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\nContent-Length: 1073741824\r\n\r\n`, 5000, { untilResponse: true });
-        assert.match(res.response, new RegExp(`^HTTP/1\\.1 ${status} `), `${method} with a 1 GiB body announced and not sent: ${JSON.stringify(res.response.slice(0, 80))}`);
+        const res = await rawExchange(
+          sock,
+          `${method} /livez HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\nContent-Length: 1073741824\r\n\r\n`,
+          5000,
+          { untilResponse: true },
+        );
+        assert.match(
+          res.response,
+          new RegExp(`^HTTP/1\\.1 ${status} `),
+          `${method} with a 1 GiB body announced and not sent: ${JSON.stringify(res.response.slice(0, 80))}`,
+        );
         assert.ok(res.ms < 5000);
       } finally {
         sock.destroy();
@@ -761,8 +975,13 @@ describe('faults and hardening against real FRR', { timeout: 1_500_000 }, () => 
       const res = await rawExchange(sock, `GET /livez HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(64 * 1024)}\r\n\r\n`, 10_000);
       assert.ok(res.closed, `the connection is closed (not left hanging): ${JSON.stringify(res)}`);
       const status = /^HTTP\/1\.1 (\d{3})/.exec(res.response)?.[1];
-      assert.ok(status === undefined || status === '431' || status === '400', `answer before the close: ${JSON.stringify(res.response.slice(0, 80))}`);
-      t.diagnostic(`64 KiB header: ${status ? `HTTP ${status}, then` : 'no answer,'} connection closed after ${res.ms} ms${res.writeError ? ` (write: ${res.writeError})` : ''}`);
+      assert.ok(
+        status === undefined || status === '431' || status === '400',
+        `answer before the close: ${JSON.stringify(res.response.slice(0, 80))}`,
+      );
+      t.diagnostic(
+        `64 KiB header: ${status ? `HTTP ${status}, then` : 'no answer,'} connection closed after ${res.ms} ms${res.writeError ? ` (write: ${res.writeError})` : ''}`,
+      );
     } finally {
       sock.destroy();
     }
@@ -808,10 +1027,15 @@ describe('faults and hardening against real FRR', { timeout: 1_500_000 }, () => 
       for (const sock of slow) sock.destroy();
     }
     const ms = res.map((r) => r.ms);
-    t.diagnostic(`slow clients cut off after ${ms.join(', ')} ms; ${answers.length} other requests answered meanwhile (max ${Math.max(...answers)} ms)`);
+    t.diagnostic(
+      `slow clients cut off after ${ms.join(', ')} ms; ${answers.length} other requests answered meanwhile (max ${Math.max(...answers)} ms)`,
+    );
     for (const r of res) {
       assert.ok(r.closed, `a slow client was still connected after ${Date.now() - t0} ms`);
-      assert.ok(r.ms <= HEADERS_TIMEOUT_MS + MARGIN_MS, `a slow client was cut off only after ${r.ms} ms (headersTimeout ${HEADERS_TIMEOUT_MS} ms + ${MARGIN_MS} ms margin)`);
+      assert.ok(
+        r.ms <= HEADERS_TIMEOUT_MS + MARGIN_MS,
+        `a slow client was cut off only after ${r.ms} ms (headersTimeout ${HEADERS_TIMEOUT_MS} ms + ${MARGIN_MS} ms margin)`,
+      );
     }
     assert.ok(answers.length >= 5, `other clients were answered meanwhile: ${answers.length}`);
   });
@@ -821,7 +1045,9 @@ describe('faults and hardening against real FRR', { timeout: 1_500_000 }, () => 
 // 6. security: static check over src/
 
 function tsFiles(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? tsFiles(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []));
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? tsFiles(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : [],
+  );
 }
 
 /** What a source tree does that could reach a shell, and how many execa calls it has. */
@@ -836,13 +1062,22 @@ function shellProblems(srcDir: string, root: string): { problems: string[]; exec
       .forEach((line, i) => {
         const where = `${rel}:${i + 1}: ${line.trim()}`;
         if (/\bshell\s*:\s*(?:true|['"`/])/.test(line)) problems.push(`shell option: ${where}`);
-        if (/\b(?:ba|da|z)?sh\s+-c\b|['"](?:\/bin\/|\/usr\/bin\/)?(?:ba|da|z)?sh['"]\s*,\s*\[?\s*['"]-c['"]/.test(line)) problems.push(`sh -c: ${where}`);
+        if (/\b(?:ba|da|z)?sh\s+-c\b|['"](?:\/bin\/|\/usr\/bin\/)?(?:ba|da|z)?sh['"]\s*,\s*\[?\s*['"]-c['"]/.test(line))
+          problems.push(`sh -c: ${where}`);
         if (/(?<![.#\w$])exec(?:Sync)?\(/.test(line)) problems.push(`exec()/execSync(): ${where}`);
         if (/\bchild_process\b/.test(line)) problems.push(`child_process (use execa with an argument array): ${where}`);
       });
   }
   // typed: every execa call has an argument array and no shell option; no execa template/command-string forms
-  const program = ts.createProgram(files, { target: ts.ScriptTarget.ES2023, module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, allowImportingTsExtensions: true, noEmit: true, strict: true, skipLibCheck: true });
+  const program = ts.createProgram(files, {
+    target: ts.ScriptTarget.ES2023,
+    module: ts.ModuleKind.NodeNext,
+    moduleResolution: ts.ModuleResolutionKind.NodeNext,
+    allowImportingTsExtensions: true,
+    noEmit: true,
+    strict: true,
+    skipLibCheck: true,
+  });
   const checker = program.getTypeChecker();
   let execaCalls = 0;
   for (const sf of program.getSourceFiles()) {
@@ -851,10 +1086,15 @@ function shellProblems(srcDir: string, root: string): { problems: string[]; exec
     const execaNames = new Set<string>();
     const cpExecNames = new Set<string>();
     const visit = (node: ts.Node): void => {
-      if (ts.isImportDeclaration(node) && ts.isStringLiteral(node.moduleSpecifier) && /^(node:)?child_process$/.test(node.moduleSpecifier.text)) {
+      if (
+        ts.isImportDeclaration(node) &&
+        ts.isStringLiteral(node.moduleSpecifier) &&
+        /^(node:)?child_process$/.test(node.moduleSpecifier.text)
+      ) {
         const bindings = node.importClause?.namedBindings;
         if (bindings && ts.isNamedImports(bindings)) {
-          for (const el of bindings.elements) if (['exec', 'execSync'].includes((el.propertyName ?? el.name).text)) cpExecNames.add(el.name.text);
+          for (const el of bindings.elements)
+            if (['exec', 'execSync'].includes((el.propertyName ?? el.name).text)) cpExecNames.add(el.name.text);
         }
       }
       if (ts.isImportDeclaration(node) && ts.isStringLiteral(node.moduleSpecifier) && node.moduleSpecifier.text === 'execa') {
@@ -862,7 +1102,8 @@ function shellProblems(srcDir: string, root: string): { problems: string[]; exec
         if (bindings && ts.isNamedImports(bindings)) {
           for (const el of bindings.elements) {
             const imported = (el.propertyName ?? el.name).text;
-            if (['$', 'execaCommand', 'execaCommandSync', 'parseCommandString', 'execaNode'].includes(imported)) problems.push(`${rel}: imports execa's ${imported} (a command string or template, not an argument array)`);
+            if (['$', 'execaCommand', 'execaCommandSync', 'parseCommandString', 'execaNode'].includes(imported))
+              problems.push(`${rel}: imports execa's ${imported} (a command string or template, not an argument array)`);
             if (imported === 'execa' || imported === 'execaSync') execaNames.add(el.name.text);
           }
         } else if (bindings) problems.push(`${rel}: namespace import of execa (calls cannot be checked)`);
@@ -871,10 +1112,13 @@ function shellProblems(srcDir: string, root: string): { problems: string[]; exec
       if (ts.isCallExpression(node)) {
         const callee = node.expression;
         const name = ts.isIdentifier(callee) ? callee.text : ts.isPropertyAccessExpression(callee) ? callee.name.text : undefined;
-        if (name !== undefined && ts.isIdentifier(callee) && cpExecNames.has(name)) problems.push(`${rel}:${sf.getLineAndCharacterOfPosition(node.getStart(sf)).line + 1}: calls child_process exec() as ${name}()`);
+        if (name !== undefined && ts.isIdentifier(callee) && cpExecNames.has(name))
+          problems.push(`${rel}:${sf.getLineAndCharacterOfPosition(node.getStart(sf)).line + 1}: calls child_process exec() as ${name}()`);
         else if (name === 'exec' || name === 'execSync') {
-          const onRegExp = ts.isPropertyAccessExpression(callee) && checker.getTypeAtLocation(callee.expression).getSymbol()?.getName() === 'RegExp';
-          if (!onRegExp) problems.push(`${rel}:${sf.getLineAndCharacterOfPosition(node.getStart(sf)).line + 1}: calls ${name}() (not a RegExp)`);
+          const onRegExp =
+            ts.isPropertyAccessExpression(callee) && checker.getTypeAtLocation(callee.expression).getSymbol()?.getName() === 'RegExp';
+          if (!onRegExp)
+            problems.push(`${rel}:${sf.getLineAndCharacterOfPosition(node.getStart(sf)).line + 1}: calls ${name}() (not a RegExp)`);
         }
       }
       if (ts.isCallExpression(node) && ts.isIdentifier(node.expression) && execaNames.has(node.expression.text)) {
@@ -885,15 +1129,25 @@ function shellProblems(srcDir: string, root: string): { problems: string[]; exec
         if (!file || !args) problems.push(`${where}: execa call without an argument array`);
         else {
           const argsType = checker.getTypeAtLocation(args);
-          if (!checker.isArrayType(argsType) && !checker.isTupleType(argsType)) problems.push(`${where}: execa's second argument is not an array (${checker.typeToString(argsType)})`);
-          if (ts.isStringLiteral(file) && /\s/.test(file.text)) problems.push(`${where}: execa file ${JSON.stringify(file.text)} looks like a command line`);
+          if (!checker.isArrayType(argsType) && !checker.isTupleType(argsType))
+            problems.push(`${where}: execa's second argument is not an array (${checker.typeToString(argsType)})`);
+          if (ts.isStringLiteral(file) && /\s/.test(file.text))
+            problems.push(`${where}: execa file ${JSON.stringify(file.text)} looks like a command line`);
         }
         if (options && ts.isObjectLiteralExpression(options)) {
-          for (const p of options.properties) if (p.name && ts.isIdentifier(p.name) && p.name.text === 'shell') problems.push(`${where}: execa with a shell option`);
+          for (const p of options.properties)
+            if (p.name && ts.isIdentifier(p.name) && p.name.text === 'shell') problems.push(`${where}: execa with a shell option`);
           // The child's whole environment is given: the supervisor's own may hold BGP_PASSWORD.
-          const prop = (name: string): ts.ObjectLiteralElementLike | undefined => options.properties.find((p) => p.name && ts.isIdentifier(p.name) && p.name.text === name);
+          const prop = (name: string): ts.ObjectLiteralElementLike | undefined =>
+            options.properties.find((p) => p.name && ts.isIdentifier(p.name) && p.name.text === name);
           const extendEnv = prop('extendEnv');
-          if (!extendEnv || !ts.isPropertyAssignment(extendEnv) || extendEnv.initializer.kind !== ts.SyntaxKind.FalseKeyword || !prop('env')) problems.push(`${where}: execa without extendEnv: false and an env (the child inherits the supervisor's environment)`);
+          if (
+            !extendEnv ||
+            !ts.isPropertyAssignment(extendEnv) ||
+            extendEnv.initializer.kind !== ts.SyntaxKind.FalseKeyword ||
+            !prop('env')
+          )
+            problems.push(`${where}: execa without extendEnv: false and an env (the child inherits the supervisor's environment)`);
         } else if (!options) problems.push(`${where}: execa without options (the child inherits the supervisor's environment)`);
         else if (options) {
           const shell = checker.getTypeAtLocation(options).getProperty('shell');
@@ -921,20 +1175,29 @@ test('static: the check finds each forbidden form (a planted example)', () => {
       [
         "import { exec as run } from 'node:child_process';",
         "import { execa, execaCommand } from 'execa';",
-        "export async function bad(cmd: string): Promise<void> {",
-        "  run(cmd);",
+        'export async function bad(cmd: string): Promise<void> {',
+        '  run(cmd);',
         "  await execa('ip', ['link'], { shell: true });",
         "  await execa('sh', ['-c', cmd]);",
-        "  await execa(cmd);",
-        "  await execaCommand(cmd);",
-        "  /^x$/.exec(cmd);",
-        "}",
+        '  await execa(cmd);',
+        '  await execaCommand(cmd);',
+        '  /^x$/.exec(cmd);',
+        '}',
         '',
       ].join('\n'),
     );
     const { problems } = shellProblems(dir, dir);
     const text = problems.join('\n');
-    for (const want of [/child_process/, /shell option/, /sh -c/, /execaCommand/, /without an argument array/, /calls child_process exec\(\)/, /inherits the supervisor's environment/]) assert.match(text, want);
+    for (const want of [
+      /child_process/,
+      /shell option/,
+      /sh -c/,
+      /execaCommand/,
+      /without an argument array/,
+      /calls child_process exec\(\)/,
+      /inherits the supervisor's environment/,
+    ])
+      assert.match(text, want);
     assert.ok(!/RegExp|bad\.ts:9:/.test(text), `RegExp.exec is not flagged:\n${text}`);
   } finally {
     rmSync(dir, { recursive: true, force: true });

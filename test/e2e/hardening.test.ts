@@ -33,7 +33,10 @@ describe('hardening against real FRR', { timeout: 600_000 }, () => {
     await lab?.cleanup();
   });
 
-  async function fresh(files: Record<string, string>, extra: { args?: string[]; env?: Record<string, string> } = {}): Promise<SupervisorProcess> {
+  async function fresh(
+    files: Record<string, string>,
+    extra: { args?: string[]; env?: Record<string, string> } = {},
+  ): Promise<SupervisorProcess> {
     await sup?.cleanup();
     sup = startSupervisor(lab, { files, args: [...FAST, ...(extra.args ?? [])], ...(extra.env && { env: extra.env }) });
     return sup;
@@ -121,15 +124,30 @@ describe('hardening against real FRR', { timeout: 600_000 }, () => {
     const from = s.events.length;
     s.volume.update({ ...FILES, 'bgp-conf.yaml': bgpConf('12s', '4s') });
     // The moment the apply has killed bgpd (graceful restart: the router now holds the prefix as stale).
-    await waitFor(() => s.events.slice(from).some((e) => e.daemon === 'bgpd' && e.msg === 'bgpd exited'), { timeoutMs: 15_000, intervalMs: 20, what: 'the apply stopped bgpd' });
+    await waitFor(() => s.events.slice(from).some((e) => e.daemon === 'bgpd' && e.msg === 'bgpd exited'), {
+      timeoutMs: 15_000,
+      intervalMs: 20,
+      what: 'the apply stopped bgpd',
+    });
     const t0 = Date.now();
     const stopping = s.stop('SIGTERM', 30_000);
-    await waitFor(async () => (await routerPrefixes()) === 0, { timeoutMs: 15_000, intervalMs: 50, what: 'the router withdrew the gateway prefix (not kept stale for 120 s)' });
+    await waitFor(async () => (await routerPrefixes()) === 0, {
+      timeoutMs: 15_000,
+      intervalMs: 50,
+      what: 'the router withdrew the gateway prefix (not kept stale for 120 s)',
+    });
     const withdrawnMs = Date.now() - t0;
     const res = await stopping;
-    assert.equal(res.code, 0, `exit ${JSON.stringify(res)}; stderr: ${s.rawStderr.join('\n')}; events: ${JSON.stringify(s.events.slice(from)).slice(-3000)}`);
+    assert.equal(
+      res.code,
+      0,
+      `exit ${JSON.stringify(res)}; stderr: ${s.rawStderr.join('\n')}; events: ${JSON.stringify(s.events.slice(from)).slice(-3000)}`,
+    );
     assert.ok(res.ms < 20_000, `exit took ${res.ms} ms`);
-    const order = s.events.slice(from).map((e) => e.event).filter((e) => ['config_applied', 'config_apply_failed', 'shutdown', 'drained', 'stopped'].includes(String(e)));
+    const order = s.events
+      .slice(from)
+      .map((e) => e.event)
+      .filter((e) => ['config_applied', 'config_apply_failed', 'shutdown', 'drained', 'stopped'].includes(String(e)));
     assert.deepEqual(order, ['shutdown', 'config_applied', 'drained', 'stopped'], 'the apply finished, then the drain, then the stop');
     for (const pid of pids) assert.ok(pid && !alive(pid), `FRR daemon ${String(pid)} is still running`);
     assert.equal(await s.daemonPid('bgpd'), undefined);
@@ -138,7 +156,10 @@ describe('hardening against real FRR', { timeout: 600_000 }, () => {
 
   test('the password reaches no log line, /status, /metrics or child: a numeric password, env mode', async () => {
     const NUMERIC = '12345678';
-    const s = await fresh({ ...FILES, 'bgp-conf.yaml': `${bgpConf()}  password: ${NUMERIC}\n` }, { env: { BGP_PASSWORD: 'envSecretWord' } });
+    const s = await fresh(
+      { ...FILES, 'bgp-conf.yaml': `${bgpConf()}  password: ${NUMERIC}\n` },
+      { env: { BGP_PASSWORD: 'envSecretWord' } },
+    );
     await s.waitForEvent('config_rejected');
     // a valid password in the bgp-conf file: /status lists that file without a hash
     s.volume.update({ ...FILES, 'bgp-conf.yaml': `${bgpConf()}  password: fileSecretWord\n` });
@@ -158,7 +179,8 @@ describe('hardening against real FRR', { timeout: 600_000 }, () => {
       assert.ok(!places[`${d} environ`]?.includes('BGP_PASSWORD'), `${d} inherited BGP_PASSWORD`);
     }
     for (const [where, text] of Object.entries(places)) {
-      for (const secret of [NUMERIC, 'envSecretWord', 'fileSecretWord']) assert.ok(!text.includes(secret), `${secret} leaked into ${where}`);
+      for (const secret of [NUMERIC, 'envSecretWord', 'fileSecretWord'])
+        assert.ok(!text.includes(secret), `${secret} leaked into ${where}`);
     }
     assert.ok(places.logs?.includes('password: must be a string'), 'the rejection names the field');
   });

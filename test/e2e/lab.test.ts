@@ -158,7 +158,14 @@ describe('lab with a router and a gateway-side FRR instance', () => {
     // A non-FRR listener does conflict: bgpd exits ("bgp_socket: ... Program cannot continue") once configured.
     const listener = execa(
       'ip',
-      ['netns', 'exec', lab.rtNs, process.execPath, '-e', "require('net').createServer().listen(1179, '::', () => console.log('listening')); setTimeout(() => {}, 60000)"],
+      [
+        'netns',
+        'exec',
+        lab.rtNs,
+        process.execPath,
+        '-e',
+        "require('net').createServer().listen(1179, '::', () => console.log('listening')); setTimeout(() => {}, 60000)",
+      ],
       { stdin: 'ignore', reject: false, buffer: false },
     );
     try {
@@ -205,7 +212,10 @@ describe('lab with a router and a gateway-side FRR instance', () => {
 
 describe('FrrDaemon start failures', () => {
   it('rejects with the path when the daemon binary does not exist', async () => {
-    const d = new FrrDaemon({ name: 'bgpd', paths: new FrrPaths({ binDir: '/nonexistent/frr', runDir: '/nonexistent/run', pathspace: 'nope' }) });
+    const d = new FrrDaemon({
+      name: 'bgpd',
+      paths: new FrrPaths({ binDir: '/nonexistent/frr', runDir: '/nonexistent/run', pathspace: 'nope' }),
+    });
     await assert.rejects(d.start(), /binary not found: \/nonexistent\/frr\/bgpd/);
     assert.equal(d.running, false);
     assert.equal(d.pid, undefined);
@@ -215,7 +225,11 @@ describe('FrrDaemon start failures', () => {
     requireRoot();
     const lab = await createLab();
     try {
-      const paths = new FrrPaths({ runDir: join(lab.tmpDir, 'run'), configDir: join(lab.tmpDir, 'etc'), pathspace: `fsl${process.pid}g99` });
+      const paths = new FrrPaths({
+        runDir: join(lab.tmpDir, 'run'),
+        configDir: join(lab.tmpDir, 'etc'),
+        pathspace: `fsl${process.pid}g99`,
+      });
       await paths.ensureDirs();
       const d = new FrrDaemon({ name: 'zebra', paths, wrapper: ['/nonexistent/ip', 'netns', 'exec', lab.gwNs] });
       await assert.rejects(d.start(), /binary not found: \/nonexistent\/ip/);

@@ -20,7 +20,9 @@ const gatewayYaml = (maximumPrefix: number): string => `advertise: [${GW_PREFIX}
 function leakyRouterConf(n: number): string {
   const statics = Array.from({ length: n }, (_, i) => `ip route 198.18.${i}.0/24 Null0\n`).join('');
   const networks = Array.from({ length: n }, (_, i) => `  network 198.18.${i}.0/24\n`).join('');
-  return bgpRouterConf({ keepalive: 1, hold: 3 }).replace('router bgp 65001\n', `${statics}router bgp 65001\n`).replace(' address-family ipv4 unicast\n', ` address-family ipv4 unicast\n${networks}`);
+  return bgpRouterConf({ keepalive: 1, hold: 3 })
+    .replace('router bgp 65001\n', `${statics}router bgp 65001\n`)
+    .replace(' address-family ipv4 unicast\n', ` address-family ipv4 unicast\n${networks}`);
 }
 
 function sample(metrics: string, name: string, labels: Record<string, string>): number | undefined {
@@ -61,10 +63,13 @@ describe('inbound prefix limit against real FRR', { timeout: 600_000 }, () => {
     // the limit is in FRR's running config (config_applied means it also passed the line-by-line verify)
     const running = await s.vty.run(['show running-config']);
     assert.match(running, new RegExp(`^  neighbor ${RT.replace(/\./g, '\\.')} maximum-prefix 5$`, 'm'), running);
-    const up = await waitFor(async () => {
-      const n = await neighbour(s);
-      return n?.established && n.afis['ipv4-unicast']?.prefixesReceived === 3 && n;
-    }, { timeoutMs: 30_000, what: 'Established with 3 prefixes received (under the limit of 5)' });
+    const up = await waitFor(
+      async () => {
+        const n = await neighbour(s);
+        return n?.established && n.afis['ipv4-unicast']?.prefixesReceived === 3 && n;
+      },
+      { timeoutMs: 30_000, what: 'Established with 3 prefixes received (under the limit of 5)' },
+    );
     assert.equal(up.state, 'Established');
     await waitFor(() => s.find('neighbour_up').length > 0, { timeoutMs: 10_000, what: 'neighbour_up logged' });
     const metricsUp = (await s.http('/metrics')).body;
@@ -77,17 +82,23 @@ describe('inbound prefix limit against real FRR', { timeout: 600_000 }, () => {
     assert.match(String(down.state), /PfxCt/, `neighbour_down state: ${JSON.stringify(down)}`);
     assert.match(String(down.reason), /Maximum Number of Prefixes Reached/, `neighbour_down reason: ${JSON.stringify(down)}`);
 
-    const n = await waitFor(async () => {
-      const x = await neighbour(s);
-      return x && !x.established && x.lastResetReason ? x : undefined;
-    }, { timeoutMs: 15_000, what: '/status: the neighbour down with a last reset reason' });
+    const n = await waitFor(
+      async () => {
+        const x = await neighbour(s);
+        return x && !x.established && x.lastResetReason ? x : undefined;
+      },
+      { timeoutMs: 15_000, what: '/status: the neighbour down with a last reset reason' },
+    );
     assert.match(n.state, /Idle \(PfxCt\)/, JSON.stringify(n));
     assert.match(String(n.lastResetReason), /Maximum Number of Prefixes Reached/, JSON.stringify(n));
 
-    const metrics = await waitFor(async () => {
-      const body = (await s.http('/metrics')).body;
-      return sample(body, 'frr_supervisor_bgp_peer_prefix_limit_exceeded', PEER) === 1 && body;
-    }, { timeoutMs: 10_000, what: 'frr_supervisor_bgp_peer_prefix_limit_exceeded 1' });
+    const metrics = await waitFor(
+      async () => {
+        const body = (await s.http('/metrics')).body;
+        return sample(body, 'frr_supervisor_bgp_peer_prefix_limit_exceeded', PEER) === 1 && body;
+      },
+      { timeoutMs: 10_000, what: 'frr_supervisor_bgp_peer_prefix_limit_exceeded 1' },
+    );
     assert.equal(sample(metrics, 'frr_bgp_peer_state', PEER), 0);
     // the router sees the gateway gone too (FRR sends a Cease NOTIFICATION, "Maximum Number of Prefixes Reached")
     const rt = JSON.parse(await router.vtysh(`show bgp neighbors ${GW} json`)) as Record<string, { bgpState?: string }>;
@@ -98,10 +109,16 @@ describe('inbound prefix limit against real FRR', { timeout: 600_000 }, () => {
 
     // Raising the limit (a bgpd restart) brings the session back with all 9 prefixes.
     s.volume.update({ 'bgp-conf.yaml': BGP, 'gateway.yaml': gatewayYaml(100) });
-    await waitFor(async () => {
-      const x = await neighbour(s);
-      return x?.established && x.afis['ipv4-unicast']?.prefixesReceived === 9;
-    }, { timeoutMs: 40_000, what: 'Established again with 9 prefixes after raising maximumPrefix to 100' });
-    await waitFor(async () => sample((await s.http('/metrics')).body, 'frr_supervisor_bgp_peer_prefix_limit_exceeded', PEER) === 0, { timeoutMs: 10_000, what: 'limit series back to 0' });
+    await waitFor(
+      async () => {
+        const x = await neighbour(s);
+        return x?.established && x.afis['ipv4-unicast']?.prefixesReceived === 9;
+      },
+      { timeoutMs: 40_000, what: 'Established again with 9 prefixes after raising maximumPrefix to 100' },
+    );
+    await waitFor(async () => sample((await s.http('/metrics')).body, 'frr_supervisor_bgp_peer_prefix_limit_exceeded', PEER) === 0, {
+      timeoutMs: 10_000,
+      what: 'limit series back to 0',
+    });
   });
 });

@@ -59,10 +59,13 @@ describe('observability against real FRR', { timeout: 600_000 }, () => {
     sup = startSupervisor(lab, { files: FILES, args: FAST });
     const s = sup;
     await ready(s);
-    const m = await waitFor(async () => {
-      const r = await s.http('/metrics');
-      return (sample(r.body, 'frr_bgp_peer_prefixes_received_count_total', PEER) ?? 0) >= 1 && r;
-    }, { timeoutMs: 10_000, what: 'the router prefix counted in /metrics' });
+    const m = await waitFor(
+      async () => {
+        const r = await s.http('/metrics');
+        return (sample(r.body, 'frr_bgp_peer_prefixes_received_count_total', PEER) ?? 0) >= 1 && r;
+      },
+      { timeoutMs: 10_000, what: 'the router prefix counted in /metrics' },
+    );
     assert.equal(m.status, 200);
     assert.match(m.headers['content-type'] ?? '', /^text\/plain/);
     for (const name of METRIC_NAMES) assert.match(m.body, new RegExp(`^# TYPE ${name} `, 'm'), `family ${name}`);
@@ -88,11 +91,18 @@ describe('observability against real FRR', { timeout: 600_000 }, () => {
     assert.equal(doc.config.valid, true);
     assert.equal(doc.config.running?.generation, 1);
     assert.deepEqual(doc.config.sources.map((x) => x.name).sort(), ['bgp-conf.yaml', 'gateway.yaml']);
-    assert.deepEqual(doc.daemons.map((d) => (d as { name: string; running: boolean }).running), [true, true, true]);
+    assert.deepEqual(
+      doc.daemons.map((d) => (d as { name: string; running: boolean }).running),
+      [true, true, true],
+    );
     const n = doc.neighbours.find((x) => x.peer === RT);
     assert.equal(n?.state, 'Established');
     assert.ok((n?.afis['ipv4-unicast']?.prefixesReceived ?? 0) >= 1);
-    const cli = await lab.exec(lab.gwNs, [process.execPath, '--import', 'tsx', join(REPO, 'src/cli/main.ts'), 'status', '--url', 'http://127.0.0.1:9180/status'], { reject: false });
+    const cli = await lab.exec(
+      lab.gwNs,
+      [process.execPath, '--import', 'tsx', join(REPO, 'src/cli/main.ts'), 'status', '--url', 'http://127.0.0.1:9180/status'],
+      { reject: false },
+    );
     assert.equal(cli.exitCode, 0, cli.stderr);
     assert.match(cli.stdout, /^bgpd\s+up\s+\d+/m);
     assert.match(cli.stdout, new RegExp(`^${RT.replace(/\./g, '\\.')}\\s+default\\s+Established`, 'm'));
@@ -103,7 +113,11 @@ describe('observability against real FRR', { timeout: 600_000 }, () => {
     await ready(s);
     await router.stopDaemon('bgpd', 'SIGKILL');
     const t0 = Date.now();
-    await waitFor(async () => sample((await s.http('/metrics')).body, 'frr_bgp_peer_state', PEER) === 0, { timeoutMs: 6000, intervalMs: 200, what: 'frr_bgp_peer_state 0' });
+    await waitFor(async () => sample((await s.http('/metrics')).body, 'frr_bgp_peer_state', PEER) === 0, {
+      timeoutMs: 6000,
+      intervalMs: 200,
+      what: 'frr_bgp_peer_state 0',
+    });
     // hold time 3 s to notice the dead peer, then at most two 1 s polls
     assert.ok(Date.now() - t0 <= 6000);
     const r = await s.httpJson<{ ok: boolean; reason: string }>('/readyz');
@@ -111,10 +125,19 @@ describe('observability against real FRR', { timeout: 600_000 }, () => {
     assert.match(r.doc.reason, /none of 1 neighbours is Established/);
     assert.equal((await s.http('/livez')).status, 200, 'an upstream outage never fails liveness');
     await router.startDaemon('bgpd');
-    await waitFor(async () => sample((await s.http('/metrics')).body, 'frr_bgp_peer_state', PEER) === 1, { timeoutMs: 15_000, intervalMs: 200, what: 'frr_bgp_peer_state back to 1' });
+    await waitFor(async () => sample((await s.http('/metrics')).body, 'frr_bgp_peer_state', PEER) === 1, {
+      timeoutMs: 15_000,
+      intervalMs: 200,
+      what: 'frr_bgp_peer_state back to 1',
+    });
     await ready(s);
     await s.waitForEvent('neighbour_down', (e) => e.peer === RT);
-    await s.waitForEvent('neighbour_up', (e) => e.peer === RT, 15_000, s.events.findIndex((e) => e.event === 'neighbour_down'));
+    await s.waitForEvent(
+      'neighbour_up',
+      (e) => e.peer === RT,
+      15_000,
+      s.events.findIndex((e) => e.event === 'neighbour_down'),
+    );
   });
 
   test('gateway bgpd SIGSTOPped: vtysh timeouts counted, /livez 503 after 3 polls; SIGCONT: 200 again', async () => {
@@ -122,28 +145,44 @@ describe('observability against real FRR', { timeout: 600_000 }, () => {
     await ready(s);
     const pid = await s.daemonPid('bgpd');
     assert.ok(pid);
-    const errorsBefore = sample((await s.http('/metrics')).body, 'frr_supervisor_poll_errors_total', { command: 'show bgp vrf all summary json' }) ?? 0;
+    const errorsBefore =
+      sample((await s.http('/metrics')).body, 'frr_supervisor_poll_errors_total', { command: 'show bgp vrf all summary json' }) ?? 0;
     process.kill(pid, 'SIGSTOP');
     try {
-      await waitFor(async () => (await s.http('/livez')).status === 503, { timeoutMs: 12_000, intervalMs: 250, what: '/livez 503 after 3 failed polls' });
+      await waitFor(async () => (await s.http('/livez')).status === 503, {
+        timeoutMs: 12_000,
+        intervalMs: 250,
+        what: '/livez 503 after 3 failed polls',
+      });
       const live = await s.httpJson<{ reason: string }>('/livez');
       assert.match(live.doc.reason, /FRR did not answer \d+ polls in a row/);
-      const errorsAfter = sample((await s.http('/metrics')).body, 'frr_supervisor_poll_errors_total', { command: 'show bgp vrf all summary json' }) ?? 0;
+      const errorsAfter =
+        sample((await s.http('/metrics')).body, 'frr_supervisor_poll_errors_total', { command: 'show bgp vrf all summary json' }) ?? 0;
       assert.ok(errorsAfter >= errorsBefore + 3, `poll errors ${errorsBefore} -> ${errorsAfter}`);
       assert.ok(s.find('vtysh_timeout').length >= 3);
     } finally {
       process.kill(pid, 'SIGCONT');
     }
-    await waitFor(async () => (await s.http('/livez')).status === 200, { timeoutMs: 10_000, intervalMs: 250, what: '/livez 200 after SIGCONT' });
+    await waitFor(async () => (await s.http('/livez')).status === 200, {
+      timeoutMs: 10_000,
+      intervalMs: 250,
+      what: '/livez 200 after SIGCONT',
+    });
   });
 
   test('a removed neighbour leaves no stale series', async () => {
     const s = sup ?? startSupervisor(lab, { files: FILES, args: FAST });
     await ready(s);
     s.volume.update({ ...FILES, 'bgp-conf.yaml': bgpConf([RT, '10.0.1.2']) });
-    await waitFor(async () => sample((await s.http('/metrics')).body, 'frr_bgp_peer_state', { peer: '10.0.1.2' }) === 0, { timeoutMs: 10_000, what: 'series for the added neighbour' });
+    await waitFor(async () => sample((await s.http('/metrics')).body, 'frr_bgp_peer_state', { peer: '10.0.1.2' }) === 0, {
+      timeoutMs: 10_000,
+      what: 'series for the added neighbour',
+    });
     s.volume.update(FILES);
-    await waitFor(async () => !(await s.http('/metrics')).body.includes('peer="10.0.1.2"'), { timeoutMs: 10_000, what: 'no series for the removed neighbour' });
+    await waitFor(async () => !(await s.http('/metrics')).body.includes('peer="10.0.1.2"'), {
+      timeoutMs: 10_000,
+      what: 'no series for the removed neighbour',
+    });
   });
 
   test('the password appears in no log line, /status, /metrics, error, child argv or environment', async () => {
@@ -152,7 +191,15 @@ describe('observability against real FRR', { timeout: 600_000 }, () => {
     // Kube-OVN env form: BGP_PASSWORD in the supervisor's own environment must not reach its children.
     const s = startSupervisor(lab, {
       files: { 'gateway.yaml': 'advertise: [10.17.0.0/16]\n' },
-      env: { LOCAL_ASN: '65002', PEER_ASN: '65001', NEIGHBOURS: RT, BGP_HOLD_TIME: '3', BGP_KEEPALIVE_TIME: '1', BGP_CONNECT_TIME: '1', BGP_PASSWORD: PASSWORD },
+      env: {
+        LOCAL_ASN: '65002',
+        PEER_ASN: '65001',
+        NEIGHBOURS: RT,
+        BGP_HOLD_TIME: '3',
+        BGP_KEEPALIVE_TIME: '1',
+        BGP_CONNECT_TIME: '1',
+        BGP_PASSWORD: PASSWORD,
+      },
       args: [...FAST, '--env'],
     });
     sup = s;

@@ -9,7 +9,14 @@ import { runSoak } from '../lab/soak-run.ts';
 
 test('short soak: 40 config changes leave no growing fds, zombies or stray processes', { timeout: 600_000 }, async (t) => {
   const cycles = 40;
-  const result = await runSoak({ cycles, every: 10, warmup: 10, rssLimitPct: 20, checkRss: cycles >= 100, log: (line) => t.diagnostic(line) });
+  const result = await runSoak({
+    cycles,
+    every: 10,
+    warmup: 10,
+    rssLimitPct: 20,
+    checkRss: cycles >= 100,
+    log: (line) => t.diagnostic(line),
+  });
   t.diagnostic(JSON.stringify({ soak: { ...result, samples: undefined } }));
   assert.deepEqual(result.failures, []);
   assert.equal(result.cycles, cycles);

@@ -16,7 +16,6 @@ import { parseBgpNeighbors, parseBgpSummary } from '../../src/state/bgp.ts';
 import { bgpRouterConf, docsBgpConf, GW, GW_PREFIX, RT, RT_PREFIX } from '../lab/configs.ts';
 import type { BgpConfOptions } from '../lab/configs.ts';
 
-
 /** Alive and not a zombie (a daemon orphaned by a SIGKILLed supervisor is reparented to PID 1, which may reap late). */
 function alive(pid: number | undefined): boolean {
   if (!pid) return false;
@@ -70,7 +69,13 @@ describe('frr-supervisor run against real FRR', { timeout: 600_000 }, () => {
         await new Promise((r) => setTimeout(r, 100));
       }
     })();
-    return { samples, stop: async () => { sampling = false; await loop; } };
+    return {
+      samples,
+      stop: async () => {
+        sampling = false;
+        await loop;
+      },
+    };
   }
 
   async function gwPeer(s: SupervisorProcess, peer = RT): Promise<{ established: boolean; prefixesReceived: number } | undefined> {
@@ -79,7 +84,10 @@ describe('frr-supervisor run against real FRR', { timeout: 600_000 }, () => {
   }
 
   async function established(s: SupervisorProcess, timeoutMs = 15_000): Promise<void> {
-    await waitFor(async () => (await gwPeer(s))?.established && (await routerPeer())?.prefixesReceived === 1, { timeoutMs, what: 'session Established with the gateway prefix at the router' });
+    await waitFor(async () => (await gwPeer(s))?.established && (await routerPeer())?.prefixesReceived === 1, {
+      timeoutMs,
+      what: 'session Established with the gateway prefix at the router',
+    });
   }
 
   async function kernelRoute(prefix: string): Promise<string | undefined> {
@@ -88,7 +96,9 @@ describe('frr-supervisor run against real FRR', { timeout: 600_000 }, () => {
     return routes[0]?.protocol;
   }
 
-  async function fresh(files: Record<string, string> = { 'bgp-conf.yaml': bgpConf(), 'gateway.yaml': gatewayYaml() }): Promise<SupervisorProcess> {
+  async function fresh(
+    files: Record<string, string> = { 'bgp-conf.yaml': bgpConf(), 'gateway.yaml': gatewayYaml() },
+  ): Promise<SupervisorProcess> {
     await sup?.cleanup();
     sup = startSupervisor(lab, { files });
     await sup.waitForEvent('config_applied');
@@ -101,10 +111,15 @@ describe('frr-supervisor run against real FRR', { timeout: 600_000 }, () => {
     const applied = s.find('config_applied')[0];
     assert.equal(applied?.generation, 1);
     // gateway -> router: the advertised CIDR
-    const rtRoutes = JSON.parse(await router.vtysh(`show bgp ipv4 unicast ${GW_PREFIX} json`)) as { paths?: Array<{ aspath?: { string?: string } }> };
+    const rtRoutes = JSON.parse(await router.vtysh(`show bgp ipv4 unicast ${GW_PREFIX} json`)) as {
+      paths?: Array<{ aspath?: { string?: string } }>;
+    };
     assert.equal(rtRoutes.paths?.[0]?.aspath?.string, '65002');
     // router -> gateway: in BGP and in the gateway's kernel table
-    await waitFor(async () => (await kernelRoute(RT_PREFIX)) === 'bgp', { timeoutMs: 10_000, what: `${RT_PREFIX} installed by bgp in the gateway's kernel` });
+    await waitFor(async () => (await kernelRoute(RT_PREFIX)) === 'bgp', {
+      timeoutMs: 10_000,
+      what: `${RT_PREFIX} installed by bgp in the gateway's kernel`,
+    });
     // the default route never leaks: the router receives exactly one prefix
     assert.equal((await routerPeer())?.prefixesReceived, 1);
   });
@@ -113,14 +128,21 @@ describe('frr-supervisor run against real FRR', { timeout: 600_000 }, () => {
     const s = sup ?? (await fresh());
     const before = s.events.length;
     const t0 = Date.now();
-    s.volume.update({ 'bgp-conf.yaml': bgpConf({ hold: '6s', keepalive: '2s', neighbours: [RT, '10.0.1.2'] }), 'gateway.yaml': gatewayYaml() });
+    s.volume.update({
+      'bgp-conf.yaml': bgpConf({ hold: '6s', keepalive: '2s', neighbours: [RT, '10.0.1.2'] }),
+      'gateway.yaml': gatewayYaml(),
+    });
     await s.waitForEvent('config_applied', (e) => e.generation === 2, 5000, before);
     await waitFor(
       async () => {
         const n = parseBgpNeighbors(await s.vty.run([`show bgp neighbors ${RT} json`]))[0];
         return n?.established && n.holdTimeMsecs === 6000 && n.keepaliveIntervalMsecs === 2000;
       },
-      { timeoutMs: Math.max(500, 3000 - (Date.now() - t0)), intervalMs: 50, what: 'negotiated hold 6 s / keepalive 2 s within 3 s of the update' },
+      {
+        timeoutMs: Math.max(500, 3000 - (Date.now() - t0)),
+        intervalMs: 50,
+        what: 'negotiated hold 6 s / keepalive 2 s within 3 s of the update',
+      },
     );
     const elapsed = Date.now() - t0;
     assert.ok(elapsed <= 3000, `took ${elapsed} ms`);
@@ -158,7 +180,10 @@ describe('frr-supervisor run against real FRR', { timeout: 600_000 }, () => {
       await new Promise((r) => setTimeout(r, 45));
     }
     const lastWritten = Date.now();
-    await waitFor(async () => (await s.vty.run(['show running-config'])).includes(`neighbor ${RT} timers connect 30`), { timeoutMs: 8000, what: 'the last update (connect 30 s) running' });
+    await waitFor(async () => (await s.vty.run(['show running-config'])).includes(`neighbor ${RT} timers connect 30`), {
+      timeoutMs: 8000,
+      what: 'the last update (connect 30 s) running',
+    });
     await s.settled(lastWritten);
     const restarts = s.events.slice(before).filter((e) => e.event === 'daemon_started' && e.daemon === 'bgpd');
     assert.ok(restarts.length >= 1 && restarts.length <= 2, `bgpd restarts: ${restarts.length}`);
@@ -190,7 +215,10 @@ describe('frr-supervisor run against real FRR', { timeout: 600_000 }, () => {
     await s.waitForEvent('daemon_started', (e) => e.daemon === 'bgpd' && e.reason === 'dependency', 10_000, before);
     assert.notEqual(await s.daemonPid('bgpd'), bgpd, 'bgpd was restarted after zebra');
     await established(s);
-    await waitFor(async () => (await kernelRoute(RT_PREFIX)) === 'bgp', { timeoutMs: 10_000, what: `${RT_PREFIX} back in the gateway's kernel table` });
+    await waitFor(async () => (await kernelRoute(RT_PREFIX)) === 'bgp', {
+      timeoutMs: 10_000,
+      what: `${RT_PREFIX} back in the gateway's kernel table`,
+    });
   });
 
   test('7. graceful restart: during a config-change restart of bgpd the peer never drops the gateway prefix', async () => {
@@ -201,7 +229,9 @@ describe('frr-supervisor run against real FRR', { timeout: 600_000 }, () => {
     await router.startDaemon('bgpd');
     const s = await fresh();
     const inRib: boolean[] = [];
-    const sampler = samplePeer(async () => void inRib.push((await router.vtysh(`show bgp ipv4 unicast ${GW_PREFIX} json`)).includes('"paths"')));
+    const sampler = samplePeer(
+      async () => void inRib.push((await router.vtysh(`show bgp ipv4 unicast ${GW_PREFIX} json`)).includes('"paths"')),
+    );
     const samples = sampler.samples;
     const pid = await s.daemonPid('bgpd');
     const before = s.events.length;
@@ -213,9 +243,29 @@ describe('frr-supervisor run against real FRR', { timeout: 600_000 }, () => {
     const seenAtEstablished = samples.length;
     await waitFor(() => samples.length >= seenAtEstablished + 10, { timeoutMs: 20_000, what: '10 samples after Established' });
     await sampler.stop();
-    const bgpds = (await execa('ip', ['netns', 'pids', lab.gwNs])).stdout.split('\n').filter(Boolean).map((pid) => { try { return `${pid}: ${readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ').slice(0, 120)}`; } catch { return pid; } });
-    const routerLog = router.logs().filter((l) => /10\.17|[Ss]tale|EOR|End-of-RIB|went from|withdraw|NOTIF|Deferral|defer/.test(l)).slice(-60).join('\n');
-    assert.equal(Math.min(...samples), 1, `the router's prefix count from the gateway dropped: ${samples.join(',')}; in the router's RIB: ${inRib.map(Number).join(',')}\ngw processes:\n${bgpds.join('\n')}\nrouter log:\n${routerLog}\nsupervisor:\n${s.events.filter((e) => e.event || e.daemon === 'bgpd').map((e) => `${String(e.time)} ${String(e.event)} ${String(e.msg).slice(0, 150)}`).join('\n')}`);
+    const bgpds = (await execa('ip', ['netns', 'pids', lab.gwNs])).stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((pid) => {
+        try {
+          return `${pid}: ${readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ').slice(0, 120)}`;
+        } catch {
+          return pid;
+        }
+      });
+    const routerLog = router
+      .logs()
+      .filter((l) => /10\.17|[Ss]tale|EOR|End-of-RIB|went from|withdraw|NOTIF|Deferral|defer/.test(l))
+      .slice(-60)
+      .join('\n');
+    assert.equal(
+      Math.min(...samples),
+      1,
+      `the router's prefix count from the gateway dropped: ${samples.join(',')}; in the router's RIB: ${inRib.map(Number).join(',')}\ngw processes:\n${bgpds.join('\n')}\nrouter log:\n${routerLog}\nsupervisor:\n${s.events
+        .filter((e) => e.event || e.daemon === 'bgpd')
+        .map((e) => `${String(e.time)} ${String(e.event)} ${String(e.msg).slice(0, 150)}`)
+        .join('\n')}`,
+    );
   });
 
   test('7b. pinned FRR behaviour: without graceful restart the same change withdraws the routes at the peer', async () => {
@@ -254,16 +304,26 @@ describe('frr-supervisor run against real FRR', { timeout: 600_000 }, () => {
     const s = startSupervisor(lab, { files: { 'bgp-conf.yaml': bgpConf(), 'gateway.yaml': gatewayYaml() }, binDir });
     sup = s;
     // The attempts, by their own timestamps: 0.5 s, then 1, 2 s between them (a tight loop would log many at once).
-    await waitFor(() => s.find('daemon_start_failed', (e) => e.daemon === 'bgpd').length >= 4, { timeoutMs: 20_000, what: '4 failed attempts to start bgpd' });
+    await waitFor(() => s.find('daemon_start_failed', (e) => e.daemon === 'bgpd').length >= 4, {
+      timeoutMs: 20_000,
+      what: '4 failed attempts to start bgpd',
+    });
     const failures = s.find('daemon_start_failed', (e) => e.daemon === 'bgpd').slice(0, 4);
     assert.match(String(failures[0]?.err), /bgpd/);
     assert.match(String(failures[0]?.err), new RegExp(binDir));
     const at = failures.map((e) => Date.parse(String(e.time)));
     const gaps = at.slice(1).map((t, i) => t - (at[i] ?? t));
-    assert.ok(gaps.every((g) => g >= 400), `attempts too close together (ms): ${gaps.join(',')}`);
+    assert.ok(
+      gaps.every((g) => g >= 400),
+      `attempts too close together (ms): ${gaps.join(',')}`,
+    );
     assert.ok((gaps[2] ?? 0) > (gaps[0] ?? 0), `the backoff grows (ms between attempts): ${gaps.join(',')}`);
     const waits = failures.map((e) => Number(e.retryInMs));
-    assert.deepEqual(waits, [...waits].sort((a, b) => a - b), `announced backoff grows: ${waits.join(',')}`);
+    assert.deepEqual(
+      waits,
+      [...waits].sort((a, b) => a - b),
+      `announced backoff grows: ${waits.join(',')}`,
+    );
     assert.ok(await s.daemonPid('zebra'), 'zebra keeps running');
     symlinkSync('/usr/lib/frr/bgpd', join(binDir, 'bgpd'));
     await s.waitForEvent('daemon_started', (e) => e.daemon === 'bgpd', 20_000);
@@ -294,7 +354,11 @@ describe('frr-supervisor run against real FRR', { timeout: 600_000 }, () => {
     const pids = await Promise.all((['zebra', 'staticd', 'bgpd'] as const).map((d) => s.daemonPid(d)));
     const t0 = Date.now();
     const stopping = s.stop('SIGTERM');
-    await waitFor(async () => ((await routerPeer())?.prefixesReceived ?? 0) === 0, { timeoutMs: 5000, intervalMs: 50, what: 'the router withdrew the gateway prefix within 5 s of SIGTERM' });
+    await waitFor(async () => ((await routerPeer())?.prefixesReceived ?? 0) === 0, {
+      timeoutMs: 5000,
+      intervalMs: 50,
+      what: 'the router withdrew the gateway prefix within 5 s of SIGTERM',
+    });
     const withdrawnMs = Date.now() - t0;
     const res = await stopping;
     assert.equal(res.code, 0, `exit code; stderr: ${s.rawStderr.join('\n')}`);

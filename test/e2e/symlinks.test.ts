@@ -13,7 +13,10 @@ import { startSupervisor } from '../lab/supervisor-process.ts';
 import type { SupervisorProcess } from '../lab/supervisor-process.ts';
 import { docsBgpConf, GW_PREFIX } from '../lab/configs.ts';
 
-const FILES = { 'bgp-conf.yaml': docsBgpConf({ hold: '9s', keepalive: '3s', connect: '1s' }), 'gateway.yaml': `advertise: [${GW_PREFIX}]\n` };
+const FILES = {
+  'bgp-conf.yaml': docsBgpConf({ hold: '9s', keepalive: '3s', connect: '1s' }),
+  'gateway.yaml': `advertise: [${GW_PREFIX}]\n`,
+};
 
 describe('planted links in the FRR dirs, against the real supervisor', { timeout: 300_000 }, () => {
   let lab: Lab;
@@ -52,7 +55,8 @@ describe('planted links in the FRR dirs, against the real supervisor', { timeout
     s.start({ files: FILES });
     await s.waitForEvent('config_applied', () => true, 30_000);
     assert.equal(readFileSync(victimFile, 'utf8'), 'precious\n', 'a file was written through a planted link');
-    for (const name of ['vtysh.conf', 'daemons', 'frr.conf']) assert.ok(lstatSync(join(conf, name)).isFile(), `${name} is a regular file again`);
+    for (const name of ['vtysh.conf', 'daemons', 'frr.conf'])
+      assert.ok(lstatSync(join(conf, name)).isFile(), `${name} is a regular file again`);
     assert.equal(readFileSync(join(conf, 'vtysh.conf'), 'utf8'), 'service integrated-vtysh-config\n');
     assert.equal(statSync(victimDir).uid, 0, 'the run dir link target was chowned to frr');
     assert.deepEqual(readdirSync(victimDir), [], 'pid files or sockets landed in the link target');

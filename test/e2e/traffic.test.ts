@@ -49,12 +49,19 @@ function assertDelivered(stats: Record<string, FlowStats>, minSent: number, maxL
     log(formatFlow(s));
     assert.ok(s.sent >= minSent, `${s.label}: sent ${s.sent} < ${minSent}`);
     // Probes the receiving agent itself dropped (its socket buffer overflowed on this loaded machine) are not the network's.
-    assert.ok(s.lost - s.receiverDrops <= s.sent * maxLossShare, `${s.label}: lost ${s.lost} of ${s.sent} (receiver drops ${s.receiverDrops})`);
+    assert.ok(
+      s.lost - s.receiverDrops <= s.sent * maxLossShare,
+      `${s.label}: lost ${s.lost} of ${s.sent} (receiver drops ${s.receiverDrops})`,
+    );
   }
 }
 
 /** A meter window of `ms` once every flow delivers (a first meter waits for the path, then is discarded). */
-async function steadyWindow(flows: ReturnType<typeof hostFlows>, ms: number, during?: () => Promise<void>): Promise<Record<string, FlowStats>> {
+async function steadyWindow(
+  flows: ReturnType<typeof hostFlows>,
+  ms: number,
+  during?: () => Promise<void>,
+): Promise<Record<string, FlowStats>> {
   const warm = await LossMeter.start(flows);
   try {
     await warm.waitFlowing({ timeoutMs: 60_000 });
@@ -100,7 +107,10 @@ describe('traffic through an EVPN gateway (netns VRF backend) against real FRR',
     hosts = await addHosts(lab);
     await evpnRouterDevices(lab, 1016);
     router = await lab.startRouter(evpnRouterConf(1016, GW, RT, ROUTER_OPTS));
-    sup = startSupervisor(lab, { files: { 'bgp-conf.yaml': BGP, 'evpn-conf.yaml': docsEvpnConf(1016), 'gateway.yaml': gatewayEvpn() }, args: ['--resync', '2s', '--poll-interval', '1s'] });
+    sup = startSupervisor(lab, {
+      files: { 'bgp-conf.yaml': BGP, 'evpn-conf.yaml': docsEvpnConf(1016), 'gateway.yaml': gatewayEvpn() },
+      args: ['--resync', '2s', '--poll-interval', '1s'],
+    });
     await sup.waitForEvent('config_applied', () => true, 60_000);
   });
 
@@ -115,10 +125,15 @@ describe('traffic through an EVPN gateway (netns VRF backend) against real FRR',
     return (await execa('nsenter', ['-t', String(sup.pid), '-m', '-n', ...argv])).stdout;
   }
 
-  test('1. advertising the internal interface\'s own subnet applies: the connected route stays, the other CIDR is routed, forwarding is on in the VRF namespace', async () => {
+  test("1. advertising the internal interface's own subnet applies: the connected route stays, the other CIDR is routed, forwarding is on in the VRF namespace", async () => {
     assert.deepEqual(sup.find('config_apply_failed'), []);
     assert.deepEqual(sup.find('dataplane_failed'), []);
-    const routes = JSON.parse(await inSupMnt(['ip', '-n', VRF, '-json', 'route', 'show'])) as Array<{ dst: string; gateway?: string; dev?: string; protocol?: string }>;
+    const routes = JSON.parse(await inSupMnt(['ip', '-n', VRF, '-json', 'route', 'show'])) as Array<{
+      dst: string;
+      gateway?: string;
+      dev?: string;
+      protocol?: string;
+    }>;
     const connected = routes.find((r) => r.dst === VPC.connectedCidr);
     assert.equal(connected?.protocol, 'kernel', `the connected route of int0 is still there: ${JSON.stringify(routes)}`);
     assert.equal(connected?.dev, VPC.gatewayIf);
@@ -127,10 +142,13 @@ describe('traffic through an EVPN gateway (netns VRF backend) against real FRR',
     assert.equal(routed?.protocol, 'static');
     assert.equal((await inSupMnt(['ip', 'netns', 'exec', VRF, 'cat', '/proc/sys/net/ipv4/ip_forward'])).trim(), '1');
     assert.equal((await inSupMnt(['ip', 'netns', 'exec', VRF, 'cat', '/proc/sys/net/ipv6/conf/all/forwarding'])).trim(), '1');
-    const status = await waitFor(async () => {
-      const s = await sup.httpJson<StatusDoc>('/status');
-      return s.doc.dataplane?.forwarding && s.doc.supervisor.ready.ok && s.doc;
-    }, { timeoutMs: 30_000, what: 'ready with a data plane report' });
+    const status = await waitFor(
+      async () => {
+        const s = await sup.httpJson<StatusDoc>('/status');
+        return s.doc.dataplane?.forwarding && s.doc.supervisor.ready.ok && s.doc;
+      },
+      { timeoutMs: 30_000, what: 'ready with a data plane report' },
+    );
     assert.equal(status.dataplane?.ok, true);
     assert.equal(status.dataplane?.forwarding?.owned, true);
     assert.deepEqual(status.dataplane?.forwarding?.state, { ipv4: true, ipv6: true });
@@ -145,12 +163,19 @@ describe('traffic through an EVPN gateway (netns VRF backend) against real FRR',
     });
     assertDelivered(stats, 1500);
     assert.ok(cap);
-    const inbound = cap.count(new RegExp(`IP ${REMOTE.address.replaceAll('.', '\\.')}\\.\\d+ > ${VPC.routedAddress.replaceAll('.', '\\.')}\\.${METER_PORT}: UDP`));
-    const outbound = cap.count(new RegExp(`IP ${VPC.routedAddress.replaceAll('.', '\\.')}\\.\\d+ > ${REMOTE.address.replaceAll('.', '\\.')}\\.${METER_PORT}: UDP`));
+    const inbound = cap.count(
+      new RegExp(`IP ${REMOTE.address.replaceAll('.', '\\.')}\\.\\d+ > ${VPC.routedAddress.replaceAll('.', '\\.')}\\.${METER_PORT}: UDP`),
+    );
+    const outbound = cap.count(
+      new RegExp(`IP ${VPC.routedAddress.replaceAll('.', '\\.')}\\.\\d+ > ${REMOTE.address.replaceAll('.', '\\.')}\\.${METER_PORT}: UDP`),
+    );
     log(`captured on net1 (udp port 4789, 1.5 s): ${cap.lines.length} lines, inner probes remote->vpc ${inbound}, vpc->remote ${outbound}`);
     assert.ok(inbound >= 1000, `remote->vpc probes inside VXLAN on net1: ${inbound}`);
     assert.ok(outbound >= 1000, `vpc->remote probes inside VXLAN on net1: ${outbound}`);
-    assert.ok(cap.count(/VXLAN, flags \[I\] \(0x08\), vni 1016/) >= inbound + outbound, 'every probe seen was in a VXLAN packet of VNI 1016');
+    assert.ok(
+      cap.count(/VXLAN, flags \[I\] \(0x08\), vni 1016/) >= inbound + outbound,
+      'every probe seen was in a VXLAN packet of VNI 1016',
+    );
   });
 
   test('3. a failing data plane step keeps BGP up; /readyz and /status name it; fixed, ready again', async () => {
@@ -159,15 +184,25 @@ describe('traffic through an EVPN gateway (netns VRF backend) against real FRR',
     sup.volume.update({ 'bgp-conf.yaml': BGP, 'evpn-conf.yaml': docsEvpnConf(1016), 'gateway.yaml': gatewayEvpn('10.99.0.1') });
     const failed = await sup.waitForEvent('dataplane_failed', () => true, 20_000, before);
     assert.match(String(failed.err), /route replace 10\.17\.0\.0\/16 via 10\.99\.0\.1 .*Nexthop has invalid gateway/);
-    const ready = await waitFor(async () => {
-      const r = await sup.http('/readyz');
-      return r.status === 503 && r;
-    }, { timeoutMs: 10_000, what: '/readyz 503' });
+    const ready = await waitFor(
+      async () => {
+        const r = await sup.http('/readyz');
+        return r.status === 503 && r;
+      },
+      { timeoutMs: 10_000, what: '/readyz 503' },
+    );
     assert.match(ready.body, /data plane: data plane step \d+\/\d+ failed: ip -n \S+ route replace 10\.17\.0\.0\/16 via 10\.99\.0\.1/);
     const status = (await sup.httpJson<StatusDoc>('/status')).doc;
     assert.equal(status.dataplane?.failedSteps?.[0]?.error, 'Error: Nexthop has invalid gateway.');
-    assert.ok(status.neighbours.some((n) => n.peer === RT && n.established), 'BGP stays up');
-    assert.deepEqual(sup.events.slice(before).filter((e) => e.event === 'daemon_exited'), [], 'no daemon went down');
+    assert.ok(
+      status.neighbours.some((n) => n.peer === RT && n.established),
+      'BGP stays up',
+    );
+    assert.deepEqual(
+      sup.events.slice(before).filter((e) => e.event === 'daemon_exited'),
+      [],
+      'no daemon went down',
+    );
     sup.volume.update({ 'bgp-conf.yaml': BGP, 'evpn-conf.yaml': docsEvpnConf(1016), 'gateway.yaml': gatewayEvpn() });
     await sup.waitForEvent('dataplane_recovered', () => true, 20_000, before);
     await waitFor(async () => (await sup.http('/readyz')).status === 200, { timeoutMs: 20_000, what: 'ready again' });
@@ -184,8 +219,16 @@ describe('traffic through an EVPN gateway (netns VRF backend) against real FRR',
       await router.vtysh(['configure terminal', 'vrf default', 'no vni 1016', 'exit-vrf']);
       await evpnRouterDevices(lab, 2016);
       await router.vtysh([
-        'configure terminal', 'vrf default', 'vni 2016', 'exit-vrf', 'router bgp 65001', 'address-family l2vpn evpn',
-        'no route-target import 65000:1016', 'no route-target export 65000:1016', 'route-target import 65000:2016', 'route-target export 65000:2016',
+        'configure terminal',
+        'vrf default',
+        'vni 2016',
+        'exit-vrf',
+        'router bgp 65001',
+        'address-family l2vpn evpn',
+        'no route-target import 65000:1016',
+        'no route-target export 65000:1016',
+        'route-target import 65000:2016',
+        'route-target export 65000:2016',
       ]);
       sup.volume.update({ 'bgp-conf.yaml': BGP, 'evpn-conf.yaml': docsEvpnConf(2016), 'gateway.yaml': gatewayEvpn() });
       await sup.waitForEvent('config_applied', () => true, 30_000, before);
@@ -231,7 +274,10 @@ describe('traffic through an EVPN gateway (netns VRF backend) against real FRR',
     }
     assert.ok(cap);
     assert.equal(cap.count(/VXLAN/), 0, 'no VXLAN any more');
-    assert.ok(cap.count(new RegExp(`> ${VPC.address.replaceAll('.', '\\.')}\\.${METER_PORT}: UDP`)) > 100, 'probes to the VPC host cross net1 unencapsulated');
+    assert.ok(
+      cap.count(new RegExp(`> ${VPC.address.replaceAll('.', '\\.')}\\.${METER_PORT}: UDP`)) > 100,
+      'probes to the VPC host cross net1 unencapsulated',
+    );
   });
 });
 
@@ -246,7 +292,10 @@ describe('traffic through a BGP-only gateway against real FRR', { timeout: 600_0
     hosts = await addHosts(lab);
     // As Kube-OVN's init container does in the gateway Pod: the routed CIDR via the internal gateway.
     await lab.exec(lab.gwNs, ['ip', 'route', 'add', VPC.routedCidr, 'via', VPC.address]);
-    sup = startSupervisor(lab, { files: { 'bgp-conf.yaml': BGP, 'gateway.yaml': GATEWAY }, args: ['--resync', '2s', '--poll-interval', '1s'] });
+    sup = startSupervisor(lab, {
+      files: { 'bgp-conf.yaml': BGP, 'gateway.yaml': GATEWAY },
+      args: ['--resync', '2s', '--poll-interval', '1s'],
+    });
     await sup.waitForEvent('config_applied', () => true, 60_000);
   });
 
@@ -267,7 +316,9 @@ describe('traffic through a BGP-only gateway against real FRR', { timeout: 600_0
     let fpingMs = 0;
     try {
       const t0 = Date.now();
-      const fp = lab.exec(hosts.remoteNs, ['fping', '-c', '3000', '-i', '1', '-p', '1', '-q', VPC.routedAddress], { reject: false, timeoutMs: 20_000 }).then((r) => ((fpingMs = Date.now() - t0), r));
+      const fp = lab
+        .exec(hosts.remoteNs, ['fping', '-c', '3000', '-i', '1', '-p', '1', '-q', VPC.routedAddress], { reject: false, timeoutMs: 20_000 })
+        .then((r) => ((fpingMs = Date.now() - t0), r));
       await sleep(1000);
       // A blackhole for the VPC host's address at the router: forwarded packets are dropped silently (no ICMP).
       await lab.exec(lab.rtNs, ['ip', 'route', 'add', 'blackhole', `${VPC.routedAddress}/32`]);
@@ -287,27 +338,42 @@ describe('traffic through a BGP-only gateway against real FRR', { timeout: 600_0
     // fping's real rate on a loaded machine is below its nominal 1000/s: compare the outage each tool saw, in ms.
     const fpingOutageMs = (fpingLost * fpingMs) / Number(fm[1]);
     const meterOutageMs = (stats.lost * 1000) / stats.rate;
-    log(`fping: ${fm[0]} in ${fpingMs} ms -> lost ${fpingLost} = ${Math.round(fpingOutageMs)} ms; meter: lost ${stats.lost} = ${meterOutageMs} ms, longest gap ${stats.longestGapMs} ms`);
-    for (const [who, ms] of [['meter', meterOutageMs], ['fping', fpingOutageMs]] as const) assert.ok(ms >= 350 && ms <= 900, `${who}: ${Math.round(ms)} ms of probes lost in a 500 ms blackout`);
-    assert.ok(Math.abs(meterOutageMs - fpingOutageMs) <= Math.max(100, 0.2 * fpingOutageMs), `meter ${meterOutageMs} ms vs fping ${Math.round(fpingOutageMs)} ms`);
+    log(
+      `fping: ${fm[0]} in ${fpingMs} ms -> lost ${fpingLost} = ${Math.round(fpingOutageMs)} ms; meter: lost ${stats.lost} = ${meterOutageMs} ms, longest gap ${stats.longestGapMs} ms`,
+    );
+    for (const [who, ms] of [
+      ['meter', meterOutageMs],
+      ['fping', fpingOutageMs],
+    ] as const)
+      assert.ok(ms >= 350 && ms <= 900, `${who}: ${Math.round(ms)} ms of probes lost in a 500 ms blackout`);
+    assert.ok(
+      Math.abs(meterOutageMs - fpingOutageMs) <= Math.max(100, 0.2 * fpingOutageMs),
+      `meter ${meterOutageMs} ms vs fping ${Math.round(fpingOutageMs)} ms`,
+    );
     assert.ok(stats.longestGapMs >= 350 && stats.longestGapMs <= 900, `longest gap ${stats.longestGapMs} ms`);
     assert.equal(stats.holes.filter((h) => h.lost > 10).length, 1, `one hole: ${JSON.stringify(stats.holes)}`);
   });
 
-  test('3. forwarding switched off in the gateway\'s namespace (not the supervisor\'s): /readyz names the sysctl, BGP stays; on again, ready', async () => {
+  test("3. forwarding switched off in the gateway's namespace (not the supervisor's): /readyz names the sysctl, BGP stays; on again, ready", async () => {
     await setForwarding(lab.gwNs, false);
     try {
-      const r = await waitFor(async () => {
-        const x = await sup.http('/readyz');
-        return x.status === 503 && x;
-      }, { timeoutMs: 15_000, what: '/readyz 503 with forwarding off' });
+      const r = await waitFor(
+        async () => {
+          const x = await sup.http('/readyz');
+          return x.status === 503 && x;
+        },
+        { timeoutMs: 15_000, what: '/readyz 503 with forwarding off' },
+      );
       assert.match(r.body, /net\.ipv4\.ip_forward is 0 in the gateway's namespace/);
       const ev = sup.find('forwarding_off');
       assert.ok(ev.length > 0, 'forwarding_off logged');
       const status = (await sup.httpJson<StatusDoc>('/status')).doc;
       assert.equal(status.dataplane?.forwarding?.owned, false);
       assert.equal(status.dataplane?.forwarding?.state.ipv4, false);
-      assert.ok(status.neighbours.some((n) => n.peer === RT && n.established), 'BGP stays up');
+      assert.ok(
+        status.neighbours.some((n) => n.peer === RT && n.established),
+        'BGP stays up',
+      );
     } finally {
       await setForwarding(lab.gwNs, true);
     }
@@ -317,7 +383,9 @@ describe('traffic through a BGP-only gateway against real FRR', { timeout: 600_0
   test('4. a config change that restarts bgpd with graceful restart loses no packet, either way (router older than its restart time)', async () => {
     const wait = ROUTER_GR_AGE_MS - (Date.now() - bgpRouterStarted);
     if (wait > 0) {
-      log(`waiting ${Math.round(wait / 1000)} s until the router's BGP instance is older than its graceful-restart time (FRR 8.4 sets the Restart bit before)`);
+      log(
+        `waiting ${Math.round(wait / 1000)} s until the router's BGP instance is older than its graceful-restart time (FRR 8.4 sets the Restart bit before)`,
+      );
       await sleep(wait);
     }
     const flows = hostFlows(hosts, { target: 'both' });
@@ -333,10 +401,15 @@ describe('traffic through a BGP-only gateway against real FRR', { timeout: 600_0
       const applied = await sup.waitForEvent('config_applied', () => true, 30_000, before);
       assert.deepEqual(applied.restarted, ['bgpd']);
       // back when the new bgpd has the router's prefix again (and has told zebra so)
-      await waitFor(async () => {
-        const sum = JSON.parse(await sup.vty.run(['show bgp ipv4 unicast summary json'])) as { peers?: Record<string, { state?: string; pfxRcd?: number }> };
-        return sum.peers?.[RT]?.state === 'Established' && sum.peers[RT].pfxRcd === 1;
-      }, { timeoutMs: 30_000, what: 'the session back with the router prefix' });
+      await waitFor(
+        async () => {
+          const sum = JSON.parse(await sup.vty.run(['show bgp ipv4 unicast summary json'])) as {
+            peers?: Record<string, { state?: string; pfxRcd?: number }>;
+          };
+          return sum.peers?.[RT]?.state === 'Established' && sum.peers[RT].pfxRcd === 1;
+        },
+        { timeoutMs: 30_000, what: 'the session back with the router prefix' },
+      );
       await sleep(2000);
       stats = await m.stop();
     } catch (e) {

@@ -62,10 +62,43 @@ type Role = 'bgp' | 'evpn' | 'gateway';
 type Obj = Record<string, unknown>;
 const FILE_BASE: Record<Role, string> = { bgp: 'bgp-conf', evpn: 'evpn-conf', gateway: 'gateway' };
 const KIND: Record<'bgp' | 'evpn', string> = { bgp: 'BgpConf', evpn: 'EvpnConf' };
-const BGP_FIELDS = ['localASN', 'peerASN', 'routerId', 'neighbours', 'password', 'holdTime', 'keepaliveTime', 'connectTime', 'ebgpMultiHop'];
+const BGP_FIELDS = [
+  'localASN',
+  'peerASN',
+  'routerId',
+  'neighbours',
+  'password',
+  'holdTime',
+  'keepaliveTime',
+  'connectTime',
+  'ebgpMultiHop',
+];
 const EVPN_FIELDS = ['vni', 'routeTargets'];
-const GATEWAY_FIELDS = ['advertise', 'externalInterface', 'internalInterface', 'internalGateway', 'vrf', 'bridge', 'vxlan', 'gracefulRestart', 'vrfBackend', 'maximumPrefix'];
-const ENV_VARS = ['LOCAL_ASN', 'PEER_ASN', 'ROUTER_ID', 'NEIGHBOURS', 'BGP_PASSWORD', 'BGP_HOLD_TIME', 'BGP_KEEPALIVE_TIME', 'BGP_CONNECT_TIME', 'BGP_EBGP_MULTIHOP', 'VNI', 'ROUTE_TARGETS'];
+const GATEWAY_FIELDS = [
+  'advertise',
+  'externalInterface',
+  'internalInterface',
+  'internalGateway',
+  'vrf',
+  'bridge',
+  'vxlan',
+  'gracefulRestart',
+  'vrfBackend',
+  'maximumPrefix',
+];
+const ENV_VARS = [
+  'LOCAL_ASN',
+  'PEER_ASN',
+  'ROUTER_ID',
+  'NEIGHBOURS',
+  'BGP_PASSWORD',
+  'BGP_HOLD_TIME',
+  'BGP_KEEPALIVE_TIME',
+  'BGP_CONNECT_TIME',
+  'BGP_EBGP_MULTIHOP',
+  'VNI',
+  'ROUTE_TARGETS',
+];
 /** Characters no validator accepts in any string field (whitespace, controls, non-ASCII, quotes). */
 export const BAD_CHAR = /[^\x21-\x7e]|["']/;
 
@@ -105,11 +138,20 @@ function uniqueBy<T>(rng: Rng, n: number, gen: () => T, key: (t: T) => string, a
 function genValid(rng: Rng, envMode: boolean): Model {
   const localAsn = v.randomAsn(rng);
   const peerAsn = rng.chance(0.2) ? localAsn : v.randomAsn(rng);
-  const nN = rng.weighted<() => number>([[10, () => rng.int(1, 3)], [4, () => rng.int(4, 8)], [1, () => rng.int(9, 40)], [0.03, () => 1024]])();
+  const nN = rng.weighted<() => number>([
+    [10, () => rng.int(1, 3)],
+    [4, () => rng.int(4, 8)],
+    [1, () => rng.int(9, 40)],
+    [0.03, () => 1024],
+  ])();
   const neighbours = uniqueBy(rng, nN, () => v.randomAddr(rng, 0.3), v.addrKey);
   const routerIdAddr = uniqueBy(rng, 1, () => v.randomV4(rng), v.addrKey, new Set(neighbours.map(v.addrKey)))[0]!;
   const routerId = v.canonical(routerIdAddr);
-  const routerIdMode = rng.weighted([[8, 'spec'], [1, 'pod'], [1, 'iface']] as const);
+  const routerIdMode = rng.weighted([
+    [8, 'spec'],
+    [1, 'pod'],
+    [1, 'iface'],
+  ] as const);
   const password = rng.chance(0.3) ? v.randomPassword(rng) : undefined;
   const filePassword = rng.chance(0.15) ? v.randomPassword(rng) : undefined;
 
@@ -127,8 +169,17 @@ function genValid(rng: Rng, envMode: boolean): Model {
 
   const evpn = rng.chance(0.35)
     ? {
-        vni: rng.weighted<() => number>([[3, () => rng.int(1, 65535)], [2, () => rng.int(65536, 16777215)], [1, () => rng.pick([1, 1016, 65535, 65536, 131072, 16777215])]])(),
-        rts: uniqueBy(rng, rng.chance(0.05) ? 64 : rng.int(1, 4), () => v.randomRouteTarget(rng), (r) => r.canonical),
+        vni: rng.weighted<() => number>([
+          [3, () => rng.int(1, 65535)],
+          [2, () => rng.int(65536, 16777215)],
+          [1, () => rng.pick([1, 1016, 65535, 65536, 131072, 16777215])],
+        ])(),
+        rts: uniqueBy(
+          rng,
+          rng.chance(0.05) ? 64 : rng.int(1, 4),
+          () => v.randomRouteTarget(rng),
+          (r) => r.canonical,
+        ),
       }
     : undefined;
 
@@ -207,7 +258,17 @@ function genValid(rng: Rng, envMode: boolean): Model {
     ifaceIp = routerId;
     if (rng.chance(0.5)) env.POD_IP = rng.pick(['fd00::13', '', 'not-an-ip', '10.0.1.013', ' 10.0.1.13']);
   }
-  const model: Model = { docs: {}, wrap: { bgp: rng.chance(0.4), evpn: rng.chance(0.4) }, ext: { bgp: rng.chance(0.3) ? 'json' : 'yaml', evpn: rng.chance(0.3) ? 'json' : 'yaml', gateway: rng.chance(0.3) ? 'json' : 'yaml' }, passwordEol: rng.pick(['', '\n', '\n', '\r\n']), env, useEnv: envMode, expected, ...(ifaceIp && { ifaceIp }), ...(filePassword !== undefined && { password: filePassword }) };
+  const model: Model = {
+    docs: {},
+    wrap: { bgp: rng.chance(0.4), evpn: rng.chance(0.4) },
+    ext: { bgp: rng.chance(0.3) ? 'json' : 'yaml', evpn: rng.chance(0.3) ? 'json' : 'yaml', gateway: rng.chance(0.3) ? 'json' : 'yaml' },
+    passwordEol: rng.pick(['', '\n', '\n', '\r\n']),
+    env,
+    useEnv: envMode,
+    expected,
+    ...(ifaceIp && { ifaceIp }),
+    ...(filePassword !== undefined && { password: filePassword }),
+  };
   if (hasGateway) model.docs.gateway = shuffledObject(rng, gw);
 
   if (envMode) {
@@ -257,15 +318,29 @@ const nastyish = (rng: Rng): unknown => v.nastyValue(rng, 1);
 // Serialization
 
 function resourceDoc(rng: Rng, role: 'bgp' | 'evpn', spec: unknown): Obj {
-  const doc: Obj = { apiVersion: 'kubeovn.io/v1', kind: KIND[role], metadata: { name: `${role}-${rng.int(0, 9999)}`, ...(rng.chance(0.2) && { labels: { a: 'b' }, resourceVersion: '12345' }) }, spec };
+  const doc: Obj = {
+    apiVersion: 'kubeovn.io/v1',
+    kind: KIND[role],
+    metadata: { name: `${role}-${rng.int(0, 9999)}`, ...(rng.chance(0.2) && { labels: { a: 'b' }, resourceVersion: '12345' }) },
+    spec,
+  };
   if (rng.chance(0.1)) doc.status = { ready: true };
   return rng.chance(0.3) ? shuffledObject(rng, doc) : doc;
 }
 
 function yamlText(rng: Rng, doc: unknown): string {
   const text = yamlStringify(doc, {
-    defaultStringType: rng.weighted([[6, 'PLAIN'], [2, 'QUOTE_DOUBLE'], [1, 'QUOTE_SINGLE'], [0.5, 'BLOCK_LITERAL']] as const),
-    collectionStyle: rng.weighted([[5, 'any'], [2, 'block'], [2, 'flow']] as const),
+    defaultStringType: rng.weighted([
+      [6, 'PLAIN'],
+      [2, 'QUOTE_DOUBLE'],
+      [1, 'QUOTE_SINGLE'],
+      [0.5, 'BLOCK_LITERAL'],
+    ] as const),
+    collectionStyle: rng.weighted([
+      [5, 'any'],
+      [2, 'block'],
+      [2, 'flow'],
+    ] as const),
     indent: rng.pick([2, 2, 4]),
     lineWidth: 0,
   });
@@ -296,8 +371,26 @@ function serialize(rng: Rng, m: Model): Record<string, FileSpec> {
   return files;
 }
 
-function caseOf(base: { seed: number; index: number }, kind: string, note: string, m: Model, files: Record<string, FileSpec>, expect?: Expectation): FuzzCase {
-  return { ...base, kind, note, files, env: m.env, useEnv: m.useEnv, dirMode: 'dir', ...(m.ifaceIp && { ifaceIp: m.ifaceIp }), isolate: false, ...(expect && { expect }) };
+function caseOf(
+  base: { seed: number; index: number },
+  kind: string,
+  note: string,
+  m: Model,
+  files: Record<string, FileSpec>,
+  expect?: Expectation,
+): FuzzCase {
+  return {
+    ...base,
+    kind,
+    note,
+    files,
+    env: m.env,
+    useEnv: m.useEnv,
+    dirMode: 'dir',
+    ...(m.ifaceIp && { ifaceIp: m.ifaceIp }),
+    isolate: false,
+    ...(expect && { expect }),
+  };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -309,7 +402,8 @@ interface Slot {
   path: Array<string | number>;
 }
 
-const slotName = (s: Slot): string => (s.role === 'password' ? 'bgp-password' : `${s.role}:${s.path.map((p) => (typeof p === 'number' ? `[${p}]` : p)).join('.')}`);
+const slotName = (s: Slot): string =>
+  s.role === 'password' ? 'bgp-password' : `${s.role}:${s.path.map((p) => (typeof p === 'number' ? `[${p}]` : p)).join('.')}`;
 
 function getAt(o: unknown, path: ReadonlyArray<string | number>): unknown {
   let cur = o;
@@ -357,7 +451,13 @@ function slots(m: Model, stringOnly: boolean): Slot[] {
     }
   }
   if (m.docs.gateway) walk('gateway', m.docs.gateway, []);
-  for (const f of [...(stringOnly ? ['externalInterface', 'internalInterface', 'internalGateway', 'vrfBackend'] : GATEWAY_FIELDS), 'vrf.name', 'bridge.name', 'vxlan.name', ...(stringOnly ? [] : ['vrf.table', 'vxlan.port', 'vxlan.mtu'])]) {
+  for (const f of [
+    ...(stringOnly ? ['externalInterface', 'internalInterface', 'internalGateway', 'vrfBackend'] : GATEWAY_FIELDS),
+    'vrf.name',
+    'bridge.name',
+    'vxlan.name',
+    ...(stringOnly ? [] : ['vrf.table', 'vxlan.port', 'vxlan.mtu']),
+  ]) {
     out.push({ role: 'gateway', path: f.split('.') });
   }
   if (stringOnly) out.push({ role: 'gateway', path: ['advertise', 0] });
@@ -379,7 +479,7 @@ function setSlot(m: Model, s: Slot, value: unknown): void {
   if (s.role === 'env') {
     const name = s.path[0] as string;
     if (value === undefined) delete m.env[name];
-    else m.env[name] = typeof value === 'string' ? value : JSON.stringify(value) ?? '';
+    else m.env[name] = typeof value === 'string' ? value : (JSON.stringify(value) ?? '');
     return;
   }
   const doc = (m.docs[s.role] ??= {});
@@ -395,7 +495,11 @@ function effectiveValue(m: Model, s: Slot, value: string): string[] | undefined 
     const top = s.path[0];
     const known = typeof top === 'string' && GATEWAY_FIELDS.includes(top);
     if (!known) return undefined;
-    if (['vrf', 'bridge', 'vxlan'].includes(top) && !(s.path[1] === 'name' || s.path[1] === 'table' || s.path[1] === 'port' || s.path[1] === 'mtu')) return undefined;
+    if (
+      ['vrf', 'bridge', 'vxlan'].includes(top) &&
+      !(s.path[1] === 'name' || s.path[1] === 'table' || s.path[1] === 'port' || s.path[1] === 'mtu')
+    )
+      return undefined;
     if (s.path.length > (top === 'advertise' || ['vrf', 'bridge', 'vxlan'].includes(top) ? 2 : 1)) return undefined;
     return [value];
   }
@@ -453,9 +557,21 @@ const genMutate: Gen = (rng, base) => {
       const field = role === 'bgp' ? 'neighbours' : role === 'evpn' ? 'routeTargets' : 'advertise';
       const list = getAt(m.docs[role], [field]);
       const max = role === 'bgp' ? 1024 : role === 'evpn' ? 64 : 4096;
-      const sample: unknown[] = Array.isArray(list) && list.length > 0 ? (list as unknown[]) : role === 'bgp' ? ['10.0.1.1'] : role === 'evpn' ? ['65000:1'] : ['10.0.0.0/8'];
+      const sample: unknown[] =
+        Array.isArray(list) && list.length > 0
+          ? (list as unknown[])
+          : role === 'bgp'
+            ? ['10.0.1.1']
+            : role === 'evpn'
+              ? ['65000:1']
+              : ['10.0.0.0/8'];
       const how = rng.int(0, 2);
-      const next = how === 0 ? [...sample, rng.pick(sample)] : how === 1 ? Array.from({ length: max + 1 }, (_, j) => sample[j % sample.length]) : [...sample, v.nastyValue(rng, 1)];
+      const next =
+        how === 0
+          ? [...sample, rng.pick(sample)]
+          : how === 1
+            ? Array.from({ length: max + 1 }, (_, j) => sample[j % sample.length])
+            : [...sample, v.nastyValue(rng, 1)];
       setSlot(m, { role, path: [field] }, next);
       notes.push(`${role}.${field}: ${['duplicate an entry', `${max + 1} entries`, 'append a nasty entry'][how]}`);
     } else if (op === 8) {
@@ -484,7 +600,10 @@ function serializeWithReplacements(rng: Rng, m: Model, notes: string[]): Record<
       const bad = notes.find((n) => n.startsWith(`${role}: resource wrapper with a bad `));
       if (bad && doc && typeof doc === 'object') {
         const what = bad.slice(bad.lastIndexOf(' ') + 1);
-        (doc as Obj)[what] = what === 'kind' ? rng.pick([KIND[role === 'bgp' ? 'evpn' : 'bgp'], 'bgpconf', `${KIND[role]} `, v.nastyString(rng, KIND[role])]) : v.nastyValue(rng, 1);
+        (doc as Obj)[what] =
+          what === 'kind'
+            ? rng.pick([KIND[role === 'bgp' ? 'evpn' : 'bgp'], 'bgpconf', `${KIND[role]} `, v.nastyString(rng, KIND[role])])
+            : v.nastyValue(rng, 1);
       }
     }
     files[`${FILE_BASE[role]}.${m.ext[role]}`] = docText(rng, doc, m.ext[role]);
@@ -502,30 +621,146 @@ const genInject: Gen = (rng, base) => {
   const payload = rng.chance(0.8) ? rng.pick(v.INJECTIONS) : rng.pick(v.UNICODE);
   const where = rng.int(0, 3);
   const at = rng.int(0, plausible.length);
-  const value = where === 0 ? payload : where === 1 ? plausible + payload : where === 2 ? payload + plausible : plausible.slice(0, at) + payload + plausible.slice(at);
+  const value =
+    where === 0
+      ? payload
+      : where === 1
+        ? plausible + payload
+        : where === 2
+          ? payload + plausible
+          : plausible.slice(0, at) + payload + plausible.slice(at);
   setSlot(m, s, value);
   const eff = effectiveValue(m, s, value);
   const mustReject = eff !== undefined && eff.some((x) => BAD_CHAR.test(x));
   const files = serialize(rng, m);
-  return caseOf(base, 'inject', `${slotName(s)} <- ${short(value)}`, m, files, mustReject ? { rejected: `${slotName(s)} holds ${short(value)}` } : undefined);
+  return caseOf(
+    base,
+    'inject',
+    `${slotName(s)} <- ${short(value)}`,
+    m,
+    files,
+    mustReject ? { rejected: `${slotName(s)} holds ${short(value)}` } : undefined,
+  );
 };
 
 /** Values each field must reject (boundaries and near misses), by slot; `[n]` is a list element. */
 const INVALID_FIELDS: Record<string, readonly unknown[]> = {
   'bgp:localASN': [0, -1, -0, 4294967296, 65002.5, '65002', '1.10', true, [], {}, 2 ** 53 + 2],
   'bgp:peerASN': [0, 4294967296, '65001', '0.1', false, [65001]],
-  'bgp:routerId': ['fd00::13', '0.0.0.0', '127.0.0.1', '224.0.0.1', '239.255.255.255', '240.0.0.1', '255.255.255.255', '10.0.1.013', '10.0.1.13/32', '10.0.1', '10.0.1.13 ', ' 10.0.1.13', '10.0.1.13%net1', '', 167772173, true],
-  'bgp:neighbours[0]': ['fe80::1', 'FE80::1', 'febf::1', '::', '::1', '0:0:0:0:0:0:0:1', 'ff02::1', '0.0.0.0', '127.0.0.1', '239.1.1.1', '255.255.255.255', '10.0.1.1/32', 'fe80::1%eth0', '10.0.1.01', '', ' ', 'router.example', '10.0.1.1 ', '::ffff:1.2.3.04', 167772161, null, ['10.0.1.1']],
+  'bgp:routerId': [
+    'fd00::13',
+    '0.0.0.0',
+    '127.0.0.1',
+    '224.0.0.1',
+    '239.255.255.255',
+    '240.0.0.1',
+    '255.255.255.255',
+    '10.0.1.013',
+    '10.0.1.13/32',
+    '10.0.1',
+    '10.0.1.13 ',
+    ' 10.0.1.13',
+    '10.0.1.13%net1',
+    '',
+    167772173,
+    true,
+  ],
+  'bgp:neighbours[0]': [
+    'fe80::1',
+    'FE80::1',
+    'febf::1',
+    '::',
+    '::1',
+    '0:0:0:0:0:0:0:1',
+    'ff02::1',
+    '0.0.0.0',
+    '127.0.0.1',
+    '239.1.1.1',
+    '255.255.255.255',
+    '10.0.1.1/32',
+    'fe80::1%eth0',
+    '10.0.1.01',
+    '',
+    ' ',
+    'router.example',
+    '10.0.1.1 ',
+    '::ffff:1.2.3.04',
+    167772161,
+    null,
+    ['10.0.1.1'],
+  ],
   'bgp:neighbours': ['10.0.1.1', [], {}, 10, true],
   'bgp:password': ['', ' ', 'a b', 'x'.repeat(81), 'a"b', "a'b", '"pw"', 'pw\n', 'pw\t', 'pässword', 5, true, ['pw']],
-  'bgp:holdTime': ['', '1s', '2s', '2999ms', '65536s', '18h12m16s', '1500ms', '-0s', '-1s', '90', 90, '1d', '1.5s', '90 s', ' 90s', '90s ', 'inf', '+', '-', '.s', 's', '1e3s', '0x10s', '９0s', true],
+  'bgp:holdTime': [
+    '',
+    '1s',
+    '2s',
+    '2999ms',
+    '65536s',
+    '18h12m16s',
+    '1500ms',
+    '-0s',
+    '-1s',
+    '90',
+    90,
+    '1d',
+    '1.5s',
+    '90 s',
+    ' 90s',
+    '90s ',
+    'inf',
+    '+',
+    '-',
+    '.s',
+    's',
+    '1e3s',
+    '0x10s',
+    '９0s',
+    true,
+  ],
   'bgp:keepaliveTime': ['', '0s', '0', '65536s', '21846s', '1500ms', 30, '0.5s'],
   'bgp:connectTime': ['', '0s', '0', '65536s', '0.5s', '1m0.5s', 10],
   'bgp:ebgpMultiHop': ['true', 'false', 1, 0, 'yes', [true]],
   'evpn:vni': [0, -1, 16777216, 1016.5, '1016', true, [1016]],
-  'evpn:routeTargets[0]': ['65000', '0:1', '65000:4294967296', '4200000000:65536', '10.0.1.13:65536', '65000:99999999999', '00000065000:1', ':1', '65000:', 'fd00::1:1', '1.2.3:4', '10.0.1.013:1', '65000:1 ', ' 65000:1', '65000:-1', '65000:0x10', '65000:1:1', '4294967296:1', '', 65000, null],
+  'evpn:routeTargets[0]': [
+    '65000',
+    '0:1',
+    '65000:4294967296',
+    '4200000000:65536',
+    '10.0.1.13:65536',
+    '65000:99999999999',
+    '00000065000:1',
+    ':1',
+    '65000:',
+    'fd00::1:1',
+    '1.2.3:4',
+    '10.0.1.013:1',
+    '65000:1 ',
+    ' 65000:1',
+    '65000:-1',
+    '65000:0x10',
+    '65000:1:1',
+    '4294967296:1',
+    '',
+    65000,
+    null,
+  ],
   'evpn:routeTargets': ['65000:1', [], {}],
-  'gateway:advertise[0]': ['10.17.0.1/16', '10.17.0.0/33', '10.17.0.0/016', 'fd00::1/64', 'fd00::/129', '10.17.0.0', '', '10.17.0.0/ 16', '10.17.0.0/16 ', '10.017.0.0/16', 'fe80::/10%eth0', 5, null],
+  'gateway:advertise[0]': [
+    '10.17.0.1/16',
+    '10.17.0.0/33',
+    '10.17.0.0/016',
+    'fd00::1/64',
+    'fd00::/129',
+    '10.17.0.0',
+    '',
+    '10.17.0.0/ 16',
+    '10.17.0.0/16 ',
+    '10.017.0.0/16',
+    'fe80::/10%eth0',
+    5,
+    null,
+  ],
   'gateway:advertise': ['10.17.0.0/16', {}, 5],
   'gateway:externalInterface': ['', '.', '..', 'x'.repeat(16), 'eth 0', 'eth0\n', 'eth/0', 'eth:0', 'eth0%', 'ëth0', '-', '-net1', 5, true],
   'gateway:internalInterface': ['', '..', 'eth0 ', 'eth@0', '--help', 7],
@@ -593,13 +828,18 @@ function genInvalidField(rng: Rng, base: Base, k: number): FuzzCase {
     note = `${name}=${short(value)}`;
   } else {
     const [role, dotted] = entry.key.split(':') as [Role, string];
-    const path = dotted.split(/\.|\[|\]/).filter((p) => p !== '').map((p) => (/^\d+$/.test(p) ? Number(p) : p));
+    const path = dotted
+      .split(/\.|\[|\]/)
+      .filter((p) => p !== '')
+      .map((p) => (/^\d+$/.test(p) ? Number(p) : p));
     if (role === 'evpn' && !m.docs.evpn) m.docs.evpn = { vni: 1016, routeTargets: ['65000:1016'] };
     if (entry.key === 'bgp:password') delete m.password;
     setAt((m.docs[role] ??= {}), path, entry.value);
     note = `${entry.key} <- ${short(entry.value)}`;
   }
-  return caseOf(base, 'invalid', `table entry ${k % INVALID_TABLE.length}: ${note}`, m, serialize(rng, m), { rejected: `${note} is not allowed` });
+  return caseOf(base, 'invalid', `table entry ${k % INVALID_TABLE.length}: ${note}`, m, serialize(rng, m), {
+    rejected: `${note} is not allowed`,
+  });
 }
 
 const genUnicode: Gen = (rng, base) => {
@@ -610,25 +850,143 @@ const genUnicode: Gen = (rng, base) => {
   setSlot(m, s, value);
   const eff = effectiveValue(m, s, value);
   const mustReject = eff !== undefined && eff.some((x) => BAD_CHAR.test(x));
-  return caseOf(base, 'unicode', `${slotName(s)} <- ${short(value)}`, m, serialize(rng, m), mustReject ? { rejected: `${slotName(s)} holds ${short(value)}` } : undefined);
+  return caseOf(
+    base,
+    'unicode',
+    `${slotName(s)} <- ${short(value)}`,
+    m,
+    serialize(rng, m),
+    mustReject ? { rejected: `${slotName(s)} holds ${short(value)}` } : undefined,
+  );
 };
 
 const NUM_LITERALS = [
-  '1e400', '-1e400', '1e-400', '18446744073709551616', '18446744073709551615', '9007199254740993', '4294967296', '4294967295', '-0', '0', '-1', '0.0',
-  '65002.0', '65002.5', '6.5002e4', '6.5002E+4', '+65002', '0x10', '0xFDEA', '0o17', '017', '00065002', '1_000', '.nan', '.NaN', '.inf', '-.inf', 'NaN', 'Infinity',
-  '"65002"', "'65002'", '"1.10"', '"1e400"', '"NaN"', '"-0"', '"0x10"', 'null', '~', 'true', 'false', 'yes', 'no', 'on', '[]', '{}', '[65002]', '{a: 1}', '""',
-  '1:05:02', '2001-12-14', '!!int "65002"', '!!float 65002', '!!str 65002', '!!binary AAAA', '0b101', '1.7976931348623157e308', '5e-324', '167772161',
-  '１', '٦٥٠٠٢', '65002 # comment', '65002#nocomment', '&a 65002', '*a',
+  '1e400',
+  '-1e400',
+  '1e-400',
+  '18446744073709551616',
+  '18446744073709551615',
+  '9007199254740993',
+  '4294967296',
+  '4294967295',
+  '-0',
+  '0',
+  '-1',
+  '0.0',
+  '65002.0',
+  '65002.5',
+  '6.5002e4',
+  '6.5002E+4',
+  '+65002',
+  '0x10',
+  '0xFDEA',
+  '0o17',
+  '017',
+  '00065002',
+  '1_000',
+  '.nan',
+  '.NaN',
+  '.inf',
+  '-.inf',
+  'NaN',
+  'Infinity',
+  '"65002"',
+  "'65002'",
+  '"1.10"',
+  '"1e400"',
+  '"NaN"',
+  '"-0"',
+  '"0x10"',
+  'null',
+  '~',
+  'true',
+  'false',
+  'yes',
+  'no',
+  'on',
+  '[]',
+  '{}',
+  '[65002]',
+  '{a: 1}',
+  '""',
+  '1:05:02',
+  '2001-12-14',
+  '!!int "65002"',
+  '!!float 65002',
+  '!!str 65002',
+  '!!binary AAAA',
+  '0b101',
+  '1.7976931348623157e308',
+  '5e-324',
+  '167772161',
+  '１',
+  '٦٥٠٠٢',
+  '65002 # comment',
+  '65002#nocomment',
+  '&a 65002',
+  '*a',
 ];
 /** Literals that are not an integer >= 1 once parsed (YAML 1.2 core schema). */
 const NOT_AN_INTEGER = new Set([
-  '1e400', '-1e400', '1e-400', '18446744073709551616', '-0', '0', '-1', '0.0', '65002.5', '.nan', '.NaN', '.inf', '-.inf', 'NaN', 'Infinity', '"65002"', "'65002'",
-  '"1.10"', '"1e400"', '"NaN"', '"-0"', '"0x10"', 'true', 'false', 'yes', 'no', 'on', '[]', '{}', '[65002]', '{a: 1}', '""', '1:05:02', '2001-12-14', '!!str 65002',
-  '!!binary AAAA', '0b101', '1.7976931348623157e308', '5e-324', '１', '٦٥٠٠٢', '65002#nocomment', '1_000', '*a',
+  '1e400',
+  '-1e400',
+  '1e-400',
+  '18446744073709551616',
+  '-0',
+  '0',
+  '-1',
+  '0.0',
+  '65002.5',
+  '.nan',
+  '.NaN',
+  '.inf',
+  '-.inf',
+  'NaN',
+  'Infinity',
+  '"65002"',
+  "'65002'",
+  '"1.10"',
+  '"1e400"',
+  '"NaN"',
+  '"-0"',
+  '"0x10"',
+  'true',
+  'false',
+  'yes',
+  'no',
+  'on',
+  '[]',
+  '{}',
+  '[65002]',
+  '{a: 1}',
+  '""',
+  '1:05:02',
+  '2001-12-14',
+  '!!str 65002',
+  '!!binary AAAA',
+  '0b101',
+  '1.7976931348623157e308',
+  '5e-324',
+  '１',
+  '٦٥٠٠٢',
+  '65002#nocomment',
+  '1_000',
+  '*a',
 ]);
 const NUM_SLOTS: Array<[Role, string[]]> = [
-  ['bgp', ['localASN']], ['bgp', ['peerASN']], ['bgp', ['holdTime']], ['bgp', ['keepaliveTime']], ['bgp', ['connectTime']], ['bgp', ['ebgpMultiHop']], ['bgp', ['routerId']], ['bgp', ['neighbours']],
-  ['evpn', ['vni']], ['gateway', ['vrf', 'table']], ['gateway', ['vxlan', 'port']], ['gateway', ['vxlan', 'mtu']], ['gateway', ['gracefulRestart']],
+  ['bgp', ['localASN']],
+  ['bgp', ['peerASN']],
+  ['bgp', ['holdTime']],
+  ['bgp', ['keepaliveTime']],
+  ['bgp', ['connectTime']],
+  ['bgp', ['ebgpMultiHop']],
+  ['bgp', ['routerId']],
+  ['bgp', ['neighbours']],
+  ['evpn', ['vni']],
+  ['gateway', ['vrf', 'table']],
+  ['gateway', ['vxlan', 'port']],
+  ['gateway', ['vxlan', 'mtu']],
+  ['gateway', ['gracefulRestart']],
 ];
 
 const genNumbers: Gen = (rng, base) => {
@@ -648,8 +1006,17 @@ const genNumbers: Gen = (rng, base) => {
   const field = path[path.length - 1]!;
   const numericField = ['localASN', 'peerASN', 'vni', 'table', 'port', 'mtu'].includes(field);
   const boolField = field === 'ebgpMultiHop' || field === 'gracefulRestart';
-  const mustReject = numericField ? NOT_AN_INTEGER.has(lit) : !['null', '~'].includes(lit) && !(boolField && ['true', 'false'].includes(lit));
-  return caseOf(base, 'numbers', `${name}: ${path.join('.')}: ${lit}`, m, files, mustReject ? { rejected: `${path.join('.')} is ${lit}` } : undefined);
+  const mustReject = numericField
+    ? NOT_AN_INTEGER.has(lit)
+    : !['null', '~'].includes(lit) && !(boolField && ['true', 'false'].includes(lit));
+  return caseOf(
+    base,
+    'numbers',
+    `${name}: ${path.join('.')}: ${lit}`,
+    m,
+    files,
+    mustReject ? { rejected: `${path.join('.')} is ${lit}` } : undefined,
+  );
 };
 
 function short(x: unknown): string {
@@ -694,12 +1061,16 @@ const genYamlFeatures: Gen = (rng, base) => {
     }
     case 2: {
       const d = m.docs.bgp!;
-      put(`localASN: &asn ${String(d.localASN)}\npeerASN: *asn\n${yamlStringify({ ...d, localASN: undefined, peerASN: undefined }, { lineWidth: 0 })}`);
+      put(
+        `localASN: &asn ${String(d.localASN)}\npeerASN: *asn\n${yamlStringify({ ...d, localASN: undefined, peerASN: undefined }, { lineWidth: 0 })}`,
+      );
       note = 'peerASN is an alias of localASN';
       break;
     }
     case 3: {
-      const lines = bgpText().split('\n').filter((l) => /^\w+:/.test(l));
+      const lines = bgpText()
+        .split('\n')
+        .filter((l) => /^\w+:/.test(l));
       const dup = rng.pick(lines.length > 0 ? lines : ['localASN: 1']);
       put(`${bgpText()}${rng.chance(0.5) ? dup : dup.replace(/^(\w+):/, '"$1":')}\n`);
       note = `duplicate key ${short(dup)}`;
@@ -725,14 +1096,40 @@ const genYamlFeatures: Gen = (rng, base) => {
       break;
     }
     case 6: {
-      const tag = rng.pick(['!!str 65002', '!!int "65002"', '!!float 65002', '!!binary aGVsbG8=', '!!set {a, b}', '!!omap [a: 1]', '!!timestamp 2001-12-14', '!custom 65002', '!<tag:yaml.org,2002:int> 65002', '!!map {}', '!!seq []', '!!null ""', '!!bool "true"', '!!js/function "x"']);
+      const tag = rng.pick([
+        '!!str 65002',
+        '!!int "65002"',
+        '!!float 65002',
+        '!!binary aGVsbG8=',
+        '!!set {a, b}',
+        '!!omap [a: 1]',
+        '!!timestamp 2001-12-14',
+        '!custom 65002',
+        '!<tag:yaml.org,2002:int> 65002',
+        '!!map {}',
+        '!!seq []',
+        '!!null ""',
+        '!!bool "true"',
+        '!!js/function "x"',
+      ]);
       const field = rng.pick(['localASN', 'peerASN', 'neighbours', 'routerId', 'password', 'holdTime', 'ebgpMultiHop']);
       put(`${yamlStringify({ ...m.docs.bgp, [field]: undefined }, { lineWidth: 0 })}${field}: ${tag}\n`);
       note = `${field}: ${tag}`;
       break;
     }
     case 7: {
-      const extra = rng.pick(['ebgpMultiHop: yes', 'ebgpMultiHop: on', 'localASN: 0177', 'localASN: 1:05:02', 'x: !!binary aGVsbG8=', 'x: !!set {a, b}', 'x: !!omap [a: 1]', 'x: 2001-12-14', '<<: {localASN: 1}', 'x: &b {localASN: 1}\n<<: *b']);
+      const extra = rng.pick([
+        'ebgpMultiHop: yes',
+        'ebgpMultiHop: on',
+        'localASN: 0177',
+        'localASN: 1:05:02',
+        'x: !!binary aGVsbG8=',
+        'x: !!set {a, b}',
+        'x: !!omap [a: 1]',
+        'x: 2001-12-14',
+        '<<: {localASN: 1}',
+        'x: &b {localASN: 1}\n<<: *b',
+      ]);
       const field = extra.split(':')[0]!;
       put(`%YAML 1.1\n---\n${yamlStringify({ ...m.docs.bgp, [field]: undefined }, { lineWidth: 0 })}${extra}\n`);
       note = `YAML 1.1 directive, ${extra}`;
@@ -770,7 +1167,9 @@ const genYamlFeatures: Gen = (rng, base) => {
       const depth = rng.int(20, 250);
       const open = rng.chance(0.5) ? '[' : '{a: ';
       const close = open === '[' ? ']' : '}';
-      put(`${yamlStringify({ ...m.docs.bgp, neighbours: undefined }, { lineWidth: 0 })}neighbours: ${open.repeat(depth)}1${close.repeat(depth)}\n`);
+      put(
+        `${yamlStringify({ ...m.docs.bgp, neighbours: undefined }, { lineWidth: 0 })}neighbours: ${open.repeat(depth)}1${close.repeat(depth)}\n`,
+      );
       note = `neighbours nested ${depth} levels`;
       expect = { rejected: 'neighbours is nested' };
       break;
@@ -790,7 +1189,22 @@ const genYamlFeatures: Gen = (rng, base) => {
       note = 'tab indentation';
       break;
     case 16:
-      put(rng.pick(['# only a comment\n', '---\n', '...\n', '~\n', 'null\n', '[]\n', '""\n', '--- |\n  text\n', '%YAML 1.2\n---\n', '!!map\n', '*x\n', '&a\n']));
+      put(
+        rng.pick([
+          '# only a comment\n',
+          '---\n',
+          '...\n',
+          '~\n',
+          'null\n',
+          '[]\n',
+          '""\n',
+          '--- |\n  text\n',
+          '%YAML 1.2\n---\n',
+          '!!map\n',
+          '*x\n',
+          '&a\n',
+        ]),
+      );
       note = `trivial document ${short(files['bgp-conf.yaml'])}`;
       expect = { rejected: 'no BgpConf mapping' };
       break;
@@ -803,21 +1217,49 @@ const genYamlFeatures: Gen = (rng, base) => {
       break;
     }
     case 18: {
-      const c = rng.pick(['password: abc #comment', 'password: abc#not-a-comment', 'password: "abc" #c', 'password: #abc', 'password: !abc', 'password: &abc', 'password: *abc', 'password: |abc', 'password: @abc', 'password: `abc', 'password: %abc', 'password: abc: def', 'password: - abc', 'password: [abc', 'password: {abc}']);
+      const c = rng.pick([
+        'password: abc #comment',
+        'password: abc#not-a-comment',
+        'password: "abc" #c',
+        'password: #abc',
+        'password: !abc',
+        'password: &abc',
+        'password: *abc',
+        'password: |abc',
+        'password: @abc',
+        'password: `abc',
+        'password: %abc',
+        'password: abc: def',
+        'password: - abc',
+        'password: [abc',
+        'password: {abc}',
+      ]);
       put(`${yamlStringify({ ...m.docs.bgp, password: undefined }, { lineWidth: 0 })}${c}\n`);
       note = c;
       break;
     }
     case 19: {
       const n = rng.int(100, 3000);
-      put(`${bgpText()}${Array.from({ length: n }, (_, i) => `x${i}: &a${i} ${i}`).join('\n')}\ny: [${Array.from({ length: Math.min(n, 49) }, (_, i) => `*a${i}`).join(',')}]\n`);
+      put(
+        `${bgpText()}${Array.from({ length: n }, (_, i) => `x${i}: &a${i} ${i}`).join('\n')}\ny: [${Array.from({ length: Math.min(n, 49) }, (_, i) => `*a${i}`).join(',')}]\n`,
+      );
       note = `${n} anchors, ${Math.min(n, 49)} aliases`;
       expect = { accepted: m.expected };
       break;
     }
     case 20: {
       const d = JSON.stringify(m.docs.bgp);
-      files['bgp-conf.json'] = rng.pick([`${d}\n${d}`, `${d},`, `[${d}]`, `${d.slice(0, -1)},}`, d.replace(/"/g, "'"), `// c\n${d}`, d.replace(':', ':\n\u0007'), `\ufeff${d}`, `${d}\u0000`]);
+      files['bgp-conf.json'] = rng.pick([
+        `${d}\n${d}`,
+        `${d},`,
+        `[${d}]`,
+        `${d.slice(0, -1)},}`,
+        d.replace(/"/g, "'"),
+        `// c\n${d}`,
+        d.replace(':', ':\n\u0007'),
+        `\ufeff${d}`,
+        `${d}\u0000`,
+      ]);
       delete files['bgp-conf.yaml'];
       note = `JSON variant ${short(files['bgp-conf.json'])}`;
       if (!String(files['bgp-conf.json']).startsWith('\ufeff')) expect = { rejected: 'not strict JSON' };
@@ -835,8 +1277,24 @@ const genYamlFeatures: Gen = (rng, base) => {
 };
 
 const ALPHABET = [
-  ...'abcxyzABCXYZ0123456789 .:-_/,', '\n', '\r', '\t', '\0', '\x7f', '\x1b', '\x0b', '\u2028', '\u00a0', '\u200b', '\u202e', '😀', '٥', '１',
-  ...'-?:,[]{}#&*!|>\'"%@`\\', '"', "'",
+  ...'abcxyzABCXYZ0123456789 .:-_/,',
+  '\n',
+  '\r',
+  '\t',
+  '\0',
+  '\x7f',
+  '\x1b',
+  '\x0b',
+  '\u2028',
+  '\u00a0',
+  '\u200b',
+  '\u202e',
+  '😀',
+  '٥',
+  '１',
+  ...'-?:,[]{}#&*!|>\'"%@`\\',
+  '"',
+  "'",
 ];
 
 function mutateText(rng: Rng, text: string, ops: number): { text: string; notes: string[] } {
@@ -901,14 +1359,47 @@ function mutateText(rng: Rng, text: string, ops: number): { text: string; notes:
         notes.push(`truncate at ${at}`);
         break;
       case 8: {
-        const s = rng.pick(['&a ', '*a', '!!str ', '!!binary ', '<<: ', '%YAML 1.1\n', '--- ', '...\n', '#', '|\n', '>\n', '? ', ': ', '"', "'", '[', '{', '}', ']']);
+        const s = rng.pick([
+          '&a ',
+          '*a',
+          '!!str ',
+          '!!binary ',
+          '<<: ',
+          '%YAML 1.1\n',
+          '--- ',
+          '...\n',
+          '#',
+          '|\n',
+          '>\n',
+          '? ',
+          ': ',
+          '"',
+          "'",
+          '[',
+          '{',
+          '}',
+          ']',
+        ]);
         t = t.slice(0, at) + s + t.slice(at);
         notes.push(`insert YAML token ${short(s)} at ${at}`);
         break;
       }
       case 9: {
         const li = rng.int(0, lines.length - 1);
-        lines.splice(li, 0, rng.pick(['localASN: 65002', 'neighbours: []', 'routerId: 10.0.1.13', 'bogus: 1', 'spec:', 'kind: BgpConf', `neighbours: [${v.MARK_ADDR}]`, 'password: x y']));
+        lines.splice(
+          li,
+          0,
+          rng.pick([
+            'localASN: 65002',
+            'neighbours: []',
+            'routerId: 10.0.1.13',
+            'bogus: 1',
+            'spec:',
+            'kind: BgpConf',
+            `neighbours: [${v.MARK_ADDR}]`,
+            'password: x y',
+          ]),
+        );
         t = lines.join('\n');
         notes.push(`insert a line before ${li + 1}`);
         break;
@@ -1005,7 +1496,25 @@ const genPasswordFile: Gen = (rng, base) => {
   if (what === 0) content = rng.bytes(rng.int(0, 120));
   else if (what === 1) content = v.randomPassword(rng) + rng.pick(['', '\n', '\r\n', '\n\n', '\r', ' ', '\t', '\r\n\r\n', '\0']);
   else if (what === 2) content = v.nastyString(rng, v.randomPassword(rng));
-  else if (what === 3) content = rng.pick(['', '\n', ' ', '"pw"', "'pw'", 'pw"', '#', '!', '\\', '$(reboot)', 'x'.repeat(80), 'x'.repeat(81), `${'x'.repeat(80)}\n`, `pw\n neighbor ${v.MARK_ADDR} remote-as ${v.MARK_ASN}`, 'pw\u00a0', 'pässword']);
+  else if (what === 3)
+    content = rng.pick([
+      '',
+      '\n',
+      ' ',
+      '"pw"',
+      "'pw'",
+      'pw"',
+      '#',
+      '!',
+      '\\',
+      '$(reboot)',
+      'x'.repeat(80),
+      'x'.repeat(81),
+      `${'x'.repeat(80)}\n`,
+      `pw\n neighbor ${v.MARK_ADDR} remote-as ${v.MARK_ASN}`,
+      'pw\u00a0',
+      'pässword',
+    ]);
   else if (what === 4) content = Buffer.concat([Buffer.from(v.randomPassword(rng)), v.badBytes(rng)]);
   else content = v.lookalike(rng, v.randomPassword(rng));
   files['bgp-password'] = content;
@@ -1019,8 +1528,17 @@ const genPasswordFile: Gen = (rng, base) => {
   }
   const pw = text?.replace(/\r?\n$/, '');
   const ok = text !== undefined && !text.includes('\0') && pw !== undefined && v.PASSWORD_RE.test(pw);
-  const expect: Expectation = ok ? { accepted: { ...m.expected, password: pw } } : { rejected: `bgp-password holds ${short(typeof content === 'string' ? content : Buffer.from(content).toString('hex'))}` };
-  return caseOf(base, 'password-file', `bgp-password: ${short(typeof content === 'string' ? content : `hex ${Buffer.from(content).toString('hex')}`)}`, m, files, expect);
+  const expect: Expectation = ok
+    ? { accepted: { ...m.expected, password: pw } }
+    : { rejected: `bgp-password holds ${short(typeof content === 'string' ? content : Buffer.from(content).toString('hex'))}` };
+  return caseOf(
+    base,
+    'password-file',
+    `bgp-password: ${short(typeof content === 'string' ? content : `hex ${Buffer.from(content).toString('hex')}`)}`,
+    m,
+    files,
+    expect,
+  );
 };
 
 const genEnv: Gen = (rng, base) => {
@@ -1139,7 +1657,9 @@ const genLongString: Gen = (rng, base) => {
   const cur = currentValue(m, s);
   const unit = typeof cur === 'string' && cur !== '' ? cur : '1';
   const len = rng.chance(0.8) ? rng.int(1000, 100000) : rng.int(100000, 900000);
-  const value = (rng.chance(0.5) ? unit : rng.pick(['9', '1s', 'a', ':', '.', 'ff:', '1.'])).repeat(Math.ceil(len / Math.max(1, unit.length))).slice(0, len);
+  const value = (rng.chance(0.5) ? unit : rng.pick(['9', '1s', 'a', ':', '.', 'ff:', '1.']))
+    .repeat(Math.ceil(len / Math.max(1, unit.length)))
+    .slice(0, len);
   setSlot(m, s, value);
   const eff = effectiveValue(m, s, value);
   const files = serialize(rng, m);
@@ -1151,7 +1671,18 @@ const genLongString: Gen = (rng, base) => {
 
 const genGolden: Gen = (rng, base) => {
   const g = rng.pick(GOLDEN);
-  return { ...base, kind: 'golden', note: `golden ${g.name} as is`, files: { ...g.files }, env: g.env, useEnv: g.useEnv, dirMode: g.configDir ? 'dir' : 'none', ...(g.ifaceIp && { ifaceIp: g.ifaceIp }), isolate: false, expect: { accepted: true } };
+  return {
+    ...base,
+    kind: 'golden',
+    note: `golden ${g.name} as is`,
+    files: { ...g.files },
+    env: g.env,
+    useEnv: g.useEnv,
+    dirMode: g.configDir ? 'dir' : 'none',
+    ...(g.ifaceIp && { ifaceIp: g.ifaceIp }),
+    isolate: false,
+    expect: { accepted: true },
+  };
 };
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -1190,7 +1721,11 @@ const genDeep: Gen = (rng, base) => {
     ['evpn-conf.yaml', `${'- '.repeat(depth)}1\n`, `${depth} nested block sequences`],
     ['bgp-conf.json', `${'['.repeat(depth)}${']'.repeat(depth)}`, `${depth} nested JSON arrays`],
     ['gateway.json', `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`, `${depth} nested JSON objects`],
-    ['bgp-conf.yaml', `${yamlStringify({ ...m.docs.bgp, neighbours: undefined }, { lineWidth: 0 })}neighbours: ${'['.repeat(depth)}${']'.repeat(depth)}\n`, `neighbours nested ${depth} levels`],
+    [
+      'bgp-conf.yaml',
+      `${yamlStringify({ ...m.docs.bgp, neighbours: undefined }, { lineWidth: 0 })}neighbours: ${'['.repeat(depth)}${']'.repeat(depth)}\n`,
+      `neighbours nested ${depth} levels`,
+    ],
   ];
   const [name, text, note] = rng.pick(variants);
   const stem = name.replace(/\.(yaml|json)$/, '');
@@ -1208,7 +1743,9 @@ const genManyKeys: Gen = (rng, base) => {
   const n = 25000;
   for (const e of ['yaml', 'json']) delete files[`gateway.${e}`];
   files['gateway.yaml'] = Array.from({ length: n }, (_, i) => `k${i}: ${i}`).join('\n') + '\n';
-  return caseOf(base, 'many-keys', `gateway.yaml has ${n} (unknown) keys, ${Buffer.byteLength(files['gateway.yaml'])} bytes`, m, files, { accepted: true });
+  return caseOf(base, 'many-keys', `gateway.yaml has ${n} (unknown) keys, ${Buffer.byteLength(files['gateway.yaml'])} bytes`, m, files, {
+    accepted: true,
+  });
 };
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -34,13 +34,15 @@ const shape = (name: string, src: string, check?: Check): LineShape => ({ name, 
 const isNeighbour: Check = (g, s) => (s.bgp.neighbours.includes(g.addr ?? '') ? undefined : `${g.addr} is not a configured neighbour`);
 const eq = (what: string, got: string | undefined, want: string | number | undefined): string | undefined =>
   got === String(want) ? undefined : `${what} ${JSON.stringify(got)} differs from the spec's ${JSON.stringify(want)}`;
-const all = (...checks: Check[]): Check => (g, s) => {
-  for (const c of checks) {
-    const r = c(g, s);
-    if (r) return r;
-  }
-  return undefined;
-};
+const all =
+  (...checks: Check[]): Check =>
+  (g, s) => {
+    for (const c of checks) {
+      const r = c(g, s);
+      if (r) return r;
+    }
+    return undefined;
+  };
 
 /** The route distinguisher the renderer must use (src/render/frr-conf.ts), restated. */
 export const expectedRd = (spec: Spec): string | undefined =>
@@ -58,24 +60,54 @@ export const LINE_SHAPES: readonly LineShape[] = [
   shape('router-id', ` bgp router-id (?<id>${IPV4})`, (g, s) => eq('router id', g.id, s.bgp.routerId)),
   shape('no ebgp-requires-policy', ' no bgp ebgp-requires-policy'),
   shape('no default ipv4-unicast', ' no bgp default ipv4-unicast'),
-  shape('graceful-restart', ' bgp graceful-restart', (_g, s) => (s.gateway.gracefulRestart ? undefined : 'graceful restart is off in the spec')),
-  shape('graceful-restart fw', ' bgp graceful-restart preserve-fw-state', (_g, s) => (s.gateway.gracefulRestart ? undefined : 'graceful restart is off in the spec')),
-  shape('remote-as', ` neighbor (?<addr>${ADDR}) remote-as (?<asn>${ASN})`, all(isNeighbour, (g, s) => eq('peer AS', g.asn, s.bgp.peerAsn))),
-  shape('password', ` neighbor (?<addr>${ADDR}) password (?<pw>${PASSWORD})`, all(isNeighbour, (g, s) => eq('password', g.pw, s.bgp.password))),
-  shape('ebgp-multihop', ` neighbor (?<addr>${ADDR}) ebgp-multihop 255`, all(isNeighbour, (_g, s) => (s.bgp.ebgpMultiHop ? undefined : 'ebgpMultiHop is off in the spec'))),
-  shape('timers', ` neighbor (?<addr>${ADDR}) timers (?<ka>${NUM}) (?<hold>${NUM})`, all(isNeighbour, (g, s) => eq('keepalive', g.ka, s.bgp.keepaliveTime) ?? eq('hold time', g.hold, s.bgp.holdTime))),
-  shape('timers connect', ` neighbor (?<addr>${ADDR}) timers connect (?<t>${NUM})`, all(isNeighbour, (g, s) => eq('connect time', g.t, s.bgp.connectTime))),
+  shape('graceful-restart', ' bgp graceful-restart', (_g, s) =>
+    s.gateway.gracefulRestart ? undefined : 'graceful restart is off in the spec',
+  ),
+  shape('graceful-restart fw', ' bgp graceful-restart preserve-fw-state', (_g, s) =>
+    s.gateway.gracefulRestart ? undefined : 'graceful restart is off in the spec',
+  ),
+  shape(
+    'remote-as',
+    ` neighbor (?<addr>${ADDR}) remote-as (?<asn>${ASN})`,
+    all(isNeighbour, (g, s) => eq('peer AS', g.asn, s.bgp.peerAsn)),
+  ),
+  shape(
+    'password',
+    ` neighbor (?<addr>${ADDR}) password (?<pw>${PASSWORD})`,
+    all(isNeighbour, (g, s) => eq('password', g.pw, s.bgp.password)),
+  ),
+  shape(
+    'ebgp-multihop',
+    ` neighbor (?<addr>${ADDR}) ebgp-multihop 255`,
+    all(isNeighbour, (_g, s) => (s.bgp.ebgpMultiHop ? undefined : 'ebgpMultiHop is off in the spec')),
+  ),
+  shape(
+    'timers',
+    ` neighbor (?<addr>${ADDR}) timers (?<ka>${NUM}) (?<hold>${NUM})`,
+    all(isNeighbour, (g, s) => eq('keepalive', g.ka, s.bgp.keepaliveTime) ?? eq('hold time', g.hold, s.bgp.holdTime)),
+  ),
+  shape(
+    'timers connect',
+    ` neighbor (?<addr>${ADDR}) timers connect (?<t>${NUM})`,
+    all(isNeighbour, (g, s) => eq('connect time', g.t, s.bgp.connectTime)),
+  ),
   shape('af separator', ' !'),
   shape('af l2vpn', ' address-family l2vpn evpn', (_g, s) => (s.evpn ? undefined : 'l2vpn evpn without EVPN')),
   shape('activate (evpn)', ` {2}neighbor (?<addr>${ADDR}) activate`, isNeighbour),
   shape('advertise-all-vni', '  advertise-all-vni'),
   shape('exit-address-family', ' exit-address-family'),
   shape('exit', 'exit'),
-  shape('router bgp vrf', `router bgp (?<asn>${ASN}) vrf (?<name>${NAME})`, (g, s) => eq('local AS', g.asn, s.bgp.localAsn) ?? eq('vrf', g.name, s.gateway.vrf.name)),
+  shape(
+    'router bgp vrf',
+    `router bgp (?<asn>${ASN}) vrf (?<name>${NAME})`,
+    (g, s) => eq('local AS', g.asn, s.bgp.localAsn) ?? eq('vrf', g.name, s.gateway.vrf.name),
+  ),
   shape('advertise ipv4', '  advertise ipv4 unicast'),
   shape('advertise ipv6', '  advertise ipv6 unicast'),
   shape('rd', `  rd (?<rd>${IPV4}:${NUM})`, (g, s) => eq('rd', g.rd, expectedRd(s))),
-  shape('route-target', `  route-target (?:import|export) (?<rt>${RT})`, (g, s) => (s.evpn?.routeTargets.includes(g.rt ?? '') ? undefined : `route target ${g.rt} is not in the spec`)),
+  shape('route-target', `  route-target (?:import|export) (?<rt>${RT})`, (g, s) =>
+    s.evpn?.routeTargets.includes(g.rt ?? '') ? undefined : `route target ${g.rt} is not in the spec`,
+  ),
   shape('v4 prefix-list', 'ip prefix-list FRRSUP-V4-NO-DEFAULT seq 5 permit 0\\.0\\.0\\.0/0 ge 1 le 32'),
   shape('v6 prefix-list', 'ipv6 prefix-list FRRSUP-V6-NO-DEFAULT seq 5 permit ::/0 ge 1 le 128'),
   shape('route-map', `route-map ${MAP} permit 10`),
@@ -84,9 +116,21 @@ export const LINE_SHAPES: readonly LineShape[] = [
   shape('end', 'end'),
   // address-family.tmpl
   shape('af unicast', ' address-family (?:ipv4|ipv6) unicast'),
-  shape('network', `  network (?<cidr>${CIDR})`, (g, s) => (s.gateway.advertise?.includes(g.cidr ?? '') ? undefined : `network ${g.cidr} is not in spec.gateway.advertise`)),
-  shape('maximum-prefix', ` {2}neighbor (?<addr>${ADDR}) maximum-prefix (?<max>${NUM})`, all(isNeighbour, (g, s) => (s.gateway.maximumPrefix === 0 ? 'maximum-prefix with maximumPrefix 0 (no limit)' : eq('maximum-prefix', g.max, s.gateway.maximumPrefix)))),
-  shape('redistribute', `  redistribute (?:kernel|connected) route-map ${MAP}`, (_g, s) => (s.gateway.advertise === undefined ? undefined : 'redistribution with an advertise list')),
+  shape('network', `  network (?<cidr>${CIDR})`, (g, s) =>
+    s.gateway.advertise?.includes(g.cidr ?? '') ? undefined : `network ${g.cidr} is not in spec.gateway.advertise`,
+  ),
+  shape(
+    'maximum-prefix',
+    ` {2}neighbor (?<addr>${ADDR}) maximum-prefix (?<max>${NUM})`,
+    all(isNeighbour, (g, s) =>
+      s.gateway.maximumPrefix === 0
+        ? 'maximum-prefix with maximumPrefix 0 (no limit)'
+        : eq('maximum-prefix', g.max, s.gateway.maximumPrefix),
+    ),
+  ),
+  shape('redistribute', `  redistribute (?:kernel|connected) route-map ${MAP}`, (_g, s) =>
+    s.gateway.advertise === undefined ? undefined : 'redistribution with an advertise list',
+  ),
 ];
 
 /** Characters that must never appear in a rendering (besides the line feeds separating lines). */
@@ -110,8 +154,10 @@ export function checkRendering(text: string, spec?: Spec): string[] {
     if (!s) return void out.push(`${where}: matches no template line shape`);
     const g: Groups = s.re.exec(line)?.groups ?? {};
     for (const v of [g.addr, g.id]) if (v !== undefined && !isIPv4(v) && !isIPv6(v)) out.push(`${where}: ${v} is not an IP address`);
-    if (g.cidr !== undefined && !isIPv4(g.cidr.split('/')[0]!) && !isIPv6(g.cidr.split('/')[0]!)) out.push(`${where}: ${g.cidr} is not a CIDR`);
-    for (const n of [g.asn, g.vni, g.ka, g.hold, g.t, g.max]) if (n !== undefined && Number(n) > 4294967295) out.push(`${where}: ${n} is out of range`);
+    if (g.cidr !== undefined && !isIPv4(g.cidr.split('/')[0]!) && !isIPv6(g.cidr.split('/')[0]!))
+      out.push(`${where}: ${g.cidr} is not a CIDR`);
+    for (const n of [g.asn, g.vni, g.ka, g.hold, g.t, g.max])
+      if (n !== undefined && Number(n) > 4294967295) out.push(`${where}: ${n} is out of range`);
     if (spec && s.check) {
       const r = s.check(g, spec);
       if (r) out.push(`${where}: ${r}`);
@@ -120,7 +166,8 @@ export function checkRendering(text: string, spec?: Spec): string[] {
   });
   if (spec) {
     const missing = spec.bgp.neighbours.filter((n) => !remoteAs.has(n));
-    if (missing.length > 0 || remoteAs.size !== spec.bgp.neighbours.length) out.push(`neighbours rendered (${[...remoteAs].join(' ')}) differ from the spec's (${spec.bgp.neighbours.join(' ')})`);
+    if (missing.length > 0 || remoteAs.size !== spec.bgp.neighbours.length)
+      out.push(`neighbours rendered (${[...remoteAs].join(' ')}) differ from the spec's (${spec.bgp.neighbours.join(' ')})`);
   }
   return out;
 }

@@ -49,7 +49,8 @@ function checkProblem(p: Problem): Violation | undefined {
   if (p.severity !== 'error' && p.severity !== 'warning') return bad(`severity ${JSON.stringify(p.severity)}`);
   if (typeof p.source !== 'string' || p.source === '') return bad('empty source');
   const line = formatProblem(p);
-  if (!line.startsWith(`${p.severity}: ${p.source}`)) return bad(`does not start with "${p.severity}: <source>": ${JSON.stringify(line.slice(0, 200))}`);
+  if (!line.startsWith(`${p.severity}: ${p.source}`))
+    return bad(`does not start with "${p.severity}: <source>": ${JSON.stringify(line.slice(0, 200))}`);
   const m = NOT_ONE_LINE.exec(line);
   if (m) {
     const at = m.index;
@@ -98,15 +99,21 @@ export function checkOutcome(c: FuzzCase, out: { result?: LoadResult; threw?: st
     if (v) violations.push(v);
   }
   const errors = problems.filter((p) => p.severity === 'error');
-  if (spec && errors.length > 0) violations.push({ property: 'outcome', detail: `a spec AND ${errors.length} error problem(s): ${formatProblem(errors[0]!).slice(0, 200)}` });
-  if (!spec && errors.length === 0) violations.push({ property: 'outcome', detail: `no spec and no error problem (problems: ${JSON.stringify(problems).slice(0, 300)})` });
+  if (spec && errors.length > 0)
+    violations.push({
+      property: 'outcome',
+      detail: `a spec AND ${errors.length} error problem(s): ${formatProblem(errors[0]!).slice(0, 200)}`,
+    });
+  if (!spec && errors.length === 0)
+    violations.push({ property: 'outcome', detail: `no spec and no error problem (problems: ${JSON.stringify(problems).slice(0, 300)})` });
   for (const s of sources) {
     // A file holding a password is listed without a hash (an unsalted hash of a weak password could be brute-forced).
     const file = c.files[s.name];
     const text = typeof file === 'string' ? file : file instanceof Uint8Array ? Buffer.from(file).toString('utf8') : '';
     const secret = s.name === 'bgp-password' || /password/i.test(text);
     const hashOk = secret ? s.sha256 === '(holds a secret: not shown)' : /^[0-9a-f]{64}$/.test(s.sha256);
-    if (typeof s.name !== 'string' || s.name === '' || !hashOk) violations.push({ property: 'sources', detail: JSON.stringify(s).slice(0, 200) });
+    if (typeof s.name !== 'string' || s.name === '' || !hashOk)
+      violations.push({ property: 'sources', detail: JSON.stringify(s).slice(0, 200) });
   }
 
   let rendering: string | undefined;
@@ -125,8 +132,10 @@ export function checkOutcome(c: FuzzCase, out: { result?: LoadResult; threw?: st
   if (ms > CASE_TIME_LIMIT_MS) violations.push({ property: 'time', detail: `took ${ms.toFixed(0)} ms (limit ${CASE_TIME_LIMIT_MS} ms)` });
 
   if (c.expect && 'accepted' in c.expect) {
-    if (!spec) violations.push({ property: 'expect', detail: `a valid input was rejected: ${errors.map(formatProblem).join(' | ').slice(0, 400)}` });
-    else if (c.expect.accepted !== true) for (const d of compareExpected(c.expect.accepted, spec)) violations.push({ property: 'expect', detail: `accepted, but ${d}` });
+    if (!spec)
+      violations.push({ property: 'expect', detail: `a valid input was rejected: ${errors.map(formatProblem).join(' | ').slice(0, 400)}` });
+    else if (c.expect.accepted !== true)
+      for (const d of compareExpected(c.expect.accepted, spec)) violations.push({ property: 'expect', detail: `accepted, but ${d}` });
   }
   if (c.expect && 'rejected' in c.expect && spec) violations.push({ property: 'expect', detail: `accepted although ${c.expect.rejected}` });
 

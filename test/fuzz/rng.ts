@@ -51,7 +51,7 @@ export class Rng {
   int(min: number, max: number): number {
     const span = max - min + 1;
     if (span <= 4294967296) return min + Math.floor(this.float() * span);
-    return min + Math.floor((this.u32() * 4294967296 + this.u32()) / 18446744073709551616 * span);
+    return min + Math.floor(((this.u32() * 4294967296 + this.u32()) / 18446744073709551616) * span);
   }
 
   chance(p: number): boolean {

@@ -28,7 +28,7 @@ function groupsOf(bytes: readonly number[]): number[] {
 /** Zero runs as [start, length], in order. */
 function zeroRuns(g: readonly number[], limit = g.length): Array<[number, number]> {
   const runs: Array<[number, number]> = [];
-  for (let i = 0; i < limit; ) {
+  for (let i = 0; i < limit;) {
     if (g[i] !== 0) {
       i++;
       continue;
@@ -183,7 +183,31 @@ export function randomRouteTarget(rng: Rng): { text: string; canonical: string }
 const NAME_CHARS = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-';
 
 export function randomIfName(rng: Rng, exclude: readonly string[] = []): string {
-  if (rng.chance(0.3)) return rng.pick(['net1', 'eth0', 'eth1', 'vrf-vpn', 'br-vpn', 'vxlan-vpn', 'vrf-tenant', 'ovn0', 'bond0.100', 'a', 'a-', '_', '...', 'exit', 'end', 'vrf', 'default', 'x'.repeat(15), '0', '1.2.3.4'].filter((n) => !exclude.includes(n)));
+  if (rng.chance(0.3))
+    return rng.pick(
+      [
+        'net1',
+        'eth0',
+        'eth1',
+        'vrf-vpn',
+        'br-vpn',
+        'vxlan-vpn',
+        'vrf-tenant',
+        'ovn0',
+        'bond0.100',
+        'a',
+        'a-',
+        '_',
+        '...',
+        'exit',
+        'end',
+        'vrf',
+        'default',
+        'x'.repeat(15),
+        '0',
+        '1.2.3.4',
+      ].filter((n) => !exclude.includes(n)),
+    );
   for (;;) {
     const n = rng.int(1, 15);
     let s = '';
@@ -197,7 +221,25 @@ export function randomIfName(rng: Rng, exclude: readonly string[] = []): string 
 export const PASSWORD_RE = /^[\x21\x23-\x26\x28-\x7e]{1,80}$/;
 
 export function randomPassword(rng: Rng): string {
-  if (rng.chance(0.2)) return rng.pick(['S3cr3t!pw#from-Secret', '!', '#', '#not-a-comment', '!not-a-comment', '$(reboot)', '`id`', ';|&<>*?~', '\\', '\\n', 'a\\', '%s%n', '{{routerId}}', 'x'.repeat(80), 'end', 'exit']);
+  if (rng.chance(0.2))
+    return rng.pick([
+      'S3cr3t!pw#from-Secret',
+      '!',
+      '#',
+      '#not-a-comment',
+      '!not-a-comment',
+      '$(reboot)',
+      '`id`',
+      ';|&<>*?~',
+      '\\',
+      '\\n',
+      'a\\',
+      '%s%n',
+      '{{routerId}}',
+      'x'.repeat(80),
+      'end',
+      'exit',
+    ]);
   const n = rng.chance(0.1) ? 80 : rng.int(1, 24);
   let s = '';
   for (let i = 0; i < n; i++) {
@@ -309,47 +351,117 @@ export function lookalike(rng: Rng, s: string): string {
 }
 
 export const NUMERIC_STRINGS: readonly string[] = [
-  '65002', ' 65002', '65002 ', '65002\n', '+65002', '-0', '0', '-1', '1e400', '-1e400', '18446744073709551616', '0x10', '0xFDEA', '0o17', '017',
-  '1_000', 'NaN', 'nan', '.nan', 'Infinity', '-Infinity', '.inf', '1.10', '65535.65535', '65536.1', '4294967296', '9007199254740993', '1e3',
-  '6.5002e4', '65002.0', '', ' ', 'null', 'true', '٦٥٠٠٢', '６５００２', '65002\u200b',
+  '65002',
+  ' 65002',
+  '65002 ',
+  '65002\n',
+  '+65002',
+  '-0',
+  '0',
+  '-1',
+  '1e400',
+  '-1e400',
+  '18446744073709551616',
+  '0x10',
+  '0xFDEA',
+  '0o17',
+  '017',
+  '1_000',
+  'NaN',
+  'nan',
+  '.nan',
+  'Infinity',
+  '-Infinity',
+  '.inf',
+  '1.10',
+  '65535.65535',
+  '65536.1',
+  '4294967296',
+  '9007199254740993',
+  '1e3',
+  '6.5002e4',
+  '65002.0',
+  '',
+  ' ',
+  'null',
+  'true',
+  '٦٥٠٠٢',
+  '６５００２',
+  '65002\u200b',
 ];
 
 /** A hostile string: a payload alone, around a plausible value, long, or random characters. */
 export function nastyString(rng: Rng, base?: string): string {
   const plausible = base ?? rng.pick(['10.0.1.1', 'fd00::1', '65000:1016', 'net1', '90s', 'kernel', '10.17.0.0/16', 'pw', '65002']);
   return rng.weighted<() => string>([
-    [6, () => {
-      const p = rng.chance(0.75) ? rng.pick(INJECTIONS) : rng.pick(UNICODE);
-      const where = rng.int(0, 3);
-      if (where === 0) return p;
-      if (where === 1) return plausible + p;
-      if (where === 2) return p + plausible;
-      const at = rng.int(0, plausible.length);
-      return plausible.slice(0, at) + p + plausible.slice(at);
-    }],
+    [
+      6,
+      () => {
+        const p = rng.chance(0.75) ? rng.pick(INJECTIONS) : rng.pick(UNICODE);
+        const where = rng.int(0, 3);
+        if (where === 0) return p;
+        if (where === 1) return plausible + p;
+        if (where === 2) return p + plausible;
+        const at = rng.int(0, plausible.length);
+        return plausible.slice(0, at) + p + plausible.slice(at);
+      },
+    ],
     [2, () => lookalike(rng, plausible)],
     [2, () => rng.pick(NUMERIC_STRINGS)],
     [1, () => plausible.repeat(rng.int(2, 40))],
     [1, () => (rng.chance(0.9) ? 'x'.repeat(rng.int(81, 5000)) : rng.pick(['a', '9', ':', '.']).repeat(rng.int(5000, 200000)))],
-    [2, () => {
-      let s = '';
-      const n = rng.int(0, 30);
-      for (let i = 0; i < n; i++) {
-        s += rng.weighted<() => string>([
-          [6, () => String.fromCharCode(rng.int(0x20, 0x7e))],
-          [1, () => String.fromCharCode(rng.int(0, 0x1f))],
-          [1, () => String.fromCodePoint(rng.int(0x80, 0x2fff))],
-          [1, () => rng.pick(UNICODE)],
-        ])();
-      }
-      return s;
-    }],
+    [
+      2,
+      () => {
+        let s = '';
+        const n = rng.int(0, 30);
+        for (let i = 0; i < n; i++) {
+          s += rng.weighted<() => string>([
+            [6, () => String.fromCharCode(rng.int(0x20, 0x7e))],
+            [1, () => String.fromCharCode(rng.int(0, 0x1f))],
+            [1, () => String.fromCodePoint(rng.int(0x80, 0x2fff))],
+            [1, () => rng.pick(UNICODE)],
+          ])();
+        }
+        return s;
+      },
+    ],
   ])();
 }
 
 export const NASTY_NUMBERS: readonly number[] = [
-  0, -1, -0, 0.5, 1.5, 65002.5, 2 ** 53 + 2, 2 ** 64, 1e308, -1e308, Number.MAX_VALUE, Number.MIN_VALUE, NaN, Infinity, -Infinity, 4294967296,
-  4294967295, 65535, 65536, 16777215, 16777216, 252, 253, 254, 255, 67, 68, 1, 2, 3, 21846, 65536 * 3,
+  0,
+  -1,
+  -0,
+  0.5,
+  1.5,
+  65002.5,
+  2 ** 53 + 2,
+  2 ** 64,
+  1e308,
+  -1e308,
+  Number.MAX_VALUE,
+  Number.MIN_VALUE,
+  NaN,
+  Infinity,
+  -Infinity,
+  4294967296,
+  4294967295,
+  65535,
+  65536,
+  16777215,
+  16777216,
+  252,
+  253,
+  254,
+  255,
+  67,
+  68,
+  1,
+  2,
+  3,
+  21846,
+  65536 * 3,
 ];
 
 /** Any hostile JSON-ish value: wrong types, edge numbers, nasty strings, small nested structures. */
@@ -369,18 +481,51 @@ export function nastyValue(rng: Rng, depth = 2, base?: string): unknown {
 /** A mapping key: a known field name, something prototype-ish, or hostile text. */
 export function nastyKey(rng: Rng): string {
   return rng.weighted<() => string>([
-    [3, () => rng.pick(['localASN', 'peerASN', 'routerId', 'neighbours', 'password', 'holdTime', 'vni', 'routeTargets', 'advertise', 'vrf', 'spec', 'kind', 'apiVersion', 'neighbors', 'LocalASN', 'localAsn'])],
-    [2, () => rng.pick(['__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty', 'valueOf', '', ' ', '0', '-1', 'null', '<<'])],
+    [
+      3,
+      () =>
+        rng.pick([
+          'localASN',
+          'peerASN',
+          'routerId',
+          'neighbours',
+          'password',
+          'holdTime',
+          'vni',
+          'routeTargets',
+          'advertise',
+          'vrf',
+          'spec',
+          'kind',
+          'apiVersion',
+          'neighbors',
+          'LocalASN',
+          'localAsn',
+        ]),
+    ],
+    [
+      2,
+      () => rng.pick(['__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty', 'valueOf', '', ' ', '0', '-1', 'null', '<<']),
+    ],
     [3, () => nastyString(rng, 'bfd')],
   ])();
 }
 
 /** Bytes that are not valid UTF-8 (or are, but with NULs). */
 export function badBytes(rng: Rng): Uint8Array {
-  const pool = [[0xff], [0xfe], [0xc0, 0x80], [0xed, 0xa0, 0x80], [0xf4, 0x90, 0x80, 0x80], [0x80], [0xe2, 0x82], [0x00], [0xef, 0xbb, 0xbf]];
+  const pool = [
+    [0xff],
+    [0xfe],
+    [0xc0, 0x80],
+    [0xed, 0xa0, 0x80],
+    [0xf4, 0x90, 0x80, 0x80],
+    [0x80],
+    [0xe2, 0x82],
+    [0x00],
+    [0xef, 0xbb, 0xbf],
+  ];
   const out: number[] = [];
   const n = rng.int(1, 6);
   for (let i = 0; i < n; i++) out.push(...rng.pick(pool));
   return Uint8Array.from(out);
 }
-

@@ -160,7 +160,9 @@ export function dockerignored(patterns: string[], path: string): boolean {
   const rules = patterns
     .map((l) => l.trim())
     .filter((l) => l !== '' && !l.startsWith('#'))
-    .map((l) => (l.startsWith('!') ? { negate: true, re: globToRegExp(clean(l.slice(1))) } : { negate: false, re: globToRegExp(clean(l)) }));
+    .map((l) =>
+      l.startsWith('!') ? { negate: true, re: globToRegExp(clean(l.slice(1))) } : { negate: false, re: globToRegExp(clean(l)) },
+    );
   const target = clean(path);
   const parts = target.split('/');
   const candidates = parts.map((_, i) => parts.slice(0, i + 1).join('/'));

@@ -97,7 +97,12 @@ export function strictSchema(schema: unknown): unknown {
     else out[k] = strictSchema(v);
   }
   const props = schema.properties;
-  if (isObject(props) && Object.keys(props).length > 0 && !('additionalProperties' in schema) && schema['x-kubernetes-preserve-unknown-fields'] !== true) {
+  if (
+    isObject(props) &&
+    Object.keys(props).length > 0 &&
+    !('additionalProperties' in schema) &&
+    schema['x-kubernetes-preserve-unknown-fields'] !== true
+  ) {
     out.additionalProperties = false;
   }
   return out;
@@ -134,7 +139,8 @@ function meaningful(errors: ErrorObject[]): ErrorObject[] {
 
 function describeError(e: ErrorObject): string {
   const where = e.instancePath || '/';
-  if (e.keyword === 'additionalProperties') return `${where}: unknown field ${JSON.stringify((e.params as { additionalProperty: string }).additionalProperty)}`;
+  if (e.keyword === 'additionalProperties')
+    return `${where}: unknown field ${JSON.stringify((e.params as { additionalProperty: string }).additionalProperty)}`;
   return `${where}: ${e.message ?? e.keyword}${e.keyword === 'enum' ? ` ${JSON.stringify((e.params as { allowedValues: unknown }).allowedValues)}` : ''}`;
 }
 

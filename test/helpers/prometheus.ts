@@ -70,13 +70,20 @@ export const lintKey = (w: { metric: string; problem: string }): string => `${w.
 export async function promtoolLint(text: string): Promise<LintResult> {
   const r = await execa(PROMTOOL, ['check', 'metrics'], { input: text, reject: false, all: true });
   const allowedKeys = new Set(EXPORTER_WARTS.map(lintKey));
-  const out = String(r.all ?? '').split('\n').filter((l) => l.trim() !== '');
-  if (r.exitCode !== 0 && r.exitCode !== 3) return { problems: out, unexpected: [`promtool exited ${String(r.exitCode)}: ${out.join(' | ')}`], allowed: new Set() };
+  const out = String(r.all ?? '')
+    .split('\n')
+    .filter((l) => l.trim() !== '');
+  if (r.exitCode !== 0 && r.exitCode !== 3)
+    return { problems: out, unexpected: [`promtool exited ${String(r.exitCode)}: ${out.join(' | ')}`], allowed: new Set() };
   const problems = out.map((l) => {
     const i = l.indexOf(' ');
     return i < 0 ? l : `${l.slice(0, i)}: ${l.slice(i + 1)}`;
   });
-  return { problems, unexpected: problems.filter((p) => !allowedKeys.has(p)), allowed: new Set(problems.filter((p) => allowedKeys.has(p))) };
+  return {
+    problems,
+    unexpected: problems.filter((p) => !allowedKeys.has(p)),
+    allowed: new Set(problems.filter((p) => allowedKeys.has(p))),
+  };
 }
 
 export interface Family {
@@ -109,7 +116,8 @@ export function parseExposition(text: string): Map<string, Family> {
     const base = families.has(name) ? name : current;
     const f = fam(base);
     f.samples++;
-    for (const m of line.matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="(?:[^"\\]|\\.)*"/g)) if (m[1] !== 'le' && m[1] !== 'quantile') f.labels.add(m[1] ?? '');
+    for (const m of line.matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="(?:[^"\\]|\\.)*"/g))
+      if (m[1] !== 'le' && m[1] !== 'quantile') f.labels.add(m[1] ?? '');
   }
   return families;
 }
@@ -142,7 +150,8 @@ export interface RuleGroup {
 /** The rule groups of deploy/prometheusrule.yaml (the PrometheusRule's spec). */
 export function prometheusRuleGroups(): RuleGroup[] {
   const doc = parse(readFileSync(join(DEPLOY, 'prometheusrule.yaml'), 'utf8')) as { kind?: string; spec?: { groups?: RuleGroup[] } };
-  if (doc.kind !== 'PrometheusRule' || !Array.isArray(doc.spec?.groups)) throw new Error('deploy/prometheusrule.yaml: not a PrometheusRule with spec.groups');
+  if (doc.kind !== 'PrometheusRule' || !Array.isArray(doc.spec?.groups))
+    throw new Error('deploy/prometheusrule.yaml: not a PrometheusRule with spec.groups');
   return doc.spec.groups;
 }
 

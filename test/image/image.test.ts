@@ -22,7 +22,17 @@ import { evpnRouterConf, evpnRouterDevices, gatewayInternalInterface } from '../
 import { ProjectedVolume } from '../lab/projected-volume.ts';
 import { listType5Routes } from '../lab/evpn-routes.ts';
 import { parseBgpSummary } from '../../src/state/bgp.ts';
-import { buildImage, containerEvents, containersNamed, imageExists, inspectContainer, ownContainer, podman, removeAll, ULIMITS } from './podman.ts';
+import {
+  buildImage,
+  containerEvents,
+  containersNamed,
+  imageExists,
+  inspectContainer,
+  ownContainer,
+  podman,
+  removeAll,
+  ULIMITS,
+} from './podman.ts';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const HTTP_GET = join(REPO, 'test/lab/http-get.js');
@@ -30,7 +40,9 @@ const MB = 1_000_000;
 const TARGET_IMAGE_MB = 300;
 
 // ---- deploy/gateway.yaml: what the test takes from the manifest ----------------------------------------------
-interface Probe { httpGet: { path: string; port: string | number } }
+interface Probe {
+  httpGet: { path: string; port: string | number };
+}
 interface Container {
   name: string;
   image: string;
@@ -42,8 +54,12 @@ interface Container {
   securityContext: { capabilities: { drop: string[]; add: string[] }; runAsUser?: number };
   volumeMounts: Array<{ name: string; mountPath: string; readOnly?: boolean }>;
 }
-const manifestDocs = parseAllDocuments(readFileSync(join(REPO, 'deploy/gateway.yaml'), 'utf8')).map((d) => d.toJS() as { kind?: string; spec?: unknown });
-const deployment = manifestDocs.find((d) => d.kind === 'Deployment') as { spec: { template: { spec: { terminationGracePeriodSeconds: number; containers: Container[] } } } };
+const manifestDocs = parseAllDocuments(readFileSync(join(REPO, 'deploy/gateway.yaml'), 'utf8')).map(
+  (d) => d.toJS() as { kind?: string; spec?: unknown },
+);
+const deployment = manifestDocs.find((d) => d.kind === 'Deployment') as {
+  spec: { template: { spec: { terminationGracePeriodSeconds: number; containers: Container[] } } };
+};
 const podSpec = deployment.spec.template.spec;
 const container = podSpec.containers.find((c) => c.name === 'frr-supervisor');
 if (!container) throw new Error('deploy/gateway.yaml has no frr-supervisor container');
@@ -54,7 +70,11 @@ const MANIFEST = {
   capDrop: container.securityContext.capabilities.drop,
   configMount: container.volumeMounts.find((m) => m.name === 'frr-supervisor-config'),
   httpPort: container.ports?.find((p) => p.name === 'http-metrics')?.containerPort,
-  probes: { livez: container.livenessProbe.httpGet.path, readyz: container.readinessProbe.httpGet.path, startup: container.startupProbe.httpGet.path },
+  probes: {
+    livez: container.livenessProbe.httpGet.path,
+    readyz: container.readinessProbe.httpGet.path,
+    startup: container.startupProbe.httpGet.path,
+  },
   graceSeconds: podSpec.terminationGracePeriodSeconds,
 };
 const pkg = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { name: string; version: string };
@@ -80,7 +100,13 @@ vrf: {name: ${VRF}, table: 2000}
  */
 const CAPTURE_DIR = process.env.FRRSUP_CAPTURE_DIR;
 const CAPTURES: Record<string, string[]> = {
-  off: ['show bgp vrf all summary json', 'show bgp vrf all neighbors json', 'show bgp ipv4 unicast summary json', 'show evpn vni json', 'show running-config'],
+  off: [
+    'show bgp vrf all summary json',
+    'show bgp vrf all neighbors json',
+    'show bgp ipv4 unicast summary json',
+    'show evpn vni json',
+    'show running-config',
+  ],
   evpn: [
     'show bgp vrf all summary json',
     'show bgp vrf all neighbors json',
@@ -95,7 +121,11 @@ const CAPTURES: Record<string, string[]> = {
   ],
 };
 const captureName = (cmd: string): string =>
-  cmd.replace(VRF, 'VRF').replace(/^show /, '').replace(/ json$/, '').replace(/[^a-zA-Z0-9]+/g, '_') + (cmd.endsWith(' json') ? '.json' : '.txt');
+  cmd
+    .replace(VRF, 'VRF')
+    .replace(/^show /, '')
+    .replace(/ json$/, '')
+    .replace(/[^a-zA-Z0-9]+/g, '_') + (cmd.endsWith(' json') ? '.json' : '.txt');
 
 /** One line per measured step, for the CI log and the README. */
 function timing(what: string, seconds: number): void {
@@ -138,7 +168,8 @@ describe('the container image, built and run as the lab gateway', { timeout: 1_8
     if (!CAPTURE_DIR) return;
     const { mkdir, writeFile } = await import('node:fs/promises');
     await mkdir(join(CAPTURE_DIR, mode), { recursive: true });
-    for (const cmd of CAPTURES[mode] ?? []) await writeFile(join(CAPTURE_DIR, mode, captureName(cmd)), await inContainer(['vtysh', '-c', cmd], false));
+    for (const cmd of CAPTURES[mode] ?? [])
+      await writeFile(join(CAPTURE_DIR, mode, captureName(cmd)), await inContainer(['vtysh', '-c', cmd], false));
   }
 
   async function events(): Promise<Array<Record<string, unknown>>> {
@@ -154,9 +185,17 @@ describe('the container image, built and run as the lab gateway', { timeout: 1_8
       .join('\n');
   }
 
-  async function waitEvent(event: string, match: (e: Record<string, unknown>) => boolean = () => true, timeoutMs = 30_000): Promise<Record<string, unknown>> {
+  async function waitEvent(
+    event: string,
+    match: (e: Record<string, unknown>) => boolean = () => true,
+    timeoutMs = 30_000,
+  ): Promise<Record<string, unknown>> {
     try {
-      return await waitFor(async () => (await events()).find((e) => e.event === event && match(e)), { timeoutMs, intervalMs: 300, what: `event ${event} in the container's log` });
+      return await waitFor(async () => (await events()).find((e) => e.event === event && match(e)), {
+        timeoutMs,
+        intervalMs: 300,
+        what: `event ${event} in the container's log`,
+      });
     } catch (e) {
       throw new Error(`${(e as Error).message}\nlast problems in the container's log:\n${await lastProblems()}`, { cause: e });
     }
@@ -168,11 +207,16 @@ describe('the container image, built and run as the lab gateway', { timeout: 1_8
   }
 
   async function gwPeer(): Promise<{ established: boolean; prefixesReceived: number } | undefined> {
-    return parseBgpSummary(await inContainer(['vtysh', '-c', 'show bgp ipv4 unicast summary json']), { afi: 'ipv4Unicast' }).find((p) => p.peer === RT);
+    return parseBgpSummary(await inContainer(['vtysh', '-c', 'show bgp ipv4 unicast summary json']), { afi: 'ipv4Unicast' }).find(
+      (p) => p.peer === RT,
+    );
   }
 
   async function established(timeoutMs = 30_000): Promise<void> {
-    await waitFor(async () => (await gwPeer())?.established && (await routerPeer())?.prefixesReceived === 1, { timeoutMs, what: 'session Established with the gateway prefix at the router' });
+    await waitFor(async () => (await gwPeer())?.established && (await routerPeer())?.prefixesReceived === 1, {
+      timeoutMs,
+      what: 'session Established with the gateway prefix at the router',
+    });
   }
 
   async function daemonPid(name: string): Promise<number> {
@@ -184,15 +228,24 @@ describe('the container image, built and run as the lab gateway', { timeout: 1_8
     ownContainer(name);
     const mount = MANIFEST.configMount!;
     await podman([
-      'run', '-d', '--name', name, ...ULIMITS,
-      '--network', `ns:/run/netns/${lab.gwNs}`,
+      'run',
+      '-d',
+      '--name',
+      name,
+      ...ULIMITS,
+      '--network',
+      `ns:/run/netns/${lab.gwNs}`,
       ...MANIFEST.capDrop.flatMap((c) => ['--cap-drop', c]),
       ...capAdd.flatMap((c) => ['--cap-add', c]),
-      '--security-opt', 'no-new-privileges',
-      '-v', `${configDir}:${mount.mountPath}${mount.readOnly ? ':ro' : ''}`,
+      '--security-opt',
+      'no-new-privileges',
+      '-v',
+      `${configDir}:${mount.mountPath}${mount.readOnly ? ':ro' : ''}`,
       // The downward API's POD_IP, as the manifest sets it.
-      '--env', `POD_IP=${GW}`,
-      TAG, ...MANIFEST.args,
+      '--env',
+      `POD_IP=${GW}`,
+      TAG,
+      ...MANIFEST.args,
     ]);
   }
 
@@ -203,21 +256,32 @@ describe('the container image, built and run as the lab gateway', { timeout: 1_8
     timing('image build of the build stage again (cached)', cached);
     const size = Number((await podman(['image', 'inspect', '--format', '{{.Size}}', TAG])).stdout.trim());
     const base = Number((await podman(['image', 'inspect', '--format', '{{.Size}}', 'debian:trixie-slim'])).stdout.trim());
-    process.stdout.write(`image size ${(size / MB).toFixed(1)} MB, base debian:trixie-slim ${(base / MB).toFixed(1)} MB, above the base ${((size - base) / MB).toFixed(1)} MB\n`);
+    process.stdout.write(
+      `image size ${(size / MB).toFixed(1)} MB, base debian:trixie-slim ${(base / MB).toFixed(1)} MB, above the base ${((size - base) / MB).toFixed(1)} MB\n`,
+    );
     assert.ok(size <= TARGET_IMAGE_MB * MB, `the image is ${(size / MB).toFixed(1)} MB, over ${TARGET_IMAGE_MB} MB`);
-    assert.ok(MANIFEST.image.endsWith(`:${pkg.version}`) && MANIFEST.image.split(':')[0]?.endsWith(pkg.name), `deploy/gateway.yaml runs ${pkg.name}:${pkg.version} (has ${MANIFEST.image})`);
+    assert.ok(
+      MANIFEST.image.endsWith(`:${pkg.version}`) && MANIFEST.image.split(':')[0]?.endsWith(pkg.name),
+      `deploy/gateway.yaml runs ${pkg.name}:${pkg.version} (has ${MANIFEST.image})`,
+    );
     const versions = await podman(['run', '--rm', ...ULIMITS, '--network', 'none', '--entrypoint', '/usr/lib/frr/zebra', TAG, '--version']);
-    assert.match(versions.stdout, /zebra version 10\.3\b/, 'the image runs Debian trixie\'s FRR 10.3');
+    assert.match(versions.stdout, /zebra version 10\.3\b/, "the image runs Debian trixie's FRR 10.3");
   });
 
   test('without SYS_ADMIN the container fails at once with a clear error', async () => {
     const name = ownContainer(`${NAME}-nosysadmin`);
     volume.update({ 'bgp-conf.yaml': BGP, 'gateway.yaml': GATEWAY_BGP });
-    await runGateway(name, MANIFEST.capAdd.filter((c) => c !== 'SYS_ADMIN'));
-    const state = await waitFor(async () => {
-      const s = await inspectContainer(name);
-      return s && !s.State.Running && s.State.Status === 'exited' && s.State;
-    }, { timeoutMs: 30_000, what: 'the container without SYS_ADMIN to exit' });
+    await runGateway(
+      name,
+      MANIFEST.capAdd.filter((c) => c !== 'SYS_ADMIN'),
+    );
+    const state = await waitFor(
+      async () => {
+        const s = await inspectContainer(name);
+        return s && !s.State.Running && s.State.Status === 'exited' && s.State;
+      },
+      { timeoutMs: 30_000, what: 'the container without SYS_ADMIN to exit' },
+    );
     assert.equal(state.ExitCode, 1);
     const fatal = (await containerEvents(name)).find((e) => e.event === 'startup_failed');
     assert.ok(fatal, 'a startup_failed event');
@@ -226,7 +290,7 @@ describe('the container image, built and run as the lab gateway', { timeout: 1_8
     await podman(['rm', '-f', name]);
   });
 
-  test('BGP-only: with the manifest\'s capabilities the session comes up and prefixes go both ways', async () => {
+  test("BGP-only: with the manifest's capabilities the session comes up and prefixes go both ways", async () => {
     await lab.exec('gw', ['ip', 'route', 'add', 'blackhole', GW_PREFIX]);
     router = await lab.startRouter(bgpRouterConf());
     volume.update({ 'bgp-conf.yaml': BGP, 'gateway.yaml': GATEWAY_BGP });
@@ -242,29 +306,54 @@ describe('the container image, built and run as the lab gateway', { timeout: 1_8
     const caps = (await inContainer(['grep', '^CapEff', '/proc/1/status'])).trim();
     assert.match(caps, /^CapEff:\s+[0-9a-f]+$/);
     // router -> gateway: installed by bgp in the gateway's kernel table (the container's namespace)
-    await waitFor(async () => {
-      const r = JSON.parse((await lab.exec('gw', ['ip', '-json', 'route', 'show', RT_PREFIX])).stdout || '[]') as Array<{ protocol?: string }>;
-      return r[0]?.protocol === 'bgp';
-    }, { timeoutMs: 15_000, what: `${RT_PREFIX} installed by bgp in the gateway namespace` });
+    await waitFor(
+      async () => {
+        const r = JSON.parse((await lab.exec('gw', ['ip', '-json', 'route', 'show', RT_PREFIX])).stdout || '[]') as Array<{
+          protocol?: string;
+        }>;
+        return r[0]?.protocol === 'bgp';
+      },
+      { timeoutMs: 15_000, what: `${RT_PREFIX} installed by bgp in the gateway namespace` },
+    );
     await capture('off');
   });
 
-  test('/livez, /readyz, /metrics and /status answer from inside the container\'s namespace', async () => {
+  test("/livez, /readyz, /metrics and /status answer from inside the container's namespace", async () => {
     const live = await http(MANIFEST.probes.livez);
     assert.equal(live.status, 200, live.body);
     assert.equal((await http(MANIFEST.probes.startup)).status, 200);
-    const ready = await waitFor(async () => {
-      const r = await http(MANIFEST.probes.readyz);
-      return r.status === 200 && r;
-    }, { timeoutMs: 20_000, what: '/readyz 200' });
+    const ready = await waitFor(
+      async () => {
+        const r = await http(MANIFEST.probes.readyz);
+        return r.status === 200 && r;
+      },
+      { timeoutMs: 20_000, what: '/readyz 200' },
+    );
     assert.equal(ready.status, 200);
-    const metrics = await waitFor(async () => {
-      const r = await http('/metrics');
-      return r.status === 200 && new RegExp(`frr_bgp_peer_state\\{[^}]*peer="${RT.replace(/\./g, '\\.')}"[^}]*\\} 1`).test(r.body) && r.body;
-    }, { timeoutMs: 20_000, what: 'frr_bgp_peer_state 1 in /metrics' });
-    for (const d of ['mgmtd', 'zebra', 'staticd', 'bgpd']) assert.match(metrics, new RegExp(`frr_supervisor_daemon_up\\{daemon="${d}"\\} 1`));
-    const status = JSON.parse((await http('/status')).body) as { daemons: Array<{ name: string; running: boolean }>; neighbours: Array<{ address?: string; peer?: string; state?: string }> };
-    assert.deepEqual(status.daemons.map((d) => [d.name, d.running]), [['mgmtd', true], ['zebra', true], ['staticd', true], ['bgpd', true]]);
+    const metrics = await waitFor(
+      async () => {
+        const r = await http('/metrics');
+        return (
+          r.status === 200 && new RegExp(`frr_bgp_peer_state\\{[^}]*peer="${RT.replace(/\./g, '\\.')}"[^}]*\\} 1`).test(r.body) && r.body
+        );
+      },
+      { timeoutMs: 20_000, what: 'frr_bgp_peer_state 1 in /metrics' },
+    );
+    for (const d of ['mgmtd', 'zebra', 'staticd', 'bgpd'])
+      assert.match(metrics, new RegExp(`frr_supervisor_daemon_up\\{daemon="${d}"\\} 1`));
+    const status = JSON.parse((await http('/status')).body) as {
+      daemons: Array<{ name: string; running: boolean }>;
+      neighbours: Array<{ address?: string; peer?: string; state?: string }>;
+    };
+    assert.deepEqual(
+      status.daemons.map((d) => [d.name, d.running]),
+      [
+        ['mgmtd', true],
+        ['zebra', true],
+        ['staticd', true],
+        ['bgpd', true],
+      ],
+    );
     assert.ok(JSON.stringify(status.neighbours).includes(RT), '/status lists the neighbour');
   });
 
@@ -323,34 +412,69 @@ describe('the container image, built and run as the lab gateway', { timeout: 1_8
     router = await lab.startRouter(evpnRouterConf(1016));
     volume.update({ 'bgp-conf.yaml': BGP, 'evpn-conf.yaml': docsEvpnConf(1016), 'gateway.yaml': GATEWAY_EVPN });
     const applied = await waitEvent('config_applied', (e) => typeof e.generation === 'number' && e.generation >= 3, 60_000);
-    const attempts = (await events()).filter((e) => (e.event === 'config_applied' || e.event === 'config_apply_failed') && typeof e.generation === 'number' && e.generation >= 3);
+    const attempts = (await events()).filter(
+      (e) => (e.event === 'config_applied' || e.event === 'config_apply_failed') && typeof e.generation === 'number' && e.generation >= 3,
+    );
     const failed = attempts.filter((e) => e.event === 'config_apply_failed').map((e) => String(e.err));
     // A change zebra must see: on FRR 10.3 mgmtd (which holds zebra's vrf/vni config) and everything after it.
-    assert.deepEqual(attempts[0]?.restarted, ['mgmtd', 'zebra', 'staticd', 'bgpd'], `apply attempts: ${JSON.stringify(attempts.map((e) => [e.event, e.generation, e.restarted, e.reason]))}`);
+    assert.deepEqual(
+      attempts[0]?.restarted,
+      ['mgmtd', 'zebra', 'staticd', 'bgpd'],
+      `apply attempts: ${JSON.stringify(attempts.map((e) => [e.event, e.generation, e.restarted, e.reason]))}`,
+    );
     assert.deepEqual(failed, [], 'the first apply of the EVPN config succeeded');
     assert.equal(applied.generation, attempts[0]?.generation);
     // router -> gateway: a type-5 route with the RT, installed in the VRF namespace through the bridge
-    const atGw = await waitFor(async () => {
-      const text = await inContainer(['vtysh', '-c', 'show bgp l2vpn evpn route type prefix json']);
-      return listType5Routes(text).find((r) => r.prefix === RT_PREFIX && !r.local) && text;
-    }, { timeoutMs: 30_000, what: `type-5 ${RT_PREFIX} at the gateway` });
+    const atGw = await waitFor(
+      async () => {
+        const text = await inContainer(['vtysh', '-c', 'show bgp l2vpn evpn route type prefix json']);
+        return listType5Routes(text).find((r) => r.prefix === RT_PREFIX && !r.local) && text;
+      },
+      { timeoutMs: 30_000, what: `type-5 ${RT_PREFIX} at the gateway` },
+    );
     assert.match(atGw, /RT:65000:1016/);
-    const route = await waitFor(async () => {
-      const list = JSON.parse((await inContainer(['ip', '-n', VRF, '-json', 'route', 'show', RT_PREFIX], false)) || '[]') as Array<{ dev?: string; protocol?: string }>;
-      return list[0];
-    }, { timeoutMs: 20_000, what: `${RT_PREFIX} in the VRF namespace` });
+    const route = await waitFor(
+      async () => {
+        const list = JSON.parse((await inContainer(['ip', '-n', VRF, '-json', 'route', 'show', RT_PREFIX], false)) || '[]') as Array<{
+          dev?: string;
+          protocol?: string;
+        }>;
+        return list[0];
+      },
+      { timeoutMs: 20_000, what: `${RT_PREFIX} in the VRF namespace` },
+    );
     assert.equal(route.dev, 'br-vpn');
     assert.equal(route.protocol, 'bgp');
     // gateway -> router: the advertised CIDR as a type-5 route with a router MAC
-    const atRt = await waitFor(async () => listType5Routes(await router.vtysh('show bgp l2vpn evpn route type prefix json')).find((r) => r.prefix === GW_PREFIX && !r.local), { timeoutMs: 30_000, what: `type-5 ${GW_PREFIX} at the router` });
+    const atRt = await waitFor(
+      async () =>
+        listType5Routes(await router.vtysh('show bgp l2vpn evpn route type prefix json')).find((r) => r.prefix === GW_PREFIX && !r.local),
+      { timeoutMs: 30_000, what: `type-5 ${GW_PREFIX} at the router` },
+    );
     assert.ok(atRt.routerMac, 'the router MAC comes with the route');
     await capture('evpn');
     let last = '';
-    await waitFor(async () => {
-      last = (await http('/metrics')).body;
-      return /frr_evpn_vni_up\{[^}]*vni="1016"[^}]*\} 1/.test(last) && /frr_evpn_prefix_routes\{[^}]*vni="1016"[^}]*\} [1-9]/.test(last);
-    }, { timeoutMs: 30_000, what: `frr_evpn_vni_up 1 and frr_evpn_prefix_routes > 0 for VNI 1016 (last: ${last.split('\n').filter((l) => /^frr_evpn/.test(l)).join('; ')})` }).catch((e: unknown) => {
-      throw new Error(`${(e as Error).message}; EVPN series in the last scrape: ${last.split('\n').filter((l) => /^frr_evpn|^frr_bgp_l2vpn/.test(l)).join('; ') || 'none'}`);
+    await waitFor(
+      async () => {
+        last = (await http('/metrics')).body;
+        return /frr_evpn_vni_up\{[^}]*vni="1016"[^}]*\} 1/.test(last) && /frr_evpn_prefix_routes\{[^}]*vni="1016"[^}]*\} [1-9]/.test(last);
+      },
+      {
+        timeoutMs: 30_000,
+        what: `frr_evpn_vni_up 1 and frr_evpn_prefix_routes > 0 for VNI 1016 (last: ${last
+          .split('\n')
+          .filter((l) => /^frr_evpn/.test(l))
+          .join('; ')})`,
+      },
+    ).catch((e: unknown) => {
+      throw new Error(
+        `${(e as Error).message}; EVPN series in the last scrape: ${
+          last
+            .split('\n')
+            .filter((l) => /^frr_evpn|^frr_bgp_l2vpn/.test(l))
+            .join('; ') || 'none'
+        }`,
+      );
     });
   });
 
@@ -364,16 +488,29 @@ describe('the container image, built and run as the lab gateway', { timeout: 1_8
     assert.equal(state?.State.ExitCode, 0, 'exit code 0 (a SIGKILL after the grace period would be 137)');
     assert.ok(seconds < MANIFEST.graceSeconds, `stopped in ${seconds.toFixed(1)} s, within the ${MANIFEST.graceSeconds} s grace period`);
     const ev = await events();
-    assert.ok(ev.some((e) => e.event === 'drained'), `the BGP sessions were shut down administratively first; the last events:\n${ev.filter((e) => e.event).slice(-8).map((e) => `${String(e.event)} ${String(e.err ?? e.msg).slice(0, 300)}`).join('\n')}`);
-    assert.ok(ev.some((e) => e.event === 'stopped'), 'the supervisor logged its clean stop');
+    assert.ok(
+      ev.some((e) => e.event === 'drained'),
+      `the BGP sessions were shut down administratively first; the last events:\n${ev
+        .filter((e) => e.event)
+        .slice(-8)
+        .map((e) => `${String(e.event)} ${String(e.err ?? e.msg).slice(0, 300)}`)
+        .join('\n')}`,
+    );
+    assert.ok(
+      ev.some((e) => e.event === 'stopped'),
+      'the supervisor logged its clean stop',
+    );
     // The router saw the drain: no prefix from the gateway any more.
-    await waitFor(async () => ((await routerPeer())?.prefixesReceived ?? 0) === 0, { timeoutMs: 10_000, what: 'the router to have withdrawn the gateway prefix' });
+    await waitFor(async () => ((await routerPeer())?.prefixesReceived ?? 0) === 0, {
+      timeoutMs: 10_000,
+      what: 'the router to have withdrawn the gateway prefix',
+    });
     // Nothing of the container runs in the gateway namespace any more.
     const left = (await execa('ip', ['netns', 'pids', lab.gwNs])).stdout.split('\n').filter(Boolean);
     assert.deepEqual(left, [], `processes left in the gateway namespace: ${left.join(', ')}`);
   });
 
-  test('cleanup removes this run\'s containers and images', async () => {
+  test("cleanup removes this run's containers and images", async () => {
     await removeAll();
     assert.deepEqual(await containersNamed(`frrsup-test${process.pid}`), []);
     assert.equal(await imageExists(TAG), false);

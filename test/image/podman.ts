@@ -39,8 +39,23 @@ export async function buildImage(contextDir: string, tag: string, target?: strin
   images.add(tag);
   const secret = existsSync(CA_BUNDLE) ? ['--secret', `id=ca-certificates,src=${CA_BUNDLE}`] : [];
   const t0 = performance.now();
-  const r = await podman(['build', '--network', 'host', '--pull=never', ...ULIMITS.slice(0, 2), ...secret, ...(target ? ['--target', target] : []), '-t', tag, contextDir], { reject: false, timeoutMs: 1_500_000 });
-  if (r.exitCode !== 0) throw new Error(`podman build failed (exit ${r.exitCode ?? '?'}):\n${`${r.stdout}\n${r.stderr}`.split('\n').slice(-40).join('\n')}`);
+  const r = await podman(
+    [
+      'build',
+      '--network',
+      'host',
+      '--pull=never',
+      ...ULIMITS.slice(0, 2),
+      ...secret,
+      ...(target ? ['--target', target] : []),
+      '-t',
+      tag,
+      contextDir,
+    ],
+    { reject: false, timeoutMs: 1_500_000 },
+  );
+  if (r.exitCode !== 0)
+    throw new Error(`podman build failed (exit ${r.exitCode ?? '?'}):\n${`${r.stdout}\n${r.stderr}`.split('\n').slice(-40).join('\n')}`);
   return (performance.now() - t0) / 1000;
 }
 
@@ -66,7 +81,9 @@ export async function containerEvents(name: string): Promise<Array<Record<string
 }
 
 /** `podman inspect` of a container (State, Id, ...); undefined when it does not exist. */
-export async function inspectContainer(name: string): Promise<{ Id: string; State: { Status: string; Running: boolean; ExitCode: number; Pid: number } } | undefined> {
+export async function inspectContainer(
+  name: string,
+): Promise<{ Id: string; State: { Status: string; Running: boolean; ExitCode: number; Pid: number } } | undefined> {
   const r = await podman(['container', 'inspect', name], { reject: false });
   if (r.exitCode !== 0) return undefined;
   return (JSON.parse(r.stdout) as Array<{ Id: string; State: { Status: string; Running: boolean; ExitCode: number; Pid: number } }>)[0];

@@ -14,7 +14,12 @@ export class Capture {
 
   private constructor(ns: string, dev: string, filter: string[]) {
     // -l line-buffered, -nn numeric; UDP 4789 is decoded as VXLAN (the inner packet on the next line).
-    this.child = execa('ip', ['netns', 'exec', ns, 'tcpdump', '-i', dev, '-nn', '-l', ...filter], { reject: false, stdin: 'ignore', buffer: false, cleanup: true });
+    this.child = execa('ip', ['netns', 'exec', ns, 'tcpdump', '-i', dev, '-nn', '-l', ...filter], {
+      reject: false,
+      stdin: 'ignore',
+      buffer: false,
+      cleanup: true,
+    });
     if (this.child.stdout) createInterface({ input: this.child.stdout }).on('line', (l) => this.lines.push(l));
     if (this.child.stderr) createInterface({ input: this.child.stderr }).on('line', (l) => this.stderr.push(l));
   }
@@ -22,10 +27,13 @@ export class Capture {
   /** Starts tcpdump on `dev` in `ns` with a filter (`udp port 4789`) and waits until it listens. */
   static async start(ns: string, dev: string, filter: string[]): Promise<Capture> {
     const c = new Capture(ns, dev, filter);
-    await waitFor(() => {
-      if (c.child.exitCode !== null) throw new Error(`tcpdump exited: ${c.stderr.join(' ')}`);
-      return c.stderr.some((l) => l.includes('listening on'));
-    }, { timeoutMs: 10_000, what: `tcpdump listening on ${dev} in ${ns}` });
+    await waitFor(
+      () => {
+        if (c.child.exitCode !== null) throw new Error(`tcpdump exited: ${c.stderr.join(' ')}`);
+        return c.stderr.some((l) => l.includes('listening on'));
+      },
+      { timeoutMs: 10_000, what: `tcpdump listening on ${dev} in ${ns}` },
+    );
     return c;
   }
 

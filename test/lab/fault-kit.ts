@@ -210,7 +210,8 @@ export async function persistentZombies(pid: number, confirmMs = 1000): Promise<
   });
 }
 
-export const describeProcs = (ps: readonly ProcInfo[]): string => ps.map((p) => `${p.pid}(${p.state}, ppid ${p.ppid}): ${p.argv.join(' ').slice(0, 140)}`).join('; ');
+export const describeProcs = (ps: readonly ProcInfo[]): string =>
+  ps.map((p) => `${p.pid}(${p.state}, ppid ${p.ppid}): ${p.argv.join(' ').slice(0, 140)}`).join('; ');
 
 // ---------------------------------------------------------------------------------------------------------
 // the rendering of an input and FRR's running config
@@ -224,7 +225,10 @@ export async function renderInput(
   rmSync(scratchDir, { recursive: true, force: true });
   mkdirSync(scratchDir, { recursive: true });
   for (const [name, text] of Object.entries(files)) writeFileSync(join(scratchDir, name), text);
-  const load = await loadConfig({ configDir: scratchDir, facts: { env: { POD_IP: podIp }, interfaceIPv4: () => Promise.resolve(undefined) } });
+  const load = await loadConfig({
+    configDir: scratchDir,
+    facts: { env: { POD_IP: podIp }, interfaceIPv4: () => Promise.resolve(undefined) },
+  });
   const errors = load.problems.filter((p) => p.severity === 'error').map(formatProblem);
   if (!load.spec || errors.length > 0) return { errors, sources: load.sources };
   return { spec: load.spec, conf: renderFrrConf(load.spec), errors, sources: load.sources };
@@ -327,7 +331,9 @@ export class NsHttp {
           res.on('error', reject);
         },
       );
-      req.setTimeout(opts.timeoutMs ?? 5000, () => req.destroy(new Error(`HTTP ${opts.method ?? 'GET'} ${path}: no answer within ${opts.timeoutMs ?? 5000} ms`)));
+      req.setTimeout(opts.timeoutMs ?? 5000, () =>
+        req.destroy(new Error(`HTTP ${opts.method ?? 'GET'} ${path}: no answer within ${opts.timeoutMs ?? 5000} ms`)),
+      );
       req.on('error', reject);
       req.end();
     });

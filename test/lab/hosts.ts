@@ -62,7 +62,8 @@ export async function addVpcHost(lab: Lab, o: { suffix?: string; gatewayNs?: str
  * Returns whether it had to.
  */
 export async function reattachVpcHost(lab: Lab, vpcNs: string, gatewayNs = lab.gwNs): Promise<boolean> {
-  const has = async (ns: string, dev: string): Promise<boolean> => (await execa('ip', ['-n', ns, 'link', 'show', dev], { reject: false, stdin: 'ignore' })).exitCode === 0;
+  const has = async (ns: string, dev: string): Promise<boolean> =>
+    (await execa('ip', ['-n', ns, 'link', 'show', dev], { reject: false, stdin: 'ignore' })).exitCode === 0;
   if (await has(gatewayNs, VPC.gatewayIf)) return false; // still in the gateway's own namespace: nothing went away
   // The kernel destroys a namespace (and the veth in it) asynchronously once its last reference is gone.
   const deadline = Date.now() + 10_000;
@@ -75,7 +76,9 @@ export async function reattachVpcHost(lab: Lab, vpcNs: string, gatewayNs = lab.g
 }
 
 async function attachVpcHost(ns: string, gwNs: string): Promise<void> {
-  await execa('ip', ['link', 'add', VPC.gatewayIf, 'netns', gwNs, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns], { stdin: 'ignore' });
+  await execa('ip', ['link', 'add', VPC.gatewayIf, 'netns', gwNs, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns], {
+    stdin: 'ignore',
+  });
   await ip(gwNs, 'addr', 'add', `${VPC.gatewayAddress}/${VPC.prefixLen}`, 'dev', VPC.gatewayIf);
   await ip(gwNs, 'link', 'set', VPC.gatewayIf, 'up');
   await ip(ns, 'addr', 'add', `${VPC.address}/${VPC.prefixLen}`, 'dev', 'eth0');
@@ -87,7 +90,9 @@ async function attachVpcHost(ns: string, gwNs: string): Promise<void> {
 /** The remote host, on a connected subnet of the router (192.168.100.0/24, the prefix the router announces). */
 export async function addRemoteHost(lab: Lab, o: { suffix?: string } = {}): Promise<string> {
   const ns = await lab.addNamespace(o.suffix ?? 'rh');
-  await execa('ip', ['link', 'add', REMOTE.routerIf, 'netns', lab.rtNs, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns], { stdin: 'ignore' });
+  await execa('ip', ['link', 'add', REMOTE.routerIf, 'netns', lab.rtNs, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns], {
+    stdin: 'ignore',
+  });
   await ip(lab.rtNs, 'addr', 'add', `${REMOTE.routerAddress}/${REMOTE.prefixLen}`, 'dev', REMOTE.routerIf);
   await ip(lab.rtNs, 'link', 'set', REMOTE.routerIf, 'up');
   await ip(ns, 'addr', 'add', `${REMOTE.address}/${REMOTE.prefixLen}`, 'dev', 'eth0');
@@ -106,7 +111,10 @@ export async function addHosts(lab: Lab): Promise<LabHosts> {
  * The usual flows: remote host <-> VPC host both ways, to the VPC host's routed address (10.17.0.10, via the
  * gateway's internalGateway route) and/or its connected one (10.16.0.1).
  */
-export function hostFlows(h: LabHosts, o: { rate?: number; target?: 'routed' | 'connected' | 'both' } = {}): Array<{ label: string; from: string; to: string; dst: string; src?: string; rate?: number }> {
+export function hostFlows(
+  h: LabHosts,
+  o: { rate?: number; target?: 'routed' | 'connected' | 'both' } = {},
+): Array<{ label: string; from: string; to: string; dst: string; src?: string; rate?: number }> {
   const rate = o.rate ?? 1000;
   const targets = o.target === 'both' ? (['routed', 'connected'] as const) : [o.target ?? 'routed'];
   return targets.flatMap((t) => {

@@ -132,7 +132,10 @@ export interface WaitForOptions {
  * Polls fn until it returns a value other than undefined/false/null and returns that value; throws a
  * descriptive error on timeout, including the last value or error seen.
  */
-export async function waitFor<T>(fn: () => Promise<T | undefined | false | null> | T | undefined | false | null, opts: WaitForOptions): Promise<T> {
+export async function waitFor<T>(
+  fn: () => Promise<T | undefined | false | null> | T | undefined | false | null,
+  opts: WaitForOptions,
+): Promise<T> {
   const timeoutMs = opts.timeoutMs ?? 5000;
   const intervalMs = opts.intervalMs ?? 100;
   const start = Date.now();

@@ -48,7 +48,15 @@ rx.on('message', (buf) => {
   const label = buf.toString('utf8', HEADER, HEADER + len);
   let f = flowsIn.get(label);
   if (!f) {
-    f = { times: new Float64Array(4096).fill(Number.NaN), received: 0, duplicates: 0, reordered: 0, maxSeq: -1, lastArrivalMs: 0, lastSendMs: 0 };
+    f = {
+      times: new Float64Array(4096).fill(Number.NaN),
+      received: 0,
+      duplicates: 0,
+      reordered: 0,
+      maxSeq: -1,
+      lastArrivalMs: 0,
+      lastSendMs: 0,
+    };
     flowsIn.set(label, f);
   }
   if (seq >= f.times.length) f.times = grow(f.times, seq);
@@ -153,19 +161,45 @@ function stopFlows() {
 
 function report(id) {
   const sent = {};
-  for (const [label, f] of flowsOut) sent[label] = { sent: f.seq, startMs: f.startMs, lastSendMs: f.lastSendMs, sendErrors: f.errors, stalls: f.stalls, srcPort: f.sock.address().port };
+  for (const [label, f] of flowsOut)
+    sent[label] = {
+      sent: f.seq,
+      startMs: f.startMs,
+      lastSendMs: f.lastSendMs,
+      sendErrors: f.errors,
+      stalls: f.stalls,
+      srcPort: f.sock.address().port,
+    };
   const recv = {};
   for (const [label, f] of flowsIn) {
-    recv[label] = { received: f.received, duplicates: f.duplicates, reordered: f.reordered, maxSeq: f.maxSeq, lastSendMs: f.lastSendMs, lastArrivalMs: f.lastArrivalMs, ...holes(f) };
+    recv[label] = {
+      received: f.received,
+      duplicates: f.duplicates,
+      reordered: f.reordered,
+      maxSeq: f.maxSeq,
+      lastSendMs: f.lastSendMs,
+      lastArrivalMs: f.lastArrivalMs,
+      ...holes(f),
+    };
   }
   const udp = udpCounters();
-  out({ type: 'report', id, nowMs: nsToMs(nowNs()), sent, recv, rcvbufErrors: udp.rcvbufErrors - udpAtStart.rcvbufErrors, sndbufErrors: udp.sndbufErrors - udpAtStart.sndbufErrors });
+  out({
+    type: 'report',
+    id,
+    nowMs: nsToMs(nowNs()),
+    sent,
+    recv,
+    rcvbufErrors: udp.rcvbufErrors - udpAtStart.rcvbufErrors,
+    sndbufErrors: udp.sndbufErrors - udpAtStart.sndbufErrors,
+  });
 }
 
 /** This namespace's UDP counters (/proc/net/snmp is per network namespace): receive-buffer overflows. */
 function udpCounters() {
   try {
-    const lines = readFileSync('/proc/net/snmp', 'utf8').split('\n').filter((l) => l.startsWith('Udp:'));
+    const lines = readFileSync('/proc/net/snmp', 'utf8')
+      .split('\n')
+      .filter((l) => l.startsWith('Udp:'));
     const names = lines[0].split(/\s+/);
     const values = lines[1].split(/\s+/).map(Number);
     const get = (n) => values[names.indexOf(n)] ?? 0;
@@ -186,20 +220,22 @@ rx.bind(port, () => {
   }
   out({ type: 'ready', port, recvBuffer: rx.getRecvBufferSize() });
 });
-createInterface({ input: process.stdin }).on('line', (line) => {
-  let msg;
-  try {
-    msg = JSON.parse(line);
-  } catch {
-    return;
-  }
-  if (msg.cmd === 'send') {
-    startFlows(msg.flows).then(
-      (flows) => out({ type: 'sending', id: msg.id, flows }),
-      (e) => out({ type: 'error', id: msg.id, error: String(e?.message ?? e) }),
-    );
-  } else if (msg.cmd === 'stop') {
-    stopFlows();
-    out({ type: 'stopped', id: msg.id });
-  } else if (msg.cmd === 'report') report(msg.id);
-}).on('close', () => process.exit(0));
+createInterface({ input: process.stdin })
+  .on('line', (line) => {
+    let msg;
+    try {
+      msg = JSON.parse(line);
+    } catch {
+      return;
+    }
+    if (msg.cmd === 'send') {
+      startFlows(msg.flows).then(
+        (flows) => out({ type: 'sending', id: msg.id, flows }),
+        (e) => out({ type: 'error', id: msg.id, error: String(e?.message ?? e) }),
+      );
+    } else if (msg.cmd === 'stop') {
+      stopFlows();
+      out({ type: 'stopped', id: msg.id });
+    } else if (msg.cmd === 'report') report(msg.id);
+  })
+  .on('close', () => process.exit(0));

@@ -85,7 +85,18 @@ interface AgentReport {
   sent: Record<string, { sent: number; startMs: number; lastSendMs: number; sendErrors: number; stalls: number; srcPort: number }>;
   recv: Record<
     string,
-    { received: number; duplicates: number; reordered: number; maxSeq: number; lastSendMs: number; lastArrivalMs: number; holes: Array<{ from: number; to: number; startMs: number; endMs: number }>; holeCount: number; minSeq: number; minSendMs: number | null }
+    {
+      received: number;
+      duplicates: number;
+      reordered: number;
+      maxSeq: number;
+      lastSendMs: number;
+      lastArrivalMs: number;
+      holes: Array<{ from: number; to: number; startMs: number; endMs: number }>;
+      holeCount: number;
+      minSeq: number;
+      minSendMs: number | null;
+    }
   >;
 }
 
@@ -97,7 +108,12 @@ class Agent {
   private readonly stderr: string[] = [];
 
   constructor(readonly ns: string) {
-    this.child = execa('ip', ['netns', 'exec', ns, process.execPath, AGENT, String(METER_PORT)], { stdin: 'pipe', reject: false, cleanup: true, buffer: false });
+    this.child = execa('ip', ['netns', 'exec', ns, process.execPath, AGENT, String(METER_PORT)], {
+      stdin: 'pipe',
+      reject: false,
+      cleanup: true,
+      buffer: false,
+    });
     live.add(this);
     let resolveReady: () => void = () => undefined;
     this.ready = new Promise<void>((resolve) => (resolveReady = resolve));
@@ -117,17 +133,23 @@ class Agent {
   }
 
   async started(): Promise<void> {
-    await waitFor(async () => {
-      const r = await Promise.race([this.ready.then(() => true), new Promise<false>((res) => setTimeout(() => res(false), 100))]);
-      if (!r && this.child.exitCode !== null) throw new Error(`loss meter agent in ${this.ns} exited: ${this.stderr.join(' ')}`);
-      return r;
-    }, { timeoutMs: 15_000, what: `loss meter agent in ${this.ns}` });
+    await waitFor(
+      async () => {
+        const r = await Promise.race([this.ready.then(() => true), new Promise<false>((res) => setTimeout(() => res(false), 100))]);
+        if (!r && this.child.exitCode !== null) throw new Error(`loss meter agent in ${this.ns} exited: ${this.stderr.join(' ')}`);
+        return r;
+      },
+      { timeoutMs: 15_000, what: `loss meter agent in ${this.ns}` },
+    );
   }
 
   request(cmd: Record<string, unknown>): Promise<Record<string, unknown>> {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`loss meter agent in ${this.ns}: no answer to ${String(cmd.cmd)}; stderr: ${this.stderr.join(' ')}`)), 10_000);
+      const timer = setTimeout(
+        () => reject(new Error(`loss meter agent in ${this.ns}: no answer to ${String(cmd.cmd)}; stderr: ${this.stderr.join(' ')}`)),
+        10_000,
+      );
       this.waiters.set(id, (msg) => {
         clearTimeout(timer);
         if (msg.type === 'error') reject(new Error(`loss meter agent in ${this.ns}: ${String(msg.error)}`));
@@ -190,7 +212,15 @@ export class LossMeter {
         if (mine.length === 0) continue;
         const r = await agent.request({
           cmd: 'send',
-          flows: mine.map((f) => ({ label: f.label, dst: f.dst, port: METER_PORT, rate: f.rate ?? 1000, size: f.size ?? 64, ...(f.src && { src: f.src }), ...(f.srcPort && { srcPort: f.srcPort }) })),
+          flows: mine.map((f) => ({
+            label: f.label,
+            dst: f.dst,
+            port: METER_PORT,
+            rate: f.rate ?? 1000,
+            size: f.size ?? 64,
+            ...(f.src && { src: f.src }),
+            ...(f.srcPort && { srcPort: f.srcPort }),
+          })),
         });
         for (const [label, v] of Object.entries(r.flows as Record<string, { srcPort: number }>)) srcPorts[label] = v.srcPort;
       }
@@ -204,7 +234,9 @@ export class LossMeter {
   /** The statistics of every flow so far (the meter keeps running). */
   async report(): Promise<Record<string, FlowStats>> {
     const reports = new Map<string, AgentReport>();
-    await Promise.all([...this.agents].map(async ([ns, a]) => reports.set(ns, (await a.request({ cmd: 'report' })) as unknown as AgentReport)));
+    await Promise.all(
+      [...this.agents].map(async ([ns, a]) => reports.set(ns, (await a.request({ cmd: 'report' })) as unknown as AgentReport)),
+    );
     const out: Record<string, FlowStats> = {};
     for (const f of this.flows) {
       const s = reports.get(f.from)?.sent[f.label];
@@ -212,13 +244,35 @@ export class LossMeter {
       const sent = s?.sent ?? 0;
       const received = r?.received ?? 0;
       const rate = f.rate ?? 1000;
-      const holes: Hole[] = (r?.holes ?? []).map((h) => ({ from: h.from, to: h.to, lost: h.to - h.from + 1, gapMs: round(h.endMs - h.startMs), atMs: round(h.startMs - this.startedMs) }));
+      const holes: Hole[] = (r?.holes ?? []).map((h) => ({
+        from: h.from,
+        to: h.to,
+        lost: h.to - h.from + 1,
+        gapMs: round(h.endMs - h.startMs),
+        atMs: round(h.startMs - this.startedMs),
+      }));
       if (s) {
         // Before the first probe received, and after the last one (the sender's own times bound them).
         const first = r && r.minSeq >= 0 ? r.minSeq : sent;
-        if (first > 0) holes.push({ from: 0, to: first - 1, lost: first, gapMs: round((r?.minSendMs ?? s.lastSendMs) - s.startMs), atMs: round(s.startMs - this.startedMs), ...(!r && { open: true }) });
+        if (first > 0)
+          holes.push({
+            from: 0,
+            to: first - 1,
+            lost: first,
+            gapMs: round((r?.minSendMs ?? s.lastSendMs) - s.startMs),
+            atMs: round(s.startMs - this.startedMs),
+            ...(!r && { open: true }),
+          });
         const last = r ? r.maxSeq : -1;
-        if (r && last < sent - 1) holes.push({ from: last + 1, to: sent - 1, lost: sent - 1 - last, gapMs: round(s.lastSendMs - r.lastSendMs), atMs: round(r.lastSendMs - this.startedMs), open: true });
+        if (r && last < sent - 1)
+          holes.push({
+            from: last + 1,
+            to: sent - 1,
+            lost: sent - 1 - last,
+            gapMs: round(s.lastSendMs - r.lastSendMs),
+            atMs: round(r.lastSendMs - this.startedMs),
+            open: true,
+          });
       }
       holes.sort((a, b) => b.gapMs - a.gapMs);
       out[f.label] = {

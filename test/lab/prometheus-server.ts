@@ -88,7 +88,10 @@ export class LabPrometheus {
     const child = execa(
       'ip',
       [
-        'netns', 'exec', opts.ns ?? lab.gwNs, PROMETHEUS,
+        'netns',
+        'exec',
+        opts.ns ?? lab.gwNs,
+        PROMETHEUS,
         `--config.file=${join(dir, 'prometheus.yml')}`,
         `--storage.tsdb.path=${join(dir, 'data')}`,
         `--web.listen-address=127.0.0.1:${port}`,
@@ -99,7 +102,11 @@ export class LabPrometheus {
     const prom = new LabPrometheus(child, dir, api, logFile);
     live.add(prom);
     try {
-      await waitFor(async () => (await api.get('/-/ready', 1000)).status === 200, { timeoutMs: 20_000, intervalMs: 200, what: 'Prometheus /-/ready' });
+      await waitFor(async () => (await api.get('/-/ready', 1000)).status === 200, {
+        timeoutMs: 20_000,
+        intervalMs: 200,
+        what: 'Prometheus /-/ready',
+      });
     } catch (err) {
       await prom.stop();
       throw err;
@@ -110,13 +117,16 @@ export class LabPrometheus {
   private async call<T>(path: string): Promise<T> {
     const r = await this.api.get(path, 5000);
     const doc = JSON.parse(r.body) as ApiAnswer<T>;
-    if (doc.status !== 'success') throw new Error(`Prometheus ${path.split('?')[0]}: ${doc.errorType ?? ''} ${doc.error ?? r.body.slice(0, 300)}`);
+    if (doc.status !== 'success')
+      throw new Error(`Prometheus ${path.split('?')[0]}: ${doc.errorType ?? ''} ${doc.error ?? r.body.slice(0, 300)}`);
     return doc.data;
   }
 
   /** An instant query (throws on a query error, so a broken expression fails the caller). */
   async query(expr: string): Promise<PromSample[]> {
-    const data = await this.call<{ resultType: string; result: PromSample[] | [number, string] }>(`/api/v1/query?query=${encodeURIComponent(expr)}`);
+    const data = await this.call<{ resultType: string; result: PromSample[] | [number, string] }>(
+      `/api/v1/query?query=${encodeURIComponent(expr)}`,
+    );
     if (data.resultType === 'scalar') return [{ metric: {}, value: data.result as [number, string] }];
     return data.result as PromSample[];
   }
@@ -133,13 +143,17 @@ export class LabPrometheus {
 
   /** The loaded alerting rules: name, duration (`for`, s) and query. */
   async rules(): Promise<Array<{ name: string; duration: number; query: string; health: string }>> {
-    const data = await this.call<{ groups: Array<{ rules: Array<{ type: string; name: string; duration: number; query: string; health: string }> }> }>('/api/v1/rules?type=alert');
+    const data = await this.call<{
+      groups: Array<{ rules: Array<{ type: string; name: string; duration: number; query: string; health: string }> }>;
+    }>('/api/v1/rules?type=alert');
     return data.groups.flatMap((g) => g.rules);
   }
 
   /** The scrape targets' health. */
   async targets(): Promise<Array<{ health: string; lastError: string; labels: Record<string, string> }>> {
-    return (await this.call<{ activeTargets: Array<{ health: string; lastError: string; labels: Record<string, string> }> }>('/api/v1/targets')).activeTargets;
+    return (
+      await this.call<{ activeTargets: Array<{ health: string; lastError: string; labels: Record<string, string> }> }>('/api/v1/targets')
+    ).activeTargets;
   }
 
   async stop(): Promise<void> {
@@ -177,7 +191,10 @@ export class LabFrrExporter {
     const child = execa(
       'ip',
       [
-        'netns', 'exec', lab.gwNs, FRR_EXPORTER,
+        'netns',
+        'exec',
+        lab.gwNs,
+        FRR_EXPORTER,
         `--frr.socket.dir-path=${socketDir}`,
         `--web.listen-address=127.0.0.1:${port}`,
         // the daemons that do not run here are not queried; bgp (IPv4 unicast) is on by default, bgpl2vpn is not
@@ -192,7 +209,11 @@ export class LabFrrExporter {
     const exporter = new LabFrrExporter(child, http);
     liveExporters.add(exporter);
     try {
-      await waitFor(async () => (await http.get('/metrics', 5000)).status === 200, { timeoutMs: 15_000, intervalMs: 200, what: 'prometheus-frr-exporter /metrics' });
+      await waitFor(async () => (await http.get('/metrics', 5000)).status === 200, {
+        timeoutMs: 15_000,
+        intervalMs: 200,
+        what: 'prometheus-frr-exporter /metrics',
+      });
     } catch (err) {
       await exporter.stop();
       throw err;

@@ -15,7 +15,6 @@ import { startSupervisor } from './supervisor-process.ts';
 import type { SupervisorProcess } from './supervisor-process.ts';
 import { allProcs, auditProcesses, describeProcs, fdCount, metricSample, persistentZombies, rssKiB } from './fault-kit.ts';
 
-
 const ROUTER_CONF = bgpRouterConf({ keepalive: 1, hold: 3 });
 
 /** The docs' BgpConf with short timers; the connect timer alternates so that every cycle restarts bgpd. */
@@ -32,7 +31,10 @@ spec:
   keepaliveTime: 1s
   connectTime: ${connect}s
 `;
-const files = (cycle: number): Record<string, string> => ({ 'bgp-conf.yaml': bgpConf(cycle % 2 === 1 ? 2 : 1), 'gateway.yaml': `advertise: [${GW_PREFIX}]\n` });
+const files = (cycle: number): Record<string, string> => ({
+  'bgp-conf.yaml': bgpConf(cycle % 2 === 1 ? 2 : 1),
+  'gateway.yaml': `advertise: [${GW_PREFIX}]\n`,
+});
 
 export interface SoakOptions {
   cycles: number;
@@ -131,7 +133,8 @@ async function measure(sup: SupervisorProcess, cycle: number, t0: number, failur
   const audit = await auditProcesses(sup);
   const strays = [...audit.extraDaemons, ...audit.staleVtysh];
   if (strays.length > 0) failures.push(`cycle ${cycle}: stray processes of the pathspace: ${describeProcs(strays)}`);
-  if (audit.frrProcesses.length !== 3) failures.push(`cycle ${cycle}: ${audit.frrProcesses.length} FRR daemons instead of 3: ${describeProcs(audit.frrProcesses)}`);
+  if (audit.frrProcesses.length !== 3)
+    failures.push(`cycle ${cycle}: ${audit.frrProcesses.length} FRR daemons instead of 3: ${describeProcs(audit.frrProcesses)}`);
   return {
     cycle,
     elapsedS: Math.round((Date.now() - t0) / 100) / 10,
@@ -164,7 +167,9 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
     await sup.waitForEvent('config_applied', (e) => e.generation === 1, 30_000);
     const s = sup;
     const first = await measure(s, 0, t0, failures);
-    opts.log(`soak: start: supervisor pid ${String(s.pid)}, rss ${mib(first.rssKiB)} MiB, fds ${first.fds}; ${opts.cycles} cycles, a line every ${opts.every}`);
+    opts.log(
+      `soak: start: supervisor pid ${String(s.pid)}, rss ${mib(first.rssKiB)} MiB, fds ${first.fds}; ${opts.cycles} cycles, a line every ${opts.every}`,
+    );
     const tc = Date.now();
     for (let c = 1; c <= opts.cycles; c++) {
       const at = s.events.length;
@@ -203,10 +208,13 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
   let heapGrowthPct: number | undefined;
   if (baseline && final && final !== baseline) {
     rssGrowthPct = Math.round(((final.rssKiB - baseline.rssKiB) / baseline.rssKiB) * 1000) / 10;
-    if (baseline.heapUsedKiB && final.heapUsedKiB) heapGrowthPct = Math.round(((final.heapUsedKiB - baseline.heapUsedKiB) / baseline.heapUsedKiB) * 1000) / 10;
+    if (baseline.heapUsedKiB && final.heapUsedKiB)
+      heapGrowthPct = Math.round(((final.heapUsedKiB - baseline.heapUsedKiB) / baseline.heapUsedKiB) * 1000) / 10;
     fdGrowth = final.fds - baseline.fds;
     if (opts.checkRss && rssGrowthPct > opts.rssLimitPct) {
-      failures.push(`RSS grew ${rssGrowthPct} % after the warm-up (${mib(baseline.rssKiB)} MiB at cycle ${baseline.cycle} -> ${mib(final.rssKiB)} MiB at cycle ${final.cycle}; limit ${opts.rssLimitPct} %)`);
+      failures.push(
+        `RSS grew ${rssGrowthPct} % after the warm-up (${mib(baseline.rssKiB)} MiB at cycle ${baseline.cycle} -> ${mib(final.rssKiB)} MiB at cycle ${final.cycle}; limit ${opts.rssLimitPct} %)`,
+      );
     }
     if (fdGrowth > 0) failures.push(`open fds grew from ${baseline.fds} (cycle ${baseline.cycle}) to ${final.fds} (cycle ${final.cycle})`);
   } else if (done === opts.cycles) failures.push('not enough checkpoints to compare (cycles <= warm-up?)');

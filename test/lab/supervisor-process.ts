@@ -78,13 +78,24 @@ export class SupervisorProcess {
     const listenAt = opts.args?.indexOf('--listen') ?? -1;
     if (listenAt >= 0) this.port = Number(opts.args?.[listenAt + 1]?.split(':').pop());
     const args = [
-      'ip', 'netns', 'exec', this.lab.gwNs,
-      process.execPath, ...NODE_ARGS, ...COMMAND, 'run',
-      '--config-dir', this.configDir,
-      '--frr-config-dir', this.frrConfigDir,
-      '--pathspace', this.pathspace,
-      '--debounce', opts.debounce ?? '200ms',
-      '--frr-bin-dir', this.paths.binDir,
+      'ip',
+      'netns',
+      'exec',
+      this.lab.gwNs,
+      process.execPath,
+      ...NODE_ARGS,
+      ...COMMAND,
+      'run',
+      '--config-dir',
+      this.configDir,
+      '--frr-config-dir',
+      this.frrConfigDir,
+      '--pathspace',
+      this.pathspace,
+      '--debounce',
+      opts.debounce ?? '200ms',
+      '--frr-bin-dir',
+      this.paths.binDir,
       ...(opts.args ?? []),
     ];
     const [file = '', ...rest] = args;
@@ -121,7 +132,10 @@ export class SupervisorProcess {
     return waitFor(() => this.events.slice(after).find((e) => e.event === event && pred(e)), {
       timeoutMs,
       intervalMs: 50,
-      what: `supervisor log event ${event}; last events: ${this.events.slice(-5).map((e) => `${String(e.event)}: ${String(e.msg).slice(0, 200)}`).join(' | ')}`,
+      what: `supervisor log event ${event}; last events: ${this.events
+        .slice(-5)
+        .map((e) => `${String(e.event)}: ${String(e.msg).slice(0, 200)}`)
+        .join(' | ')}`,
     });
   }
 
@@ -132,7 +146,9 @@ export class SupervisorProcess {
   /** One HTTP request to the supervisor's endpoints, from inside the gateway namespace. */
   async http(path: string, method = 'GET'): Promise<{ status: number; headers: Record<string, string>; body: string; error?: string }> {
     const port = this.port;
-    const res = await this.lab.exec(this.lab.gwNs, [process.execPath, HTTP_GET, `http://127.0.0.1:${port}${path}`, method], { timeoutMs: 10_000 });
+    const res = await this.lab.exec(this.lab.gwNs, [process.execPath, HTTP_GET, `http://127.0.0.1:${port}${path}`, method], {
+      timeoutMs: 10_000,
+    });
     return JSON.parse(res.stdout) as { status: number; headers: Record<string, string>; body: string; error?: string };
   }
 
@@ -151,7 +167,9 @@ export class SupervisorProcess {
     await waitFor(
       async () => {
         const st = (await this.httpJson<Doc>('/status')).doc;
-        return st.supervisor.phase === 'idle' && st.config.recentChecks.some((c) => c.reason !== 'periodic resync' && Date.parse(c.at) >= since);
+        return (
+          st.supervisor.phase === 'idle' && st.config.recentChecks.some((c) => c.reason !== 'periodic resync' && Date.parse(c.at) >= since)
+        );
       },
       { timeoutMs, intervalMs: 100, what: 'the supervisor handled the change and is idle' },
     );
@@ -170,7 +188,10 @@ export class SupervisorProcess {
   }
 
   /** Sends a signal and waits for the exit; returns the exit and how long it took. */
-  async stop(signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 15_000): Promise<{ code: number | undefined; signal: string | undefined; ms: number }> {
+  async stop(
+    signal: NodeJS.Signals = 'SIGTERM',
+    timeoutMs = 15_000,
+  ): Promise<{ code: number | undefined; signal: string | undefined; ms: number }> {
     const t0 = Date.now();
     if (!this.child || !this.exited) return { code: undefined, signal: undefined, ms: 0 };
     this.child.kill(signal);

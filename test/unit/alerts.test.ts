@@ -64,13 +64,19 @@ describe('alerts: promtool test rules over the rules of deploy/prometheusrule.ya
       const cases = (doc.tests ?? []).flatMap((t) => t.alert_rule_test ?? []);
       assert.ok(cases.length > 0, `${alert}: no alert_rule_test`);
       for (const c of cases) assert.equal(c.alertname, alert, `${alert}.yaml tests ${c.alertname}`);
-      assert.ok(cases.some((c) => (c.exp_alerts ?? []).length > 0), `${alert}: no case where it fires`);
-      assert.ok(cases.some((c) => (c.exp_alerts ?? []).length === 0), `${alert}: no case where it must not fire`);
+      assert.ok(
+        cases.some((c) => (c.exp_alerts ?? []).length > 0),
+        `${alert}: no case where it fires`,
+      );
+      assert.ok(
+        cases.some((c) => (c.exp_alerts ?? []).length === 0),
+        `${alert}: no case where it must not fire`,
+      );
       for (const t of doc.tests ?? []) assert.ok(t.name, `${alert}: every test group says what it checks (name)`);
     }
   });
 
-  it('the rules given to the e2e test\'s server differ from the PrometheusRule in `for` only', () => {
+  it("the rules given to the e2e test's server differ from the PrometheusRule in `for` only", () => {
     const shortened = (parse(rulesFileText({ forFactor: 30 })) as { groups: RuleGroup[] }).groups.flatMap((g) => g.rules);
     const original = alertRules();
     assert.equal(shortened.length, original.length);
@@ -89,7 +95,10 @@ describe('alerts: promtool test rules over the rules of deploy/prometheusrule.ya
     });
   }
 
-  for (const [label, factor] of [['doubled', 0.5], ['halved', 2]] as const) {
+  for (const [label, factor] of [
+    ['doubled', 0.5],
+    ['halved', 2],
+  ] as const) {
     it(`every test file fails when its alert's for is ${label}`, async () => {
       const mutated = workDir(rulesFileText({ forFactor: factor }));
       dirs.push(mutated);

@@ -53,9 +53,12 @@ const ONLY = (process.env.FUZZ_ONLY ?? '')
   .filter((s) => s.trim() !== '')
   .map(Number);
 const INDICES = ONLY.length > 0 ? ONLY : Array.from({ length: CASES }, (_, i) => i);
-const REPLAY = (i: number | string): string => `FUZZ_SEED=${SEED} FUZZ_CASES=${CASES} FUZZ_ONLY=${i} node --import tsx --test test/unit/config-fuzz.test.ts`;
+const REPLAY = (i: number | string): string =>
+  `FUZZ_SEED=${SEED} FUZZ_CASES=${CASES} FUZZ_ONLY=${i} node --import tsx --test test/unit/config-fuzz.test.ts`;
 
-console.log(`fuzz seed: ${SEED} (cases: ${INDICES.length}${ONLY.length > 0 ? ` of ${CASES}, FUZZ_ONLY` : ''}; replay a case with ${REPLAY('<index>')})`);
+console.log(
+  `fuzz seed: ${SEED} (cases: ${INDICES.length}${ONLY.length > 0 ? ` of ${CASES}, FUZZ_ONLY` : ''}; replay a case with ${REPLAY('<index>')})`,
+);
 
 const root = mkdtempSync(join(tmpdir(), 'frrsup-fuzz-'));
 const caseRoot = join(root, 'case');
@@ -105,7 +108,9 @@ function describeCase(c: FuzzCase): string {
   const lines = [`  kind: ${c.kind}; ${truncate(c.note, 300)}`];
   for (const [name, spec] of Object.entries(c.files)) lines.push(`  file ${name} = ${describeFile(spec)}`);
   if (Object.keys(c.env).length > 0) lines.push(`  env = ${truncate(JSON.stringify(c.env), 400)}`);
-  lines.push(`  loadConfig({ ${c.dirMode === 'none' ? '' : `configDir: <${c.dirMode}>, `}env: ${c.useEnv} })${c.ifaceIp ? `, interface IPv4 ${c.ifaceIp}` : ''}`);
+  lines.push(
+    `  loadConfig({ ${c.dirMode === 'none' ? '' : `configDir: <${c.dirMode}>, `}env: ${c.useEnv} })${c.ifaceIp ? `, interface IPv4 ${c.ifaceIp}` : ''}`,
+  );
   return lines.join('\n');
 }
 
@@ -117,7 +122,13 @@ function record(c: FuzzCase, v: Violation): void {
 const visible = (s: string): string => s.replace(/[^\x20-\x7e\n]/g, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
 
 function formatFailure(f: Failure): string {
-  return visible([`seed ${SEED} case ${f.c.index}: ${f.v.property}: ${truncate(f.v.detail, 600)}`, describeCase(f.c), `  replay: ${REPLAY(f.c.index)}`].join('\n'));
+  return visible(
+    [
+      `seed ${SEED} case ${f.c.index}: ${f.v.property}: ${truncate(f.v.detail, 600)}`,
+      describeCase(f.c),
+      `  replay: ${REPLAY(f.c.index)}`,
+    ].join('\n'),
+  );
 }
 
 function account(c: FuzzCase, checked: { accepted: boolean; rendering?: string; ms: number }): void {
@@ -147,18 +158,25 @@ function account(c: FuzzCase, checked: { accepted: boolean; rendering?: string; 
 async function runIsolated(c: FuzzCase): Promise<void> {
   let runs: RunOutcome[];
   try {
-    const { stdout } = await execFileP(process.execPath, ['--import', 'tsx', CHILD, String(SEED), String(c.index), String(CASES), '3', join(root, `isolated-${c.index}`)], {
-      cwd: REPO,
-      timeout: 60_000,
-      maxBuffer: 256 * 1024 * 1024,
-    });
+    const { stdout } = await execFileP(
+      process.execPath,
+      ['--import', 'tsx', CHILD, String(SEED), String(c.index), String(CASES), '3', join(root, `isolated-${c.index}`)],
+      {
+        cwd: REPO,
+        timeout: 60_000,
+        maxBuffer: 256 * 1024 * 1024,
+      },
+    );
     runs = (JSON.parse(stdout) as { runs: RunOutcome[] }).runs;
   } catch (e) {
     const err = e as { code?: number | string; signal?: string; killed?: boolean; stderr?: string; message: string };
     if (err.killed) record(c, { property: 'time', detail: 'the isolated run was killed after 60 s' });
     else {
       const fatal = (err.stderr ?? '').split('\n').find((l) => /FATAL|Error/.test(l)) ?? truncate(err.stderr ?? err.message, 300);
-      record(c, { property: 'no-crash', detail: `the process running loadConfig died (exit code ${String(err.code)}, signal ${String(err.signal)}): ${fatal}` });
+      record(c, {
+        property: 'no-crash',
+        detail: `the process running loadConfig died (exit code ${String(err.code)}, signal ${String(err.signal)}): ${fatal}`,
+      });
     }
     account(c, { accepted: false, ms: 0 });
     return;
@@ -185,7 +203,11 @@ test('line-shape checker: every golden rendering passes, against its spec', asyn
 
 test('line-shape checker: every template line has a shape, and every shape comes from a template line', () => {
   for (const f of readdirSync(TEMPLATE_DIR).filter((n) => n.endsWith('.tmpl'))) {
-    assert.doesNotMatch(readFileSync(join(TEMPLATE_DIR, f), 'utf8'), /\{\{\^/, `${f}: an inverted section; extend the all-sections view below`);
+    assert.doesNotMatch(
+      readFileSync(join(TEMPLATE_DIR, f), 'utf8'),
+      /\{\{\^/,
+      `${f}: an inverted section; extend the all-sections view below`,
+    );
   }
   // Every section on: each template line is printed at least once.
   const af = (afi: string, v: 4 | 6): Record<string, unknown> => ({
@@ -198,17 +220,29 @@ test('line-shape checker: every template line has a shape, and every shape comes
     localAsn: 65002,
     routerId: '10.0.1.13',
     gracefulRestart: true,
-    neighbours: [{ address: '10.0.1.1', remoteAs: 65001, password: 'pw', ebgpMultihop: true, timers: { keepalive: 30, hold: 90 }, connect: 10 }],
+    neighbours: [
+      { address: '10.0.1.1', remoteAs: 65001, password: 'pw', ebgpMultihop: true, timers: { keepalive: 30, hold: 90 }, connect: 10 },
+    ],
     evpn: { vrf: 'vrf-vpn', vni: 1016, activate: ['10.0.1.1'] },
     defaultAfs: [af('ipv4', 4), af('ipv6', 6)],
-    vrfInstance: { vrf: 'vrf-vpn', afs: [af('ipv4', 4), af('ipv6', 6)], advertiseIpv6: true, rd: '10.0.1.13:1016', routeTargets: ['65000:1016'] },
+    vrfInstance: {
+      vrf: 'vrf-vpn',
+      afs: [af('ipv4', 4), af('ipv6', 6)],
+      advertiseIpv6: true,
+      rd: '10.0.1.13:1016',
+      routeTargets: ['65000:1016'],
+    },
     v4Filter: { prefixList: 'FRRSUP-V4-NO-DEFAULT', routeMap: 'FRRSUP-EXPORT-V4' },
     v6Filter: { prefixList: 'FRRSUP-V6-NO-DEFAULT', routeMap: 'FRRSUP-EXPORT-V6' },
   };
   const text = new Templates(TEMPLATE_DIR).render('frr.conf', view);
   assert.deepEqual(checkRendering(text), [], 'a template line without a shape');
   const lines = text.split('\n');
-  for (const s of LINE_SHAPES) assert.ok(lines.some((l) => s.re.test(l)), `shape "${s.name}" matches no template line: remove it or fix it`);
+  for (const s of LINE_SHAPES)
+    assert.ok(
+      lines.some((l) => s.re.test(l)),
+      `shape "${s.name}" matches no template line: remove it or fix it`,
+    );
 });
 
 test('line-shape checker: catches injected, foreign and malformed lines', async () => {
@@ -218,7 +252,10 @@ test('line-shape checker: catches injected, foreign and malformed lines', async 
   const good = renderFrrConf(spec);
   const bad: Array<[string, string]> = [
     ['an injected FRR command', good.replace(' neighbor 10.0.1.1 remote-as 65001\n', ' neighbor 10.0.1.1 remote-as 65001\nline vty\n')],
-    ['a well-formed line for a foreign neighbour', good.replace(' neighbor 10.0.1.1 remote-as 65001\n', ' neighbor 10.0.1.1 remote-as 65001\n neighbor 198.51.100.66 remote-as 64666\n')],
+    [
+      'a well-formed line for a foreign neighbour',
+      good.replace(' neighbor 10.0.1.1 remote-as 65001\n', ' neighbor 10.0.1.1 remote-as 65001\n neighbor 198.51.100.66 remote-as 64666\n'),
+    ],
     ['a wrong remote AS', good.replace('remote-as 65001', 'remote-as 64666')],
     ['a password with a quote', good.replace(' neighbor 10.0.1.1 ebgp-multihop 255\n', ' neighbor 10.0.1.1 password a"b\n')],
     ['a password absent from the spec', good.replace(' neighbor 10.0.1.1 ebgp-multihop 255\n', ' neighbor 10.0.1.1 password x\n')],
@@ -251,18 +288,42 @@ test('property checker: fails a spec with an injected newline, a multi-line prob
   // As if a validator let a newline through: the template refuses it (renderFrrConf throws)
   spec.bgp.password = 'pw\n neighbor 198.51.100.66 remote-as 64666';
   const injected = checkOutcome(c, { result: { spec, problems: [], sources: [], readHost: false }, ms: 1 });
-  assert.ok(injected.violations.some((v) => v.property === 'render'), JSON.stringify(injected.violations));
+  assert.ok(
+    injected.violations.some((v) => v.property === 'render'),
+    JSON.stringify(injected.violations),
+  );
   // As if the renderer let it through: the line-shape check refuses it
-  assert.ok(checkRendering(renderFrrConf(res.spec!).replace('password S3cr3t!pw#from-Secret', `password pw\n neighbor 198.51.100.66 remote-as 64666`), res.spec).length > 0);
+  assert.ok(
+    checkRendering(
+      renderFrrConf(res.spec!).replace('password S3cr3t!pw#from-Secret', `password pw\n neighbor 198.51.100.66 remote-as 64666`),
+      res.spec,
+    ).length > 0,
+  );
   // A problem quoting a newline is escaped by formatProblem itself, so it stays one line...
-  const multi = checkOutcome(c, { result: { problems: [{ severity: 'error', source: 'bgp-conf.yaml', path: 'neighbours[0]', message: 'bad\nerror: forged' }], sources: [], readHost: false }, ms: 1 });
+  const multi = checkOutcome(c, {
+    result: {
+      problems: [{ severity: 'error', source: 'bgp-conf.yaml', path: 'neighbours[0]', message: 'bad\nerror: forged' }],
+      sources: [],
+      readHost: false,
+    },
+    ms: 1,
+  });
   assert.ok(!multi.violations.some((v) => v.property === 'problem-line'), JSON.stringify(multi.violations));
   // ...and a problem that does not start with its severity and source is still caught
-  const headless = checkOutcome(c, { result: { problems: [{ severity: 'error', source: '', path: '', message: 'm' }], sources: [], readHost: false }, ms: 1 });
+  const headless = checkOutcome(c, {
+    result: { problems: [{ severity: 'error', source: '', path: '', message: 'm' }], sources: [], readHost: false },
+    ms: 1,
+  });
   assert.ok(headless.violations.some((v) => v.property === 'problem-line'));
-  const both = checkOutcome(c, { result: { spec: res.spec!, problems: [{ severity: 'error', source: 'x', path: '', message: 'm' }], sources: [], readHost: false }, ms: 1 });
+  const both = checkOutcome(c, {
+    result: { spec: res.spec!, problems: [{ severity: 'error', source: 'x', path: '', message: 'm' }], sources: [], readHost: false },
+    ms: 1,
+  });
   assert.ok(both.violations.some((v) => v.property === 'outcome'));
-  const slow = checkOutcome(c, { result: { problems: [{ severity: 'error', source: 'x', path: '', message: 'm' }], sources: [], readHost: false }, ms: CASE_TIME_LIMIT_MS + 1 });
+  const slow = checkOutcome(c, {
+    result: { problems: [{ severity: 'error', source: 'x', path: '', message: 'm' }], sources: [], readHost: false },
+    ms: CASE_TIME_LIMIT_MS + 1,
+  });
   assert.ok(slow.violations.some((v) => v.property === 'time'));
   const threw = checkOutcome(c, { threw: 'TypeError: x', ms: 1 });
   assert.ok(threw.violations.some((v) => v.property === 'no-crash'));
@@ -274,7 +335,8 @@ test('fuzz generator: deterministic per (seed, index), every kind reachable', ()
   assert.deepEqual(a, b);
   const kinds = new Set<string>();
   for (let i = 0; i < 3000; i++) if (scheduledKind(i, 3000) === undefined) kinds.add(generateCase(12345, i, 3000).kind);
-  for (const k of GENERATOR_NAMES) if (!['invalid', 'huge', 'deep', 'many-keys'].includes(k)) assert.ok(kinds.has(k), `kind ${k} never generated`);
+  for (const k of GENERATOR_NAMES)
+    if (!['invalid', 'huge', 'deep', 'many-keys'].includes(k)) assert.ok(kinds.has(k), `kind ${k} never generated`);
 });
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -312,7 +374,9 @@ test(`fuzz: loadConfig on ${INDICES.length} generated inputs (seed ${SEED})`, { 
   const unknown = stats.failures;
   if (unknown.length > 0) {
     const shown = unknown.slice(0, 15).map(formatFailure).join('\n\n');
-    assert.fail(`${unknown.length} property violation(s) in ${new Set(unknown.map((f) => f.c.index)).size} case(s), seed ${SEED}${unknown.length > 15 ? ' (first 15 shown)' : ''}:\n\n${shown}`);
+    assert.fail(
+      `${unknown.length} property violation(s) in ${new Set(unknown.map((f) => f.c.index)).size} case(s), seed ${SEED}${unknown.length > 15 ? ' (first 15 shown)' : ''}:\n\n${shown}`,
+    );
   }
 });
 
@@ -348,13 +412,16 @@ test('fuzz: distinct accepted renderings pass vtysh --dryrun', { timeout: 10 * 6
           await execFileP('vtysh', ['--dryrun', '-f', file], { timeout: 30_000 });
         } catch (e) {
           const err = e as { stdout?: string; stderr?: string; message: string };
-          failures.push(`seed ${SEED} case ${r.index} (${r.kind}): vtysh --dryrun rejected the rendering:\n${err.stdout ?? ''}${err.stderr ?? err.message}\n--- rendering:\n${truncate(r.text, 3000)}\n  replay: ${REPLAY(r.index)}`);
+          failures.push(
+            `seed ${SEED} case ${r.index} (${r.kind}): vtysh --dryrun rejected the rendering:\n${err.stdout ?? ''}${err.stderr ?? err.message}\n--- rendering:\n${truncate(r.text, 3000)}\n  replay: ${REPLAY(r.index)}`,
+          );
         }
         stats.dryRun++;
       }
     }),
   );
-  if (failures.length > 0) assert.fail(`${failures.length} rendering(s) rejected by vtysh --dryrun:\n\n${failures.slice(0, 5).join('\n\n')}`);
+  if (failures.length > 0)
+    assert.fail(`${failures.length} rendering(s) rejected by vtysh --dryrun:\n\n${failures.slice(0, 5).join('\n\n')}`);
 });
 
 after(() => {

@@ -81,7 +81,10 @@ function pidOf(name: DaemonName): number | undefined {
 }
 
 function running(m: DaemonManager): string[] {
-  return m.status().filter((d) => d.running).map((d) => d.name);
+  return m
+    .status()
+    .filter((d) => d.running)
+    .map((d) => d.name);
 }
 
 async function until(what: string, cond: () => boolean, ms = 10_000): Promise<void> {
@@ -102,7 +105,10 @@ describe('DaemonManager races (fake daemons)', () => {
     await sleep(100); // bgpd is being started again
     process.kill(before.zebra!, 'SIGKILL');
     assert.deepEqual(await restart, ['bgpd']);
-    await until('all three running after the recovery', () => running(m).length === 3 && pidOf('zebra') !== before.zebra && m.status().every((d) => d.running));
+    await until(
+      'all three running after the recovery',
+      () => running(m).length === 3 && pidOf('zebra') !== before.zebra && m.status().every((d) => d.running),
+    );
     const zebra = m.status().find((d) => d.name === 'zebra')!;
     const bgpd = m.status().find((d) => d.name === 'bgpd')!;
     assert.ok(Date.parse(bgpd.startedAt!) >= Date.parse(zebra.startedAt!), 'bgpd (re)started after zebra (phased restart)');

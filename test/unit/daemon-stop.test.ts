@@ -15,7 +15,8 @@ import { FrrPaths } from '../../src/frr/paths.ts';
 
 function memLogger(): FrrLogger & { lines: Array<{ level: string; obj: Record<string, unknown>; msg: string }> } {
   const lines: Array<{ level: string; obj: Record<string, unknown>; msg: string }> = [];
-  const at = (level: string) => (obj: object, msg?: string) => void lines.push({ level, obj: obj as Record<string, unknown>, msg: msg ?? '' });
+  const at = (level: string) => (obj: object, msg?: string) =>
+    void lines.push({ level, obj: obj as Record<string, unknown>, msg: msg ?? '' });
   return { lines, info: at('info'), warn: at('warn'), error: at('error'), debug: at('debug') };
 }
 

@@ -24,7 +24,15 @@ import {
   routePrefix,
 } from '../../src/dataplane/state.ts';
 import { commandSteps, desiredFromSpec, ownedFromDesired, ownedFromSpec, VrfUnsupportedError } from '../../src/dataplane/types.ts';
-import type { CurrentDataplane, DesiredDataplane, ForwardingState, LinkState, OwnedNames, RouteState, Step } from '../../src/dataplane/types.ts';
+import type {
+  CurrentDataplane,
+  DesiredDataplane,
+  ForwardingState,
+  LinkState,
+  OwnedNames,
+  RouteState,
+  Step,
+} from '../../src/dataplane/types.ts';
 
 function fx(name: string): string {
   return readFileSync(new URL(`../fixtures/ip-json/${name}`, import.meta.url), 'utf8');
@@ -193,7 +201,10 @@ describe('desiredFromSpec', () => {
     const d = desiredFromSpec(SPEC, v6);
     assert.equal(d?.vxlan.local, 'fd00:1::13');
     assert.equal(d?.vxlan.mtu, 1430);
-    assert.equal(desiredFromSpec({ ...SPEC, gateway: { ...SPEC.gateway, vxlan: { ...SPEC.gateway.vxlan, mtu: 9000 } } }, facts)?.vxlan.mtu, 9000);
+    assert.equal(
+      desiredFromSpec({ ...SPEC, gateway: { ...SPEC.gateway, vxlan: { ...SPEC.gateway.vxlan, mtu: 9000 } } }, facts)?.vxlan.mtu,
+      9000,
+    );
     const { evpn: _evpn, ...noEvpn } = SPEC;
     assert.equal(desiredFromSpec(noEvpn, undefined), undefined);
   });
@@ -269,12 +280,22 @@ class FakeHost {
   state(owned: OwnedNames): CurrentDataplane {
     const names = new Set([owned.vrf.name, owned.bridge.name, owned.vxlan.name, owned.internalInterface]);
     const gw = [...(this.ns.get(this.gwKey)?.values() ?? [])].filter((l) => names.has(l.name));
-    const base = { owned, ...(this.netns !== undefined && { netns: this.netns }), gatewayNsRef: this.gatewayNsRef, gatewayLinks: clone(gw) };
+    const base = {
+      owned,
+      ...(this.netns !== undefined && { netns: this.netns }),
+      gatewayNsRef: this.gatewayNsRef,
+      gatewayLinks: clone(gw),
+    };
     if (owned.backend === 'kernel') return { ...base, routes: clone(this.tables.get(`${this.gwKey}|${owned.vrf.table}`) ?? []) };
     const v = this.ns.get(owned.vrf.name);
     if (!v) return { ...base, routes: [] };
     const fwd = this.fwd.get(owned.vrf.name);
-    return { ...base, vrfNamespace: { links: clone([...v.values()]) }, routes: clone(this.tables.get(`${owned.vrf.name}|main`) ?? []), ...(fwd && { vrfForwarding: { ...fwd } }) };
+    return {
+      ...base,
+      vrfNamespace: { links: clone([...v.values()]) },
+      routes: clone(this.tables.get(`${owned.vrf.name}|main`) ?? []),
+      ...(fwd && { vrfForwarding: { ...fwd } }),
+    };
   }
 
   links(key: string, argv: readonly string[]): Map<string, LinkState> {
@@ -297,7 +318,11 @@ class FakeHost {
 
   flushDev(key: string, dev: string): void {
     for (const [k, routes] of this.tables) {
-      if (k.startsWith(`${key}|`)) this.tables.set(k, routes.filter((r) => r.dev !== dev));
+      if (k.startsWith(`${key}|`))
+        this.tables.set(
+          k,
+          routes.filter((r) => r.dev !== dev),
+        );
     }
   }
 
@@ -379,7 +404,12 @@ class FakeHost {
         l.vrfTable = Number(opt('table'));
         l.mtu = 65575;
       } else if (kind === 'vxlan') {
-        l.vxlan = { vni: Number(opt('id')), port: Number(opt('dstport')), local: opt('local') ?? '', learning: !rest.includes('nolearning') };
+        l.vxlan = {
+          vni: Number(opt('id')),
+          port: Number(opt('dstport')),
+          local: opt('local') ?? '',
+          learning: !rest.includes('nolearning'),
+        };
       } else assert.equal(kind, 'bridge');
       links.set(name, l);
       return;
@@ -452,7 +482,10 @@ class FakeHost {
 }
 
 /** Runs the plan on a FakeHost built from `current`; returns the host and the resulting state. */
-function applyPlan(desired: DesiredDataplane | undefined, current: CurrentDataplane): { host: FakeHost; steps: Step[]; after: CurrentDataplane } {
+function applyPlan(
+  desired: DesiredDataplane | undefined,
+  current: CurrentDataplane,
+): { host: FakeHost; steps: Step[]; after: CurrentDataplane } {
   const steps = plan(desired, current);
   const host = FakeHost.from(current);
   for (const s of commandSteps(steps)) host.run(s.argv);
@@ -706,7 +739,9 @@ describe('plan: netns backend', () => {
     const captured: CurrentDataplane = {
       owned: { ...NOWNED, vrf: { name: 'vrf-vpn-cap', table: 2000 } },
       gatewayNsRef: '4242',
-      gatewayLinks: parseLinks(fx('gw-addr-after-netns-backend.json')).filter((l) => ['vrf-vpn-cap', 'br-vpn', 'vxlan-vpn', 'eth1'].includes(l.name)),
+      gatewayLinks: parseLinks(fx('gw-addr-after-netns-backend.json')).filter((l) =>
+        ['vrf-vpn-cap', 'br-vpn', 'vxlan-vpn', 'eth1'].includes(l.name),
+      ),
       vrfNamespace: { links: parseLinks(fx('vrfns-addr-netns-backend.json')) },
       routes: [...parseRoutes(fx('vrfns-route4.json'), 4), ...parseRoutes(fx('vrfns-route6.json'), 6)],
     };
@@ -842,7 +877,11 @@ function replay(answers: Record<string, { stdout?: string; stderr?: string; exit
 describe('readers and reconcile (replayed ip output)', () => {
   it('readRoutes: a table that does not exist yet is empty (captured "[" + "FIB table does not exist")', async () => {
     const runner = replay({
-      'ip -json -4 route show table 2000': { stdout: fx('route-table-missing.stdout.txt'), stderr: fx('route-table-missing.stderr.txt'), exitCode: 2 },
+      'ip -json -4 route show table 2000': {
+        stdout: fx('route-table-missing.stdout.txt'),
+        stderr: fx('route-table-missing.stderr.txt'),
+        exitCode: 2,
+      },
       'ip -json -6 route show table 2000': {
         stdout: fx('gw-route6-table2000-missing.stdout.txt'),
         stderr: fx('gw-route6-table2000-missing.stderr.txt'),
@@ -895,7 +934,10 @@ describe('readers and reconcile (replayed ip output)', () => {
 
   it('detectVrfSupport falls back to the gateway namespace when unshare is not permitted', async () => {
     const runner = replay({
-      'unshare --net -- ip link add fsvrfprobe type vrf table 1': { stderr: 'unshare: unshare failed: Operation not permitted\n', exitCode: 1 },
+      'unshare --net -- ip link add fsvrfprobe type vrf table 1': {
+        stderr: 'unshare: unshare failed: Operation not permitted\n',
+        exitCode: 1,
+      },
       'ip -n gw link add fsvrfp*': { stderr: 'Error: Unknown device type.\n', exitCode: 2 },
     });
     assert.equal((await detectVrfSupport({ netns: 'gw', runner })).status, 'unsupported');
@@ -912,12 +954,18 @@ describe('readers and reconcile (replayed ip output)', () => {
       'ip netns exec vrf-vpn tee *': {},
       'ip -n vrf-vpn link add br-vpn type bridge': { stderr: 'RTNETLINK answers: File exists\n', exitCode: 2 },
     });
-    await assert.rejects(reconcile(NETNS, { runner }), /data plane step 5\/\d+ failed: ip -n vrf-vpn link add br-vpn type bridge \(create bridge br-vpn\): RTNETLINK answers: File exists/);
+    await assert.rejects(
+      reconcile(NETNS, { runner }),
+      /data plane step 5\/\d+ failed: ip -n vrf-vpn link add br-vpn type bridge \(create bridge br-vpn\): RTNETLINK answers: File exists/,
+    );
     assert.equal(runner.ran.at(-1), 'ip -n vrf-vpn link add br-vpn type bridge');
   });
 
   it('dryRun plans without running; removal needs the owned names', async () => {
-    const runner = replay({ 'ip -json -details addr show': { stdout: fx('gw-addr-before.json') }, 'ip -json netns list': { stdout: '[]' } });
+    const runner = replay({
+      'ip -json -details addr show': { stdout: fx('gw-addr-before.json') },
+      'ip -json netns list': { stdout: '[]' },
+    });
     const r = await reconcile(NETNS, { runner, dryRun: true });
     assert.equal(r.changed, false);
     assert.equal(r.restartZebra, true);
@@ -936,7 +984,10 @@ describe('plan and reconcile: what traffic needs', () => {
     const cur = netnsComplete();
     cur.vrfForwarding = { ipv4: false, ipv6: true };
     const steps = commandSteps(plan(NETNS, cur));
-    assert.deepEqual(steps.map((s) => s.argv.join(' ')), ['ip netns exec vrf-vpn tee /proc/sys/net/ipv4/ip_forward']);
+    assert.deepEqual(
+      steps.map((s) => s.argv.join(' ')),
+      ['ip netns exec vrf-vpn tee /proc/sys/net/ipv4/ip_forward'],
+    );
     assert.equal(steps[0]?.input, '1\n');
     assert.equal(steps[0]?.independent, true);
     cur.vrfForwarding = { ipv4: true };
@@ -946,7 +997,7 @@ describe('plan and reconcile: what traffic needs', () => {
     assert.ok(!argvs(plan(NETNS, fresh)).some((a) => a.includes('ipv6')));
   });
 
-  it('an advertised CIDR on the internal interface\'s own subnet (or inside it) gets no route; the others do', () => {
+  it("an advertised CIDR on the internal interface's own subnet (or inside it) gets no route; the others do", () => {
     // eth1 is 10.0.2.13/24 and fd00:2::13/64
     const routes = [
       { prefix: '10.0.2.0/24', via: '10.0.2.1' },
@@ -965,12 +1016,23 @@ describe('plan and reconcile: what traffic needs', () => {
         ['10.17.0.0/16', '10.0.0.0/8'],
         `${name}: ${routeSteps.join('; ')}`,
       );
-      assert.ok(commandSteps(steps).filter((s) => s.argv.includes('route')).every((s) => s.independent), name);
+      assert.ok(
+        commandSteps(steps)
+          .filter((s) => s.argv.includes('route'))
+          .every((s) => s.independent),
+        name,
+      );
     }
   });
 
   it('a failing route does not stop the other routes; the error lists every failure and keeps what ran', async () => {
-    const d: DesiredDataplane = { ...NETNS, routes: [{ prefix: '10.17.0.0/16', via: '10.0.2.1' }, { prefix: '10.18.0.0/16', via: '10.0.2.1' }] };
+    const d: DesiredDataplane = {
+      ...NETNS,
+      routes: [
+        { prefix: '10.17.0.0/16', via: '10.0.2.1' },
+        { prefix: '10.18.0.0/16', via: '10.0.2.1' },
+      ],
+    };
     const runner = replay({
       'ip -json -details addr show': { stdout: fx('gw-addr-before.json') },
       'ip -json netns list': { stdout: '[]' },
@@ -988,7 +1050,7 @@ describe('plan and reconcile: what traffic needs', () => {
     assert.ok(runner.ran.includes('ip -n vrf-vpn route replace 10.18.0.0/16 via 10.0.2.1 proto static'), runner.ran.join('\n'));
   });
 
-  it('the runner gets the step\'s input', async () => {
+  it("the runner gets the step's input", async () => {
     const inputs: Array<string | undefined> = [];
     const runner: Runner = (argv, opts) => {
       const key = argv.join(' ');
@@ -997,7 +1059,12 @@ describe('plan and reconcile: what traffic needs', () => {
       if (key === 'ip -json netns list') return Promise.resolve({ stdout: '[{"name":"vrf-vpn"}]', stderr: '', exitCode: 0 });
       if (key === 'ip -n vrf-vpn -json -details addr show') return Promise.resolve({ stdout: '[]', stderr: '', exitCode: 0 });
       if (key.includes(' cat /proc/sys/net/ipv4')) return Promise.resolve({ stdout: '0\n', stderr: '', exitCode: 0 });
-      if (key.includes(' cat /proc/sys/net/ipv6')) return Promise.resolve({ stdout: '', stderr: 'cat: /proc/sys/net/ipv6/conf/all/forwarding: No such file or directory\n', exitCode: 1 });
+      if (key.includes(' cat /proc/sys/net/ipv6'))
+        return Promise.resolve({
+          stdout: '',
+          stderr: 'cat: /proc/sys/net/ipv6/conf/all/forwarding: No such file or directory\n',
+          exitCode: 1,
+        });
       return Promise.resolve({ stdout: '[]', stderr: '', exitCode: 0 });
     };
     await reconcile(NETNS, { runner, dryRun: false }).catch(() => undefined);
@@ -1009,14 +1076,17 @@ describe('IP forwarding check (the namespaces the supervisor does not own)', () 
   const answers = (v4: string, v6: string | undefined): Runner =>
     replay({
       'cat /proc/sys/net/ipv4/ip_forward': { stdout: `${v4}\n` },
-      'cat /proc/sys/net/ipv6/conf/all/forwarding': v6 === undefined ? { stderr: 'cat: /proc/sys/net/ipv6/conf/all/forwarding: No such file or directory\n', exitCode: 1 } : { stdout: `${v6}\n` },
+      'cat /proc/sys/net/ipv6/conf/all/forwarding':
+        v6 === undefined
+          ? { stderr: 'cat: /proc/sys/net/ipv6/conf/all/forwarding: No such file or directory\n', exitCode: 1 }
+          : { stdout: `${v6}\n` },
       'ip netns exec vrf-vpn cat /proc/sys/net/ipv4/ip_forward': { stdout: '1\n' },
       'ip netns exec vrf-vpn cat /proc/sys/net/ipv6/conf/all/forwarding': { stdout: '1\n' },
     });
   const bgpOnly: Spec = { ...SPEC, evpn: undefined, gateway: { ...SPEC.gateway, advertise: ['10.17.0.0/16'] } };
   delete (bgpOnly as { evpn?: unknown }).evpn;
 
-  it('families: the advertised CIDRs\' (none for []); without a list, IPv4 and the neighbours\'', () => {
+  it("families: the advertised CIDRs' (none for []); without a list, IPv4 and the neighbours'", () => {
     assert.deepEqual(neededFamilies(SPEC), [4, 6]);
     assert.deepEqual(neededFamilies(bgpOnly), [4]);
     assert.deepEqual(neededFamilies({ ...bgpOnly, gateway: { ...bgpOnly.gateway, advertise: [] } }), []);
@@ -1026,7 +1096,7 @@ describe('IP forwarding check (the namespaces the supervisor does not own)', () 
     assert.deepEqual(neededFamilies({ ...noList, bgp: { ...noList.bgp, neighbours: ['10.0.1.1', 'fd00:1::1'] } }), [4, 6]);
   });
 
-  it('BGP-only / kernel backend: forwarding off in the gateway\'s namespace is a problem naming the sysctl; not owned', async () => {
+  it("BGP-only / kernel backend: forwarding off in the gateway's namespace is a problem naming the sysctl; not owned", async () => {
     const off = await checkForwarding(bgpOnly, { runner: answers('0', '0') });
     assert.equal(off.owned, false);
     assert.deepEqual(off.state, { ipv4: false, ipv6: false });
@@ -1051,7 +1121,10 @@ describe('a stale /run/netns entry (netns backend)', () => {
     const runner = replay({
       'ip -json -details addr show': { stdout: fx('gw-addr-before.json') },
       'ip -json netns list': { stdout: '[{"name":"vrf-vpn"}]' },
-      'ip -n vrf-vpn -json -details addr show': { stderr: 'setting the network namespace "vrf-vpn" failed: Invalid argument\n', exitCode: 255 },
+      'ip -n vrf-vpn -json -details addr show': {
+        stderr: 'setting the network namespace "vrf-vpn" failed: Invalid argument\n',
+        exitCode: 255,
+      },
     });
     const cur = await readState(NOWNED, { runner });
     assert.equal(cur.staleVrfEntry, true);

@@ -18,7 +18,11 @@ function view(dp: DataplaneReport | undefined): SupervisorView {
     recentChecks: () => [],
     phase: () => 'idle',
     lastSuccessAt: () => new Date(),
-    daemonStatus: () => [{ name: 'zebra', running: true, restarts: 0 }, { name: 'staticd', running: true, restarts: 0 }, { name: 'bgpd', running: true, restarts: 0 }],
+    daemonStatus: () => [
+      { name: 'zebra', running: true, restarts: 0 },
+      { name: 'staticd', running: true, restarts: 0 },
+      { name: 'bgpd', running: true, restarts: 0 },
+    ],
     neighbours: () => ['10.0.1.1'],
     evpn: () => undefined,
     dataplane: () => dp,
@@ -29,7 +33,26 @@ const snap: FrrSnapshot = {
   at: new Date(),
   durationMs: 1,
   errors: {},
-  peers: [{ vrf: 'default', afi: 'ipv4Unicast', localAs: 65002, routerId: '10.0.1.13', peer: '10.0.1.1', remoteAs: 65001, state: 'Established', established: true, adminDown: false, uptimeSeconds: 5, prefixesReceived: 1, prefixesSent: 1, messagesReceived: 1, messagesSent: 1, connectionsEstablished: 1, connectionsDropped: 0 }],
+  peers: [
+    {
+      vrf: 'default',
+      afi: 'ipv4Unicast',
+      localAs: 65002,
+      routerId: '10.0.1.13',
+      peer: '10.0.1.1',
+      remoteAs: 65001,
+      state: 'Established',
+      established: true,
+      adminDown: false,
+      uptimeSeconds: 5,
+      prefixesReceived: 1,
+      prefixesSent: 1,
+      messagesReceived: 1,
+      messagesSent: 1,
+      connectionsEstablished: 1,
+      connectionsDropped: 0,
+    },
+  ],
   neighbors: [],
   vnis: [],
   vrfVnis: [],
@@ -40,8 +63,15 @@ const snap: FrrSnapshot = {
 const failing: DataplaneReport = {
   ok: false,
   checkedAt: '2026-11-30T00:00:00.000Z',
-  error: 'data plane step 9/9 failed: ip -n vrf-vpn route replace 10.17.0.0/16 via 10.16.0.1 proto static (advertised ...): Error: Nexthop has invalid gateway.',
-  failedSteps: [{ argv: ['ip', '-n', 'vrf-vpn', 'route', 'replace', '10.17.0.0/16', 'via', '10.16.0.1', 'proto', 'static'], why: 'advertised 10.17.0.0/16 ...', error: 'Error: Nexthop has invalid gateway.' }],
+  error:
+    'data plane step 9/9 failed: ip -n vrf-vpn route replace 10.17.0.0/16 via 10.16.0.1 proto static (advertised ...): Error: Nexthop has invalid gateway.',
+  failedSteps: [
+    {
+      argv: ['ip', '-n', 'vrf-vpn', 'route', 'replace', '10.17.0.0/16', 'via', '10.16.0.1', 'proto', 'static'],
+      why: 'advertised 10.17.0.0/16 ...',
+      error: 'Error: Nexthop has invalid gateway.',
+    },
+  ],
   warnings: [],
   forwarding: { namespace: 'VRF namespace vrf-vpn', owned: true, needed: [4], state: { ipv4: true, ipv6: true }, problems: [] },
 };
@@ -59,7 +89,13 @@ test('forwarding off where the supervisor does not own it: not ready, the sysctl
     ok: false,
     checkedAt: '2026-11-30T00:00:00.000Z',
     warnings: [],
-    forwarding: { namespace: "the gateway's namespace", owned: false, needed: [4], state: { ipv4: false, ipv6: true }, problems: ["net.ipv4.ip_forward is 0 in the gateway's namespace: ..."] },
+    forwarding: {
+      namespace: "the gateway's namespace",
+      owned: false,
+      needed: [4],
+      state: { ipv4: false, ipv6: true },
+      problems: ["net.ipv4.ip_forward is 0 in the gateway's namespace: ..."],
+    },
   };
   const r = readiness(view(off), snap, 'applied');
   assert.equal(r.ok, false);

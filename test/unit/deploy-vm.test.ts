@@ -9,7 +9,9 @@ import { readFileSync } from 'node:fs';
 import { parseAllDocuments } from 'yaml';
 
 const GUEST = readFileSync(new URL('../vm/guest/test.sh', import.meta.url), 'utf8');
-const docs = parseAllDocuments(readFileSync(new URL('../../deploy/gateway.yaml', import.meta.url), 'utf8')).map((d) => d.toJS() as Record<string, unknown>);
+const docs = parseAllDocuments(readFileSync(new URL('../../deploy/gateway.yaml', import.meta.url), 'utf8')).map(
+  (d) => d.toJS() as Record<string, unknown>,
+);
 
 interface PodSpec {
   securityContext?: { sysctls?: { name: string; value: string }[] };
@@ -26,12 +28,25 @@ function podSpec(): PodSpec {
 function vmCaps(): string[] {
   const m = /^CAPS=(\S+)$/m.exec(GUEST);
   assert.ok(m?.[1], 'test/vm/guest/test.sh sets CAPS');
-  return m[1].split(',').map((c) => c.replace(/^\+/, '').toUpperCase()).sort();
+  return m[1]
+    .split(',')
+    .map((c) => c.replace(/^\+/, '').toUpperCase())
+    .sort();
 }
 
 /** CapBnd as /proc/PID/status prints it for a capability list (the VM test checks the running supervisor's). */
 function capMask(caps: string[]): string {
-  const bits: Record<string, number> = { CHOWN: 0, DAC_OVERRIDE: 1, KILL: 5, SETGID: 6, SETUID: 7, NET_BIND_SERVICE: 10, NET_ADMIN: 12, NET_RAW: 13, SYS_ADMIN: 21 };
+  const bits: Record<string, number> = {
+    CHOWN: 0,
+    DAC_OVERRIDE: 1,
+    KILL: 5,
+    SETGID: 6,
+    SETUID: 7,
+    NET_BIND_SERVICE: 10,
+    NET_ADMIN: 12,
+    NET_RAW: 13,
+    SYS_ADMIN: 21,
+  };
   let mask = 0n;
   for (const c of caps) {
     assert.ok(c in bits, `unknown capability ${c}`);
@@ -60,5 +75,8 @@ test("the VM test's CapBnd check matches its capability list", () => {
 test('the Pod sets net.ipv4.tcp_l3mdev_accept=1 (probes on the Pod IP with eth0 in the VRF), as the VM test does', () => {
   assert.ok(/sysctl -qw net\.ipv4\.tcp_l3mdev_accept=1/.test(GUEST));
   const sysctls = podSpec().securityContext?.sysctls ?? [];
-  assert.deepEqual(sysctls.find((s) => s.name === 'net.ipv4.tcp_l3mdev_accept'), { name: 'net.ipv4.tcp_l3mdev_accept', value: '1' });
+  assert.deepEqual(
+    sysctls.find((s) => s.name === 'net.ipv4.tcp_l3mdev_accept'),
+    { name: 'net.ipv4.tcp_l3mdev_accept', value: '1' },
+  );
 });

@@ -74,7 +74,9 @@ interface Manifest {
 
 function loadManifests(): Manifest[] {
   const out: Manifest[] = [];
-  for (const file of readdirSync(DEPLOY).filter((f) => /\.ya?ml$/.test(f)).sort()) {
+  for (const file of readdirSync(DEPLOY)
+    .filter((f) => /\.ya?ml$/.test(f))
+    .sort()) {
     for (const d of parseAllDocuments(readFileSync(join(DEPLOY, file), 'utf8'))) {
       if ('errors' in d && d.errors.length > 0) throw new Error(`${file}: ${d.errors[0]?.message}`);
       const doc: unknown = d.toJS();
@@ -121,7 +123,9 @@ before(async () => {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   registryFamilies = await new Metrics().families();
-  const known = registryFamilies.filter((f) => (METRIC_NAMES as readonly string[]).includes(f.name) || f.name.startsWith('process_') || f.name.startsWith('nodejs_'));
+  const known = registryFamilies.filter(
+    (f) => (METRIC_NAMES as readonly string[]).includes(f.name) || f.name.startsWith('process_') || f.name.startsWith('nodejs_'),
+  );
   exported = seriesNames(known);
 });
 after(() => new Promise<void>((resolve) => server.close(() => resolve())));
@@ -137,7 +141,9 @@ function effectiveFlag(container: Obj, flag: string, fallback: string | undefine
     if (a === `--${flag}`) return effectiveArgs[i + 1];
     if (a.startsWith(`--${flag}=`)) return a.slice(flag.length + 3);
   }
-  const env = arr(container.env).map(obj).find((e) => e.name === envName(flag));
+  const env = arr(container.env)
+    .map(obj)
+    .find((e) => e.name === envName(flag));
   if (env && typeof env.value === 'string') return env.value;
   return fallback;
 }
@@ -150,8 +156,11 @@ async function checkGateway(docs: Obj[]): Promise<string[]> {
   const podSpec = obj(obj(obj(dep.spec).template).spec);
   const podLabels = obj(obj(obj(obj(dep.spec).template).metadata).labels);
   const selector = obj(obj(obj(dep.spec).selector).matchLabels);
-  for (const [k, v] of Object.entries(selector)) if (podLabels[k] !== v) p(`the Deployment's selector ${k}=${String(v)} does not match the Pod labels`);
-  const container = arr(podSpec.containers).map(obj).find((c) => c.name === CONTAINER);
+  for (const [k, v] of Object.entries(selector))
+    if (podLabels[k] !== v) p(`the Deployment's selector ${k}=${String(v)} does not match the Pod labels`);
+  const container = arr(podSpec.containers)
+    .map(obj)
+    .find((c) => c.name === CONTAINER);
   if (!container) return [...problems, `no container named ${CONTAINER}`];
   if (container.command !== undefined) p('command overrides the image entrypoint (tini -- frr-supervisor run)');
 
@@ -174,18 +183,24 @@ async function checkGateway(docs: Obj[]): Promise<string[]> {
     if (http.scheme !== undefined && http.scheme !== 'HTTP') p(`${probe} scheme must be HTTP`);
   }
   const startup = obj(container.startupProbe);
-  if (Number(startup.periodSeconds ?? 10) * Number(startup.failureThreshold ?? 3) < 30) p('the startupProbe allows less than 30 s to start');
+  if (Number(startup.periodSeconds ?? 10) * Number(startup.failureThreshold ?? 3) < 30)
+    p('the startupProbe allows less than 30 s to start');
   const readyWhen = effectiveFlag(container, 'ready-when', RUN_FLAGS['ready-when'].default);
   if (!['applied', 'any', 'all'].includes(readyWhen ?? '')) p(`--ready-when ${String(readyWhen)} is not applied, any or all`);
 
   // Config: one projected volume at the config dir, holding exactly the files the supervisor reads.
   const configDir = effectiveFlag(container, 'config-dir', undefined);
   if (!configDir) p('no --config-dir');
-  if (dockerCmd.join(' ') !== `--config-dir ${configDir}`) p(`--config-dir ${String(configDir)} differs from the image's CMD (${dockerCmd.join(' ')})`);
-  const mount = arr(container.volumeMounts).map(obj).find((m) => m.mountPath === configDir);
+  if (dockerCmd.join(' ') !== `--config-dir ${configDir}`)
+    p(`--config-dir ${String(configDir)} differs from the image's CMD (${dockerCmd.join(' ')})`);
+  const mount = arr(container.volumeMounts)
+    .map(obj)
+    .find((m) => m.mountPath === configDir);
   if (!mount) p(`nothing is mounted at the config dir ${String(configDir)}`);
   else if (mount.readOnly !== true) p('the config volume should be mounted read-only');
-  const volume = arr(podSpec.volumes).map(obj).find((v) => v.name === mount?.name);
+  const volume = arr(podSpec.volumes)
+    .map(obj)
+    .find((v) => v.name === mount?.name);
   const sources = arr(obj(volume?.projected).sources).map(obj);
   if (mount && sources.length === 0) p('the config dir is not a projected volume');
   const projected = new Map<string, { kind: string; name: string; key: string }>();
@@ -198,7 +213,12 @@ async function checkGateway(docs: Obj[]): Promise<string[]> {
       for (const it of items) projected.set(String(it.path), { kind, name: String(ref.name), key: String(it.key) });
     }
   }
-  const wanted: Record<string, string> = { 'bgp-conf.yaml': 'configMap', 'evpn-conf.yaml': 'configMap', 'gateway.yaml': 'configMap', 'bgp-password': 'secret' };
+  const wanted: Record<string, string> = {
+    'bgp-conf.yaml': 'configMap',
+    'evpn-conf.yaml': 'configMap',
+    'gateway.yaml': 'configMap',
+    'bgp-password': 'secret',
+  };
   const readable = new Set<string>(Object.values(INPUT_FILES).flat());
   for (const [path, src] of projected) {
     if (!readable.has(path)) p(`the volume file ${path} is not one the supervisor reads (${[...readable].join(', ')})`);
@@ -209,7 +229,9 @@ async function checkGateway(docs: Obj[]): Promise<string[]> {
   for (const [path, kind] of Object.entries(wanted)) if (projected.get(path)?.kind !== kind) p(`${path} should come from a ${kind}`);
 
   // The Pod IP (router id default) from the downward API.
-  const podIp = arr(container.env).map(obj).find((e) => e.name === 'POD_IP');
+  const podIp = arr(container.env)
+    .map(obj)
+    .find((e) => e.name === 'POD_IP');
   if (obj(obj(podIp?.valueFrom).fieldRef).fieldPath !== 'status.podIP') p('env POD_IP must come from fieldRef status.podIP');
 
   // Privileges, resources, shutdown.
@@ -224,21 +246,27 @@ async function checkGateway(docs: Obj[]): Promise<string[]> {
   for (const r of ['cpu', 'memory']) if (obj(res.requests)[r] === undefined) p(`no ${r} request`);
   if (obj(res.limits).memory === undefined) p('no memory limit');
   const grace = Number(podSpec.terminationGracePeriodSeconds ?? 30);
-  if (grace < 2 * DRAIN_BUDGET_SECONDS) p(`terminationGracePeriodSeconds ${grace} leaves no margin over the ${DRAIN_BUDGET_SECONDS} s drain`);
+  if (grace < 2 * DRAIN_BUDGET_SECONDS)
+    p(`terminationGracePeriodSeconds ${grace} leaves no margin over the ${DRAIN_BUDGET_SECONDS} s drain`);
   return problems;
 }
 
 function checkPodMonitor(pm: Obj, dep: Obj): Promise<string[]> {
   const problems: string[] = [];
   const podLabels = obj(obj(obj(obj(dep.spec).template).metadata).labels);
-  for (const [k, v] of Object.entries(obj(obj(obj(pm.spec).selector).matchLabels))) if (podLabels[k] !== v) problems.push(`selector ${k}=${String(v)} does not select the gateway Pods`);
-  const container = arr(obj(obj(obj(dep.spec).template).spec).containers).map(obj).find((c) => c.name === CONTAINER);
+  for (const [k, v] of Object.entries(obj(obj(obj(pm.spec).selector).matchLabels)))
+    if (podLabels[k] !== v) problems.push(`selector ${k}=${String(v)} does not select the gateway Pods`);
+  const container = arr(obj(obj(obj(dep.spec).template).spec).containers)
+    .map(obj)
+    .find((c) => c.name === CONTAINER);
   const listenPort = parseListen(RUN_FLAGS.listen.default).port;
   const endpoints = arr(obj(pm.spec).podMetricsEndpoints).map(obj);
   if (endpoints.length === 0) problems.push('no podMetricsEndpoints');
   return (async () => {
     for (const ep of endpoints) {
-      const port = arr(container?.ports).map(obj).find((cp) => cp.name === ep.port);
+      const port = arr(container?.ports)
+        .map(obj)
+        .find((cp) => cp.name === ep.port);
       if (port?.containerPort !== listenPort) problems.push(`endpoint port ${String(ep.port)} is not the container's port ${listenPort}`);
       const path = str(ep.path) ?? '/metrics';
       if (!(await served(path))) problems.push(`endpoint path ${path} is not served`);
@@ -257,18 +285,22 @@ function podMonitorJob(pm: Obj): string | undefined {
 
 function checkQuery(expr: string, job: string | undefined): string[] {
   const problems = checkExpression(expr, exported);
-  for (const m of expr.matchAll(/\bjob\s*=\s*"([^"]*)"/g)) if (m[1] !== job) problems.push(`job="${m[1]}" is not the PodMonitor's job (${String(job)})`);
+  for (const m of expr.matchAll(/\bjob\s*=\s*"([^"]*)"/g))
+    if (m[1] !== job) problems.push(`job="${m[1]}" is not the PodMonitor's job (${String(job)})`);
   return problems;
 }
 
 function checkAlerts(rule: Obj, job: string | undefined): string[] {
   const problems: string[] = [];
-  const rules = arr(obj(rule.spec).groups).flatMap((g) => arr(obj(g).rules)).map(obj);
+  const rules = arr(obj(rule.spec).groups)
+    .flatMap((g) => arr(obj(g).rules))
+    .map(obj);
   for (const r of rules) {
     const name = str(r.alert) ?? str(r.record) ?? '?';
     const expr = typeof r.expr === 'string' ? r.expr : String(r.expr);
     for (const q of checkQuery(expr, job)) problems.push(`${name}: ${q}`);
-    if (r.for !== undefined && !/^(\d+(ms|s|m|h|d|w|y))+$/.test(str(r.for) ?? '')) problems.push(`${name}: for ${JSON.stringify(r.for)} is not a Prometheus duration`);
+    if (r.for !== undefined && !/^(\d+(ms|s|m|h|d|w|y))+$/.test(str(r.for) ?? ''))
+      problems.push(`${name}: for ${JSON.stringify(r.for)} is not a Prometheus duration`);
   }
   for (const [name, want] of Object.entries(REQUIRED_ALERTS)) {
     const r = rules.find((x) => x.alert === name);
@@ -302,7 +334,8 @@ function checkDashboard(d: Obj, job: string | undefined): string[] {
     if (ids.has(p.id)) problems.push(`duplicate panel id ${String(p.id)}`);
     ids.add(p.id);
     const g = obj(p.gridPos);
-    if (![g.h, g.w, g.x, g.y].every((n) => typeof n === 'number') || Number(g.x) + Number(g.w) > 24) problems.push(`panel ${String(p.title)}: bad gridPos`);
+    if (![g.h, g.w, g.x, g.y].every((n) => typeof n === 'number') || Number(g.x) + Number(g.w) > 24)
+      problems.push(`panel ${String(p.title)}: bad gridPos`);
     if (p.type === 'row') continue;
     const targets = arr(p.targets).map(obj);
     if (targets.length === 0) problems.push(`panel ${String(p.title)} has no query`);
@@ -315,7 +348,8 @@ function checkDashboard(d: Obj, job: string | undefined): string[] {
   const variables = arr(obj(d.templating).list).map(obj);
   if (!variables.some((v) => v.type === 'datasource' && v.query === 'prometheus')) problems.push('no Prometheus datasource variable');
   for (const v of variables.filter((x) => x.type === 'query')) {
-    for (const q of checkQuery(grafanaToPromql(String(obj(v.query).query ?? v.query)), job)) problems.push(`variable ${String(v.name)}: ${q}`);
+    for (const q of checkQuery(grafanaToPromql(String(obj(v.query).query ?? v.query)), job))
+      problems.push(`variable ${String(v.name)}: ${q}`);
   }
   for (const m of REQUIRED_DASHBOARD_METRICS) if (!used.has(m)) problems.push(`no panel shows ${m}`);
   return problems;
@@ -327,13 +361,17 @@ function volumeFiles(docs: Obj[]): Record<string, string> {
   const dep = docs.find((d) => d.kind === 'Deployment') ?? {};
   for (const v of arr(obj(obj(obj(dep.spec).template).spec).volumes).map(obj)) {
     for (const s of arr(obj(v.projected).sources).map(obj)) {
-      for (const [kind, k8sKind] of [['configMap', 'ConfigMap'], ['secret', 'Secret']] as const) {
+      for (const [kind, k8sKind] of [
+        ['configMap', 'ConfigMap'],
+        ['secret', 'Secret'],
+      ] as const) {
         if (!isObj(s[kind])) continue;
         const ref = obj(s[kind]);
         const src = docs.find((d) => d.kind === k8sKind && obj(d.metadata).name === ref.name);
         for (const it of arr(ref.items).map(obj)) {
           const text = str(obj(src?.data)[String(it.key)]) ?? str(obj(src?.stringData)[String(it.key)]);
-          if (text !== undefined) files[String(it.path)] = k8sKind === 'Secret' && src?.data ? Buffer.from(text, 'base64').toString('utf8') : text;
+          if (text !== undefined)
+            files[String(it.path)] = k8sKind === 'Secret' && src?.data ? Buffer.from(text, 'base64').toString('utf8') : text;
         }
       }
     }
@@ -348,7 +386,13 @@ const facts = (env: Record<string, string>): HostFacts => ({ env, interfaceIPv4:
 describe('deploy/: every manifest is valid against the Kubernetes API schemas (strict)', () => {
   it('deploy/ holds the expected resources', () => {
     const kinds = manifests.map((m) => `${m.file}:${String(m.doc.kind)}`).sort();
-    assert.deepEqual(kinds, ['gateway.yaml:ConfigMap', 'gateway.yaml:Deployment', 'gateway.yaml:Secret', 'podmonitor.yaml:PodMonitor', 'prometheusrule.yaml:PrometheusRule']);
+    assert.deepEqual(kinds, [
+      'gateway.yaml:ConfigMap',
+      'gateway.yaml:Deployment',
+      'gateway.yaml:Secret',
+      'podmonitor.yaml:PodMonitor',
+      'prometheusrule.yaml:PrometheusRule',
+    ]);
   });
 
   for (const m of manifests) {
@@ -363,7 +407,10 @@ describe('deploy/: every manifest is valid against the Kubernetes API schemas (s
     const c = obj(arr(obj(obj(obj(dep.spec).template).spec).containers)[0]);
     c.livenesProbe = c.livenessProbe;
     const typo = validateManifest(dep).errors;
-    assert.ok(typo.some((e) => e.includes('unknown field "livenesProbe"')), typo.join('\n'));
+    assert.ok(
+      typo.some((e) => e.includes('unknown field "livenesProbe"')),
+      typo.join('\n'),
+    );
     const dep2 = clone(findKind('Deployment'));
     obj(arr(obj(arr(obj(obj(obj(dep2.spec).template).spec).containers)[0]).ports)[0]).containerPort = '9180';
     assert.ok(validateManifest(dep2).errors.some((e) => e.includes('containerPort: must be integer')));
@@ -372,8 +419,14 @@ describe('deploy/: every manifest is valid against the Kubernetes API schemas (s
     spec.podMetricEndpoints = spec.podMetricsEndpoints;
     delete spec.podMetricsEndpoints;
     const pmErrors = validateManifest(pm).errors;
-    assert.ok(pmErrors.some((e) => e.includes('unknown field "podMetricEndpoints"')), pmErrors.join('\n'));
-    assert.ok(pmErrors.some((e) => e.includes("must have required property 'podMetricsEndpoints'")), pmErrors.join('\n'));
+    assert.ok(
+      pmErrors.some((e) => e.includes('unknown field "podMetricEndpoints"')),
+      pmErrors.join('\n'),
+    );
+    assert.ok(
+      pmErrors.some((e) => e.includes("must have required property 'podMetricsEndpoints'")),
+      pmErrors.join('\n'),
+    );
     const cm = clone(findKind('ConfigMap'));
     cm.dat = cm.data;
     assert.ok(validateManifest(cm).errors.some((e) => e.includes('unknown field "dat"')));
@@ -392,23 +445,60 @@ describe('deploy/gateway.yaml: the frr-supervisor container matches the code', (
   });
 
   const broken: Array<[string, (dep: Obj, c: Obj, docs: Obj[]) => void, RegExp]> = [
-    ['a wrong probe port', (_d, c) => void (obj(obj(c.livenessProbe).httpGet).port = 9181), /livenessProbe port 9181 is 9181, the supervisor listens on 9180/],
-    ['a probe path the server does not serve', (_d, c) => void (obj(obj(c.readinessProbe).httpGet).path = '/ready'), /readinessProbe path \/ready, expected \/readyz/],
+    [
+      'a wrong probe port',
+      (_d, c) => void (obj(obj(c.livenessProbe).httpGet).port = 9181),
+      /livenessProbe port 9181 is 9181, the supervisor listens on 9180/,
+    ],
+    [
+      'a probe path the server does not serve',
+      (_d, c) => void (obj(obj(c.readinessProbe).httpGet).path = '/ready'),
+      /readinessProbe path \/ready, expected \/readyz/,
+    ],
     ['a --listen on loopback', (_d, c) => void (c.args = [...arr(c.args), '--listen', '127.0.0.1:9180']), /must listen on all addresses/],
-    ['a config dir the volume is not mounted at', (_d, c) => void (c.args = ['--config-dir', '/etc/other']), /nothing is mounted at the config dir \/etc\/other/],
-    ['a projected file the supervisor does not read', (d) => void (obj(arr(obj(arr(obj(obj(obj(d.spec).template).spec).volumes).map(obj)[0]?.projected).sources).map(obj)[0]?.configMap).items = [{ key: 'bgp-conf.yaml', path: 'bgp.yaml' }]), /bgp\.yaml is not one the supervisor reads/],
-    ['a missing capability', (_d, c) => void (obj(obj(c.securityContext).capabilities).add = ['NET_ADMIN', 'NET_RAW', 'NET_BIND_SERVICE']), /capability SYS_ADMIN is not added/],
-    ['a short grace period', (d) => void (obj(obj(obj(d.spec).template).spec).terminationGracePeriodSeconds = 5), /terminationGracePeriodSeconds 5/],
-    ['POD_IP not from the downward API', (_d, c) => void (c.env = [{ name: 'POD_IP', value: '10.0.0.1' }]), /POD_IP must come from fieldRef status\.podIP/],
+    [
+      'a config dir the volume is not mounted at',
+      (_d, c) => void (c.args = ['--config-dir', '/etc/other']),
+      /nothing is mounted at the config dir \/etc\/other/,
+    ],
+    [
+      'a projected file the supervisor does not read',
+      (d) =>
+        void (obj(arr(obj(arr(obj(obj(obj(d.spec).template).spec).volumes).map(obj)[0]?.projected).sources).map(obj)[0]?.configMap).items =
+          [{ key: 'bgp-conf.yaml', path: 'bgp.yaml' }]),
+      /bgp\.yaml is not one the supervisor reads/,
+    ],
+    [
+      'a missing capability',
+      (_d, c) => void (obj(obj(c.securityContext).capabilities).add = ['NET_ADMIN', 'NET_RAW', 'NET_BIND_SERVICE']),
+      /capability SYS_ADMIN is not added/,
+    ],
+    [
+      'a short grace period',
+      (d) => void (obj(obj(obj(d.spec).template).spec).terminationGracePeriodSeconds = 5),
+      /terminationGracePeriodSeconds 5/,
+    ],
+    [
+      'POD_IP not from the downward API',
+      (_d, c) => void (c.env = [{ name: 'POD_IP', value: '10.0.0.1' }]),
+      /POD_IP must come from fieldRef status\.podIP/,
+    ],
   ];
   for (const [what, edit, expected] of broken) {
     it(`fails on ${what}`, async () => {
       const docs = clone(gatewayDocs);
       const dep = docs.find((d) => d.kind === 'Deployment') ?? {};
-      const c = obj(arr(obj(obj(obj(dep.spec).template).spec).containers).map(obj).find((x) => x.name === CONTAINER));
+      const c = obj(
+        arr(obj(obj(obj(dep.spec).template).spec).containers)
+          .map(obj)
+          .find((x) => x.name === CONTAINER),
+      );
       edit(dep, c, docs);
       const problems = await checkGateway(docs);
-      assert.ok(problems.some((p) => expected.test(p)), `expected ${expected} in:\n${problems.join('\n')}`);
+      assert.ok(
+        problems.some((p) => expected.test(p)),
+        `expected ${expected} in:\n${problems.join('\n')}`,
+      );
     });
   }
 
@@ -418,7 +508,11 @@ describe('deploy/gateway.yaml: the frr-supervisor container matches the code', (
     // The docs' bgp-conf-6502 / evpn-conf-1016, as the golden test (test/golden/docs-evpn) has them.
     const golden = join(REPO, 'test/golden/docs-evpn/input');
     for (const f of ['bgp-conf.yaml', 'evpn-conf.yaml', 'gateway.yaml']) {
-      assert.deepEqual(parseAllDocuments(files[f] ?? '')[0]?.toJS(), parseAllDocuments(readFileSync(join(golden, f), 'utf8'))[0]?.toJS(), `${f} is the docs example`);
+      assert.deepEqual(
+        parseAllDocuments(files[f] ?? '')[0]?.toJS(),
+        parseAllDocuments(readFileSync(join(golden, f), 'utf8'))[0]?.toJS(),
+        `${f} is the docs example`,
+      );
     }
     const dir = mkdtempSync(join(tmpdir(), 'frrsup-deploy-'));
     try {
@@ -465,8 +559,14 @@ describe('deploy/podmonitor.yaml: scrapes the gateway Pods on the metrics port',
     ep.port = 'metrics';
     ep.path = '/metric';
     const problems = await checkPodMonitor(pm, findKind('Deployment'));
-    assert.ok(problems.some((p) => p.includes('endpoint port metrics')), problems.join('\n'));
-    assert.ok(problems.some((p) => p.includes('endpoint path /metric is not served')), problems.join('\n'));
+    assert.ok(
+      problems.some((p) => p.includes('endpoint port metrics')),
+      problems.join('\n'),
+    );
+    assert.ok(
+      problems.some((p) => p.includes('endpoint path /metric is not served')),
+      problems.join('\n'),
+    );
   });
 });
 
@@ -495,9 +595,18 @@ describe('deploy/prometheusrule.yaml and grafana-dashboard.json: queries use exp
     rules.pop();
     obj(arr(obj(rule.spec).groups)[0]).rules = rules;
     const problems = checkAlerts(rule, job());
-    assert.ok(problems.some((p) => p.includes('metric frr_bgp_peer_status is not exported')), problems.join('\n'));
-    assert.ok(problems.some((p) => p.includes('syntax error')), problems.join('\n'));
-    assert.ok(problems.some((p) => p.includes('no alert FrrSupervisorNotReady')), problems.join('\n'));
+    assert.ok(
+      problems.some((p) => p.includes('metric frr_bgp_peer_status is not exported')),
+      problems.join('\n'),
+    );
+    assert.ok(
+      problems.some((p) => p.includes('syntax error')),
+      problems.join('\n'),
+    );
+    assert.ok(
+      problems.some((p) => p.includes('no alert FrrSupervisorNotReady')),
+      problems.join('\n'),
+    );
     assert.ok(checkQuery('up{job="frr-supervisor"} == 0', job()).some((p) => p.includes('metric up is not exported')));
     assert.ok(checkQuery('frr_supervisor_ready{job="frr"} == 0', job()).some((p) => p.includes('is not the PodMonitor')));
   });
@@ -508,9 +617,15 @@ describe('deploy/prometheusrule.yaml and grafana-dashboard.json: queries use exp
 
   it('fails on a dashboard query on a metric that does not exist', () => {
     const d = clone(dashboard);
-    const panel = arr(d.panels).map(obj).find((p) => p.type !== 'row') ?? {};
+    const panel =
+      arr(d.panels)
+        .map(obj)
+        .find((p) => p.type !== 'row') ?? {};
     obj(arr(panel.targets)[0]).expr = 'frr_supervisor_up{job="frr-supervisor"}';
     const problems = checkDashboard(d, job());
-    assert.ok(problems.some((p) => p.includes('metric frr_supervisor_up is not exported')), problems.join('\n'));
+    assert.ok(
+      problems.some((p) => p.includes('metric frr_supervisor_up is not exported')),
+      problems.join('\n'),
+    );
   });
 });

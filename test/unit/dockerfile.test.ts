@@ -18,7 +18,12 @@ const read = (p: string): string => readFileSync(join(REPO, p), 'utf8');
 const dockerfileText = read('Dockerfile');
 const df = parseDockerfile(dockerfileText);
 const ignore = read('.dockerignore').split('\n');
-const pkg = JSON.parse(read('package.json')) as { engines: { node: string }; bin: Record<string, string>; scripts: Record<string, string>; type: string };
+const pkg = JSON.parse(read('package.json')) as {
+  engines: { node: string };
+  bin: Record<string, string>;
+  scripts: Record<string, string>;
+  type: string;
+};
 const buildTsconfig = JSON.parse(read('tsconfig.build.json')) as { compilerOptions: { outDir: string } };
 
 /** What the runtime image installs beyond scripts/install-deps.sh: Node.js (Debian's) and process 1. */
@@ -46,7 +51,10 @@ const nodeMajor = Number(/(\d+)/.exec(pkg.engines.node)?.[1]);
 
 describe('Dockerfile: stages and base images', () => {
   it('has two stages, build then runtime, and the runtime stage is the image', () => {
-    assert.deepEqual(df.stages.map((s) => s.name), ['build', 'runtime']);
+    assert.deepEqual(
+      df.stages.map((s) => s.name),
+      ['build', 'runtime'],
+    );
   });
 
   it('builds and runs on debian:trixie-slim, whose nodejs package has the Node major of package.json engines', () => {
@@ -79,7 +87,10 @@ describe('Dockerfile: stages and base images', () => {
   });
 
   it('has no HEALTHCHECK (kubelet probes the container)', () => {
-    assert.deepEqual(df.instructions.filter((i) => i.keyword === 'HEALTHCHECK'), []);
+    assert.deepEqual(
+      df.instructions.filter((i) => i.keyword === 'HEALTHCHECK'),
+      [],
+    );
   });
 });
 
@@ -108,7 +119,14 @@ describe('Dockerfile: copied files', () => {
   });
 
   it('.dockerignore keeps host artifacts out of the context', () => {
-    for (const p of ['node_modules/tsx/package.json', 'dist/cli/main.js', '.git/HEAD', 'test/unit/dockerfile.test.ts', '.lab/x', 'npm-debug.log']) {
+    for (const p of [
+      'node_modules/tsx/package.json',
+      'dist/cli/main.js',
+      '.git/HEAD',
+      'test/unit/dockerfile.test.ts',
+      '.lab/x',
+      'npm-debug.log',
+    ]) {
       assert.equal(dockerignored(ignore, p), true, `.dockerignore lets ${p} into the build context`);
     }
   });
@@ -117,7 +135,10 @@ describe('Dockerfile: copied files', () => {
     const build = stageNamed('build');
     const produced = new Map<string, string>();
     for (const c of copies(build)) for (const src of c.sources) produced.set(absDest(c, src), `copied from the context (${src})`);
-    const buildCwd = workdirAt(build, build.instructions.find((i) => i.keyword === 'RUN' && /npm ci/.test(i.args)) ?? build.instructions[0]!);
+    const buildCwd = workdirAt(
+      build,
+      build.instructions.find((i) => i.keyword === 'RUN' && /npm ci/.test(i.args)) ?? build.instructions[0]!,
+    );
     produced.set(posix.join(buildCwd, 'node_modules'), 'npm ci (pruned to production dependencies)');
     produced.set(posix.join(buildCwd, buildTsconfig.compilerOptions.outDir), 'npm run build (tsconfig.build.json outDir)');
     let n = 0;
@@ -126,7 +147,10 @@ describe('Dockerfile: copied files', () => {
       assert.equal(c.from, 'build', `line ${c.line}: copies come from the build stage`);
       for (const src of c.sources) {
         n++;
-        assert.ok(produced.has(src.replace(/\/$/, '')), `line ${c.line}: ${src} is produced in the build stage (known: ${[...produced.keys()].join(', ')})`);
+        assert.ok(
+          produced.has(src.replace(/\/$/, '')),
+          `line ${c.line}: ${src} is produced in the build stage (known: ${[...produced.keys()].join(', ')})`,
+        );
       }
     }
     assert.equal(n, 3, 'package.json, node_modules/ and dist/ come from the build stage');
@@ -155,14 +179,22 @@ describe('Dockerfile: runtime packages, process 1 and entrypoint', () => {
   it('installs exactly the apt packages of scripts/install-deps.sh (but its test tools), plus nodejs and tini; the build stage nodejs and npm', () => {
     const runtime = labInstalls.filter((i) => !i.packages.every((p) => TEST_ONLY_PACKAGES.includes(p)));
     assert.equal(runtime.length, 1, 'scripts/install-deps.sh has one apt-get install of what the gateway runs');
-    assert.deepEqual(labInstalls.filter((i) => !runtime.includes(i)).flatMap((i) => i.packages).sort(), [...TEST_ONLY_PACKAGES].sort(), 'and one of the test tools');
+    assert.deepEqual(
+      labInstalls
+        .filter((i) => !runtime.includes(i))
+        .flatMap((i) => i.packages)
+        .sort(),
+      [...TEST_ONLY_PACKAGES].sort(),
+      'and one of the test tools',
+    );
     assert.equal(imageInstalls.length, 1, 'the runtime stage has one apt-get install');
     const lab = runtime[0]!;
     const image = imageInstalls[0]!;
     assert.ok(lab.packages.includes('frr'));
     for (const p of TEST_ONLY_PACKAGES) assert.ok(!image.packages.includes(p), `the image has no ${p}`);
     assert.deepEqual([...image.packages].sort(), [...lab.packages, ...EXTRA_RUNTIME_PACKAGES].sort());
-    for (const opt of ['-y', '--no-install-recommends']) assert.ok(image.options.includes(opt) && lab.options.includes(opt), `both use ${opt}`);
+    for (const opt of ['-y', '--no-install-recommends'])
+      assert.ok(image.options.includes(opt) && lab.options.includes(opt), `both use ${opt}`);
     const build = runs(stageNamed('build')).flatMap(aptInstalls);
     assert.equal(build.length, 1, 'the build stage has one apt-get install');
     assert.deepEqual([...build[0]!.packages].sort(), BUILD_PACKAGES);
@@ -188,7 +220,11 @@ describe('Dockerfile: runtime packages, process 1 and entrypoint', () => {
     const entry = rt.instructions.filter((i) => i.keyword === 'ENTRYPOINT');
     assert.equal(entry.length, 1);
     const argv = execForm(entry[0]!.args);
-    assert.deepEqual(argv, ['/usr/bin/tini', '--', 'frr-supervisor', 'run'], 'exec form, no shell in between, no -g (the supervisor stops FRR in order)');
+    assert.deepEqual(
+      argv,
+      ['/usr/bin/tini', '--', 'frr-supervisor', 'run'],
+      'exec form, no shell in between, no -g (the supervisor stops FRR in order)',
+    );
     assert.ok(imageInstalls[0]?.packages.includes('tini'));
     const stop = rt.instructions.find((i) => i.keyword === 'STOPSIGNAL');
     assert.ok(!stop || stop.args === 'SIGTERM', 'the stop signal is SIGTERM (the supervisor drains on it)');
@@ -201,18 +237,24 @@ describe('Dockerfile: runtime packages, process 1 and entrypoint', () => {
     assert.ok(RUN_FLAGS['config-dir'], 'run has --config-dir');
     const link = runs(rt).join('\n');
     assert.ok(pkg.bin['frr-supervisor'], 'package.json has the frr-supervisor bin');
-    assert.ok(link.includes(`ln -s /app/${pkg.bin['frr-supervisor']} /usr/local/bin/frr-supervisor`), 'the bin is linked into /usr/local/bin');
+    assert.ok(
+      link.includes(`ln -s /app/${pkg.bin['frr-supervisor']} /usr/local/bin/frr-supervisor`),
+      'the bin is linked into /usr/local/bin',
+    );
     assert.match(link, /frr-supervisor run --help/, 'the build runs a smoke test of the installed command');
   });
 
   it('exposes the HTTP port of the --listen default', () => {
     const { port } = parseListen(RUN_FLAGS.listen.default);
-    const exposed = stageNamed('runtime').instructions.filter((i) => i.keyword === 'EXPOSE').flatMap((i) => i.args.split(/\s+/));
+    const exposed = stageNamed('runtime')
+      .instructions.filter((i) => i.keyword === 'EXPOSE')
+      .flatMap((i) => i.args.split(/\s+/));
     assert.deepEqual(exposed, [String(port)]);
   });
 
   it('documents the capabilities the container needs', () => {
-    for (const cap of ['NET_ADMIN', 'NET_RAW', 'NET_BIND_SERVICE', 'SYS_ADMIN']) assert.match(dockerfileText, new RegExp(`#.*\\b${cap}\\b`), `${cap} is documented`);
+    for (const cap of ['NET_ADMIN', 'NET_RAW', 'NET_BIND_SERVICE', 'SYS_ADMIN'])
+      assert.match(dockerfileText, new RegExp(`#.*\\b${cap}\\b`), `${cap} is documented`);
   });
 });
 
@@ -220,39 +262,56 @@ describe('Dockerfile: the runtime tree, laid out from this checkout', () => {
   const tmp = mkdtempSync(join(tmpdir(), 'frrsup-image-'));
   after(() => rmSync(tmp, { recursive: true, force: true }));
 
-  it('the production tree (dist/, production node_modules, bin/, frr-templates/) renders the docs example', { timeout: 120_000 }, async () => {
-    const app = join(tmp, 'app');
-    mkdirSync(app);
-    // Each runtime COPY, from this checkout: the build output, `npm prune --omit=dev`'s node_modules, the context.
-    const lock = JSON.parse(read('package-lock.json')) as { packages: Record<string, { dev?: boolean }> };
-    for (const c of copies(stageNamed('runtime'))) {
-      for (const src of c.sources) {
-        const name = posix.basename(src.replace(/\/$/, ''));
-        const dest = join(app, posix.relative('/app', absDest(c, src)));
-        if (name === 'dist') {
-          await execa(process.execPath, [join(REPO, 'node_modules/typescript/bin/tsc'), '-p', join(REPO, 'tsconfig.build.json'), '--outDir', dest], { cwd: REPO });
-        } else if (name === 'node_modules') {
-          // Production dependencies only: the lockfile marks dev-only packages with "dev": true.
-          for (const [path, info] of Object.entries(lock.packages)) {
-            if (!/^node_modules\/(?:@[^/]+\/)?[^/@]+$/.test(path) || info.dev) continue;
-            const target = join(dest, path.slice('node_modules/'.length));
-            mkdirSync(dirname(target), { recursive: true });
-            symlinkSync(join(REPO, path), target, 'dir');
+  it(
+    'the production tree (dist/, production node_modules, bin/, frr-templates/) renders the docs example',
+    { timeout: 120_000 },
+    async () => {
+      const app = join(tmp, 'app');
+      mkdirSync(app);
+      // Each runtime COPY, from this checkout: the build output, `npm prune --omit=dev`'s node_modules, the context.
+      const lock = JSON.parse(read('package-lock.json')) as { packages: Record<string, { dev?: boolean }> };
+      for (const c of copies(stageNamed('runtime'))) {
+        for (const src of c.sources) {
+          const name = posix.basename(src.replace(/\/$/, ''));
+          const dest = join(app, posix.relative('/app', absDest(c, src)));
+          if (name === 'dist') {
+            await execa(
+              process.execPath,
+              [join(REPO, 'node_modules/typescript/bin/tsc'), '-p', join(REPO, 'tsconfig.build.json'), '--outDir', dest],
+              { cwd: REPO },
+            );
+          } else if (name === 'node_modules') {
+            // Production dependencies only: the lockfile marks dev-only packages with "dev": true.
+            for (const [path, info] of Object.entries(lock.packages)) {
+              if (!/^node_modules\/(?:@[^/]+\/)?[^/@]+$/.test(path) || info.dev) continue;
+              const target = join(dest, path.slice('node_modules/'.length));
+              mkdirSync(dirname(target), { recursive: true });
+              symlinkSync(join(REPO, path), target, 'dir');
+            }
+            assert.equal(existsSync(join(dest, 'tsx')), false, 'tsx (a devDependency) is not in the runtime tree');
+          } else {
+            cpSync(join(REPO, name), dest, { recursive: true });
           }
-          assert.equal(existsSync(join(dest, 'tsx')), false, 'tsx (a devDependency) is not in the runtime tree');
-        } else {
-          cpSync(join(REPO, name), dest, { recursive: true });
         }
       }
-    }
-    const bin = join(app, pkg.bin['frr-supervisor'] ?? '');
-    const help = await execa(process.execPath, [bin, 'run', '--help'], { reject: false });
-    assert.equal(help.exitCode, 0, help.stderr);
-    assert.match(help.stdout, /--config-dir/);
-    const golden = join(REPO, 'test/golden/docs-evpn');
-    const env = JSON.parse(readFileSync(join(golden, 'env.json'), 'utf8')) as Record<string, string>;
-    const render = await execa(process.execPath, [bin, 'render', '--config-dir', join(golden, 'input')], { reject: false, env, extendEnv: false, cwd: tmp });
-    assert.equal(render.exitCode, 0, render.stderr);
-    assert.equal(render.stdout.trim(), readFileSync(join(golden, 'frr.conf'), 'utf8').trim(), 'the image renders what the golden test expects');
-  });
+      const bin = join(app, pkg.bin['frr-supervisor'] ?? '');
+      const help = await execa(process.execPath, [bin, 'run', '--help'], { reject: false });
+      assert.equal(help.exitCode, 0, help.stderr);
+      assert.match(help.stdout, /--config-dir/);
+      const golden = join(REPO, 'test/golden/docs-evpn');
+      const env = JSON.parse(readFileSync(join(golden, 'env.json'), 'utf8')) as Record<string, string>;
+      const render = await execa(process.execPath, [bin, 'render', '--config-dir', join(golden, 'input')], {
+        reject: false,
+        env,
+        extendEnv: false,
+        cwd: tmp,
+      });
+      assert.equal(render.exitCode, 0, render.stderr);
+      assert.equal(
+        render.stdout.trim(),
+        readFileSync(join(golden, 'frr.conf'), 'utf8').trim(),
+        'the image renders what the golden test expects',
+      );
+    },
+  );
 });

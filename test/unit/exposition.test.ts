@@ -34,7 +34,24 @@ function view(evpn?: typeof EVPN): SupervisorView {
   };
 }
 
-const peer = (afi: string): PeerSummary => ({ vrf: 'default', afi, localAs: 65002, routerId: '10.0.1.13', peer: '10.0.1.1', remoteAs: 65001, state: 'Established', established: true, adminDown: false, uptimeSeconds: 42, prefixesReceived: 3, prefixesSent: 1, messagesReceived: 10, messagesSent: 11, connectionsEstablished: 1, connectionsDropped: 0 });
+const peer = (afi: string): PeerSummary => ({
+  vrf: 'default',
+  afi,
+  localAs: 65002,
+  routerId: '10.0.1.13',
+  peer: '10.0.1.1',
+  remoteAs: 65001,
+  state: 'Established',
+  established: true,
+  adminDown: false,
+  uptimeSeconds: 42,
+  prefixesReceived: 3,
+  prefixesSent: 1,
+  messagesReceived: 10,
+  messagesSent: 11,
+  connectionsEstablished: 1,
+  connectionsDropped: 0,
+});
 
 /** A poll with every FRR family populated: a BGP peer in two address families, an L3 VNI with a remote VTEP, type-5 routes. */
 const FULL: FrrSnapshot = {
@@ -86,8 +103,12 @@ test('every counter is exported at 0 from the start, for each combination of its
     assert.equal(c.values.length, combos.length, `${c.name}: one series per combination`);
     for (const labels of combos) assert.equal(sampleValue(text, c.name, labels), 0, `${c.name}${JSON.stringify(labels)}`);
   }
-  assert.deepEqual(labelCombinations(m.counterLabels.get('frr_supervisor_daemon_restarts_total') ?? {}).length, DAEMON_NAMES.length * RESTART_REASONS.length);
-  for (const daemon of DAEMON_NAMES) for (const reason of RESTART_REASONS) assert.equal(sampleValue(text, 'frr_supervisor_daemon_restarts_total', { daemon, reason }), 0);
+  assert.deepEqual(
+    labelCombinations(m.counterLabels.get('frr_supervisor_daemon_restarts_total') ?? {}).length,
+    DAEMON_NAMES.length * RESTART_REASONS.length,
+  );
+  for (const daemon of DAEMON_NAMES)
+    for (const reason of RESTART_REASONS) assert.equal(sampleValue(text, 'frr_supervisor_daemon_restarts_total', { daemon, reason }), 0);
   for (const result of APPLY_RESULTS) assert.equal(sampleValue(text, 'frr_supervisor_config_applies_total', { result }), 0);
   for (const command of pollCommands(undefined)) assert.equal(sampleValue(text, 'frr_supervisor_poll_errors_total', { command }), 0);
 });
@@ -112,7 +133,7 @@ test("promtool check metrics: only prometheus-frr-exporter's own naming, and eac
   for (const w of EXPORTER_WARTS) assert.ok(w.reason.length > 20, `${w.metric}: say why it is allowed`);
 });
 
-test('promtool check metrics fails on a counter typed gauge and on a family that is not the exporter\'s', async () => {
+test("promtool check metrics fails on a counter typed gauge and on a family that is not the exporter's", async () => {
   const text = await fullExposition();
   const broken = text
     .replace('# TYPE frr_bgp_peer_message_sent_total counter', '# TYPE frr_bgp_peer_message_sent_total gauge')
@@ -120,17 +141,27 @@ test('promtool check metrics fails on a counter typed gauge and on a family that
     .replace(/^frr_evpn_prefix_routes\{/m, 'frr_evpn_prefix_routes_total{')
     .replace('# HELP frr_evpn_prefix_routes ', '# HELP frr_evpn_prefix_routes_total ');
   const r = await promtoolLint(broken);
-  assert.ok(r.unexpected.includes('frr_bgp_peer_message_sent_total: non-counter metrics should not have "_total" suffix'), r.unexpected.join('\n'));
-  assert.ok(r.unexpected.includes('frr_evpn_prefix_routes_total: non-counter metrics should not have "_total" suffix'), r.unexpected.join('\n'));
+  assert.ok(
+    r.unexpected.includes('frr_bgp_peer_message_sent_total: non-counter metrics should not have "_total" suffix'),
+    r.unexpected.join('\n'),
+  );
+  assert.ok(
+    r.unexpected.includes('frr_evpn_prefix_routes_total: non-counter metrics should not have "_total" suffix'),
+    r.unexpected.join('\n'),
+  );
   const garbled = await promtoolLint(`${text}frr_bgp_peer_state{peer="x} 1\n`);
-  assert.ok(garbled.unexpected.some((p) => p.startsWith('promtool exited')), 'a parse error is a failure too');
+  assert.ok(
+    garbled.unexpected.some((p) => p.startsWith('promtool exited')),
+    'a parse error is a failure too',
+  );
 });
 
 test("the FRR families have prometheus-frr-exporter's types", async () => {
   const families = parseExposition(await fullExposition());
   for (const [name, type] of Object.entries(EXPORTER_TYPES)) assert.equal(families.get(name)?.type, type, name);
   const families2 = await new Metrics().families();
-  for (const [name, type] of Object.entries(EXPORTER_TYPES)) assert.equal(families2.find((f) => f.name === name)?.type, type, `families(): ${name}`);
+  for (const [name, type] of Object.entries(EXPORTER_TYPES))
+    assert.equal(families2.find((f) => f.name === name)?.type, type, `families(): ${name}`);
 });
 
 test("prom-client's gauges named like counters (nodejs_active_*_total) are not exported; their labelled siblings are", async () => {

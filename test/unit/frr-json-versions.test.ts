@@ -35,7 +35,11 @@ const VERSIONS: Record<string, VersionFixtures> = {
     },
   },
   '10.3': {
-    off: { summary: '10.3/off/bgp_vrf_all_summary.json', neighbors: '10.3/off/bgp_vrf_all_neighbors.json', evpnVni: '10.3/off/evpn_vni.json' },
+    off: {
+      summary: '10.3/off/bgp_vrf_all_summary.json',
+      neighbors: '10.3/off/bgp_vrf_all_neighbors.json',
+      evpnVni: '10.3/off/evpn_vni.json',
+    },
     evpn: {
       summary: '10.3/evpn/bgp_vrf_all_summary.json',
       neighbors: '10.3/evpn/bgp_vrf_all_neighbors.json',
@@ -58,12 +62,33 @@ for (const [version, f] of Object.entries(VERSIONS)) {
       const v4 = peers.find((p) => p.afi === 'ipv4Unicast' && p.peer === PEER);
       assert.ok(v4, JSON.stringify(peers));
       assert.deepEqual(
-        { vrf: v4.vrf, state: v4.state, established: v4.established, adminDown: v4.adminDown, remoteAs: v4.remoteAs, localAs: v4.localAs, routerId: v4.routerId, prefixesReceived: v4.prefixesReceived },
-        { vrf: 'default', state: 'Established', established: true, adminDown: false, remoteAs: 65001, localAs: 65002, routerId: '10.0.1.13', prefixesReceived: 1 },
+        {
+          vrf: v4.vrf,
+          state: v4.state,
+          established: v4.established,
+          adminDown: v4.adminDown,
+          remoteAs: v4.remoteAs,
+          localAs: v4.localAs,
+          routerId: v4.routerId,
+          prefixesReceived: v4.prefixesReceived,
+        },
+        {
+          vrf: 'default',
+          state: 'Established',
+          established: true,
+          adminDown: false,
+          remoteAs: 65001,
+          localAs: 65002,
+          routerId: '10.0.1.13',
+          prefixesReceived: 1,
+        },
       );
       assert.ok(v4.prefixesSent >= 1);
       assert.ok(v4.uptimeSeconds >= 0 && v4.messagesReceived > 0 && v4.connectionsEstablished >= 1);
-      assert.deepEqual(peers.filter((p) => p.afi === 'l2VpnEvpn'), []);
+      assert.deepEqual(
+        peers.filter((p) => p.afi === 'l2VpnEvpn'),
+        [],
+      );
     });
 
     it('BGP-only: the neighbour detail (state, timers, address families)', () => {
@@ -109,12 +134,15 @@ for (const [version, f] of Object.entries(VERSIONS)) {
       assert.deepEqual(parseEvpnRmac(fixture(f.evpn.rmac)), { 1016: [PEER] });
     });
 
-    it('EVPN: the router\'s prefix arrives as a type-5 route with its router MAC; ours is advertised', () => {
+    it("EVPN: the router's prefix arrives as a type-5 route with its router MAC; ours is advertised", () => {
       const routes = listType5Routes(fixture(f.evpn.type5));
       const remote = routes.find((r) => r.prefix === '192.168.100.0/24' && !r.local);
       assert.ok(remote, JSON.stringify(routes));
       assert.match(remote.routerMac ?? '', MAC);
-      assert.ok(routes.some((r) => r.local), 'the gateway\'s own type-5 route');
+      assert.ok(
+        routes.some((r) => r.local),
+        "the gateway's own type-5 route",
+      );
     });
   });
 }

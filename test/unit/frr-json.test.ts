@@ -128,7 +128,10 @@ describe('parseBgpSummary', () => {
       ],
     );
     const ipv4 = parseBgpSummary(fixture('manual/ipv4_bgp_summary.json'));
-    assert.deepEqual(ipv4.map((p) => [p.afi, p.uptimeSeconds, p.messagesSent]), [['ipv4Unicast', 9, 8]]);
+    assert.deepEqual(
+      ipv4.map((p) => [p.afi, p.uptimeSeconds, p.messagesSent]),
+      [['ipv4Unicast', 9, 8]],
+    );
     const netns = parseBgpSummary(fixture('manual/evpn_netnsvrf_bgp_vrf_all_summary.json'));
     assert.equal(pick(netns, 'l2VpnEvpn').prefixesReceived, 3);
   });
@@ -174,12 +177,14 @@ describe('parseBgpSummary', () => {
   });
 
   it('a session that went down: peerUptimeMsec counts the down time, uptime stays 0', () => {
-    const text = '{"ipv4Unicast":{"routerId":"1.1.1.1","as":65002,"vrfName":"default","peers":{"10.0.0.9":{"remoteAs":65001,"localAs":65002,"peerUptime":"00:02:00","peerUptimeMsec":120000,"state":"Connect","peerState":"OK"}}}}';
+    const text =
+      '{"ipv4Unicast":{"routerId":"1.1.1.1","as":65002,"vrfName":"default","peers":{"10.0.0.9":{"remoteAs":65001,"localAs":65002,"peerUptime":"00:02:00","peerUptimeMsec":120000,"state":"Connect","peerState":"OK"}}}}';
     assert.equal(parseBgpSummary(text)[0]?.uptimeSeconds, 0);
   });
 
   it('"vrf all" with one AFI: VRF -> summary, no AFI level', () => {
-    const text = '{"default":{"routerId":"10.0.1.13","as":65002,"vrfName":"default","peers":{"10.0.1.1":{"remoteAs":65001,"localAs":65002,"state":"Established","peerUptimeMsec":61000}}},"red":{}}';
+    const text =
+      '{"default":{"routerId":"10.0.1.13","as":65002,"vrfName":"default","peers":{"10.0.1.1":{"remoteAs":65001,"localAs":65002,"state":"Established","peerUptimeMsec":61000}}},"red":{}}';
     const peers = parseBgpSummary(text, { afi: 'ipv4Unicast' });
     assert.deepEqual(
       peers.map((p) => [p.vrf, p.afi, p.peer, p.uptimeSeconds]),
@@ -271,20 +276,31 @@ describe('parseEvpnSummary', () => {
 
   it('a neighbour not up yet', () => {
     const peers = parseEvpnSummary(fixture('captured/evpn_summary_active.json'));
-    assert.deepEqual(peers.map((p) => [p.afi, p.state, p.established]), [['l2VpnEvpn', 'Active', false]]);
+    assert.deepEqual(
+      peers.map((p) => [p.afi, p.state, p.established]),
+      [['l2VpnEvpn', 'Active', false]],
+    );
   });
 
   it('given the multi-AFI output, keeps only l2VpnEvpn', () => {
     const peers = parseEvpnSummary(fixture('l2vni/bgp_summary.json'));
-    assert.deepEqual(peers.map((p) => [p.afi, p.prefixesReceived]), [['l2VpnEvpn', 2]]);
+    assert.deepEqual(
+      peers.map((p) => [p.afi, p.prefixesReceived]),
+      [['l2VpnEvpn', 2]],
+    );
   });
 
   it('empty, {}, garbage, "n/a"', () => {
     assert.deepEqual(parseEvpnSummary(''), []);
     assert.deepEqual(parseEvpnSummary('{}'), []);
     assertThrowsFrr(() => parseEvpnSummary(GARBAGE), /l2vpn evpn summary json/);
-    const na = parseEvpnSummary('{"routerId":"1.2.3.4","as":65002,"peers":{"10.0.1.1":{"remoteAs":65001,"pfxRcd":"n/a","pfxSnt":"n/a","state":"Established","peerUptimeMsec":"7000"}}}');
-    assert.deepEqual(na.map((p) => [p.prefixesReceived, p.prefixesSent, p.uptimeSeconds]), [[0, 0, 7]]);
+    const na = parseEvpnSummary(
+      '{"routerId":"1.2.3.4","as":65002,"peers":{"10.0.1.1":{"remoteAs":65001,"pfxRcd":"n/a","pfxSnt":"n/a","state":"Established","peerUptimeMsec":"7000"}}}',
+    );
+    assert.deepEqual(
+      na.map((p) => [p.prefixesReceived, p.prefixesSent, p.uptimeSeconds]),
+      [[0, 0, 7]],
+    );
     assertFiniteNumbers(na);
   });
 });
@@ -391,14 +407,20 @@ describe('parseBgpNeighbors', () => {
 
   it('show bgp vrf all neighbors json: VRF level with vrfId/vrfName beside the peers', () => {
     const list = parseBgpNeighbors(fixture('captured/bgp_vrf_all_neighbors_active.json'));
-    assert.deepEqual(list.map((n) => [n.vrf, n.peer, n.state]), [['default', '10.0.1.1', 'Active']]);
+    assert.deepEqual(
+      list.map((n) => [n.vrf, n.peer, n.state]),
+      [['default', '10.0.1.1', 'Active']],
+    );
     const two = parseBgpNeighbors(
       '{"default":{"vrfId":0,"vrfName":"default","10.0.1.1":{"remoteAs":65001,"localAs":65002,"bgpState":"Established"}},"red":{"vrfId":3,"vrfName":"red","eth1":{"remoteAs":65009,"localAs":65002,"bgpState":"Connect"}},"blue":{"vrfId":4,"vrfName":"blue"}}',
     );
-    assert.deepEqual(two.map((n) => [n.vrf, n.peer, n.state, n.remoteAs]), [
-      ['default', '10.0.1.1', 'Established', 65001],
-      ['red', 'eth1', 'Connect', 65009],
-    ]);
+    assert.deepEqual(
+      two.map((n) => [n.vrf, n.peer, n.state, n.remoteAs]),
+      [
+        ['default', '10.0.1.1', 'Established', 65001],
+        ['red', 'eth1', 'Connect', 65009],
+      ],
+    );
   });
 
   it('admin down: bgpState is plain "Idle", adminShutDown true', () => {
@@ -455,7 +477,10 @@ describe('parseEvpnVni', () => {
 
   it('l3vni: the L3 VNI has numRemoteVteps "n/a" -> null', () => {
     const list = parseEvpnVni(fixture('l3vni/evpn_vni.json'));
-    assert.deepEqual(list.map((v) => v.vni), [100, 1016]);
+    assert.deepEqual(
+      list.map((v) => v.vni),
+      [100, 1016],
+    );
     assert.deepEqual(list[1], {
       vni: 1016,
       type: 'L3',
@@ -511,18 +536,27 @@ describe('parseEvpnVni', () => {
       [[1016, 'L3', 'Up', '32:d5:ac:8b:02:4b', 'vx1016']],
     );
     const l2 = parseEvpnVni(fixture('captured/evpn_vni_100.json'));
-    assert.deepEqual(l2.map((v) => [v.vni, v.type, v.vxlanIf, v.numRemoteVteps, v.remoteVteps]), [[100, 'L2', 'vx100', 0, []]]);
+    assert.deepEqual(
+      l2.map((v) => [v.vni, v.type, v.vxlanIf, v.numRemoteVteps, v.remoteVteps]),
+      [[100, 'L2', 'vx100', 0, []]],
+    );
     assert.deepEqual(parseEvpnVni(fixture('captured/evpn_vni_4242_unknown.json')), []);
     const withVteps = parseEvpnVni('{"vni":100,"type":"L2","vrf":"default","numRemoteVteps":["10.0.1.1","10.0.1.2"]}');
-    assert.deepEqual(withVteps.map((v) => [v.remoteVteps, v.numRemoteVteps]), [[['10.0.1.1', '10.0.1.2'], 2]]);
+    assert.deepEqual(
+      withVteps.map((v) => [v.remoteVteps, v.numRemoteVteps]),
+      [[['10.0.1.1', '10.0.1.2'], 2]],
+    );
   });
 
   it('list form with no remote VTEP: count 0', () => {
     const list = parseEvpnVni(fixture('captured/evpn_vni.json'));
-    assert.deepEqual(list.map((v) => [v.vni, v.type, v.numRemoteVteps]), [
-      [100, 'L2', 0],
-      [1016, 'L3', null],
-    ]);
+    assert.deepEqual(
+      list.map((v) => [v.vni, v.type, v.numRemoteVteps]),
+      [
+        [100, 'L2', 0],
+        [1016, 'L3', null],
+      ],
+    );
   });
 
   it('{}, whitespace, garbage, wrong shapes', () => {
@@ -534,11 +568,16 @@ describe('parseEvpnVni', () => {
   });
 
   it('"n/a" numbers become null, string numbers are read', () => {
-    const list = parseEvpnVni('{"7":{"vni":"7","type":"L2","numMacs":"n/a","numRemoteVteps":"n/a","tenantVrf":"default"},"8":{"type":"L2","numMacs":"5","numRemoteVteps":"2"},"x":{"vni":"n/a"}}');
-    assert.deepEqual(list.map((v) => [v.vni, v.numMacs, v.numRemoteVteps]), [
-      [7, null, null],
-      [8, 5, 2],
-    ]);
+    const list = parseEvpnVni(
+      '{"7":{"vni":"7","type":"L2","numMacs":"n/a","numRemoteVteps":"n/a","tenantVrf":"default"},"8":{"type":"L2","numMacs":"5","numRemoteVteps":"2"},"x":{"vni":"n/a"}}',
+    );
+    assert.deepEqual(
+      list.map((v) => [v.vni, v.numMacs, v.numRemoteVteps]),
+      [
+        [7, null, null],
+        [8, 5, 2],
+      ],
+    );
     assertFiniteNumbers(list);
   });
 });
@@ -628,7 +667,8 @@ describe('countType5Prefixes / listType5Routes', () => {
     assert.equal(countType5Prefixes('{}'), 0);
     assertThrowsFrr(() => countType5Prefixes(GARBAGE), /route type prefix json/);
     assertThrowsFrr(() => countType5Prefixes('[]'), /route type prefix json/);
-    const text = '{"1.1.1.1:1":{"rd":"1.1.1.1:1","[5]:[0]:[24]:[10.0.0.0]":{"paths":[[{"ip":"10.0.0.0","ipLen":"n/a","peerId":"1.1.1.1"}]]}},"numPrefix":"n/a","numPaths":"n/a"}';
+    const text =
+      '{"1.1.1.1:1":{"rd":"1.1.1.1:1","[5]:[0]:[24]:[10.0.0.0]":{"paths":[[{"ip":"10.0.0.0","ipLen":"n/a","peerId":"1.1.1.1"}]]}},"numPrefix":"n/a","numPaths":"n/a"}';
     assert.equal(countType5Prefixes(text), 1);
     assert.deepEqual(listType5Routes(text), [{ rd: '1.1.1.1:1', route: '[5]:[0]:[24]:[10.0.0.0]', local: false }]);
   });
@@ -681,7 +721,9 @@ describe('parseRunningConfig', () => {
   it('empty or header-only text gives []', () => {
     assert.deepEqual(parseRunningConfig(''), []);
     assert.deepEqual(
-      parseRunningConfig('Building configuration...\n\nCurrent configuration:\n!\nfrr version 8.4.4\nfrr defaults traditional\nhostname gw\nlog syslog informational\nno ip forwarding\nno ipv6 forwarding\nservice integrated-vtysh-config\n!\nend\n'),
+      parseRunningConfig(
+        'Building configuration...\n\nCurrent configuration:\n!\nfrr version 8.4.4\nfrr defaults traditional\nhostname gw\nlog syslog informational\nno ip forwarding\nno ipv6 forwarding\nservice integrated-vtysh-config\n!\nend\n',
+      ),
       [],
     );
   });

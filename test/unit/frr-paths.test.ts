@@ -298,7 +298,11 @@ process.on('SIGTERM', () => { if (process.env.IGNORE_TERM !== '1') { srv.close()
     assert.equal(d.pid, undefined);
     await d.stop();
     const line = log.lines.find((l) => l.msg.includes('fake bgpd starting'));
-    assert.deepEqual(line && { level: line.level, obj: line.obj, msg: line.msg }, { level: 'info', obj: { daemon: 'bgpd' }, msg: 'BGP: [T83RR] fake bgpd starting' });
+    assert.deepEqual(line && { level: line.level, obj: line.obj, msg: line.msg }, {
+      level: 'info',
+      obj: { daemon: 'bgpd' },
+      msg: 'BGP: [T83RR] fake bgpd starting',
+    });
 
     const stubborn = new FrrDaemon({ name: 'bgpd', paths: p, env: { IGNORE_TERM: '1' } });
     await stubborn.start();
@@ -333,7 +337,20 @@ describe('Vtysh', () => {
     const p = new FrrPaths({ runDir: '/r', configDir: '/c', pathspace: 'n1' });
     const v = new Vtysh({ paths: p, bin: echo });
     const out = await v.run(['show version', 'show bgp summary json'], { daemon: 'bgpd' });
-    assert.deepEqual(JSON.parse(out), ['-N', 'n1', '--vty_socket', '/r', '--config_dir', '/c', '-d', 'bgpd', '-c', 'show version', '-c', 'show bgp summary json']);
+    assert.deepEqual(JSON.parse(out), [
+      '-N',
+      'n1',
+      '--vty_socket',
+      '/r',
+      '--config_dir',
+      '/c',
+      '-d',
+      'bgpd',
+      '-c',
+      'show version',
+      '-c',
+      'show bgp summary json',
+    ]);
     assert.deepEqual(await v.json<string[]>('show x json'), ['-N', 'n1', '--vty_socket', '/r', '--config_dir', '/c', '-c', 'show x json']);
 
     const fail = await fakeExe(join(dir, 'vtysh-fail'), `console.log('% Unknown command: show bogus'); process.exit(1);`);
@@ -355,7 +372,10 @@ describe('Vtysh', () => {
     );
     await assert.rejects(new Vtysh({ paths: p, bin: lostDaemon }).pushConfig(), /error reading from bgpd/);
     const badLine = await fakeExe(join(dir, 'vtysh-badline'), `console.error('line 3: % Unknown command[25]: foo bar'); process.exit(2);`);
-    await assert.rejects(new Vtysh({ paths: p, bin: badLine }).pushConfig({ daemon: 'bgpd' }), /to bgpd failed \(exit 2\): line 3: % Unknown command/);
+    await assert.rejects(
+      new Vtysh({ paths: p, bin: badLine }).pushConfig({ daemon: 'bgpd' }),
+      /to bgpd failed \(exit 2\): line 3: % Unknown command/,
+    );
     await new Vtysh({ paths: p, bin: echo }).pushConfig();
     await assert.rejects(new Vtysh({ paths: p, bin: join(dir, 'missing') }).run(['x']), /vtysh binary not found/);
   });

@@ -7,7 +7,16 @@ import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { canonicalConfigLine, daemonsFor, dependentsOf, detectFrr, flavourFor, helpTakesConfigFile, parseFrrVersion, restartSetFor } from '../../src/frr/version.ts';
+import {
+  canonicalConfigLine,
+  daemonsFor,
+  dependentsOf,
+  detectFrr,
+  flavourFor,
+  helpTakesConfigFile,
+  parseFrrVersion,
+  restartSetFor,
+} from '../../src/frr/version.ts';
 import { checkFrrCapabilities, effectiveCaps, missingFrrCaps } from '../../src/frr/capabilities.ts';
 
 // The first line of `zebra --version` in each (the rest is the configure line).
@@ -69,12 +78,15 @@ describe('FRR version facts', () => {
     assert.equal(canonicalConfigLine(' neighbor 10.0.1.1 ebgp-multihop 2'), ' neighbor 10.0.1.1 ebgp-multihop 2');
   });
 
-  it('asks the host\'s FRR (8.4.4 on this machine) and keeps the version rule for a daemon that is missing', async () => {
+  it("asks the host's FRR (8.4.4 on this machine) and keeps the version rule for a daemon that is missing", async () => {
     const host = await detectFrr('/usr/lib/frr');
     const printed = execFileSync('/usr/lib/frr/zebra', ['--version'], { encoding: 'utf8' });
     assert.equal(host.version.text, parseFrrVersion(printed).text);
     assert.deepEqual(host.daemons, daemonsFor(host.version));
-    assert.deepEqual([...host.configFile], host.daemons.filter((d) => helpTakesConfigFile(execFileSync(`/usr/lib/frr/${d}`, ['--help'], { encoding: 'utf8' }))));
+    assert.deepEqual(
+      [...host.configFile],
+      host.daemons.filter((d) => helpTakesConfigFile(execFileSync(`/usr/lib/frr/${d}`, ['--help'], { encoding: 'utf8' }))),
+    );
     const dir = mkdtempSync(join(tmpdir(), 'frrsup-version-'));
     try {
       await assert.rejects(detectFrr(dir), new RegExp(`cannot tell the FRR version: ${dir}/zebra not found`));
@@ -107,7 +119,10 @@ describe('FRR capabilities', () => {
     try {
       const file = join(dir, 'status');
       writeFileSync(file, NO_SYS_ADMIN);
-      await assert.rejects(checkFrrCapabilities(file), /missing capability SYS_ADMIN: FRR's daemons need NET_BIND_SERVICE, NET_ADMIN, NET_RAW, SYS_ADMIN .*deploy\/gateway\.yaml/);
+      await assert.rejects(
+        checkFrrCapabilities(file),
+        /missing capability SYS_ADMIN: FRR's daemons need NET_BIND_SERVICE, NET_ADMIN, NET_RAW, SYS_ADMIN .*deploy\/gateway\.yaml/,
+      );
       writeFileSync(file, FULL);
       await checkFrrCapabilities(file);
       await checkFrrCapabilities(join(dir, 'missing')); // no /proc: nothing to check

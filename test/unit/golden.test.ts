@@ -15,7 +15,17 @@ const cases = goldenCases();
 
 test('there are golden cases for every required scenario', () => {
   const names = cases.map((c) => c.name);
-  for (const required of ['docs-evpn', 'docs-bgp-only', 'ipv6-neighbour', 'several-neighbours', 'password-timers', 'asn4-large-vni', 'several-rts', 'advertise-list', 'kube-ovn-env']) {
+  for (const required of [
+    'docs-evpn',
+    'docs-bgp-only',
+    'ipv6-neighbour',
+    'several-neighbours',
+    'password-timers',
+    'asn4-large-vni',
+    'several-rts',
+    'advertise-list',
+    'kube-ovn-env',
+  ]) {
     assert.ok(names.includes(required), `missing golden case ${required}`);
   }
 });

@@ -63,18 +63,27 @@ test(`at most MAX_CONNECTIONS open connections; one more is closed unanswered, a
   const max = (http as { MAX_CONNECTIONS?: number }).MAX_CONNECTIONS;
   assert.equal(typeof max, 'number', 'http.ts exports MAX_CONNECTIONS');
   assert.ok(max !== undefined && max >= 16 && max <= 256, `a sensible cap: ${max}`);
-  const server = http.createHttpServer({ livez: () => ok, readyz: () => ok, status: () => ({}), metrics: () => Promise.resolve({ contentType: 'text/plain', body: Buffer.from('m 1\n') }) });
+  const server = http.createHttpServer({
+    livez: () => ok,
+    readyz: () => ok,
+    status: () => ({}),
+    metrics: () => Promise.resolve({ contentType: 'text/plain', body: Buffer.from('m 1\n') }),
+  });
   assert.equal(server.maxConnections, max);
   const port = await listen(server);
   const idle: Socket[] = [];
   try {
     // max idle connections (no request yet: within the 5 s header deadline)
     await Promise.all(
-      Array.from({ length: max }, () => new Promise<void>((resolve) => {
-        const s = connect(port, '127.0.0.1', () => resolve());
-        s.on('error', () => undefined);
-        idle.push(s);
-      })),
+      Array.from(
+        { length: max },
+        () =>
+          new Promise<void>((resolve) => {
+            const s = connect(port, '127.0.0.1', () => resolve());
+            s.on('error', () => undefined);
+            idle.push(s);
+          }),
+      ),
     );
     await new Promise((r) => setTimeout(r, 200));
     const refused = await get(port, '/livez');

@@ -20,12 +20,18 @@ import type { DaemonStatus } from '../../src/supervisor/daemons.ts';
 
 const up = (name: DaemonStatus['name']): DaemonStatus => ({ name, running: true, pid: 1, restarts: 0 });
 
-function view(over: Partial<{ daemons: DaemonStatus[]; applied: boolean; neighbours: string[]; lastBeat: Date; valid: boolean }> = {}): SupervisorView {
+function view(
+  over: Partial<{ daemons: DaemonStatus[]; applied: boolean; neighbours: string[]; lastBeat: Date; valid: boolean }> = {},
+): SupervisorView {
   const applied = over.applied ?? true;
   return {
     startedAt: new Date(Date.now() - 60_000),
     lastBeat: over.lastBeat ?? new Date(),
-    input: () => ({ sources: [{ name: 'bgp-conf.yaml', sha256: 'x' }], valid: over.valid ?? true, problems: over.valid === false ? ['error: bgp-conf.yaml: localASN: is required'] : [] }),
+    input: () => ({
+      sources: [{ name: 'bgp-conf.yaml', sha256: 'x' }],
+      valid: over.valid ?? true,
+      problems: over.valid === false ? ['error: bgp-conf.yaml: localASN: is required'] : [],
+    }),
     running: () => (applied ? { generation: 3, hash: 'abc', appliedAt: '2026-11-26T00:00:00.000Z' } : undefined),
     lastApply: () => undefined,
     recentChecks: () => [],
@@ -38,15 +44,48 @@ function view(over: Partial<{ daemons: DaemonStatus[]; applied: boolean; neighbo
 }
 
 function peer(p: string, established: boolean, afi = 'ipv4Unicast'): PeerSummary {
-  return { vrf: 'default', afi, localAs: 65002, routerId: '10.0.1.13', peer: p, remoteAs: 65001, state: established ? 'Established' : 'Active', established, adminDown: false, uptimeSeconds: established ? 42 : 0, prefixesReceived: established ? 3 : 0, prefixesSent: 1, messagesReceived: 10, messagesSent: 11, connectionsEstablished: 1, connectionsDropped: 0 };
+  return {
+    vrf: 'default',
+    afi,
+    localAs: 65002,
+    routerId: '10.0.1.13',
+    peer: p,
+    remoteAs: 65001,
+    state: established ? 'Established' : 'Active',
+    established,
+    adminDown: false,
+    uptimeSeconds: established ? 42 : 0,
+    prefixesReceived: established ? 3 : 0,
+    prefixesSent: 1,
+    messagesReceived: 10,
+    messagesSent: 11,
+    connectionsEstablished: 1,
+    connectionsDropped: 0,
+  };
 }
 
-const snap = (peers: PeerSummary[]): FrrSnapshot => ({ at: new Date(), durationMs: 30, errors: {}, peers, neighbors: [], vnis: [], vrfVnis: [], l3RemoteVteps: {}, prefixRoutes: {} });
+const snap = (peers: PeerSummary[]): FrrSnapshot => ({
+  at: new Date(),
+  durationMs: 30,
+  errors: {},
+  peers,
+  neighbors: [],
+  vnis: [],
+  vrfVnis: [],
+  l3RemoteVteps: {},
+  prefixRoutes: {},
+});
 
 test('liveness: alive without peers; not live when a daemon stays down past its backoff, or vtysh fails 3 polls', () => {
   assert.equal(liveness(view(), 0).ok, true);
   assert.equal(liveness(view({ applied: false }), 0).ok, true, 'waiting for a valid config is alive');
-  const down = (ms: number, backoff: number): DaemonStatus => ({ name: 'bgpd', running: false, restarts: 2, downSince: new Date(Date.now() - ms).toISOString(), nextAttemptMs: backoff });
+  const down = (ms: number, backoff: number): DaemonStatus => ({
+    name: 'bgpd',
+    running: false,
+    restarts: 2,
+    downSince: new Date(Date.now() - ms).toISOString(),
+    nextAttemptMs: backoff,
+  });
   assert.equal(liveness(view({ daemons: [up('zebra'), up('staticd'), down(3000, 1000)] }), 0).ok, true, 'within backoff + grace');
   const v = liveness(view({ daemons: [up('zebra'), up('staticd'), down(60_000, 30_000)] }), 0);
   assert.equal(v.ok, false);
@@ -67,8 +106,14 @@ test('readiness per --ready-when', () => {
   assert.match(readiness(view(), one, 'all').reason, /1\/2 neighbours not Established/);
   assert.equal(readiness(view(), both, 'all').ok, true);
   assert.equal(readiness(view({ applied: false }), both, 'applied').ok, false, 'not ready before the first apply');
-  assert.match(readiness(view({ applied: false, valid: false }), both, 'any').reason, /input is invalid: error: bgp-conf.yaml: localASN: is required/);
-  assert.equal(readiness(view({ daemons: [up('zebra'), { name: 'staticd', running: false, restarts: 1 }, up('bgpd')] }), both, 'applied').ok, false);
+  assert.match(
+    readiness(view({ applied: false, valid: false }), both, 'any').reason,
+    /input is invalid: error: bgp-conf.yaml: localASN: is required/,
+  );
+  assert.equal(
+    readiness(view({ daemons: [up('zebra'), { name: 'staticd', running: false, restarts: 1 }, up('bgpd')] }), both, 'applied').ok,
+    false,
+  );
   // a neighbour Established but not configured (left from a previous config) does not count
   assert.equal(readiness(view({ neighbours: ['10.0.1.9'] }), both, 'any').ok, false);
 });
@@ -114,7 +159,15 @@ test('status document and table', () => {
 test('observer: /metrics is rendered once per change and served from cache; a render overlapping a change is not kept', async () => {
   const logger = createLogger('silent');
   const paths = new FrrPaths({ configDir: '/nonexistent-frrsup', pathspace: 'unit' });
-  const o = new Observer({ view: view(), paths, logger, listen: '127.0.0.1:0', pollIntervalMs: 5000, vtyshTimeoutMs: 1000, readyWhen: 'any' });
+  const o = new Observer({
+    view: view(),
+    paths,
+    logger,
+    listen: '127.0.0.1:0',
+    pollIntervalMs: 5000,
+    vtyshTimeoutMs: 1000,
+    readyWhen: 'any',
+  });
   const first = await o.metricsBody();
   assert.equal(await o.metricsBody(), first, 'served from the cache: the same buffer');
   assert.match(first.toString(), /^frr_supervisor_config_applies_total\{result="applied"\} 0$/m);
@@ -176,18 +229,42 @@ test('HTTP: a connection must send its request headers within 5 s: a partial req
 test('metrics: the FRR families are written in the text format, label values escaped, each family once with HELP and TYPE', () => {
   const odd = { ...peer('10.0.1.1', true), vrf: 'a"b\\c\nd' };
   const text = renderFrrFamilies(snap([odd, peer('10.0.1.2', false)]), undefined);
-  assert.ok(text.includes('frr_bgp_peer_state{vrf="a\\"b\\\\c\\nd",afi="ipv4",safi="unicast",local_as="65002",peer="10.0.1.1",peer_as="65001"} 1\n'), text.slice(0, 400));
-  assert.match(text, /^frr_bgp_peer_prefixes_received_count_total\{vrf="default",afi="ipv4",safi="unicast",local_as="65002",peer="10.0.1.2",peer_as="65001"\} 0$/m);
-  for (const [name, type] of [['frr_bgp_peer_state', 'gauge'], ['frr_bgp_peer_uptime_seconds', 'gauge'], ['frr_bgp_peer_message_sent_total', 'counter'], ['frr_evpn_vni_up', 'gauge'], ['frr_evpn_prefix_routes', 'gauge']] as const) {
+  assert.ok(
+    text.includes(
+      'frr_bgp_peer_state{vrf="a\\"b\\\\c\\nd",afi="ipv4",safi="unicast",local_as="65002",peer="10.0.1.1",peer_as="65001"} 1\n',
+    ),
+    text.slice(0, 400),
+  );
+  assert.match(
+    text,
+    /^frr_bgp_peer_prefixes_received_count_total\{vrf="default",afi="ipv4",safi="unicast",local_as="65002",peer="10.0.1.2",peer_as="65001"\} 0$/m,
+  );
+  for (const [name, type] of [
+    ['frr_bgp_peer_state', 'gauge'],
+    ['frr_bgp_peer_uptime_seconds', 'gauge'],
+    ['frr_bgp_peer_message_sent_total', 'counter'],
+    ['frr_evpn_vni_up', 'gauge'],
+    ['frr_evpn_prefix_routes', 'gauge'],
+  ] as const) {
     assert.equal(text.split('\n').filter((l) => l === `# TYPE ${name} ${type}`).length, 1, name);
     assert.equal(text.split('\n').filter((l) => l.startsWith(`# HELP ${name} `)).length, 1, name);
   }
   // every sample line is NAME{...} VALUE, with no raw newline inside a label value
-  for (const line of text.split('\n').filter((l) => l !== '' && !l.startsWith('#'))) assert.match(line, /^[a-z_]+\{(?:[a-zA-Z_]+="(?:[^"\\\n]|\\["\\n])*",?)*\} -?\d+(?:\.\d+)?$/, line);
-  assert.equal(renderFrrFamilies(undefined, undefined).split('\n').filter((l) => l.startsWith('# TYPE')).length, 10, 'every family also without a poll');
+  for (const line of text.split('\n').filter((l) => l !== '' && !l.startsWith('#')))
+    assert.match(line, /^[a-z_]+\{(?:[a-zA-Z_]+="(?:[^"\\\n]|\\["\\n])*",?)*\} -?\d+(?:\.\d+)?$/, line);
+  assert.equal(
+    renderFrrFamilies(undefined, undefined)
+      .split('\n')
+      .filter((l) => l.startsWith('# TYPE')).length,
+    10,
+    'every family also without a poll',
+  );
   // a session FRR holds down for exceeding maximum-prefix
   const limited = renderFrrFamilies(snap([{ ...peer('10.0.1.3', false), state: 'Idle (PfxCt)' }, peer('10.0.1.2', false)]), undefined);
-  assert.match(limited, /^frr_supervisor_bgp_peer_prefix_limit_exceeded\{vrf="default",afi="ipv4",safi="unicast",local_as="65002",peer="10\.0\.1\.3",peer_as="65001"\} 1$/m);
+  assert.match(
+    limited,
+    /^frr_supervisor_bgp_peer_prefix_limit_exceeded\{vrf="default",afi="ipv4",safi="unicast",local_as="65002",peer="10\.0\.1\.3",peer_as="65001"\} 1$/m,
+  );
   assert.match(limited, /^frr_supervisor_bgp_peer_prefix_limit_exceeded\{[^}]*peer="10\.0\.1\.2"[^}]*\} 0$/m);
 });
 
@@ -213,7 +290,9 @@ test('poller: the neighbours detail is read at the first poll, after a state cha
   };
   assert.equal(await detailReads(1), 1, 'first poll');
   assert.equal(await detailReads(5), 0, 'nothing changed');
-  answer = summary.replace('"connectionsDropped":0', '"connectionsDropped":1').replace('"connectionsEstablished":1', '"connectionsEstablished":2');
+  answer = summary
+    .replace('"connectionsDropped":0', '"connectionsDropped":1')
+    .replace('"connectionsEstablished":1', '"connectionsEstablished":2');
   assert.equal(await detailReads(1), 1, 'a flap between two polls (still Established, counters moved)');
   answer = answer.replace('"state":"Established"', '"state":"Active"');
   assert.equal(await detailReads(1), 1, 'a state change');

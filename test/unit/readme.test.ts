@@ -23,13 +23,17 @@ test('every run flag is documented with its default', () => {
 
 test('every exported metric, command and Kube-OVN variable is documented', () => {
   for (const m of METRIC_NAMES) assert.ok(README.includes(`\`${m}\``), `metric ${m}`);
-  for (const cmd of [...MAIN_HELP.matchAll(/^ {2}(\w+) /gm)].map((m) => m[1])) assert.ok(README.includes(`frr-supervisor ${cmd ?? ''}`), `command ${cmd}`);
+  for (const cmd of [...MAIN_HELP.matchAll(/^ {2}(\w+) /gm)].map((m) => m[1]))
+    assert.ok(README.includes(`frr-supervisor ${cmd ?? ''}`), `command ${cmd}`);
   for (const v of Object.keys(ENV_MAPPING)) assert.ok(README.includes(`\`${v}\``), `variable ${v}`);
 });
 
 test('the quick start is exactly the two npm scripts, and .ci/run calls the test command', () => {
   const block = /## Quick start[\s\S]*?```sh\n([\s\S]*?)```/.exec(README)?.[1] ?? '';
-  const commands = block.split('\n').filter((l) => l.trim() !== '').map((l) => l.split('#')[0]?.trim());
+  const commands = block
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => l.split('#')[0]?.trim());
   assert.deepEqual(commands, ['npm run demo', 'npm test']);
   assert.ok(pkg.scripts.demo?.includes('scripts/install-deps.sh'));
   assert.ok(pkg.scripts.test?.includes('scripts/install-deps.sh'));
@@ -61,6 +65,6 @@ test('.ci/run runs the image test after the test command, and the README says wh
   assert.equal(pkg.scripts['test:image'], 'bash scripts/test-image.sh');
   const section = /## FRR versions\n([\s\S]*?)\n## /.exec(README)?.[1] ?? '';
   for (const v of TESTED_VERSIONS) assert.ok(section.includes(`FRR ${v}`), `the README's FRR versions section names FRR ${v}`);
-  assert.match(section, /9\.1\.3/, 'and what Kube-OVN\'s FRR 9.1.3 users should expect');
+  assert.match(section, /9\.1\.3/, "and what Kube-OVN's FRR 9.1.3 users should expect");
   assert.match(README, /npm run test:image/);
 });

@@ -40,11 +40,25 @@ test('restart signal: SIGKILL with graceful restart (peers keep routes), SIGTERM
 });
 
 test('verification diff keys each line by its block and ignores order', () => {
-  const want = ['router bgp 65002', ' neighbor 10.0.1.1 remote-as 65001', ' address-family ipv4 unicast', '  neighbor 10.0.1.1 activate', ' address-family ipv6 unicast', '  neighbor fd00::1 activate'];
+  const want = [
+    'router bgp 65002',
+    ' neighbor 10.0.1.1 remote-as 65001',
+    ' address-family ipv4 unicast',
+    '  neighbor 10.0.1.1 activate',
+    ' address-family ipv6 unicast',
+    '  neighbor fd00::1 activate',
+  ];
   assert.deepEqual(contextKeys(want).slice(3, 4), ['router bgp 65002 > address-family ipv4 unicast > neighbor 10.0.1.1 activate']);
   assert.equal(lineDiff(want, [...want].reverse().reverse()), '');
   // the same line in another address family is a difference
-  const moved = ['router bgp 65002', ' neighbor 10.0.1.1 remote-as 65001', ' address-family ipv4 unicast', ' address-family ipv6 unicast', '  neighbor fd00::1 activate', '  neighbor 10.0.1.1 activate'];
+  const moved = [
+    'router bgp 65002',
+    ' neighbor 10.0.1.1 remote-as 65001',
+    ' address-family ipv4 unicast',
+    ' address-family ipv6 unicast',
+    '  neighbor fd00::1 activate',
+    '  neighbor 10.0.1.1 activate',
+  ];
   const d = lineDiff(want, moved);
   assert.match(d, /^- router bgp 65002 > address-family ipv4 unicast > neighbor 10.0.1.1 activate$/m);
   assert.match(d, /^\+ router bgp 65002 > address-family ipv6 unicast > neighbor 10.0.1.1 activate$/m);
@@ -128,7 +142,10 @@ test('watcher: the periodic resync fires without events', async () => {
   try {
     const { seen, count } = recorder(w);
     await count(2);
-    assert.ok(seen.every((r) => r === 'periodic resync'), seen.join(','));
+    assert.ok(
+      seen.every((r) => r === 'periodic resync'),
+      seen.join(','),
+    );
   } finally {
     await w.close();
     rmSync(dir, { recursive: true, force: true });
@@ -177,7 +194,15 @@ test('applier: a periodic resync reuses the last load while no file was touched;
     },
   };
   // Invalid input (a bad neighbour): the pipeline stops after the load, so no FRR is needed.
-  const applier = new Applier({ configDir: dir, env: false, facts, paths: {} as never, vtysh: {} as never, daemons: {} as never, logger: createLogger('silent') });
+  const applier = new Applier({
+    configDir: dir,
+    env: false,
+    facts,
+    paths: {} as never,
+    vtysh: {} as never,
+    daemons: {} as never,
+    logger: createLogger('silent'),
+  });
   try {
     writeFileSync(join(dir, 'bgp-conf.yaml'), 'localASN: 65002\npeerASN: 65001\nrouterId: 10.0.0.1\nneighbours: [bad]\n');
     await applier.request('startup');
@@ -299,7 +324,10 @@ test('config dir: one load reads one snapshot of a projected volume, even when k
   const dir = mkdtempSync(join(tmpdir(), 'frrsup-snapshot-'));
   try {
     const volume = new ProjectedVolume(dir);
-    const version = (v: number): Record<string, string> => ({ 'bgp-conf.yaml': `# v${v}\n${VALID_BGP}`, 'gateway.yaml': `# v${v}\nadvertise: []\n` });
+    const version = (v: number): Record<string, string> => ({
+      'bgp-conf.yaml': `# v${v}\n${VALID_BGP}`,
+      'gateway.yaml': `# v${v}\nadvertise: []\n`,
+    });
     volume.update(version(1));
     let swaps = 0;
     const problems: Problem[] = [];

@@ -71,7 +71,10 @@ export async function debianMirror(file = '/etc/apt/sources.list.d/debian.source
 }
 
 export function recipeKey(): string {
-  return createHash('sha256').update(JSON.stringify({ SUITE, PACKAGES, BOOT_SCRIPT, v: 1 })).digest('hex').slice(0, 16);
+  return createHash('sha256')
+    .update(JSON.stringify({ SUITE, PACKAGES, BOOT_SCRIPT, v: 1 }))
+    .digest('hex')
+    .slice(0, 16);
 }
 
 /** Whether an executable named `command` is in PATH or in the sbin directories (root's tools). */

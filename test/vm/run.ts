@@ -38,12 +38,19 @@ function log(line: string): void {
 async function stageProject(stage: string): Promise<void> {
   log('staging the project: tsc -> dist/, production node_modules');
   await mkdir(stage, { recursive: true });
-  await execa(join(REPO, 'node_modules/.bin/tsc'), ['-p', join(REPO, 'tsconfig.build.json'), '--outDir', join(stage, 'dist')], { cwd: REPO, stdio: 'inherit' });
+  await execa(join(REPO, 'node_modules/.bin/tsc'), ['-p', join(REPO, 'tsconfig.build.json'), '--outDir', join(stage, 'dist')], {
+    cwd: REPO,
+    stdio: 'inherit',
+  });
   for (const p of ['bin', 'frr-templates', 'package.json', 'package-lock.json', 'test/vm/guest']) {
     await cp(join(REPO, p), join(stage, p), { recursive: true });
   }
   await cp(join(REPO, 'node_modules'), join(stage, 'node_modules'), { recursive: true, verbatimSymlinks: true });
-  await execa('npm', ['prune', '--omit=dev', '--no-audit', '--no-fund', '--ignore-scripts'], { cwd: stage, stdout: 'ignore', stderr: 'inherit' });
+  await execa('npm', ['prune', '--omit=dev', '--no-audit', '--no-fund', '--ignore-scripts'], {
+    cwd: stage,
+    stdout: 'ignore',
+    stderr: 'inherit',
+  });
   if (!existsSync(join(stage, 'dist/cli/main.js'))) throw new Error('staging: dist/cli/main.js was not built');
 }
 
@@ -65,21 +72,33 @@ async function boot(base: Awaited<ReturnType<typeof baseImage>>, projImg: string
   const results = join(work, 'results.txt');
   const consoleLog = join(work, 'console.log');
   const argv = [
-    '-accel', 'tcg,thread=multi',
-    '-cpu', 'max',
-    '-m', String(MEM_MIB),
-    '-smp', SMP,
+    '-accel',
+    'tcg,thread=multi',
+    '-cpu',
+    'max',
+    '-m',
+    String(MEM_MIB),
+    '-smp',
+    SMP,
     '-nographic',
     '-no-reboot',
-    '-nic', 'none',
+    '-nic',
+    'none',
     '-snapshot',
-    '-kernel', base.kernel,
-    '-initrd', base.initrd,
-    '-drive', `file=${base.image},format=raw,if=virtio`,
-    '-drive', `file=${projImg},format=raw,if=virtio,readonly=on`,
-    '-serial', 'mon:stdio',
-    '-serial', `file:${results}`,
-    '-append', 'root=/dev/vda rw console=ttyS0 init=/sbin/fsvm-init quiet panic=-1 net.ifnames=0',
+    '-kernel',
+    base.kernel,
+    '-initrd',
+    base.initrd,
+    '-drive',
+    `file=${base.image},format=raw,if=virtio`,
+    '-drive',
+    `file=${projImg},format=raw,if=virtio,readonly=on`,
+    '-serial',
+    'mon:stdio',
+    '-serial',
+    `file:${results}`,
+    '-append',
+    'root=/dev/vda rw console=ttyS0 init=/sbin/fsvm-init quiet panic=-1 net.ifnames=0',
   ];
   log(`booting: qemu-system-x86_64 ${argv.join(' ')}`);
   const qemu = execa('qemu-system-x86_64', argv, { stdin: 'ignore', stdout: 'pipe', stderr: 'pipe', reject: false, cleanup: true });
