@@ -19,6 +19,7 @@
 import type { FileHandle } from 'node:fs/promises';
 import { readFile, realpath } from 'node:fs/promises';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
 import { childEnv } from '../child-env.ts';
 import { ensureEmptyFile, ensureRootDir, fdPath, openDirNoFollow } from './safe-fs.ts';
@@ -70,14 +71,16 @@ export async function prepareZebraMountNs(holder: string, vrfs: readonly string[
     const mnt = fdPath(dir, 'zebra.mnt');
     if (await isMountPoint(mnt)) await run(['umount', '--no-canonicalize', '--lazy', mnt]);
     await ensureEmptyFile(dir, 'zebra.mnt');
-    // Seen here: the very first `unshare --mount=FILE` after the holder's bind mount can fail with EINVAL
-    // (the kernel refusing the nsfs bind); the same call succeeds right after. Retry a couple of times.
+    // Seen here: `unshare --mount=FILE` right after the holder's bind mount can fail with EINVAL (the kernel
+    // refusing the nsfs bind), a few times in a row under load (a CI run saw three immediate retries fail); a later
+    // call succeeds. Retry with a growing pause (0.1 s doubling, about 3 s in all) before giving up.
     for (let attempt = 1; ; attempt++) {
       try {
         await run(['unshare', `--mount=${mnt}`, '--propagation', 'private', 'true']);
         break;
       } catch (e) {
-        if (attempt >= 3) throw e;
+        if (attempt >= 6) throw e;
+        await sleep(100 * 2 ** (attempt - 1));
         await run(['mount', '--no-canonicalize', '--make-private', h]);
       }
     }
