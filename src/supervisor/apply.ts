@@ -9,7 +9,7 @@ import type { LoadResult } from '../config/load.ts';
 import { formatProblem, hasErrors } from '../config/problems.ts';
 import type { HostFacts } from '../config/facts.ts';
 import type { Spec } from '../config/types.ts';
-import { configHash, renderFrrConf, shownConfigHash } from '../render/frr-conf.ts';
+import { buildView, configHash, renderFrrConf, shownConfigHash } from '../render/frr-conf.ts';
 import type { FrrPaths } from '../frr/paths.ts';
 import type { Vtysh } from '../frr/vtysh.ts';
 import { canonicalConfigLine } from '../frr/version.ts';
@@ -104,15 +104,22 @@ export interface ApplierOptions {
   render?: (spec: Spec) => string;
 }
 
-/** What must restart when the spec changes: zebra sees the VRF/VNI and its own flags; everything else is bgpd's. */
+/**
+ * What must restart when the spec changes: zebra sees the VRF/VNI and its own flags, and holds a copy of the
+ * prefix-lists and route-maps (vtysh gives them to every daemon that takes them): a bgpd-only restart would leave a
+ * removed filter behind in zebra's running config. Everything else is bgpd's.
+ */
 export function restartScope(before: Spec, after: Spec): 'zebra' | 'bgpd' {
-  const zebraView = (s: Spec): string =>
-    JSON.stringify({
+  const zebraView = (s: Spec): string => {
+    const view = buildView(s);
+    return JSON.stringify({
       vni: s.evpn?.vni ?? null,
       vrf: s.evpn ? s.gateway.vrf : null,
       backend: s.gateway.vrfBackend,
       gr: s.gateway.gracefulRestart,
+      filters: [view.v4Filter, view.v6Filter],
     });
+  };
   return zebraView(before) === zebraView(after) ? 'bgpd' : 'zebra';
 }
 

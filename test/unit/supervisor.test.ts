@@ -28,6 +28,11 @@ test('restart scope: BGP-only changes restart bgpd; VRF/VNI/graceful-restart cha
   assert.equal(restartScope(base, { ...base, bgp: { ...base.bgp, neighbours: ['10.0.1.1', '10.0.1.2'] } }), 'bgpd');
   assert.equal(restartScope(evpn, { ...evpn, evpn: { vni: 1016, routeTargets: ['65000:1', '65000:2'] } }), 'bgpd');
   assert.equal(restartScope(base, evpn), 'zebra');
+  // the redistribute filters (prefix-list, route-map) live in zebra too: removing them restarts zebra
+  const advertising: Spec = { ...base, gateway: { ...base.gateway, advertise: ['10.17.0.0/16'] } };
+  assert.equal(restartScope(base, advertising), 'zebra', 'redistribute -> advertise drops the filters');
+  assert.equal(restartScope(advertising, base), 'zebra', 'advertise -> redistribute adds them');
+  assert.equal(restartScope(advertising, { ...advertising, gateway: { ...advertising.gateway, advertise: ['10.18.0.0/16'] } }), 'bgpd');
   assert.equal(restartScope(evpn, base), 'zebra');
   assert.equal(restartScope(evpn, { ...evpn, evpn: { vni: 2000, routeTargets: ['65000:1016'] } }), 'zebra');
   assert.equal(restartScope(evpn, { ...evpn, gateway: { ...evpn.gateway, vrf: { name: 'vrf-x', table: 2000 } } }), 'zebra');
