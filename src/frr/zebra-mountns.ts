@@ -55,8 +55,17 @@ export async function prepareZebraMountNs(holder: string, vrfs: readonly string[
   holders.delete(holder);
   let dir = await ensureRootDir(holder, 0o700);
   try {
+    // Mounts go through the open directory (/proc/self/fd/N) where the kernel allows it; some container runtimes
+    // refuse a mount on such a path ("wrong fs type": seen in the image test), and then the holder is mounted by
+    // name: ensureRootDir just made it a root-owned 0700 directory, and the check below compares it after the mount.
+    let byName = false;
     if (!(await isMountPoint(fdPath(dir)))) {
-      await run(['mount', '--no-canonicalize', '--bind', fdPath(dir), fdPath(dir)]);
+      try {
+        await run(['mount', '--no-canonicalize', '--bind', fdPath(dir), fdPath(dir)]);
+      } catch {
+        byName = true;
+        await run(['mount', '--no-canonicalize', '--bind', holder, holder]);
+      }
       // The descriptor is below the new mount: open the mount by name, and make sure it is the same directory
       // (from now on the name cannot be renamed or replaced: it is a mount point).
       const mounted = await openDirNoFollow(holder);
@@ -66,9 +75,9 @@ export async function prepareZebraMountNs(holder: string, vrfs: readonly string[
       if (was.dev !== is.dev || was.ino !== is.ino)
         throw new Error(`preparing zebra's mount namespace: ${holder} was replaced while it was being bind-mounted`);
     }
-    const h = fdPath(dir);
+    const h = byName ? holder : fdPath(dir);
     await run(['mount', '--no-canonicalize', '--make-private', h]);
-    const mnt = fdPath(dir, 'zebra.mnt');
+    const mnt = byName ? join(holder, 'zebra.mnt') : fdPath(dir, 'zebra.mnt');
     if (await isMountPoint(mnt)) await run(['umount', '--no-canonicalize', '--lazy', mnt]);
     await ensureEmptyFile(dir, 'zebra.mnt');
     // Seen here: `unshare --mount=FILE` right after the holder's bind mount can fail with EINVAL (the kernel
