@@ -75,8 +75,16 @@ export async function prepareZebraMountNs(holder: string, vrfs: readonly string[
       if (was.dev !== is.dev || was.ino !== is.ino)
         throw new Error(`preparing zebra's mount namespace: ${holder} was replaced while it was being bind-mounted`);
     }
-    const h = byName ? holder : fdPath(dir);
-    await run(['mount', '--no-canonicalize', '--make-private', h]);
+    let h = byName ? holder : fdPath(dir);
+    try {
+      await run(['mount', '--no-canonicalize', '--make-private', h]);
+    } catch (e) {
+      if (byName) throw e;
+      // an earlier prepare mounted it by name in such a runtime
+      byName = true;
+      h = holder;
+      await run(['mount', '--no-canonicalize', '--make-private', h]);
+    }
     const mnt = byName ? join(holder, 'zebra.mnt') : fdPath(dir, 'zebra.mnt');
     if (await isMountPoint(mnt)) await run(['umount', '--no-canonicalize', '--lazy', mnt]);
     await ensureEmptyFile(dir, 'zebra.mnt');
