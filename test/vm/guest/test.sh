@@ -381,6 +381,7 @@ check "EvpnConf removed: VRF, bridge and VXLAN devices deleted" gone
 check "EvpnConf removed: eth0 left the VRF and keeps the Pod IP" sh -c "! ip -n gw -o link show dev eth0 | grep -q master && ip -n gw -o addr show dev eth0 | grep -q 'inet $POD_IP/16'"
 until_ok 120 ready
 check "the supervisor is ready again in BGP-only mode" ready
+ready || say "not ready: $(ip netns exec gw curl -s --max-time 10 http://127.0.0.1:9180/readyz | tr -d '\n' | cut -c1-600)" 
 
 # ------------------------------------------------------------------------------------------------------------
 # 6. what FRR 10.3's daemons need: each started alone in a scratch namespace without one capability
