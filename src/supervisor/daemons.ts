@@ -17,9 +17,6 @@ import type { FrrFlavour } from '../frr/version.ts';
 import type { Logger } from '../log.ts';
 import { BACKOFF, backoffDelay } from './backoff.ts';
 
-/** FRR 8's start order; the order in use comes from the FRR found ({@link DaemonManager.setFrr}). */
-export const START_ORDER: readonly DaemonName[] = DAEMON_NAMES;
-
 export interface DaemonStatus {
   name: DaemonName;
   running: boolean;
@@ -79,7 +76,7 @@ export class DaemonManager extends EventEmitter<Events> {
   private readonly recoveries = new AbortController();
   /** Shutting down: a crash is no longer recovered (the operation in flight may still finish). */
   private closing = false;
-  private order: readonly DaemonName[] = START_ORDER;
+  private order: readonly DaemonName[] = DAEMON_NAMES;
   private frr: FrrFlavour | undefined;
 
   constructor(private readonly opts: DaemonManagerOptions) {

@@ -13,7 +13,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { FrrPaths } from '../../src/frr/paths.ts';
 import type { DaemonName } from '../../src/frr/daemon.ts';
-import { DaemonManager, START_ORDER } from '../../src/supervisor/daemons.ts';
+import { DaemonManager } from '../../src/supervisor/daemons.ts';
+import { DAEMON_NAMES } from '../../src/frr/daemon.ts';
 import { createLogger } from '../../src/log.ts';
 
 /** One script for every daemon name: its name is its file name. Marker files next to it change its behaviour. */
@@ -38,7 +39,7 @@ before(async () => {
   tmp = await mkdtemp(join(tmpdir(), 'frrsup-dm-'));
   bin = join(tmp, 'bin');
   await mkdir(bin);
-  for (const name of START_ORDER) {
+  for (const name of DAEMON_NAMES) {
     await writeFile(join(bin, name), `#!${process.execPath}\n${FAKE_DAEMON}\n`);
     await chmod(join(bin, name), 0o755);
   }
@@ -48,7 +49,7 @@ after(async () => {
 });
 afterEach(async () => {
   await manager?.stopAll(500);
-  for (const name of START_ORDER) for (const m of ['slow', 'ignore-term']) await rm(join(bin, `${name}.${m}`), { force: true });
+  for (const name of DAEMON_NAMES) for (const m of ['slow', 'ignore-term']) await rm(join(bin, `${name}.${m}`), { force: true });
 });
 
 let seq = 0;
@@ -140,7 +141,7 @@ describe('DaemonManager races (fake daemons)', () => {
     await m.stopAll(500);
     await sleep(1200); // past the recovery's backoff
     assert.deepEqual(running(m), []);
-    for (const name of START_ORDER) assert.equal(pidOf(name), undefined, `${name} runs after the shutdown`);
+    for (const name of DAEMON_NAMES) assert.equal(pidOf(name), undefined, `${name} runs after the shutdown`);
   });
 
   it('shutdown while an apply restarts zebra and bgpd: close() waits for it (bounded), then everything stops', async () => {
