@@ -3,6 +3,7 @@
  * rendered one, and keeping secrets out of every text derived from a config (diffs, vtysh error messages) before it reaches a log line or /status.
  */
 import { FrrJsonError } from '../state/json.ts';
+import { canonicalConfigLine } from './version.ts';
 
 const CMD_RUNNING = 'show running-config';
 
@@ -88,4 +89,19 @@ export function parseRunningConfig(text: string): string[] {
     else out.push(line);
   }
   return [...vniLines, ...out];
+}
+
+/** The namespace path FRR adds to a VRF block with the netns VRF backend (never rendered). */
+const NETNS_LINE = /^ netns \/run\/netns\/\S+$/;
+
+/**
+ * How FRR's running config differs from a rendered frr.conf ('' when equal): both parsed, FRR's own netns line
+ * dropped, compared in one form across FRR versions (src/frr/version.ts), blocks as sets of lines (lineDiff).
+ */
+export function runningConfigDiff(rendered: string, running: string): string {
+  const want = parseRunningConfig(rendered).map(canonicalConfigLine);
+  const have = parseRunningConfig(running)
+    .filter((l) => !NETNS_LINE.test(l))
+    .map(canonicalConfigLine);
+  return lineDiff(want, have);
 }

@@ -12,10 +12,8 @@ import type { Spec } from '../config/types.ts';
 import { buildView, configHash, renderFrrConf, shownConfigHash } from '../render/frr-conf.ts';
 import type { FrrPaths } from '../frr/paths.ts';
 import type { Vtysh } from '../frr/vtysh.ts';
-import { canonicalConfigLine } from '../frr/version.ts';
 import type { DaemonName } from '../frr/daemon.ts';
-import { parseRunningConfig } from '../frr/running-config.ts';
-import { lineDiff } from '../frr/running-config.ts';
+import { runningConfigDiff } from '../frr/running-config.ts';
 import type { Logger } from '../log.ts';
 import type { DaemonManager } from './daemons.ts';
 import { desiredFromHost } from '../dataplane/state.ts';
@@ -498,17 +496,10 @@ export class Applier {
 
   /** The running config (as FRR prints it) must equal what was rendered, line for line. */
   private async verify(conf: string): Promise<void> {
-    // Compared in one form across FRR versions (src/frr/version.ts).
-    const want = parseRunningConfig(conf).map(canonicalConfigLine);
     const deadline = Date.now() + (this.opts.verifyTimeoutMs ?? 3000);
     let diff: string;
     for (;;) {
-      const text = await this.opts.vtysh.run(['show running-config']);
-      // With the netns VRF backend FRR adds the namespace path to the VRF block.
-      const have = parseRunningConfig(text)
-        .filter((l) => !/^ netns \/run\/netns\/\S+$/.test(l))
-        .map(canonicalConfigLine);
-      diff = lineDiff(want, have);
+      diff = runningConfigDiff(conf, await this.opts.vtysh.run(['show running-config']));
       if (diff === '') return;
       if (Date.now() > deadline || this.closed) break;
       await new Promise((r) => setTimeout(r, 100));

@@ -17,8 +17,6 @@ import { loadConfig } from '../../src/config/load.ts';
 import { formatProblem } from '../../src/config/problems.ts';
 import type { Spec } from '../../src/config/types.ts';
 import { renderFrrConf } from '../../src/render/frr-conf.ts';
-import { parseRunningConfig } from '../../src/frr/running-config.ts';
-import { lineDiff } from '../../src/frr/running-config.ts';
 import type { Lab } from './lab.ts';
 import { waitFor } from './lab.ts';
 import { SupervisorProcess } from './supervisor-process.ts';
@@ -234,12 +232,7 @@ export async function renderInput(
   return { spec: load.spec, conf: renderFrrConf(load.spec), errors, sources: load.sources };
 }
 
-/** How FRR's running config differs from a rendered frr.conf (blocks compared as sets of lines, as the supervisor's verify does); '' when equal. */
-export function runningConfigDiff(rendered: string, running: string): string {
-  const want = parseRunningConfig(rendered);
-  const have = parseRunningConfig(running).filter((l) => !/^ netns \/run\/netns\/\S+$/.test(l));
-  return lineDiff(want, have);
-}
+export { runningConfigDiff } from '../../src/frr/running-config.ts';
 
 // ---------------------------------------------------------------------------------------------------------
 // a supervisor with a chosen FRR config dir
