@@ -23,6 +23,18 @@ export interface EvpnSpec {
 
 export type VrfBackend = 'kernel' | 'netns';
 
+/** gateway.yaml `changeDrain`: before a restart in EVPN mode, a per-replica delay, then a withdrawal (change-drain.ts). */
+export interface ChangeDrainSpec {
+  enabled: boolean;
+  /** Length of one slot; this replica waits slot x slotSeconds (slot = router id mod slots). */
+  slotSeconds: number;
+  slots: number;
+  /** Pause after the withdrawals are sent, for the router's FIB. */
+  settleSeconds: number;
+  /** The longest wait for the withdrawals to be sent. */
+  maxWaitSeconds: number;
+}
+
 export interface GatewaySpec {
   /** Canonical CIDRs to announce, sorted; undefined = redistribute connected and kernel (Kube-OVN's behaviour). */
   advertise?: string[];
@@ -39,6 +51,7 @@ export interface GatewaySpec {
    * more prefixes than this has its session torn down (FRR: `Idle (PfxCt)`). 0 = no limit.
    */
   maximumPrefix: number;
+  changeDrain: ChangeDrainSpec;
 }
 
 export interface Spec {
@@ -56,4 +69,5 @@ export const GATEWAY_DEFAULTS: GatewaySpec = {
   gracefulRestart: true,
   vrfBackend: 'kernel',
   maximumPrefix: 10000,
+  changeDrain: { enabled: false, slotSeconds: 10, slots: 10, settleSeconds: 1, maxWaitSeconds: 5 },
 };

@@ -51,6 +51,16 @@ export const REPLICAS = {
   vni: 1016,
 } as const;
 
+/**
+ * A prefix only replica i advertises (inside the routed CIDR, so the gateway routes it via the VPC host). Why, in EVPN
+ * mode: an FRR router (8.4 here; FRRouting/frr issue 14108, seen up to 8.5) keeps a VTEP's router-MAC and next-hop
+ * entries (neighbour and FDB entries in its kernel) per prefix using them, and when an ECMP type-5 route changes its
+ * set of next hops (one replica leaving or joining), it may delete the entries of the VTEPs that stay: measured here,
+ * every flow, through every replica, lost for the 2.3 s a single replica's bgpd restart took. A route of its own per
+ * replica keeps each VTEP's entries referenced: then a replica's restart lost nothing (README, "Replicas").
+ */
+export const uniquePrefix = (i: number): string => `10.17.255.${11 + i}/32`;
+
 /** Replica i's underlay address (its POD_IP and router id): 10.0.2.11, 10.0.2.12, ... */
 export const replicaAddress = (i: number): string => `10.0.2.${11 + i}`;
 /** Replica i's address on the VPC side (its internal interface int0). */
@@ -67,6 +77,11 @@ export interface ReplicaLabOptions {
   routerHold?: number;
   /** Extra gateway.yaml lines for replica i (YAML, top level), e.g. `bfd: ...` or `drain: ...`. */
   gatewayExtra?: (i: number) => string;
+  /**
+   * More CIDRs replica i advertises (besides 10.16.0.0/16 and 10.17.0.0/16). Default in EVPN mode: one prefix of its
+   * own, 10.17.255.<11+i>/32 (see {@link uniquePrefix}); BGP-only: none.
+   */
+  advertiseExtra?: (i: number) => string[];
   /** Extra router config: lines before `router bgp` (e.g. a `bfd` block) and inside it (e.g. `neighbor GW bfd`). */
   routerTop?: string[];
   routerBgp?: string[];
@@ -124,8 +139,8 @@ ${
 }
 
 /** Replica i's gateway.yaml. */
-export function replicaGatewayYaml(mode: ReplicaMode, vrf: string, extra = ''): string {
-  const base = `advertise: [${VPC.connectedCidr}, ${VPC.routedCidr}]\ninternalInterface: ${VPC.gatewayIf}\ninternalGateway: ${VPC.address}\n`;
+export function replicaGatewayYaml(mode: ReplicaMode, vrf: string, extra = '', advertiseExtra: string[] = []): string {
+  const base = `advertise: [${[VPC.connectedCidr, VPC.routedCidr, ...advertiseExtra].join(', ')}]\ninternalInterface: ${VPC.gatewayIf}\ninternalGateway: ${VPC.address}\n`;
   const evpn = mode === 'evpn' ? `vrfBackend: netns\nvrf: {name: ${vrf}, table: 2000}\n` : '';
   return `${base}${evpn}${extra ? `${extra.trimEnd()}\n` : ''}`;
 }
@@ -242,7 +257,12 @@ export class ReplicaLab {
     const files = (): Record<string, string> => ({
       'bgp-conf.yaml': docsBgpConf({ hold: '9s', keepalive: '3s', connect: '1s', ...opts.bgp, neighbours: [REPLICAS.routerAddress] }),
       ...(opts.mode === 'evpn' && { 'evpn-conf.yaml': docsEvpnConf(REPLICAS.vni) }),
-      'gateway.yaml': replicaGatewayYaml(opts.mode, vrf, opts.gatewayExtra?.(index)),
+      'gateway.yaml': replicaGatewayYaml(
+        opts.mode,
+        vrf,
+        opts.gatewayExtra?.(index),
+        opts.advertiseExtra ? opts.advertiseExtra(index) : opts.mode === 'evpn' ? [uniquePrefix(index)] : [],
+      ),
     });
     const sup = startSupervisor(lab, {
       files: files(),
@@ -364,11 +384,24 @@ export class ReplicaLab {
       .sort();
   }
 
-  /** Waits until the router's FIB has exactly these gateways' next hops for the VPC CIDR. */
+  /**
+   * EVPN: the VTEPs whose router MAC the router's kernel knows (neighbour entries on rtbr that zebra installs with
+   * the type-5 route); a FIB next hop without one is a black hole. BGP-only: the FIB next hops.
+   */
+  async routerVteps(): Promise<string[]> {
+    if (this.opts.mode !== 'evpn') return this.routerNextHops();
+    const res = await this.lab.exec(this.lab.rtNs, ['ip', '-j', 'neigh', 'show', 'dev', 'rtbr']);
+    return (JSON.parse(res.stdout || '[]') as Array<{ dst?: string; lladdr?: string }>)
+      .filter((n) => n.dst !== undefined && n.lladdr !== undefined)
+      .map((n) => n.dst as string)
+      .sort();
+  }
+
+  /** Waits until the router's FIB has exactly these gateways' next hops for the VPC CIDR (EVPN: and their router MACs). */
   async waitNextHops(indexes: number[], timeoutMs = 60_000): Promise<number> {
     const want = indexes.map(replicaAddress).sort().join(',');
     const t0 = Date.now();
-    await waitFor(async () => (await this.routerNextHops()).join(',') === want, {
+    await waitFor(async () => (await this.routerNextHops()).join(',') === want && (await this.routerVteps()).join(',') === want, {
       timeoutMs,
       intervalMs: 50,
       what: `router next hops ${want} for ${VPC.routedCidr} (now ${(await this.routerNextHops().catch(() => [])).join(',')})`,
