@@ -12,8 +12,9 @@
  *    `slot` is longer than one replica's restart; no coordination service, nothing shared;
  * 2. withdraw this replica's type-5 routes (`no advertise ipv4|ipv6 unicast` in the VRF's l2vpn evpn family: plain
  *    BGP withdrawals, which any router honours; RFC 8326 graceful shutdown needs the router to act on the community),
- *    wait until bgpd has sent the withdrawals (every established EVPN neighbour's `pfxSnt` is 0, bounded by
- *    `maxWait`), then `settle` for the router to reprogram its FIB (measured: well under 100 ms, README);
+ *    wait until bgpd has sent the withdrawals (the routes counted as sent to the established EVPN neighbours,
+ *    `pfxSnt`, have dropped and hold still; bounded by `maxWait`), then `settle` for the router to reprogram its FIB
+ *    (a router removed a drained replica's path within ~30 ms of the session going, README);
  * 3. restart as usual (the new bgpd advertises again).
  *
  * Only when the running config is in EVPN mode: BGP-only, graceful restart keeps the routes at the router.
@@ -67,15 +68,24 @@ export async function drainBeforeRestart(o: ChangeDrainOptions): Promise<void> {
     'no advertise ipv4 unicast',
     ...(inst && inst.advertiseIpv6 === true ? ['no advertise ipv6 unicast'] : []),
   ];
-  let sent: number | undefined;
+  const sentNow = async (): Promise<number> => {
+    const peers = parseEvpnSummary(await vtysh.run(['show bgp l2vpn evpn summary json'], { daemon: 'bgpd', timeoutMs: 1000 }));
+    return peers.filter((p) => p.established).reduce((a, p) => a + p.prefixesSent, 0);
+  };
+  let sentBefore: number;
+  let sent: number;
   try {
+    sentBefore = await sentNow();
     await vtysh.run(cmds, { timeoutMs: 3000 });
+    // Done when the count of routes sent to the EVPN neighbours has dropped and holds still (what is left is not this
+    // replica's type-5 routes: e.g. routes it passes on), or at maxWait.
     const deadline = t0 + drain.maxWaitSeconds * 1000;
+    let last = sentBefore;
     for (;;) {
-      const peers = parseEvpnSummary(await vtysh.run(['show bgp l2vpn evpn summary json'], { daemon: 'bgpd', timeoutMs: 1000 }));
-      sent = peers.filter((p) => p.established).reduce((a, p) => a + p.prefixesSent, 0);
-      if (sent === 0 || Date.now() >= deadline) break;
       await sleep(50);
+      sent = await sentNow();
+      if (sent === 0 || (sent < sentBefore && sent === last) || Date.now() >= deadline) break;
+      last = sent;
     }
   } catch (e) {
     log.warn({ event: 'change_drain_failed', err: (e as Error).message }, `EVPN change drain failed: ${(e as Error).message}`);
@@ -84,9 +94,9 @@ export async function drainBeforeRestart(o: ChangeDrainOptions): Promise<void> {
   const withdrawnMs = Date.now() - t0;
   await sleep(drain.settleSeconds * 1000);
   log.info(
-    { event: 'change_drained', withdrawnMs, stillSent: sent, settleMs: drain.settleSeconds * 1000 },
-    sent === 0
-      ? `EVPN routes withdrawn in ${withdrawnMs} ms; restarting after ${drain.settleSeconds} s`
+    { event: 'change_drained', withdrawnMs, sentBefore, stillSent: sent, settleMs: drain.settleSeconds * 1000 },
+    sent < sentBefore
+      ? `EVPN routes withdrawn (${sentBefore} -> ${sent} sent) in ${withdrawnMs} ms; restarting after ${drain.settleSeconds} s`
       : `EVPN routes still counted as sent (${sent}) after ${withdrawnMs} ms; restarting anyway`,
   );
 }

@@ -295,6 +295,7 @@ export class ReplicaLab {
     const has = async (ns: string, dev: string): Promise<boolean> =>
       (await execa('ip', ['-n', ns, 'link', 'show', dev], { reject: false, stdin: 'ignore' })).exitCode === 0;
     if (await has(r.ns, VPC.gatewayIf)) return;
+    if (this.opts.mode === 'evpn' && (await has(r.vrf, VPC.gatewayIf))) return; // still in the VRF namespace (node loss)
     // The kernel destroys a namespace (and the veth in it) asynchronously once its last reference is gone.
     const deadline = Date.now() + 10_000;
     while ((await has(this.vpcNs, `v${index}`)) && Date.now() < deadline) await new Promise((res) => setTimeout(res, 100));
@@ -397,11 +398,18 @@ export class ReplicaLab {
       .sort();
   }
 
-  /** Waits until the router's FIB has exactly these gateways' next hops for the VPC CIDR (EVPN: and their router MACs). */
+  /**
+   * Waits until the router's FIB has exactly these gateways' next hops for the VPC CIDR (EVPN: and knows their router
+   * MACs; a lost replica's entry may outlive its routes, FRRouting/frr#14108).
+   */
   async waitNextHops(indexes: number[], timeoutMs = 60_000): Promise<number> {
     const want = indexes.map(replicaAddress).sort().join(',');
     const t0 = Date.now();
-    await waitFor(async () => (await this.routerNextHops()).join(',') === want && (await this.routerVteps()).join(',') === want, {
+    const known = async (): Promise<boolean> => {
+      const vteps = await this.routerVteps();
+      return indexes.every((i) => vteps.includes(replicaAddress(i)));
+    };
+    await waitFor(async () => (await this.routerNextHops()).join(',') === want && (await known()), {
       timeoutMs,
       intervalMs: 50,
       what: `router next hops ${want} for ${VPC.routedCidr} (now ${(await this.routerNextHops().catch(() => [])).join(',')})`,
