@@ -27,7 +27,7 @@ import { median } from './stats.ts';
 import { sampleProc } from './proc.ts';
 
 const REPS = Number(process.env.BENCH_REPS ?? 5);
-const MODES = (process.env.BENCH_MODES?.split(',') ?? ['bgp', 'evpn']) as ReplicaMode[];
+const MODES = (process.env.BENCH_MODES?.split(',') ?? ['bgp', 'evpn']).filter(Boolean) as ReplicaMode[];
 const N10 = process.env.BENCH_N10 !== '0';
 const EVENTS = ['all_at_once_change', 'rolling_change', 'drain_one', 'join_one', 'node_loss'] as const;
 type EventName = (typeof EVENTS)[number];
@@ -195,24 +195,30 @@ async function benchTen(): Promise<void> {
       }
       frrRss.push(sum);
     }
-    const d0 = Date.now();
-    await Promise.all([r.drain(9), r.waitNextHops(all.slice(0, 9), 60_000)]);
-    const drainMs = Date.now() - d0;
-    const j0 = Date.now();
-    await r.restart(9);
-    await r.waitNextHops(all, 120_000);
-    const joinMs = Date.now() - j0;
-    convergence.evpn_n10 = { startup_ms: startupMs, drain_ms: drainMs, join_ms: joinMs };
     cost.rss_mb_per_replica = Number(median(rss).toFixed(1));
     cost.rss_mb_max = Number(Math.max(...rss).toFixed(1));
     cost.frr_rss_mb_per_replica = Number(median(frrRss).toFixed(1));
     cost.idle_cpu_pct_per_replica = Number(median(cpuPct).toFixed(2));
     console.log(
-      `evpn N=10: all 10 paths at the router ${startupMs} ms after the first start; drain -> path gone ${drainMs} ms; join -> path in FIB ${joinMs} ms`,
-    );
-    console.log(
       `per replica (N=10, idle, --poll-interval 1s --resync 2s): supervisor RSS median ${cost.rss_mb_per_replica} MB (max ${cost.rss_mb_max}), FRR daemons RSS ${cost.frr_rss_mb_per_replica} MB, supervisor CPU ${cost.idle_cpu_pct_per_replica} % of a core`,
     );
+    const ten: Record<string, number> = { startup_ms: startupMs };
+    convergence.evpn_n10 = ten;
+    console.log(`evpn N=10: all 10 paths at the router ${startupMs} ms after the first start`);
+    const d0 = Date.now();
+    const stopped = await r.drain(9);
+    await r.waitNextHops(all.slice(0, 9), 60_000).catch(async (e: unknown) => {
+      const ev = r.replica(9).sup.events.filter((x) => /drain|stopped|shutdown|exited/.test(String(x.event)));
+      console.error(`drain of replica 9 (exit ${JSON.stringify(stopped)}): ${JSON.stringify(ev)}`);
+      console.error(await r.router.vtysh('show bgp l2vpn evpn summary'));
+      throw e;
+    });
+    ten.drain_ms = Date.now() - d0;
+    const j0 = Date.now();
+    await r.restart(9);
+    await r.waitNextHops(all, 120_000);
+    ten.join_ms = Date.now() - j0;
+    console.log(`evpn N=10: drain -> path gone ${ten.drain_ms} ms; join -> path in FIB ${ten.join_ms} ms`);
   } finally {
     await r.cleanup();
   }
