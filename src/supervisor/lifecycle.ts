@@ -116,7 +116,7 @@ export class Lifecycle {
   /** The operation running now (its promise never rejects). */
   #inFlight: Promise<void> | undefined;
   #stopping: Promise<void> | undefined;
-  /** Every state entered, in order (the race tests read it). */
+  /** Every change of state, in order (the tests read it). */
   readonly history: LifecycleState[] = ['starting'];
 
   constructor(private readonly opts: LifecycleOptions) {}
@@ -196,8 +196,8 @@ export class Lifecycle {
   }
 
   #enter(state: LifecycleState): void {
+    if (state !== this.#state) this.history.push(state);
     this.#state = state;
-    this.history.push(state);
   }
 
   /** Runs the queue unless it runs already (#run catches every operation's error: this never rejects). */

@@ -3,12 +3,11 @@
  * liveness before the first valid config, one apply per change, a SIGTERM racing an apply, and the password's
  * leak paths. The tests share one lab and router; each starts its own supervisor and stops it.
  */
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { createLab, waitFor } from '../lab/lab.ts';
-import type { Lab, RouterInstance } from '../lab/lab.ts';
-import { startSupervisor } from '../lab/supervisor-process.ts';
+import { waitFor } from '../lab/lab.ts';
+import { useGatewayLab } from '../lab/gateway-lab.ts';
 import type { SupervisorProcess } from '../lab/supervisor-process.ts';
 import { parseBgpSummary } from '../../src/state/bgp.ts';
 import { bgpRouterConf, docsBgpConf, GW, GW_PREFIX } from '../lab/configs.ts';
@@ -19,27 +18,13 @@ const bgpConf = (hold = '9s', keepalive = '3s'): string => docsBgpConf({ hold, k
 const FILES = { 'bgp-conf.yaml': bgpConf(), 'gateway.yaml': `advertise: [${GW_PREFIX}]\n` };
 
 describe('hardening against real FRR', { timeout: 600_000 }, () => {
-  let lab: Lab;
-  let router: RouterInstance;
-  let sup: SupervisorProcess | undefined;
-
-  before(async () => {
-    lab = await createLab();
-    await lab.exec(lab.gwNs, ['ip', 'route', 'add', 'blackhole', GW_PREFIX]);
-    router = await lab.startRouter(bgpRouterConf());
-  });
-  after(async () => {
-    await sup?.cleanup();
-    await lab?.cleanup();
-  });
+  const fx = useGatewayLab({ advertised: GW_PREFIX, routerConf: bgpRouterConf() });
 
   async function fresh(
     files: Record<string, string>,
     extra: { args?: string[]; env?: Record<string, string> } = {},
   ): Promise<SupervisorProcess> {
-    await sup?.cleanup();
-    sup = startSupervisor(lab, { files, args: [...FAST, ...(extra.args ?? [])], ...(extra.env && { env: extra.env }) });
-    return sup;
+    return fx.start({ files, args: [...FAST, ...(extra.args ?? [])], ...(extra.env && { env: extra.env }) });
   }
 
   async function status(s: SupervisorProcess): Promise<StatusDoc> {
@@ -47,7 +32,7 @@ describe('hardening against real FRR', { timeout: 600_000 }, () => {
   }
 
   async function routerPrefixes(): Promise<number> {
-    const peers = parseBgpSummary(await router.vtysh('show bgp ipv4 unicast summary json'), { afi: 'ipv4Unicast' });
+    const peers = parseBgpSummary(await fx.router.vtysh('show bgp ipv4 unicast summary json'), { afi: 'ipv4Unicast' });
     return peers.find((p) => p.peer === GW)?.prefixesReceived ?? 0;
   }
 
