@@ -35,13 +35,10 @@ export type LifecycleEvent = 'apply' | 'recover' | 'shutdown';
 export type LifecycleAction = 'run' | 'queue' | 'hold' | 'drain' | 'join' | 'drop';
 
 /** What each event does in each state: the one answer to "what happens if X arrives during Y". */
-export const TRANSITIONS: Readonly<Record<LifecycleState, Readonly<Record<LifecycleEvent, LifecycleAction>>>> = {
-  starting: { apply: 'hold', recover: 'queue', shutdown: 'drain' },
-  idle: { apply: 'run', recover: 'run', shutdown: 'drain' },
-  applying: { apply: 'queue', recover: 'queue', shutdown: 'drain' },
-  recovering: { apply: 'queue', recover: 'queue', shutdown: 'drain' },
-  draining: { apply: 'drop', recover: 'drop', shutdown: 'join' },
-  stopped: { apply: 'drop', recover: 'drop', shutdown: 'join' },
+export const TRANSITIONS: Readonly<Record<LifecycleEvent, Readonly<Record<LifecycleState, LifecycleAction>>>> = {
+  apply: { starting: 'hold', idle: 'run', applying: 'queue', recovering: 'queue', draining: 'drop', stopped: 'drop' },
+  recover: { starting: 'queue', idle: 'run', applying: 'queue', recovering: 'queue', draining: 'drop', stopped: 'drop' },
+  shutdown: { starting: 'drain', idle: 'drain', applying: 'drain', recovering: 'drain', draining: 'join', stopped: 'join' },
 };
 
 /** What /status shows as `phase`: a recovery is shown in the daemons' status, the phase is about the config. */
@@ -192,7 +189,7 @@ export class Lifecycle {
   }
 
   #act(event: LifecycleEvent): LifecycleAction {
-    return TRANSITIONS[this.#state][event];
+    return TRANSITIONS[event][this.#state];
   }
 
   #enter(state: LifecycleState): void {

@@ -13,14 +13,13 @@ import type { LifecycleAction, LifecycleEvent, LifecycleState } from '../../src/
 import type { DaemonName } from '../../src/frr/daemon.ts';
 import { createLogger } from '../../src/log.ts';
 
+const STATES: LifecycleState[] = ['starting', 'idle', 'applying', 'recovering', 'draining', 'stopped'];
+
 /** The table as specified (TRANSITIONS must say the same, and the Lifecycle must do it). */
-const EXPECTED: Record<LifecycleState, Record<LifecycleEvent, LifecycleAction>> = {
-  starting: { apply: 'hold', recover: 'queue', shutdown: 'drain' },
-  idle: { apply: 'run', recover: 'run', shutdown: 'drain' },
-  applying: { apply: 'queue', recover: 'queue', shutdown: 'drain' },
-  recovering: { apply: 'queue', recover: 'queue', shutdown: 'drain' },
-  draining: { apply: 'drop', recover: 'drop', shutdown: 'join' },
-  stopped: { apply: 'drop', recover: 'drop', shutdown: 'join' },
+const EXPECTED: Record<LifecycleEvent, Record<LifecycleState, LifecycleAction>> = {
+  apply: { starting: 'hold', idle: 'run', applying: 'queue', recovering: 'queue', draining: 'drop', stopped: 'drop' },
+  recover: { starting: 'queue', idle: 'run', applying: 'queue', recovering: 'queue', draining: 'drop', stopped: 'drop' },
+  shutdown: { starting: 'drain', idle: 'drain', applying: 'drain', recovering: 'drain', draining: 'join', stopped: 'join' },
 };
 
 interface Gate {
@@ -83,6 +82,16 @@ function harness(o: { unverified?: boolean; running?: boolean; applyMs?: number 
 }
 type Harness = ReturnType<typeof harness>;
 
+/** A started harness with the apply `reason` in flight, held until `release()`. */
+async function applyingHeld(reason: string): Promise<{ h: Harness; done: Promise<void>; release: () => void }> {
+  const h = harness();
+  await h.lc.start();
+  const g = h.hold(`apply:${reason}`);
+  const done = h.lc.apply(reason);
+  await tick();
+  return { h, done, release: g.open };
+}
+
 /** A harness brought into `state`; `release` lets the operation holding it there finish (or, starting, start()s). */
 async function into(state: LifecycleState): Promise<{ h: Harness; release: () => Promise<void>; shutdown?: Promise<void> }> {
   const h = harness();
@@ -109,9 +118,9 @@ describe('lifecycle transitions: each event in each state', () => {
     assert.deepEqual(TRANSITIONS, EXPECTED);
   });
 
-  for (const state of Object.keys(EXPECTED) as LifecycleState[]) {
+  for (const state of STATES) {
     for (const event of ['apply', 'recover', 'shutdown'] as LifecycleEvent[]) {
-      const action = EXPECTED[state][event];
+      const action = EXPECTED[event][state];
       it(`${event} while ${state}: ${action}`, async () => {
         const { h, release, shutdown } = await into(state);
         assert.equal(h.lc.state, state);
@@ -164,35 +173,20 @@ describe('lifecycle transitions: each event in each state', () => {
 
 describe('lifecycle rules', () => {
   it('/status phase: starting, idle, applying, stopping (a recovery shows as idle; the daemons show it)', () => {
-    assert.deepEqual((Object.keys(EXPECTED) as LifecycleState[]).map(phaseOf), [
-      'starting',
-      'idle',
-      'applying',
-      'idle',
-      'stopping',
-      'stopping',
-    ]);
+    assert.deepEqual(STATES.map(phaseOf), ['starting', 'idle', 'applying', 'idle', 'stopping', 'stopping']);
   });
 
   it('applies asked for during an apply coalesce into one more run, with the latest reason; periodic only if all were', async () => {
-    const h = harness();
-    await h.lc.start();
-    const g = h.hold('apply:first');
-    const first = h.lc.apply('first');
-    await tick();
-    const more = [h.lc.apply('resync', { periodic: true }), h.lc.apply('change a.yaml'), h.lc.apply('resync', { periodic: true })];
-    g.open();
-    await Promise.all([first, ...more]);
-    assert.deepEqual(h.log, ['apply:startup', 'apply:first', 'apply:resync']);
-    const h2 = harness();
-    await h2.lc.start();
-    const g2 = h2.hold('apply:first');
-    const first2 = h2.lc.apply('first');
-    await tick();
-    const more2 = [h2.lc.apply('resync', { periodic: true }), h2.lc.apply('resync', { periodic: true })];
-    g2.open();
-    await Promise.all([first2, ...more2]);
-    assert.deepEqual(h2.log, ['apply:startup', 'apply:first', 'apply:resync:periodic']);
+    for (const [asked, ran] of [
+      [['resync', 'change a.yaml', 'resync'], 'apply:resync'],
+      [['resync', 'resync'], 'apply:resync:periodic'],
+    ] as const) {
+      const { h, done, release } = await applyingHeld('first');
+      const more = asked.map((r) => h.lc.apply(r, { periodic: r === 'resync' }));
+      release();
+      await Promise.all([done, ...more]);
+      assert.deepEqual(h.log, ['apply:startup', 'apply:first', ran]);
+    }
   });
 
   it('an apply asked for before start() is folded into the startup apply', async () => {
@@ -226,17 +220,13 @@ describe('lifecycle rules', () => {
   });
 
   it('shutdown: queue dropped, recoveries and the apply closed, in-flight finished, then observe, drain, stop, clean up', async () => {
-    const h = harness();
-    await h.lc.start();
-    const g = h.hold('apply:busy');
-    const busy = h.lc.apply('busy');
-    await tick();
+    const { h, done: busy, release } = await applyingHeld('busy');
     const queued = h.lc.apply('queued');
     const stopping = h.lc.shutdown('SIGTERM');
     assert.equal(h.applier.closed, true, 'the apply in flight is told to stop waiting');
     await tick();
     assert.ok(!h.log.includes('stopObserving'), 'waits for the apply in flight');
-    g.open();
+    release();
     await Promise.all([busy, queued, stopping]);
     assert.deepEqual(h.log, [
       'apply:startup',
