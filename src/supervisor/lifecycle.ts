@@ -111,7 +111,7 @@ export class Lifecycle {
   #state: LifecycleState = 'starting';
   readonly #queue: Operation[] = [];
   /** The operation running now (its promise never rejects). */
-  #inFlight: Promise<void> | undefined;
+  #inFlight: { op: Operation; done: Promise<void> } | undefined;
   #stopping: Promise<void> | undefined;
   /** Every change of state, in order (the tests read it). */
   readonly history: LifecycleState[] = ['starting'];
@@ -207,8 +207,8 @@ export class Lifecycle {
     for (let op = this.#queue.shift(); op; op = this.#queue.shift()) {
       if (this.#stopping) break;
       this.#enter(op.kind === 'recover' ? 'recovering' : op.startup ? 'starting' : 'applying');
-      this.#inFlight = this.#run(op);
-      await this.#inFlight;
+      this.#inFlight = { op, done: this.#run(op) };
+      await this.#inFlight.done;
       this.#inFlight = undefined;
     }
     if (!this.#stopping) this.#enter('idle');
@@ -257,16 +257,17 @@ export class Lifecycle {
     await this.opts.steps.stopInputs();
     const inFlight = this.#inFlight;
     if (inFlight) {
+      const what = inFlight.op.kind === 'apply' ? `apply (${inFlight.op.reason})` : `recovery of ${inFlight.op.daemon}`;
       const cancel = new AbortController();
       const settled = await Promise.race([
-        inFlight.then(() => true),
+        inFlight.done.then(() => true),
         sleep(budget.applyMs, false, { signal: cancel.signal }).catch(() => false),
       ]);
       cancel.abort(); // the timer must not keep the process alive
       if (!settled)
         log.warn(
-          { event: 'shutdown_apply_abandoned', waitedMs: Math.round(performance.now() - t0), state: was },
-          'the operation in flight did not finish in time; stopping anyway',
+          { event: 'shutdown_apply_abandoned', waitedMs: Math.round(performance.now() - t0), state: was, operation: what },
+          `the ${what} in flight did not finish in time; stopping anyway`,
         );
     }
     await this.opts.steps.stopObserving();

@@ -253,7 +253,7 @@ describe('lifecycle rules', () => {
     assert.ok(h.log.includes('daemons.stopAll'));
     const ev = h.events.find((e) => e.event === 'shutdown_apply_abandoned');
     assert.ok(ev, 'shutdown_apply_abandoned logged');
-    assert.equal(ev.state, 'recovering');
+    assert.deepEqual([ev.state, ev.operation], ['recovering', 'recovery of bgpd']);
     assert.equal(await Promise.race([stuck.then(() => 'settled'), tick().then(() => 'pending')]), 'pending', 'abandoned, not waited for');
   });
 });
