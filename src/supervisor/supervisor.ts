@@ -77,7 +77,17 @@ export class Supervisor implements SupervisorView {
       ...(opts.pathspace && { pathspace: opts.pathspace }),
     });
     this.vtysh = new Vtysh({ paths: this.paths, timeoutMs: opts.vtyshTimeoutMs });
-    // Every field is assigned here before any hook below can run: the hooks run from start() on.
+    this.observer = new Observer({
+      view: this,
+      paths: this.paths,
+      logger: opts.logger,
+      listen: opts.listen,
+      pollIntervalMs: opts.pollIntervalMs,
+      vtyshTimeoutMs: opts.vtyshTimeoutMs,
+      readyWhen: opts.readyWhen,
+    });
+    // The daemons' hooks read the applier and the lifecycle, which need the daemons: all three are assigned here, and
+    // no hook runs before start().
     this.daemons = new DaemonManager({
       paths: this.paths,
       logger: opts.logger,
@@ -101,15 +111,6 @@ export class Supervisor implements SupervisorView {
         else this.observer.metrics.recordApply(rec);
         this.observer.invalidateMetrics();
       },
-    });
-    this.observer = new Observer({
-      view: this,
-      paths: this.paths,
-      logger: opts.logger,
-      listen: opts.listen,
-      pollIntervalMs: opts.pollIntervalMs,
-      vtyshTimeoutMs: opts.vtyshTimeoutMs,
-      readyWhen: opts.readyWhen,
     });
     this.lifecycle = new Lifecycle({
       applier: this.applier,
