@@ -308,8 +308,12 @@ export class Applier {
         this.checked('unchanged', reason);
         return;
       }
-      // Not verified yet (the apply failed, e.g. a daemon could not start and came back later): verify now.
+      // Not verified yet (the apply failed, e.g. a daemon could not start and came back later): verify now. While a
+      // daemon is down the running config cannot match: fail at once, its recovery asks for the verification when it
+      // is back ('daemons recovered'), and it does not wait behind a verification that cannot succeed.
       try {
+        const down = this.opts.daemons.names.filter((d) => !this.opts.daemons.isRunning(d));
+        if (down.length > 0) throw new Error(`not running yet: ${down.join(', ')} (recovering with backoff)`);
         await this.verify(this.running.conf);
       } catch (e) {
         this.failed(hash, shown, reason, restarted, (e as Error).message, t0, retry);
