@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { waitFor } from '../lab/lab.ts';
 import { useGatewayLab } from '../lab/gateway-lab.ts';
+import { processAlive } from '../lab/supervisor-process.ts';
 import type { SupervisorProcess } from '../lab/supervisor-process.ts';
 import { parseBgpSummary } from '../../src/state/bgp.ts';
 import { bgpRouterConf, docsBgpConf, GW, GW_PREFIX } from '../lab/configs.ts';
@@ -134,7 +135,7 @@ describe('hardening against real FRR', { timeout: 600_000 }, () => {
       .map((e) => e.event)
       .filter((e) => ['config_applied', 'config_apply_failed', 'shutdown', 'drained', 'stopped'].includes(String(e)));
     assert.deepEqual(order, ['shutdown', 'config_applied', 'drained', 'stopped'], 'the apply finished, then the drain, then the stop');
-    for (const pid of pids) assert.ok(pid && !alive(pid), `FRR daemon ${String(pid)} is still running`);
+    for (const pid of pids) assert.ok(pid && !processAlive(pid), `FRR daemon ${String(pid)} is still running`);
     assert.equal(await s.daemonPid('bgpd'), undefined);
     console.log(`# SIGTERM during an apply: router withdrew the prefix ${withdrawnMs} ms after the signal; exit after ${res.ms} ms`);
   });
@@ -170,14 +171,3 @@ describe('hardening against real FRR', { timeout: 600_000 }, () => {
     assert.ok(places.logs?.includes('password: must be a string'), 'the rejection names the field');
   });
 });
-
-/** Alive and not a zombie. */
-function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-    return state !== 'Z' && state !== 'X';
-  } catch {
-    return false;
-  }
-}

@@ -10,22 +10,11 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { waitFor } from '../lab/lab.ts';
 import { useGatewayLab } from '../lab/gateway-lab.ts';
+import { processAlive } from '../lab/supervisor-process.ts';
 import type { SupervisorProcess } from '../lab/supervisor-process.ts';
 import { parseBgpNeighbors, parseBgpSummary } from '../../src/state/bgp.ts';
 import { bgpRouterConf, docsBgpConf, GW, GW_PREFIX, RT, RT_PREFIX } from '../lab/configs.ts';
 import type { BgpConfOptions } from '../lab/configs.ts';
-
-/** Alive and not a zombie (a daemon orphaned by a SIGKILLed supervisor is reparented to PID 1, which may reap late). */
-function alive(pid: number | undefined): boolean {
-  if (!pid) return false;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-    return state !== 'Z' && state !== 'X';
-  } catch {
-    return false;
-  }
-}
 
 const ROUTER_CONF = bgpRouterConf({ extraNeighbours: ['10.0.1.2'] });
 
@@ -318,14 +307,14 @@ describe('frr-supervisor run against real FRR', { timeout: 600_000 }, () => {
     const sampler = samplePeer();
     const samples = sampler.samples;
     await s.stop('SIGKILL');
-    for (const pid of old) assert.ok(alive(pid), 'the daemons outlive a SIGKILLed supervisor');
+    for (const pid of old) assert.ok(processAlive(pid), 'the daemons outlive a SIGKILLed supervisor');
     s.start({ files: { 'bgp-conf.yaml': bgpConf(), 'gateway.yaml': gatewayYaml() } });
     const took = await s.waitForEvent('leftovers_stopped');
     assert.equal((took.daemons as unknown[]).length, 3);
     await s.waitForEvent('config_applied');
     await established(s);
     await sampler.stop();
-    for (const pid of old) assert.ok(!alive(pid), `old daemon ${pid} is gone`);
+    for (const pid of old) assert.ok(!processAlive(pid), `old daemon ${pid} is gone`);
     const ps = await execa('pgrep', ['-f', '--', `-N ${s.pathspace} `], { reject: false });
     assert.equal(ps.stdout.trim().split('\n').filter(Boolean).length, 3, `exactly one zebra, staticd, bgpd: ${ps.stdout}`);
     assert.equal(Math.min(...samples), 1, `the router kept the gateway prefix during the takeover: ${samples.join(',')}`);
@@ -348,7 +337,7 @@ describe('frr-supervisor run against real FRR', { timeout: 600_000 }, () => {
     assert.ok(withdrawnMs <= 5000);
     for (const pid of pids) {
       assert.ok(pid);
-      assert.ok(!alive(pid), `FRR daemon ${pid} is still running`);
+      assert.ok(!processAlive(pid), `FRR daemon ${pid} is still running`);
     }
     assert.ok(s.find('drained').length === 1, 'the drain was logged');
     assert.equal(await s.daemonPid('bgpd'), undefined, 'pid files removed');
