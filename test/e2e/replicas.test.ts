@@ -41,8 +41,12 @@ function log(line: string): void {
 const netLost = (s: FlowStats): number => Math.max(0, s.lost - s.receiverDrops);
 
 /** Runs `during` with the loss meter on every flow, then 1 s more; returns the flows' stats. */
+/** What the router did wrong during the last metered window (EVPN): FIB next hops without a router MAC. */
+let routerNote = '';
+
 async function metered(r: ReplicaLab, during: () => Promise<void>): Promise<Record<string, FlowStats>> {
   const m = await LossMeter.start(r.flows());
+  const watch = r.watchRouterMacs();
   try {
     await m.waitFlowing({ timeoutMs: 30_000 });
     await during();
@@ -51,6 +55,13 @@ async function metered(r: ReplicaLab, during: () => Promise<void>): Promise<Reco
   } catch (e) {
     await m.close();
     throw e;
+  } finally {
+    const seen = await watch.stop();
+    routerNote =
+      seen.length === 0
+        ? ''
+        : ` [the router had FIB next hops without a router MAC in ${seen.length} samples of 100 ms, first ${seen[0]?.atMs} ms in (${seen[0]?.missing.join(', ')}): its EVPN RMAC bug, FRRouting/frr#14108]`;
+    if (routerNote) log(routerNote.trim());
   }
 }
 
@@ -61,7 +72,8 @@ function summary(stats: Record<string, FlowStats>): string {
 
 function assertNoLoss(what: string, stats: Record<string, FlowStats>): void {
   log(`${what}: ${summary(stats)}`);
-  for (const s of Object.values(stats)) assert.equal(netLost(s), 0, `${what}: ${formatFlow(s)}; holes ${JSON.stringify(s.holes)}`);
+  for (const s of Object.values(stats))
+    assert.equal(netLost(s), 0, `${what}: ${formatFlow(s)}; holes ${JSON.stringify(s.holes)}${routerNote}`);
 }
 
 function suite(mode: ReplicaMode): void {
@@ -171,7 +183,7 @@ function suite(mode: ReplicaMode): void {
         assertNoLoss('rolling', stats);
       });
 
-      test('5. drain one (SIGTERM): the router drops its path before the supervisor exits; its flows move', async () => {
+      test('5. drain one (SIGTERM): the router drops its path before the supervisor exits; its flows move', async (t) => {
         const flows = r.flows();
         const victim = replicaAddress(1);
         const moved = (await Promise.all(flows.map(async (f) => ((await r.flowNextHop(f)) === victim ? f.label : undefined)))).filter(
@@ -179,6 +191,11 @@ function suite(mode: ReplicaMode): void {
         );
         let exitMs = 0;
         let hopsAtExit: string[] = [];
+        // the replica comes back whatever the assertions say, so that the next test starts from 3 replicas
+        t.after(async () => {
+          await r.restart(1);
+          await r.waitNextHops(ALL, 90_000);
+        });
         const stats = await metered(r, async () => {
           const res = await r.drain(1);
           exitMs = res.ms;
@@ -192,14 +209,13 @@ function suite(mode: ReplicaMode): void {
         log(`drain: flows that moved ${moved.join(', ')}; ${summary(stats)}`);
         for (const s of Object.values(stats)) {
           log(formatFlow(s));
-          if (!moved.includes(s.label)) assert.equal(netLost(s), 0, `a flow on another replica lost nothing: ${formatFlow(s)}`);
+          if (!moved.includes(s.label))
+            assert.equal(netLost(s), 0, `a flow on another replica lost nothing: ${formatFlow(s)}${routerNote}`);
           assert.ok(
             s.holes.every((h) => !h.open),
             `${s.label} flows again after the drain`,
           );
         }
-        await r.restart(1);
-        await r.waitNextHops(ALL, 90_000);
       });
 
       test('6. node loss (link cut, supervisor and FRR SIGKILLed): the router keeps its path until the hold time expires; measured', async () => {

@@ -399,6 +399,35 @@ export class ReplicaLab {
   }
 
   /**
+   * EVPN: samples the router every 100 ms until stopped, and returns the moments a FIB next hop of the VPC CIDR had no
+   * router MAC (a black hole for the flows hashed to it: FRRouting/frr#14108), ms after the start.
+   */
+  watchRouterMacs(): { stop: () => Promise<Array<{ atMs: number; missing: string[] }>> } {
+    const seen: Array<{ atMs: number; missing: string[] }> = [];
+    const t0 = Date.now();
+    let on = this.opts.mode === 'evpn';
+    const loop = (async () => {
+      while (on) {
+        try {
+          const [hops, vteps] = await Promise.all([this.routerNextHops(), this.routerVteps()]);
+          const missing = hops.filter((h) => !vteps.includes(h));
+          if (missing.length > 0) seen.push({ atMs: Date.now() - t0, missing });
+        } catch {
+          // a sample that failed is no sample
+        }
+        await new Promise((res) => setTimeout(res, 100));
+      }
+    })();
+    return {
+      stop: async () => {
+        on = false;
+        await loop;
+        return seen;
+      },
+    };
+  }
+
+  /**
    * Waits until the router's FIB has exactly these gateways' next hops for the VPC CIDR (EVPN: and knows their router
    * MACs; a lost replica's entry may outlive its routes, FRRouting/frr#14108).
    */
