@@ -107,6 +107,24 @@ export interface Replica {
 
 let labSeq = 0;
 
+/** Removes the VRF namespaces (`fsl<pid>e<n>r<i>`) that a killed run of this lab left (its pid is gone). */
+async function sweepVrfNamespaces(): Promise<void> {
+  const list = await execa('ip', ['netns', 'list'], { reject: false, stdin: 'ignore' });
+  for (const name of String(list.stdout)
+    .split('\n')
+    .map((l) => l.trim().split(/\s+/)[0] ?? '')) {
+    const pid = Number(/^fsl(\d+)e\d+r\d+$/.exec(name)?.[1]);
+    if (!Number.isInteger(pid) || pid === process.pid) continue;
+    let alive = true;
+    try {
+      process.kill(pid, 0);
+    } catch (e) {
+      alive = (e as NodeJS.ErrnoException).code === 'EPERM';
+    }
+    if (!alive) await execa('ip', ['netns', 'del', name], { reject: false, stdin: 'ignore' });
+  }
+}
+
 /** The router's config: a peer group for the whole underlay subnet, ECMP, and in EVPN mode an L3VNI. */
 export function replicaRouterConf(o: ReplicaLabOptions): string {
   const evpn = o.mode === 'evpn';
@@ -159,6 +177,7 @@ export class ReplicaLab {
 
   /** The lab, its router, hosts and `opts.replicas` replicas (each applied; the router not yet waited on). */
   static async create(opts: ReplicaLabOptions): Promise<ReplicaLab> {
+    await sweepVrfNamespaces();
     const lab = await createLab();
     const r = new ReplicaLab(lab, opts);
     try {
