@@ -51,6 +51,8 @@ export interface DaemonManagerOptions {
   configure: (name: DaemonName) => Promise<void>;
   /** How bgpd is stopped for a restart (SIGKILL with graceful restart, so the peers keep the routes). */
   restartSignal?: () => NodeJS.Signals;
+  /** Before bgpd is SIGKILLed (a graceful restart): bounded wait until its peers hold its routes as fresh. */
+  beforeGracefulStop?: () => Promise<void>;
 }
 
 interface Slot {
@@ -155,6 +157,7 @@ export class DaemonManager extends EventEmitter<Events> {
   private async stopOne(name: DaemonName, signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 5000): Promise<void> {
     const s = this.slot(name);
     const daemon = s.daemon;
+    if (name === 'bgpd' && signal === 'SIGKILL' && daemon?.running) await this.opts.beforeGracefulStop?.();
     await daemon?.stop({ signal, timeoutMs });
     if (daemon) noteUnkillable(s, daemon);
   }

@@ -27,6 +27,7 @@ import type { Phase, ReadyWhen, SupervisorView } from '../observe/view.ts';
 import { formatProblem, hasErrors } from '../config/problems.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { drainBgp } from './drain.ts';
+import { waitPeersRefreshed } from './peers-refreshed.ts';
 
 /**
  * The shutdown's time budget (run's hard limit is 20 s, the Pod's grace period 30 s): the apply in flight may finish
@@ -90,6 +91,7 @@ export class Supervisor implements SupervisorView {
       extraArgs: (name) => this.daemonArgs(name),
       prepare: (name) => this.prepare(name),
       restartSignal: () => (this.applier.running ? restartSignal(this.applier.running.spec) : 'SIGTERM'),
+      beforeGracefulStop: () => waitPeersRefreshed({ vtysh: this.vtysh, logger: opts.logger }),
       configure: (name) => pushDaemonConfig(name, this.applier.running?.spec, { paths: this.paths, vtysh: this.vtysh }),
     });
     this.applier = new Applier({
