@@ -157,7 +157,8 @@ export class DaemonManager extends EventEmitter<Events> {
   private async stopOne(name: DaemonName, signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 5000): Promise<void> {
     const s = this.slot(name);
     const daemon = s.daemon;
-    if (name === 'bgpd' && signal === 'SIGKILL' && daemon?.running) await this.opts.beforeGracefulStop?.();
+    // Not while shutting down: the drain withdraws the routes anyway.
+    if (name === 'bgpd' && signal === 'SIGKILL' && daemon?.running && !this.closing) await this.opts.beforeGracefulStop?.();
     await daemon?.stop({ signal, timeoutMs });
     if (daemon) noteUnkillable(s, daemon);
   }
