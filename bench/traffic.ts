@@ -207,7 +207,13 @@ async function drainOnce(g: Gw): Promise<Run> {
       what: 'the router removing the gateway route',
     }).catch(async (e: unknown) => {
       const now = await execa('ip', ['-n', g.lab.rtNs, 'route'], { reject: false });
-      throw new Error(`${(e as Error).message}; route monitor: ${seen.join(' | ')}; routes now: ${now.stdout}`);
+      const sup = g.sup.events
+        .filter((x) => x.event !== undefined)
+        .slice(-12)
+        .map((x) => `${String(x.time)} ${String(x.event)}: ${String(x.msg).slice(0, 160)}`);
+      throw new Error(
+        `${(e as Error).message}; route monitor: ${seen.join(' | ')}; routes now: ${now.stdout}; supervisor: ${sup.join(' | ')}`,
+      );
     });
     await sleep(300);
     stats = await m.stop();
@@ -297,7 +303,7 @@ try {
         } catch (e) {
           // one failed repetition is reported, not fatal: the next one starts from a settled gateway
           failures.push((e as Error).message.slice(0, 300));
-          console.log(`${name} ${g.mode} #${rep + 1}: FAILED: ${(e as Error).message.slice(0, 300)}`);
+          console.log(`${name} ${g.mode} #${rep + 1}: FAILED: ${(e as Error).message}`);
           await settle(g);
           continue;
         }
