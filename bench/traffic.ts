@@ -195,9 +195,11 @@ async function drainOnce(g: Gw): Promise<Run> {
   await sleep(200);
   const m = await LossMeter.start(hostFlows(g.hosts));
   let stats: Record<string, FlowStats>;
+  let stopped = false;
   try {
     await m.waitFlowing({ timeoutMs: 30_000 });
     await sleep(500);
+    stopped = true;
     await g.sup.stop('SIGTERM');
     await waitFor(() => removedAt !== undefined, {
       timeoutMs: 30_000,
@@ -205,12 +207,20 @@ async function drainOnce(g: Gw): Promise<Run> {
       what: 'the router removing the gateway route',
     }).catch(async (e: unknown) => {
       const now = await execa('ip', ['-n', g.lab.rtNs, 'route'], { reject: false });
-      throw new Error(`${(e as Error).message}; route monitor: ${seen.join(' | ')}; routes now: ${now.stdout}`);
+      const sup = g.sup.events
+        .filter((x) => x.event !== undefined)
+        .slice(-12)
+        .map((x) => `${String(x.time)} ${String(x.event)}: ${String(x.msg).slice(0, 160)}`);
+      throw new Error(
+        `${(e as Error).message}; route monitor: ${seen.join(' | ')}; routes now: ${now.stdout}; supervisor: ${sup.join(' | ')}`,
+      );
     });
     await sleep(300);
     stats = await m.stop();
   } catch (e) {
     await m.close();
+    // a failed repetition must not leave the gateway stopped for the next one
+    if (stopped) await restartGateway(g);
     throw e;
   } finally {
     mon.kill();
@@ -226,11 +236,15 @@ async function drainOnce(g: Gw): Promise<Run> {
     const blackholeMs = lastOk === undefined || removedAt === undefined ? 0 : Math.max(0, removedAt - lastOk);
     dirs[dir] = { lost: Math.round((blackholeMs * s.rate) / 1000), gapMs: Math.round(blackholeMs) };
   }
-  // back for the next run (EVPN: the VRF namespace went with the old supervisor's mount namespace, and int0 with it)
+  await restartGateway(g);
+  return { dirs, receiverDrops: 0 };
+}
+
+/** A new supervisor after a drain or a stop (EVPN: the VRF namespace went with the old one's mount namespace, and int0 with it). */
+async function restartGateway(g: Gw): Promise<void> {
   await reattachVpcHost(g.lab, g.hosts.vpcNs);
   g.sup.start({ files: g.files(), args: ['--resync', '2s', '--poll-interval', '1s'] });
   await g.sup.waitForEvent('config_applied', () => true, 60_000);
-  return { dirs, receiverDrops: 0 };
 }
 
 async function runEvent(g: Gw, name: EventName, rep: number): Promise<Run> {
@@ -252,10 +266,8 @@ async function runEvent(g: Gw, name: EventName, rep: number): Promise<Run> {
     case 'pod_replace':
       return metered(g, async () => {
         await g.sup.stop('SIGTERM');
-        // a new Pod: the CNI plugs its interface (EVPN here: the old int0 went with the old VRF namespace)
-        await reattachVpcHost(g.lab, g.hosts.vpcNs);
-        g.sup.start({ files: g.files(), args: ['--resync', '2s', '--poll-interval', '1s'] });
-        await g.sup.waitForEvent('config_applied', () => true, 60_000);
+        // a new Pod: the CNI plugs its interface
+        await restartGateway(g);
       });
   }
 }
@@ -291,7 +303,7 @@ try {
         } catch (e) {
           // one failed repetition is reported, not fatal: the next one starts from a settled gateway
           failures.push((e as Error).message.slice(0, 300));
-          console.log(`${name} ${g.mode} #${rep + 1}: FAILED: ${(e as Error).message.slice(0, 300)}`);
+          console.log(`${name} ${g.mode} #${rep + 1}: FAILED: ${(e as Error).message}`);
           await settle(g);
           continue;
         }

@@ -86,6 +86,12 @@ export interface NeighborDetail {
    * with `advertisedAndReceived`); empty when not Established.
    */
   negotiatedAfis: string[];
+  /**
+   * Address families for which this bgpd has sent End-of-RIB to the peer on the current session
+   * (`gracefulRestartInfo.endOfRibSend`; FRR sends it after its updates, and only to a peer with the graceful-restart
+   * capability); empty when not Established.
+   */
+  eorSentAfis: string[];
   /** `externalBgpNbrMaxHopsAway` (eBGP only): 1 without ebgp-multihop, N with `ebgp-multihop N`. */
   ebgpMultihop?: number;
 }
@@ -209,6 +215,8 @@ function neighborDetail(peer: string, raw: JsonObject, vrf: string | undefined):
   const mp = caps && isObject(caps.multiprotocolExtensions) ? caps.multiprotocolExtensions : {};
   const afInfo = isObject(raw.addressFamilyInfo) ? raw.addressFamilyInfo : {};
   const gr = caps ? str(caps.gracefulRestart) : undefined;
+  const grInfo = isObject(raw.gracefulRestartInfo) ? raw.gracefulRestartInfo : undefined;
+  const eorSent = grInfo && isObject(grInfo.endOfRibSend) ? grInfo.endOfRibSend : {};
   const connectRetrySec = toNumber(raw.connectRetryTimer);
   const detail: NeighborDetail = {
     peer,
@@ -234,6 +242,11 @@ function neighborDetail(peer: string, raw: JsonObject, vrf: string | undefined):
     negotiatedAfis: Object.entries(mp)
       .filter(([, v]) => isObject(v) && v.advertisedAndReceived === true)
       .map(([k]) => k),
+    eorSentAfis: established
+      ? Object.entries(eorSent)
+          .filter(([, v]) => v === true)
+          .map(([k]) => k)
+      : [],
     ebgpMultihop: optNumber(raw.externalBgpNbrMaxHopsAway),
   };
   if (vrf !== undefined) detail.vrf = vrf;

@@ -53,6 +53,8 @@ export interface DaemonManagerOptions {
   configure: (name: DaemonName) => Promise<void>;
   /** How bgpd is stopped for a restart (SIGKILL with graceful restart, so the peers keep the routes). */
   restartSignal?: () => NodeJS.Signals;
+  /** Before bgpd is SIGKILLed (a graceful restart): bounded wait until its peers hold its routes as fresh. */
+  beforeGracefulStop?: () => Promise<void>;
   /**
    * Runs one attempt of a crash recovery when nothing else runs (Lifecycle.recover); the attempt resolves with the
    * daemons it started. Without it the attempt runs at once (a manager used on its own).
@@ -159,6 +161,8 @@ export class DaemonManager extends EventEmitter<Events> {
   private async stopOne(name: DaemonName, signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 5000): Promise<void> {
     const s = this.slot(name);
     const daemon = s.daemon;
+    // Not while shutting down: the drain withdraws the routes anyway.
+    if (name === 'bgpd' && signal === 'SIGKILL' && daemon?.running && !this.closing) await this.opts.beforeGracefulStop?.();
     await daemon?.stop({ signal, timeoutMs });
     if (daemon) noteUnkillable(s, daemon);
   }

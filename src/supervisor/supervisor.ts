@@ -27,6 +27,7 @@ import type { Phase, ReadyWhen, SupervisorView } from '../observe/view.ts';
 import { formatProblem, hasErrors } from '../config/problems.ts';
 import { drainRunningBgp } from './drain.ts';
 import { Lifecycle, SHUTDOWN_BUDGET } from './lifecycle.ts';
+import { waitPeersRefreshed } from './peers-refreshed.ts';
 
 export { SHUTDOWN_BUDGET };
 
@@ -94,6 +95,7 @@ export class Supervisor implements SupervisorView {
       extraArgs: (name) => this.daemonArgs(name),
       prepare: (name) => this.prepare(name),
       restartSignal: () => (this.applier.running ? restartSignal(this.applier.running.spec) : 'SIGTERM'),
+      beforeGracefulStop: () => waitPeersRefreshed({ vtysh: this.vtysh, logger: opts.logger }),
       configure: (name) => pushDaemonConfig(name, this.applier.running?.spec, { paths: this.paths, vtysh: this.vtysh }),
       schedule: (name, attempt) => this.lifecycle.recover(name, attempt),
     });

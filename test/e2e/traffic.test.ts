@@ -28,6 +28,8 @@ import { formatFlow, LossMeter, METER_PORT } from '../lab/loss-meter.ts';
 import type { FlowStats } from '../lab/loss-meter.ts';
 import { Capture } from '../lab/capture.ts';
 import type { StatusDoc } from '../../src/observe/status.ts';
+import { parseBgpNeighbors, parseBgpSummary } from '../../src/state/bgp.ts';
+import type { NeighborDetail } from '../../src/state/bgp.ts';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const VRF = `fsl${process.pid}v1`;
@@ -419,6 +421,87 @@ describe('traffic through a BGP-only gateway against real FRR', { timeout: 600_0
     for (const s of Object.values(stats)) {
       log(`bgpd restart, graceful restart: ${formatFlow(s)}`);
       assert.equal(Math.max(0, s.lost - s.receiverDrops), 0, `${s.label}: ${formatFlow(s)}; holes ${JSON.stringify(s.holes)}`);
+    }
+  });
+
+  test('5. kill -9 zebra, then a config change as soon as the session is back: no packet lost, 5 times (the router never drops the routes)', async () => {
+    // The recovered bgpd's session is up but its updates have not left yet: the router still holds the gateway's
+    // routes as stale from the recovery, and FRR deletes a path that is still stale when the session drops again.
+    // The supervisor waits for End-of-RIB sent before it SIGKILLs bgpd (README, "Graceful restart and packets").
+    const router = lab.instances.find((i) => i.ns === lab.rtNs);
+    assert.ok(router);
+    const routerPfx = async (): Promise<number> =>
+      parseBgpSummary(await router.vtysh('show bgp ipv4 unicast summary json'), { afi: 'ipv4Unicast' }).find((p) => p.peer === GW)
+        ?.prefixesReceived ?? 0;
+    const gwSession = async (): Promise<NeighborDetail | undefined> =>
+      parseBgpNeighbors(await sup.vty.run([`show bgp neighbors ${RT} json`]))[0];
+    const flows = hostFlows(hosts, { target: 'both' });
+    for (let rep = 1; rep <= 5; rep++) {
+      // settled: the router holds both prefixes from a session that has sent them all (End-of-RIB sent)
+      await waitFor(async () => (await routerPfx()) === 2 && (await gwSession())?.eorSentAfis.includes('ipv4Unicast'), {
+        timeoutMs: 30_000,
+        what: 'the gateway session refreshed at the router',
+      });
+      const warm = await LossMeter.start(flows);
+      await warm.waitFlowing({ timeoutMs: 60_000 }).finally(() => warm.close());
+      const m = await LossMeter.start(flows);
+      const samples: number[] = [];
+      let sampling = true;
+      const sampler = (async () => {
+        while (sampling) {
+          samples.push(await routerPfx());
+          await sleep(50);
+        }
+      })();
+      let stats: Record<string, FlowStats>;
+      const before = sup.events.length;
+      try {
+        await m.waitFlowing({ timeoutMs: 10_000 });
+        await sleep(300);
+        const zebra = await sup.daemonPid('zebra');
+        const bgpd = await sup.daemonPid('bgpd');
+        assert.ok(zebra && bgpd);
+        process.kill(zebra, 'SIGKILL');
+        await waitFor(
+          async () => {
+            const now = await sup.daemonPid('bgpd');
+            return now !== undefined && now !== bgpd && (await gwSession())?.established;
+          },
+          { timeoutMs: 30_000, intervalMs: 50, what: 'bgpd restarted after zebra and its session up' },
+        );
+        const keepalive = rep % 2 ? 3 : 4;
+        sup.volume.update({
+          'bgp-conf.yaml': docsBgpConf({ hold: `${keepalive * 3}s`, keepalive: `${keepalive}s`, connect: '1s' }),
+          'gateway.yaml': GATEWAY,
+        });
+        const applied = await sup.waitForEvent('config_applied', (e) => e.reason !== 'daemons recovered', 30_000, before);
+        assert.deepEqual(applied.restarted, ['bgpd']);
+        await waitFor(async () => (await gwSession())?.established && (await routerPfx()) === 2, {
+          timeoutMs: 30_000,
+          what: 'the session back',
+        });
+        await sleep(2000);
+        stats = await m.stop();
+      } catch (e) {
+        await m.close();
+        throw e;
+      } finally {
+        sampling = false;
+        await sampler;
+      }
+      const waits = sup.events
+        .slice(before)
+        .filter((e) => e.event === 'gr_restart_waited' || e.event === 'gr_restart_peers_stale')
+        .map((e) => e.msg);
+      for (const s of Object.values(stats)) {
+        log(`#${rep} kill -9 zebra, then a bgpd restart: ${formatFlow(s)}; ${waits.join('; ') || 'no wait'}`);
+        assert.equal(
+          Math.max(0, s.lost - s.receiverDrops),
+          0,
+          `#${rep} ${s.label}: ${formatFlow(s)}; holes ${JSON.stringify(s.holes)}; the router's prefix count from the gateway: ${samples.join(',')}; ${waits.join('; ')}`,
+        );
+      }
+      assert.equal(Math.min(...samples), 2, `#${rep}: the router's prefix count from the gateway: ${samples.join(',')}`);
     }
   });
 });

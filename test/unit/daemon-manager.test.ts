@@ -140,6 +140,27 @@ const idx = (e: string): number => {
 };
 
 describe('DaemonManager races (fake daemons, through the Lifecycle)', () => {
+  it('a graceful restart (SIGKILL) waits for beforeGracefulStop with the old bgpd still running; SIGTERM restarts and the shutdown do not', async () => {
+    const calls: Array<number | undefined> = [];
+    const m = await newManager({
+      manager: {
+        beforeGracefulStop: async () => {
+          calls.push(pidOf('bgpd'));
+          await sleep(50);
+        },
+      },
+    });
+    await lifecycle!.start();
+    await until('bgpd running', () => pidOf('bgpd') !== undefined);
+    const old = pidOf('bgpd');
+    await m.restartFor('bgpd', 'SIGKILL');
+    assert.deepEqual(calls, [old], 'called once, while the old bgpd ran');
+    assert.notEqual(pidOf('bgpd'), old);
+    await m.restartFor('bgpd', 'SIGTERM');
+    await m.stopAll(500);
+    assert.equal(calls.length, 1, 'not for a SIGTERM restart nor the shutdown');
+  });
+
   it('zebra crashes while an apply restarts bgpd: the recovery waits for the apply, then zebra and bgpd come back', async () => {
     const m = await newManager({ apply: async (dm) => void (await dm.restartFor('bgpd', 'SIGKILL')) });
     await lifecycle!.start();

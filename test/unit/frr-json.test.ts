@@ -333,6 +333,7 @@ describe('parseBgpNeighbors', () => {
       gracefulRestartNegotiated: true,
       afis: ['ipv4Unicast'],
       negotiatedAfis: ['ipv4Unicast'],
+      eorSentAfis: ['ipv4Unicast'],
       ebgpMultihop: 2,
     });
   });
@@ -349,6 +350,7 @@ describe('parseBgpNeighbors', () => {
       const n = only(fixture(file));
       assert.deepEqual(n.afis, ['ipv4Unicast', 'l2VpnEvpn'], file);
       assert.deepEqual(n.negotiatedAfis, ['ipv4Unicast', 'l2VpnEvpn'], file);
+      assert.deepEqual(n.eorSentAfis, ['ipv4Unicast', 'l2VpnEvpn'], file);
       assert.equal(n.uptimeSeconds, uptime, file);
       assert.equal(n.peer, '10.0.1.1', file);
       assert.equal(n.gracefulRestartNegotiated, true, file);
@@ -401,6 +403,7 @@ describe('parseBgpNeighbors', () => {
     assert.equal(n.gracefulRestartNegotiated, undefined);
     assert.deepEqual(n.afis, ['ipv4Unicast', 'l2VpnEvpn']);
     assert.deepEqual(n.negotiatedAfis, []);
+    assert.deepEqual(n.eorSentAfis, []);
     assert.equal(n.lastResetReason, 'Waiting for NHT');
     assert.equal(n.adminDown, false);
   });
