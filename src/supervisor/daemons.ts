@@ -1,5 +1,5 @@
 /**
- * Owns the FRR daemons (mgmtd on FRR 9 and later, zebra, staticd, bgpd) as child processes: starts them in
+ * Owns the FRR daemons (mgmtd on FRR 9 and later, zebra, bfdd when BFD is on, staticd, bgpd) as child processes: starts them in
  * order, restarts what a config change needs, recovers from crashes with backoff (p-retry), and stops them in
  * order. Which daemons, in which order and with which arguments comes from the FRR found (src/frr/version.ts).
  *
@@ -12,7 +12,7 @@ import pRetry from 'p-retry';
 import { ALL_DAEMON_NAMES, DAEMON_NAMES, FrrDaemon, describeExit } from '../frr/daemon.ts';
 import type { DaemonExit, DaemonName, Unkillable } from '../frr/daemon.ts';
 import type { FrrPaths } from '../frr/paths.ts';
-import { dependentsOf, restartSetFor } from '../frr/version.ts';
+import { dependentsOf, restartSetFor, withBfd } from '../frr/version.ts';
 import type { FrrFlavour } from '../frr/version.ts';
 import type { Logger } from '../log.ts';
 import { BACKOFF, backoffDelay } from './backoff.ts';
@@ -51,6 +51,8 @@ export interface DaemonManagerOptions {
   configure: (name: DaemonName) => Promise<void>;
   /** How bgpd is stopped for a restart (SIGKILL with graceful restart, so the peers keep the routes). */
   restartSignal?: () => NodeJS.Signals;
+  /** Called when the daemon set changes (bfdd joins or leaves), e.g. to rewrite FRR's daemons file. */
+  onDaemonSet?: (names: readonly DaemonName[]) => Promise<void>;
 }
 
 interface Slot {
@@ -77,6 +79,8 @@ export class DaemonManager extends EventEmitter<Events> {
   /** Shutting down: a crash is no longer recovered (the operation in flight may still finish). */
   private closing = false;
   private order: readonly DaemonName[] = DAEMON_NAMES;
+  /** The version's daemon set (without bfdd). */
+  private base: readonly DaemonName[] = DAEMON_NAMES;
   private frr: FrrFlavour | undefined;
 
   constructor(private readonly opts: DaemonManagerOptions) {
@@ -87,7 +91,29 @@ export class DaemonManager extends EventEmitter<Events> {
   /** Drives this FRR: its daemon set and order, and which daemons take `-f` (call before startAll). */
   setFrr(frr: FrrFlavour): void {
     this.frr = frr;
-    this.order = [...frr.daemons];
+    this.base = [...frr.daemons];
+    this.order = withBfd(this.base, this.order.includes('bfdd'));
+  }
+
+  /**
+   * BFD on or off: bfdd joins the daemon set (after zebra, before bgpd) or leaves it. With `now`, bfdd is started
+   * (and given its config) or stopped at once; without, the set changes for the next startAll. Returns the
+   * daemons started.
+   */
+  async setBfd(on: boolean, now: boolean): Promise<DaemonName[]> {
+    if (this.order.includes('bfdd') === on) return [];
+    this.order = withBfd(this.base, on);
+    await this.opts.onDaemonSet?.(this.order);
+    if (!now) return [];
+    return this.serial(async () => {
+      if (!on) {
+        await this.stopOne('bfdd');
+        return [];
+      }
+      this.slot('bfdd').restarts++;
+      await this.startOrRecover('bfdd', 'config');
+      return ['bfdd' as const];
+    });
   }
 
   /** The daemons run, in start order. */

@@ -14,7 +14,7 @@ import type { AddressInfo } from 'node:net';
 import { buildStatus } from '../../src/observe/status.ts';
 import { formatStatus } from '../../src/cli/status-cmd.ts';
 import type { SupervisorView } from '../../src/observe/view.ts';
-import type { FrrSnapshot } from '../../src/observe/poller.ts';
+import type { FrrSnapshot, PolledDaemon } from '../../src/observe/poller.ts';
 import type { PeerSummary } from '../../src/state/bgp.ts';
 import type { DaemonStatus } from '../../src/supervisor/daemons.ts';
 
@@ -74,6 +74,7 @@ const snap = (peers: PeerSummary[]): FrrSnapshot => ({
   vrfVnis: [],
   l3RemoteVteps: {},
   prefixRoutes: {},
+  bfd: [],
 });
 
 test('liveness: alive without peers; not live when a daemon stays down past its backoff, or vtysh fails 3 polls', () => {
@@ -251,12 +252,12 @@ test('metrics: the FRR families are written in the text format, label values esc
   }
   // every sample line is NAME{...} VALUE, with no raw newline inside a label value
   for (const line of text.split('\n').filter((l) => l !== '' && !l.startsWith('#')))
-    assert.match(line, /^[a-z_]+\{(?:[a-zA-Z_]+="(?:[^"\\\n]|\\["\\n])*",?)*\} -?\d+(?:\.\d+)?$/, line);
+    assert.match(line, /^[a-z_]+(?:\{(?:[a-zA-Z_]+="(?:[^"\\\n]|\\["\\n])*",?)*\})? -?\d+(?:\.\d+)?$/, line);
   assert.equal(
     renderFrrFamilies(undefined, undefined)
       .split('\n')
       .filter((l) => l.startsWith('# TYPE')).length,
-    10,
+    13,
     'every family also without a poll',
   );
   // a session FRR holds down for exceeding maximum-prefix
@@ -306,7 +307,7 @@ test('metrics: a peer listed twice in a snapshot gives one series (a duplicate w
 });
 
 test('poller: a daemon the supervisor does not run is not asked, and is no failed poll (liveness before the first config)', async () => {
-  const running = new Set<'bgpd' | 'zebra'>();
+  const running = new Set<PolledDaemon>();
   const asked: string[] = [];
   const poller = new Poller({
     query: (daemon, command) => {
