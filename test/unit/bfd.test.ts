@@ -5,7 +5,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { loadConfig } from '../../src/config/load.ts';
 import type { Spec } from '../../src/config/types.ts';
 import { bfdSessionFor, parseBfdPeers } from '../../src/state/bfd.ts';
@@ -62,9 +64,6 @@ test('bfdSessionFor prefers the up session of a neighbour', () => {
 });
 
 async function spec(gateway: string, bgp = 'ebgpMultiHop: false\n'): Promise<Spec> {
-  const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
-  const { join } = await import('node:path');
-  const { tmpdir } = await import('node:os');
   const dir = mkdtempSync(join(tmpdir(), 'frrsup-bfd-'));
   try {
     writeFileSync(join(dir, 'bgp-conf.yaml'), `localASN: 65002\npeerASN: 65001\nrouterId: 10.0.1.13\nneighbours: [10.0.1.1]\n${bgp}`);
