@@ -41,7 +41,7 @@ export class Observer {
 
   constructor(private readonly opts: ObserverOptions) {
     const query = (daemon: PolledDaemon, command: string, timeoutMs: number): Promise<string> => {
-      this.sockets[daemon] ??= new VtySocket(opts.paths.vtySocket(daemon), timeoutMs);
+      this.sockets[daemon] ??= new VtySocket(opts.paths.vtySocket(daemon), timeoutMs, daemon === 'bfdd');
       return this.sockets[daemon].query(command, timeoutMs);
     };
     this.poller = new Poller({

@@ -119,8 +119,14 @@ export function buildView(spec: Spec): Record<string, unknown> {
     ebgpMultihop: bgp.ebgpMultiHop,
     timers: bgp.holdTime !== undefined ? { keepalive: bgp.keepaliveTime ?? 0, hold: bgp.holdTime } : false,
     connect: bgp.connectTime ?? false,
-    // With graceful restart, a BFD down whose peer says its control plane went down is not a dead link.
-    bfd: gateway.bfd !== undefined && { profile: BFD_PROFILE, checkControlPlane: gateway.gracefulRestart },
+    // No `neighbor X bfd check-control-plane-failure`, graceful restart or not: with it, FRR 8.4.4's bgpd ignores a
+    // BFD down from a peer in graceful restart ("BFD DOWN message ignored in the process of graceful restart when
+    // C bit is cleared"), and in the lab a router behind a cut link was never marked down (with or without the
+    // router's own check-control-plane-failure). A gateway's config-change restart does not take BFD down anyway:
+    // bfdd keeps running, and its single-hop sessions are configured ones that outlive bgpd (bfdStaticPeers).
+    // A configured session carries the profile itself: bgpd naming it too (`bfd profile`) made bfdd reset the
+    // session at each bgpd start (seen on 8.4.4), so only the dynamic (multihop) sessions get it from bgpd.
+    bfd: gateway.bfd !== undefined && { profile: bgp.ebgpMultiHop && BFD_PROFILE },
   }));
 
   let defaultAfs: AfView[];

@@ -81,7 +81,12 @@ test('bfd off (absent, or enabled: false with settings) renders byte for byte wh
   assert.equal(renderFrrConf(await spec('advertise: [10.17.0.0/16]\nbfd: {enabled: false, detectMultiplier: 5}\n')), none);
   assert.doesNotMatch(none, /bfd/);
   const on = renderFrrConf(await spec('advertise: [10.17.0.0/16]\nbfd: {enabled: true}\n'));
-  assert.match(on, /^ neighbor 10\.0\.1\.1 bfd profile FRRSUP-BFD$/m);
+  assert.match(on, /^ neighbor 10\.0\.1\.1 bfd$/m);
+  assert.match(on, /^ peer 10\.0\.1\.1\n {2}profile FRRSUP-BFD$/m, 'single hop: a configured session with the profile');
+  assert.doesNotMatch(on, /bfd profile|check-control-plane-failure/);
+  const multihop = renderFrrConf(await spec('bfd: {enabled: true}\n', 'ebgpMultiHop: true\n'));
+  assert.match(multihop, /^ neighbor 10\.0\.1\.1 bfd profile FRRSUP-BFD$/m, 'multihop: bgpd names the profile');
+  assert.doesNotMatch(multihop, /^ peer /m);
 });
 
 test('restart scopes: BFD profile alone -> none (bfdd live); BFD on/off or a BGP change -> bgpd', async () => {
