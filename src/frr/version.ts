@@ -102,7 +102,7 @@ export function flavourFor(version: FrrVersion, configFile?: Iterable<DaemonName
   const daemons = daemonsFor(version);
   const takesF = configFile
     ? new Set(configFile)
-    : new Set(daemons.filter((d) => !(atLeast(version, 10) && (d === 'mgmtd' || d === 'staticd'))));
+    : new Set(withBfd(daemons, true).filter((d) => !(atLeast(version, 10) && (d === 'mgmtd' || d === 'staticd'))));
   return { version, daemons, configFile: takesF };
 }
 
@@ -132,7 +132,8 @@ export async function detectFrr(binDir: string, timeoutMs = 10_000): Promise<Frr
     throw new Error(`cannot tell the FRR version: ${binDir}/zebra not found (is FRR installed? --frr-bin-dir)`);
   const known = flavourFor(parseFrrVersion(versionText));
   const configFile = new Set<DaemonName>();
-  for (const d of known.daemons) {
+  // bfdd too: it runs only with BFD on, and may be turned on later.
+  for (const d of withBfd(known.daemons, true)) {
     const help = await run(d, '--help');
     if (help === undefined ? known.configFile.has(d) : helpTakesConfigFile(help)) configFile.add(d);
   }
