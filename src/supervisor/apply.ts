@@ -388,7 +388,7 @@ export class Applier {
     try {
       const bfd = load.spec.gateway.bfd !== undefined;
       if (!before) {
-        await this.opts.daemons.setBfd(bfd, false);
+        if (bfd) await this.opts.daemons.setBfd(true, false);
         await this.opts.daemons.startAll();
         restarted = [...this.opts.daemons.names];
       } else {
