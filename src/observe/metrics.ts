@@ -315,6 +315,8 @@ export class Metrics {
     this.configValid.set(input?.valid ? 1 : 0);
     const last = view.lastSuccessAt();
     if (last) this.lastSuccess.set(last.getTime() / 1000);
+    // Reset first: a daemon that left the set (bfdd when BFD is turned off) leaves no stale series.
+    this.daemonUp.reset();
     for (const d of view.daemonStatus()) this.daemonUp.set({ daemon: d.name }, d.running ? 1 : 0);
     this.ready.set(ready ? 1 : 0);
     const evpn = view.evpn();

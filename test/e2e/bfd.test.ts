@@ -114,6 +114,7 @@ describe('BFD for the BGP neighbours against real FRR', { timeout: 600_000 }, ()
     assert.match(readFileSync(join(sup.paths.instanceConfigDir, 'daemons'), 'utf8'), /^bfdd=yes$/m);
     const metrics = (await sup.http('/metrics')).body;
     assert.match(metrics, /^frr_bfd_peer_count 1$/m);
+    assert.match(metrics, /^frr_supervisor_daemon_up\{daemon="bfdd"\} 1$/m);
     assert.match(
       metrics,
       new RegExp(`^frr_bfd_peer_state\\{local="[^"]*",peer="${RT.replace(/\./g, '\\.')}",iface="[^"]*",vrf="default"\\} 1$`, 'm'),
@@ -215,6 +216,7 @@ describe('BFD for the BGP neighbours against real FRR', { timeout: 600_000 }, ()
     const st = (await sup.httpJson<StatusDoc>('/status')).doc;
     assert.ok(!(st.daemons as Array<{ name: string }>).some((d) => d.name === 'bfdd'));
     assert.match(readFileSync(join(sup.paths.instanceConfigDir, 'daemons'), 'utf8'), /^bfdd=no$/m);
+    assert.doesNotMatch((await sup.http('/metrics')).body, /^frr_supervisor_daemon_up\{daemon="bfdd"\}/m, 'no stale bfdd series');
     assert.doesNotMatch(await sup.vty.run(['show running-config']), /bfd/);
     await waitFor(async () => (await statusNeighbour())?.established && (await statusNeighbour())?.bfd === null, {
       timeoutMs: 30_000,
