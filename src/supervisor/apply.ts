@@ -162,8 +162,6 @@ export class Applier {
   private generation = 0;
   private busy = false;
   private closed = false;
-  private pending: { reason: string; periodic: boolean } | undefined;
-  private idle: Promise<void> = Promise.resolve();
   /** The last load, the input fingerprint taken before it, and its rendering: a periodic resync reuses them. */
   private loaded: { fingerprint: string; load: LoadResult; conf?: string; hash?: string; shown?: string } | undefined;
   /** The input whose apply failed, how often it was tried, and when a periodic resync may try it again. */
@@ -171,46 +169,32 @@ export class Applier {
 
   constructor(private readonly opts: ApplierOptions) {}
 
-  /** True while a run of the pipeline is in progress. */
-  get applying(): boolean {
-    return this.busy;
+  /** A config was applied but not verified running (e.g. a daemon could not start): a crash recovery may complete it. */
+  get unverified(): boolean {
+    return this.running !== undefined && this.verifiedHash !== this.running.hash;
   }
 
   /**
-   * Asks for an apply; concurrent requests coalesce into one more run with the latest input. A `periodic` request
-   * (the resync timer) reuses the last load when the input files were not touched since (see inputFingerprint)
-   * and the load did not read the host, and retries a failed apply only once its backoff has passed. The promise
-   * never rejects: an internal error is logged and recorded as a failed apply.
+   * One run of the pipeline. Runs are serialized by the lifecycle (src/supervisor/lifecycle.ts), which also coalesces
+   * requests; a second run while one is in progress is a programming error. A `periodic` request (the resync timer)
+   * reuses the last load when the input files were not touched since (see inputFingerprint) and the load did not read
+   * the host, and retries a failed apply only once its backoff has passed. The promise never rejects on the input or
+   * FRR: an internal error is logged and recorded as a failed apply.
    */
-  request(reason: string, opts: { periodic?: boolean } = {}): Promise<void> {
-    if (this.closed) return this.idle;
-    const periodic = opts.periodic === true;
-    if (this.busy) {
-      this.pending = { reason, periodic: periodic && (this.pending?.periodic ?? true) };
-      return this.idle;
-    }
+  async request(reason: string, opts: { periodic?: boolean } = {}): Promise<void> {
+    if (this.busy) throw new Error('Applier.request: a run is already in progress (the lifecycle serializes runs)');
+    if (this.closed) return;
     this.busy = true;
-    this.idle = (async () => {
-      try {
-        let next: { reason: string; periodic: boolean } | undefined = { reason, periodic };
-        while (next !== undefined && !this.closed) {
-          this.pending = undefined;
-          await this.applySafely(next.reason, next.periodic);
-          next = this.pending;
-        }
-      } finally {
-        this.busy = false;
-        this.pending = undefined;
-      }
-    })();
-    return this.idle;
+    try {
+      await this.applySafely(reason, opts.periodic === true);
+    } finally {
+      this.busy = false;
+    }
   }
 
-  /** No more applies: a request in flight finishes (the promise returned), pending and later requests are dropped. */
-  close(): Promise<void> {
+  /** Shutting down: a verification in progress gives up at its next mismatch instead of waiting. */
+  close(): void {
     this.closed = true;
-    this.pending = undefined;
-    return this.idle;
   }
 
   private async applySafely(reason: string, periodic: boolean): Promise<void> {
@@ -337,8 +321,12 @@ export class Applier {
         this.checked('unchanged', reason);
         return;
       }
-      // Not verified yet (the apply failed, e.g. a daemon could not start and came back later): verify now.
+      // Not verified yet (the apply failed, e.g. a daemon could not start and came back later): verify now. While a
+      // daemon is down the running config cannot match: fail at once, its recovery asks for the verification when it
+      // is back ('daemons recovered'), and it does not wait behind a verification that cannot succeed.
       try {
+        const down = this.opts.daemons.names.filter((d) => !this.opts.daemons.isRunning(d));
+        if (down.length > 0) throw new Error(`not running yet: ${down.join(', ')} (recovering with backoff)`);
         await this.verify(this.running.conf);
       } catch (e) {
         this.failed(hash, shown, reason, restarted, (e as Error).message, t0, retry);

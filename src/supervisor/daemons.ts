@@ -4,7 +4,9 @@
  * order. Which daemons, in which order and with which arguments comes from the FRR found (src/frr/version.ts).
  *
  * Every start of a daemon is followed by `configure(name)` (push that daemon's part of frr.conf), so a
- * restarted daemon always comes back with the current config. Lifecycle operations run one at a time.
+ * restarted daemon always comes back with the current config. It does not serialize anything itself: startAll and
+ * restartFor run inside an apply, and a crash recovery waits for its backoff, then hands each attempt to `schedule`
+ * (the lifecycle, src/supervisor/lifecycle.ts, runs it when no apply or other attempt runs).
  */
 import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -53,6 +55,14 @@ export interface DaemonManagerOptions {
   restartSignal?: () => NodeJS.Signals;
   /** Called when the daemon set changes (bfdd joins or leaves), e.g. to rewrite FRR's daemons file. */
   onDaemonSet?: (names: readonly DaemonName[]) => Promise<void>;
+  /**
+   * Runs one attempt of a crash recovery when nothing else runs (Lifecycle.recover); the attempt resolves with the
+   * daemons it started. Without it the attempt runs at once (a manager used on its own).
+   */
+  schedule?: (daemon: DaemonName, attempt: () => Promise<DaemonName[]>) => Promise<DaemonName[]>;
+  /** Test seams, passed to every FrrDaemon: how long stop() waits after SIGKILL, and how signals are sent. */
+  killWaitMs?: number;
+  sendSignal?: (pid: number | undefined, signal: NodeJS.Signals) => void;
 }
 
 interface Slot {
@@ -72,7 +82,6 @@ interface Slot {
 
 export class DaemonManager extends EventEmitter<Events> {
   private readonly slots = new Map<DaemonName, Slot>();
-  private queue: Promise<unknown> = Promise.resolve();
   private readonly abort = new AbortController();
   /** Aborted at shutdown: recoveries waiting for their backoff give up. */
   private readonly recoveries = new AbortController();
@@ -105,15 +114,14 @@ export class DaemonManager extends EventEmitter<Events> {
     this.order = withBfd(this.base, on);
     await this.opts.onDaemonSet?.(this.order);
     if (!now) return [];
-    return this.serial(async () => {
-      if (!on) {
-        await this.stopOne('bfdd');
-        return [];
-      }
-      this.slot('bfdd').restarts++;
-      await this.startOrRecover('bfdd', 'config');
-      return ['bfdd' as const];
-    });
+    // Called by an apply, which the Lifecycle runs alone (no recovery attempt in between).
+    if (!on) {
+      await this.stopOne('bfdd');
+      return [];
+    }
+    this.slot('bfdd').restarts++;
+    await this.startOrRecover('bfdd', 'config');
+    return ['bfdd'];
   }
 
   /** The daemons run, in start order. */
@@ -133,6 +141,8 @@ export class DaemonManager extends EventEmitter<Events> {
       configFile: this.frr?.configFile.has(name) ?? true,
       ...(wrapper && { wrapper }),
       logger: this.opts.logger,
+      ...(this.opts.killWaitMs !== undefined && { killWaitMs: this.opts.killWaitMs }),
+      ...(this.opts.sendSignal && { sendSignal: this.opts.sendSignal }),
     });
     daemon.on('exit', (exit) => this.onExit(exit));
     return daemon;
@@ -142,13 +152,6 @@ export class DaemonManager extends EventEmitter<Events> {
     const s = this.slots.get(name);
     if (!s) throw new Error(`unknown daemon ${name}`);
     return s;
-  }
-
-  /** Runs lifecycle operations one at a time. */
-  private serial<T>(fn: () => Promise<T>): Promise<T> {
-    const next = this.queue.then(fn, fn);
-    this.queue = next.catch(() => undefined);
-    return next;
   }
 
   private async startOne(name: DaemonName, reason: string): Promise<void> {
@@ -186,10 +189,8 @@ export class DaemonManager extends EventEmitter<Events> {
   }
 
   /** Starts every daemon in order ([mgmtd,] zebra, staticd, bgpd). On failure the daemon is retried with backoff. */
-  startAll(): Promise<void> {
-    return this.serial(async () => {
-      for (const name of this.order) await this.startOrRecover(name, 'initial');
-    });
+  async startAll(): Promise<void> {
+    for (const name of this.order) await this.startOrRecover(name, 'initial');
   }
 
   /**
@@ -197,16 +198,14 @@ export class DaemonManager extends EventEmitter<Events> {
    * routes out of the kernel; from FRR 9 on mgmtd and everything after it: restartSetFor). Returns what was
    * restarted.
    */
-  restartFor(scope: 'bgpd' | 'zebra', stopSignal: NodeJS.Signals = 'SIGTERM'): Promise<DaemonName[]> {
-    return this.serial(async () => {
-      const order = restartSetFor(scope, this.order);
-      for (const name of [...order].reverse()) await this.stopOne(name, stopSignal);
-      for (const name of order) {
-        this.slot(name).restarts++;
-        await this.startOrRecover(name, 'config');
-      }
-      return order;
-    });
+  async restartFor(scope: 'bgpd' | 'zebra', stopSignal: NodeJS.Signals = 'SIGTERM'): Promise<DaemonName[]> {
+    const order = restartSetFor(scope, this.order);
+    for (const name of [...order].reverse()) await this.stopOne(name, stopSignal);
+    for (const name of order) {
+      this.slot(name).restarts++;
+      await this.startOrRecover(name, 'config');
+    }
+    return order;
   }
 
   /** A daemon that cannot start (binary missing, port taken) is handed to the backoff loop, never retried in a tight loop. */
@@ -282,38 +281,38 @@ export class DaemonManager extends EventEmitter<Events> {
       const first = backoffDelay(s.failures);
       s.nextAttemptMs = first;
       await sleep(first, undefined, { signal: this.recoveries.signal });
-      await pRetry(
-        () =>
-          this.serial(async () => {
-            if (this.closing) return;
-            for (const dep of dependentsOf(name, this.order).reverse()) {
-              if (this.slot(dep).daemon?.running)
-                await this.stopOne(dep, dep === 'bgpd' ? (this.opts.restartSignal?.() ?? 'SIGTERM') : 'SIGTERM');
-            }
-            for (const d of this.order) {
-              if (this.slot(d).daemon?.running) continue;
-              this.slot(d).restarts++;
-              await this.startOne(d, d === name ? 'crash' : 'dependency');
-            }
-          }),
-        {
-          retries: Number.POSITIVE_INFINITY,
-          factor: BACKOFF.factor,
-          minTimeout: backoffDelay(s.failures + 1),
-          maxTimeout: BACKOFF.maxMs,
-          randomize: false,
-          signal: this.recoveries.signal,
-          onFailedAttempt: ({ error, attemptNumber }) => {
-            s.failures++;
-            s.lastError = error.message;
-            s.nextAttemptMs = backoffDelay(s.failures);
-            this.opts.logger.error(
-              { event: 'daemon_start_failed', daemon: name, attempt: attemptNumber, retryInMs: s.nextAttemptMs, err: error.message },
-              `${name} could not start: ${error.message}`,
-            );
-          },
+      const attempt = async (): Promise<DaemonName[]> => {
+        const started: DaemonName[] = [];
+        if (this.closing) return started;
+        for (const dep of dependentsOf(name, this.order).reverse()) {
+          if (this.slot(dep).daemon?.running)
+            await this.stopOne(dep, dep === 'bgpd' ? (this.opts.restartSignal?.() ?? 'SIGTERM') : 'SIGTERM');
+        }
+        for (const d of this.order) {
+          if (this.slot(d).daemon?.running) continue;
+          this.slot(d).restarts++;
+          await this.startOne(d, d === name ? 'crash' : 'dependency');
+          started.push(d);
+        }
+        return started;
+      };
+      await pRetry(() => (this.opts.schedule ? this.opts.schedule(name, attempt) : attempt()), {
+        retries: Number.POSITIVE_INFINITY,
+        factor: BACKOFF.factor,
+        minTimeout: backoffDelay(s.failures + 1),
+        maxTimeout: BACKOFF.maxMs,
+        randomize: false,
+        signal: this.recoveries.signal,
+        onFailedAttempt: ({ error, attemptNumber }) => {
+          s.failures++;
+          s.lastError = error.message;
+          s.nextAttemptMs = backoffDelay(s.failures);
+          this.opts.logger.error(
+            { event: 'daemon_start_failed', daemon: name, attempt: attemptNumber, retryInMs: s.nextAttemptMs, err: error.message },
+            `${name} could not start: ${error.message}`,
+          );
         },
-      );
+      });
       s.failures++;
     } catch (e) {
       if (!this.recoveries.signal.aborted)
@@ -328,25 +327,12 @@ export class DaemonManager extends EventEmitter<Events> {
   }
 
   /**
-   * Shutdown, first step: crashes are no longer recovered and recoveries waiting for their backoff give up, while the
-   * lifecycle operation in flight (an apply's restart and config push) may finish. Resolves true when nothing is in
-   * flight any more, false when `waitMs` passed first.
+   * Shutdown, first step: crashes are no longer recovered and recoveries waiting for their backoff give up; the
+   * operation in flight (an apply's restart, a recovery's start) may finish: the lifecycle waits for it, bounded.
    */
-  async close(waitMs: number): Promise<boolean> {
+  close(): void {
     this.closing = true;
     this.recoveries.abort();
-    let timer: NodeJS.Timeout | undefined;
-    const settled = await Promise.race([
-      this.queue.then(() => true),
-      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), waitMs))),
-    ]);
-    clearTimeout(timer);
-    return settled;
-  }
-
-  /** Runs `fn` after the lifecycle operation in flight, if any (bounded by the caller). */
-  afterInFlight<T>(fn: () => Promise<T>): Promise<T> {
-    return this.serial(fn);
   }
 
   /**

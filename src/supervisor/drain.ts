@@ -12,6 +12,7 @@ import type { Spec } from '../config/types.ts';
 import type { Vtysh } from '../frr/vtysh.ts';
 import type { Logger } from '../log.ts';
 import { parseBgpSummary } from '../state/bgp.ts';
+import type { DaemonStatus } from './daemons.ts';
 
 /** A bgpd younger than this may still be bringing its sessions up. */
 export const YOUNG_BGPD_MS = 15_000;
@@ -55,4 +56,14 @@ export async function drainBgp(o: DrainOptions): Promise<void> {
   } catch (e) {
     log.warn({ event: 'drain_failed', err: (e as Error).message }, `drain failed: ${(e as Error).message}`);
   }
+}
+
+/** The shutdown's drain step: drains when a config is running and bgpd runs (its age read from the daemons' status). */
+export async function drainRunningBgp(
+  o: Omit<DrainOptions, 'spec' | 'bgpdUptimeMs'> & { spec: Spec | undefined; daemons: DaemonStatus[] },
+): Promise<void> {
+  const bgpd = o.daemons.find((d) => d.name === 'bgpd');
+  if (!o.spec || !bgpd?.running) return;
+  const bgpdUptimeMs = bgpd.startedAt ? Date.now() - new Date(bgpd.startedAt).getTime() : 0;
+  await drainBgp({ spec: o.spec, vtysh: o.vtysh, logger: o.logger, bgpdUptimeMs, waitMs: o.waitMs });
 }

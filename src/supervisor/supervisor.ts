@@ -1,7 +1,7 @@
 /**
- * The long-running sidecar: prepares FRR's directories, takes over from leftovers of an earlier run,
- * applies the config (starting the daemons on the first valid one), follows changes, and on SIGTERM drains
- * the BGP sessions before stopping everything.
+ * The long-running sidecar's composition root: builds the parts and wires them. It prepares FRR's directories, takes
+ * over from leftovers of an earlier run, and hands everything that happens afterwards (the startup apply, file events,
+ * resyncs, crash recoveries, the shutdown) to the lifecycle (lifecycle.ts), which runs them one at a time.
  */
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -25,15 +25,10 @@ import { Observer } from '../observe/observer.ts';
 import { prepareZebraMountNs, releaseZebraMountNs } from '../frr/zebra-mountns.ts';
 import type { Phase, ReadyWhen, SupervisorView } from '../observe/view.ts';
 import { formatProblem, hasErrors } from '../config/problems.ts';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { drainBgp } from './drain.ts';
+import { drainRunningBgp } from './drain.ts';
+import { Lifecycle, SHUTDOWN_BUDGET } from './lifecycle.ts';
 
-/**
- * The shutdown's time budget (run's hard limit is 20 s, the Pod's grace period 30 s): the apply in flight may finish
- * (applyMs), a just-restarted bgpd may bring its sessions up so that the drain reaches the peers (sessionWaitMs; the
- * drain's own vtysh call has 3 s), then each daemon gets stopEachMs after SIGTERM before SIGKILL.
- */
-export const SHUTDOWN_BUDGET = { applyMs: 6000, sessionWaitMs: 4000, stopEachMs: 2000 } as const;
+export { SHUTDOWN_BUDGET };
 
 export interface SupervisorOptions {
   configDir?: string;
@@ -63,11 +58,9 @@ export class Supervisor implements SupervisorView {
   readonly vtysh: Vtysh;
   readonly daemons: DaemonManager;
   readonly applier: Applier;
+  readonly lifecycle: Lifecycle;
   private watcher: ConfigWatcher | undefined;
   private resyncTimer: NodeJS.Timeout | undefined;
-  private stopping: Promise<void> | undefined;
-  /** The first apply has run (whatever its outcome). */
-  private started = false;
   readonly startedAt = new Date();
   /** Last time the event loop ran the heartbeat (see /livez). */
   lastBeat = new Date();
@@ -84,6 +77,17 @@ export class Supervisor implements SupervisorView {
       ...(opts.pathspace && { pathspace: opts.pathspace }),
     });
     this.vtysh = new Vtysh({ paths: this.paths, timeoutMs: opts.vtyshTimeoutMs });
+    this.observer = new Observer({
+      view: this,
+      paths: this.paths,
+      logger: opts.logger,
+      listen: opts.listen,
+      pollIntervalMs: opts.pollIntervalMs,
+      vtyshTimeoutMs: opts.vtyshTimeoutMs,
+      readyWhen: opts.readyWhen,
+    });
+    // The daemons' hooks read the applier and the lifecycle, which need the daemons: all three are assigned here, and
+    // no hook runs before start().
     this.daemons = new DaemonManager({
       paths: this.paths,
       logger: opts.logger,
@@ -92,6 +96,7 @@ export class Supervisor implements SupervisorView {
       restartSignal: () => (this.applier.running ? restartSignal(this.applier.running.spec) : 'SIGTERM'),
       configure: (name) => pushDaemonConfig(name, this.applier.running?.spec, { paths: this.paths, vtysh: this.vtysh }),
       onDaemonSet: (names) => writeFileAtomic(join(this.paths.instanceConfigDir, 'daemons'), renderDaemons(names), 0o644),
+      schedule: (name, attempt) => this.lifecycle.recover(name, attempt),
     });
     this.applier = new Applier({
       ...(opts.configDir && { configDir: opts.configDir }),
@@ -108,34 +113,37 @@ export class Supervisor implements SupervisorView {
         this.observer.invalidateMetrics();
       },
     });
+    this.lifecycle = new Lifecycle({
+      applier: this.applier,
+      daemons: this.daemons,
+      logger: opts.logger,
+      steps: {
+        stopInputs: async () => {
+          await this.watcher?.close();
+          clearInterval(this.resyncTimer);
+        },
+        stopObserving: () => this.observer.stop(),
+        drain: () =>
+          drainRunningBgp({
+            spec: this.applier.running?.spec,
+            daemons: this.daemons.status(),
+            vtysh: this.vtysh,
+            logger: opts.logger,
+            waitMs: SHUTDOWN_BUDGET.sessionWaitMs,
+          }),
+        cleanup: () => this.cleanup(),
+      },
+    });
     this.daemons.on('started', (name, reason) => {
       if (reason !== 'initial') this.observer.metrics.daemonRestarts.inc({ daemon: name, reason });
       this.observer.invalidateMetrics();
-      // A failed apply completed by crash recovery: verify it (and become ready) without waiting for a resync.
-      // Only a recovery's starts count: the starts of an apply are verified by that apply.
-      if (reason !== 'crash' && reason !== 'dependency') return;
-      const running = this.applier.running;
-      if (running && this.applier.verifiedHash !== running.hash && this.daemons.names.every((d) => this.daemons.isRunning(d))) {
-        this.requestApply('daemons recovered');
-      }
     });
     this.daemons.on('crash', () => this.observer.invalidateMetrics());
-    this.observer = new Observer({
-      view: this,
-      paths: this.paths,
-      logger: opts.logger,
-      listen: opts.listen,
-      pollIntervalMs: opts.pollIntervalMs,
-      vtyshTimeoutMs: opts.vtyshTimeoutMs,
-      readyWhen: opts.readyWhen,
-    });
   }
 
   // SupervisorView: what the probes, metrics and /status read.
   phase(): Phase {
-    if (this.stopping) return 'stopping';
-    if (!this.started) return 'starting';
-    return this.applier.applying ? 'applying' : 'idle';
+    return this.lifecycle.phase;
   }
   input(): ReturnType<SupervisorView['input']> {
     const load = this.applier.lastLoad;
@@ -217,14 +225,14 @@ export class Supervisor implements SupervisorView {
     await writeFileAtomic(join(this.paths.instanceConfigDir, 'daemons'), renderDaemons(this.daemons.names), 0o644);
     if (this.opts.configDir) {
       this.watcher = new ConfigWatcher({ dir: this.opts.configDir, debounceMs: this.opts.debounceMs, resyncMs: this.opts.resyncMs });
-      this.watcher.on('change', (reason, periodic) => this.requestApply(reason, { periodic }));
+      this.watcher.on('change', (reason, periodic) => this.requestApply(reason, periodic));
       this.watcher.on('error', (e) =>
         log.warn({ event: 'watch_error', err: e.message }, `watching ${this.opts.configDir} failed: ${e.message}`),
       );
       await this.watcher.start();
     } else if (this.opts.resyncMs > 0) {
       // --env only: nothing to watch, but the EVPN devices are still checked (and a failed apply retried) every resync.
-      this.resyncTimer = setInterval(() => this.requestApply('periodic resync', { periodic: true }), this.opts.resyncMs);
+      this.resyncTimer = setInterval(() => this.requestApply('periodic resync', true), this.opts.resyncMs);
       this.resyncTimer.unref();
     }
     await this.observer.start();
@@ -238,57 +246,25 @@ export class Supervisor implements SupervisorView {
       },
       'frr-supervisor started',
     );
-    await this.applier.request('startup');
-    this.started = true;
+    await this.lifecycle.start();
   }
 
-  /**
-   * The Pod is going away. In this order, within SHUTDOWN_BUDGET_MS: no new applies (the one in flight finishes,
-   * bounded), no more crash recoveries; drain (administratively shut every neighbour down, so the peers withdraw
-   * this gateway's routes at once instead of keeping them stale for the graceful-restart time); stop bgpd, staticd,
-   * zebra; clean up pid files and sockets.
-   */
+  /** The Pod is going away: the lifecycle drains and stops (see Lifecycle.shutdown). */
   shutdown(signal: string): Promise<void> {
-    this.stopping ??= (async () => {
-      const log = this.opts.logger;
-      const t0 = performance.now();
-      log.info({ event: 'shutdown', signal, applying: this.applier.applying }, `${signal}: draining and stopping`);
-      await this.watcher?.close();
-      clearInterval(this.resyncTimer);
-      const cancel = new AbortController();
-      const applied = await Promise.race([
-        this.applier.close().then(() => true),
-        sleep(SHUTDOWN_BUDGET.applyMs, false, { signal: cancel.signal }).catch(() => false),
-      ]);
-      cancel.abort(); // the timer must not keep the process alive
-      const settled = await this.daemons.close(applied ? 1000 : 0);
-      if (!applied || !settled)
-        log.warn(
-          { event: 'shutdown_apply_abandoned', waitedMs: Math.round(performance.now() - t0) },
-          'the apply in flight did not finish in time; stopping anyway',
-        );
-      await this.observer.stop();
-      const spec = this.applier.running?.spec;
-      if (spec && this.daemons.isRunning('bgpd'))
-        await drainBgp({ spec, vtysh: this.vtysh, logger: log, bgpdUptimeMs: this.bgpdUptimeMs(), waitMs: SHUTDOWN_BUDGET.sessionWaitMs });
-      await this.daemons.stopAll(SHUTDOWN_BUDGET.stopEachMs);
-      await releaseZebraMountNs(this.mountHolder).catch((e: unknown) => log.warn({ event: 'cleanup_failed', err: (e as Error).message }));
-      for (const name of ALL_DAEMON_NAMES) await rm(this.paths.pidFile(name), { force: true });
-      await removeStaleSockets(this.paths.instanceRunDir).catch(() => undefined);
-      log.info({ event: 'stopped', durationMs: Math.round(performance.now() - t0) }, 'frr-supervisor stopped');
-    })();
-    return this.stopping;
+    return this.lifecycle.shutdown(signal);
   }
 
-  /** Asks for an apply from an event handler (the applier logs and records its own failures; it never rejects). */
-  private requestApply(reason: string, opts: { periodic?: boolean } = {}): void {
-    this.applier
-      .request(reason, opts)
-      .catch((e: unknown) => this.opts.logger.error({ event: 'apply_internal_error', reason, err: (e as Error).message }));
+  /** An apply asked for by an event (the lifecycle's promise never rejects: the applier records its own failures). */
+  private requestApply(reason: string, periodic: boolean): void {
+    this.lifecycle.apply(reason, { periodic }).catch(() => undefined);
   }
 
-  private bgpdUptimeMs(): number {
-    const started = this.daemons.status().find((d) => d.name === 'bgpd')?.startedAt;
-    return started ? Date.now() - new Date(started).getTime() : 0;
+  /** The shutdown's last step, after the daemons stopped. */
+  private async cleanup(): Promise<void> {
+    await releaseZebraMountNs(this.mountHolder).catch((e: unknown) =>
+      this.opts.logger.warn({ event: 'cleanup_failed', err: (e as Error).message }),
+    );
+    for (const name of ALL_DAEMON_NAMES) await rm(this.paths.pidFile(name), { force: true });
+    await removeStaleSockets(this.paths.instanceRunDir).catch(() => undefined);
   }
 }

@@ -59,6 +59,7 @@ import { parseBgpSummary } from '../../src/state/bgp.ts';
 import { shownConfigHash } from '../../src/render/frr-conf.ts';
 import type { StatusDoc } from '../../src/observe/status.ts';
 import type { DaemonName } from '../../src/frr/daemon.ts';
+import { APPLY_RETRY } from '../../src/supervisor/apply.ts';
 
 const GW_PREFIX2 = '10.18.0.0/16';
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
@@ -511,9 +512,11 @@ describe('faults and hardening against real FRR', { timeout: 1_500_000 }, () => 
     assert.equal((await http.get('/livez')).status, 200);
     assert.equal((await http.get('/readyz')).status, 200, 'the old config runs and the peer is up: still ready');
 
-    // space returns: the periodic resync writes and applies the pending change
+    // space returns: the retry of the failed input writes and applies the pending change. Its backoff is 10 s, then
+    // 20 s: on a loaded machine the asserts above can outlast the first retry (it met the full disk), so wait for the
+    // second one.
     rmSync(filler);
-    const applied = await s.waitForEvent('config_applied', () => true, 15_000, before);
+    const applied = await s.waitForEvent('config_applied', () => true, APPLY_RETRY.initialMs * 3 + 10_000, before);
     assert.equal(applied.generation, 2);
     assert.match(readFileSync(s.paths.frrConf, 'utf8'), new RegExp(`neighbor ${RT.replace(/\./g, '\\.')} timers connect 2`));
     assert.match(await s.vty.run(['show running-config']), /timers connect 2/);

@@ -3,12 +3,12 @@
  * liveness before the first valid config, one apply per change, a SIGTERM racing an apply, and the password's
  * leak paths. The tests share one lab and router; each starts its own supervisor and stops it.
  */
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { createLab, waitFor } from '../lab/lab.ts';
-import type { Lab, RouterInstance } from '../lab/lab.ts';
-import { startSupervisor } from '../lab/supervisor-process.ts';
+import { waitFor } from '../lab/lab.ts';
+import { useGatewayLab } from '../lab/gateway-lab.ts';
+import { processAlive } from '../lab/supervisor-process.ts';
 import type { SupervisorProcess } from '../lab/supervisor-process.ts';
 import { parseBgpSummary } from '../../src/state/bgp.ts';
 import { bgpRouterConf, docsBgpConf, GW, GW_PREFIX } from '../lab/configs.ts';
@@ -19,27 +19,13 @@ const bgpConf = (hold = '9s', keepalive = '3s'): string => docsBgpConf({ hold, k
 const FILES = { 'bgp-conf.yaml': bgpConf(), 'gateway.yaml': `advertise: [${GW_PREFIX}]\n` };
 
 describe('hardening against real FRR', { timeout: 600_000 }, () => {
-  let lab: Lab;
-  let router: RouterInstance;
-  let sup: SupervisorProcess | undefined;
-
-  before(async () => {
-    lab = await createLab();
-    await lab.exec(lab.gwNs, ['ip', 'route', 'add', 'blackhole', GW_PREFIX]);
-    router = await lab.startRouter(bgpRouterConf());
-  });
-  after(async () => {
-    await sup?.cleanup();
-    await lab?.cleanup();
-  });
+  const fx = useGatewayLab({ advertised: GW_PREFIX, routerConf: bgpRouterConf() });
 
   async function fresh(
     files: Record<string, string>,
     extra: { args?: string[]; env?: Record<string, string> } = {},
   ): Promise<SupervisorProcess> {
-    await sup?.cleanup();
-    sup = startSupervisor(lab, { files, args: [...FAST, ...(extra.args ?? [])], ...(extra.env && { env: extra.env }) });
-    return sup;
+    return fx.start({ files, args: [...FAST, ...(extra.args ?? [])], ...(extra.env && { env: extra.env }) });
   }
 
   async function status(s: SupervisorProcess): Promise<StatusDoc> {
@@ -47,7 +33,7 @@ describe('hardening against real FRR', { timeout: 600_000 }, () => {
   }
 
   async function routerPrefixes(): Promise<number> {
-    const peers = parseBgpSummary(await router.vtysh('show bgp ipv4 unicast summary json'), { afi: 'ipv4Unicast' });
+    const peers = parseBgpSummary(await fx.router.vtysh('show bgp ipv4 unicast summary json'), { afi: 'ipv4Unicast' });
     return peers.find((p) => p.peer === GW)?.prefixesReceived ?? 0;
   }
 
@@ -149,7 +135,7 @@ describe('hardening against real FRR', { timeout: 600_000 }, () => {
       .map((e) => e.event)
       .filter((e) => ['config_applied', 'config_apply_failed', 'shutdown', 'drained', 'stopped'].includes(String(e)));
     assert.deepEqual(order, ['shutdown', 'config_applied', 'drained', 'stopped'], 'the apply finished, then the drain, then the stop');
-    for (const pid of pids) assert.ok(pid && !alive(pid), `FRR daemon ${String(pid)} is still running`);
+    for (const pid of pids) assert.ok(pid && !processAlive(pid), `FRR daemon ${String(pid)} is still running`);
     assert.equal(await s.daemonPid('bgpd'), undefined);
     console.log(`# SIGTERM during an apply: router withdrew the prefix ${withdrawnMs} ms after the signal; exit after ${res.ms} ms`);
   });
@@ -185,14 +171,3 @@ describe('hardening against real FRR', { timeout: 600_000 }, () => {
     assert.ok(places.logs?.includes('password: must be a string'), 'the rejection names the field');
   });
 });
-
-/** Alive and not a zombie. */
-function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-    return state !== 'Z' && state !== 'X';
-  } catch {
-    return false;
-  }
-}

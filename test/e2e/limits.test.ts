@@ -3,11 +3,10 @@
  * maximumPrefix gets its session torn down by the gateway's bgpd, and the reason is visible in /status, in the
  * logs and in the metrics; raising the limit brings the session back.
  */
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createLab, waitFor } from '../lab/lab.ts';
-import type { Lab, RouterInstance } from '../lab/lab.ts';
-import { startSupervisor } from '../lab/supervisor-process.ts';
+import { waitFor } from '../lab/lab.ts';
+import { useGatewayLab } from '../lab/gateway-lab.ts';
 import type { SupervisorProcess } from '../lab/supervisor-process.ts';
 import { bgpRouterConf, docsBgpConf, GW, GW_PREFIX, RT } from '../lab/configs.ts';
 import type { StatusDoc } from '../../src/observe/status.ts';
@@ -36,20 +35,7 @@ function sample(metrics: string, name: string, labels: Record<string, string>): 
 const PEER = { vrf: 'default', afi: 'ipv4', safi: 'unicast', peer: RT };
 
 describe('inbound prefix limit against real FRR', { timeout: 600_000 }, () => {
-  let lab: Lab;
-  let router: RouterInstance;
-  let sup: SupervisorProcess | undefined;
-
-  before(async () => {
-    lab = await createLab();
-    await lab.exec(lab.gwNs, ['ip', 'route', 'add', 'blackhole', GW_PREFIX]);
-    // 1 (the lab's RT_PREFIX) + 2 = 3 prefixes: under the limit of 5
-    router = await lab.startRouter(leakyRouterConf(2));
-  });
-  after(async () => {
-    await sup?.cleanup();
-    await lab?.cleanup();
-  });
+  const fx = useGatewayLab({ advertised: GW_PREFIX, routerConf: leakyRouterConf(2) });
 
   async function neighbour(s: SupervisorProcess): Promise<StatusDoc['neighbours'][number] | undefined> {
     const { doc } = await s.httpJson<StatusDoc>('/status');
@@ -57,8 +43,7 @@ describe('inbound prefix limit against real FRR', { timeout: 600_000 }, () => {
   }
 
   test('a router sending more than maximumPrefix is torn down, with the reason in /status, logs and metrics', async () => {
-    sup = startSupervisor(lab, { files: { 'bgp-conf.yaml': BGP, 'gateway.yaml': gatewayYaml(5) }, args: FAST });
-    const s = sup;
+    const s = await fx.start({ files: { 'bgp-conf.yaml': BGP, 'gateway.yaml': gatewayYaml(5) }, args: FAST });
     await s.waitForEvent('config_applied', () => true, 30_000);
     // the limit is in FRR's running config (config_applied means it also passed the line-by-line verify)
     const running = await s.vty.run(['show running-config']);
@@ -77,7 +62,7 @@ describe('inbound prefix limit against real FRR', { timeout: 600_000 }, () => {
 
     // The router starts leaking: 1 + 8 = 9 prefixes, more than 5.
     const before = s.events.length;
-    await router.setConfig(leakyRouterConf(8));
+    await fx.router.setConfig(leakyRouterConf(8));
     const down = await s.waitForEvent('neighbour_down', (e) => e.peer === RT, 30_000, before);
     assert.match(String(down.state), /PfxCt/, `neighbour_down state: ${JSON.stringify(down)}`);
     assert.match(String(down.reason), /Maximum Number of Prefixes Reached/, `neighbour_down reason: ${JSON.stringify(down)}`);
@@ -101,7 +86,7 @@ describe('inbound prefix limit against real FRR', { timeout: 600_000 }, () => {
     );
     assert.equal(sample(metrics, 'frr_bgp_peer_state', PEER), 0);
     // the router sees the gateway gone too (FRR sends a Cease NOTIFICATION, "Maximum Number of Prefixes Reached")
-    const rt = JSON.parse(await router.vtysh(`show bgp neighbors ${GW} json`)) as Record<string, { bgpState?: string }>;
+    const rt = JSON.parse(await fx.router.vtysh(`show bgp neighbors ${GW} json`)) as Record<string, { bgpState?: string }>;
     assert.notEqual(rt[GW]?.bgpState, 'Established');
     // it stays down (FRR does not retry on its own): still down 5 s later
     await new Promise((r) => setTimeout(r, 5000));

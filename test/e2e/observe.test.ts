@@ -3,14 +3,13 @@
  * liveness ignoring the peer but catching a hung bgpd, /status, the status command, HTTP semantics, and the
  * password appearing nowhere it must not.
  */
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createLab, waitFor } from '../lab/lab.ts';
-import type { Lab, RouterInstance } from '../lab/lab.ts';
-import { startSupervisor } from '../lab/supervisor-process.ts';
+import { waitFor } from '../lab/lab.ts';
+import { useGatewayLab } from '../lab/gateway-lab.ts';
 import type { SupervisorProcess } from '../lab/supervisor-process.ts';
 import { METRIC_NAMES } from '../../src/observe/metrics.ts';
 import { bgpRouterConf, docsBgpConf, RT } from '../lab/configs.ts';
@@ -37,27 +36,14 @@ function sample(metrics: string, name: string, labels: Record<string, string>): 
 const PEER = { vrf: 'default', afi: 'ipv4', safi: 'unicast', local_as: '65002', peer: RT, peer_as: '65001' };
 
 describe('observability against real FRR', { timeout: 600_000 }, () => {
-  let lab: Lab;
-  let router: RouterInstance;
-  let sup: SupervisorProcess | undefined;
-
-  before(async () => {
-    lab = await createLab();
-    await lab.exec(lab.gwNs, ['ip', 'route', 'add', 'blackhole', '10.17.0.0/16']);
-    router = await lab.startRouter(routerConf());
-  });
-  after(async () => {
-    await sup?.cleanup();
-    await lab?.cleanup();
-  });
+  const fx = useGatewayLab({ advertised: '10.17.0.0/16', routerConf: routerConf() });
 
   async function ready(s: SupervisorProcess): Promise<void> {
     await waitFor(async () => (await s.http('/readyz')).status === 200, { timeoutMs: 20_000, what: '/readyz 200' });
   }
 
   test('every metric family is exported, with the exporter labels', async () => {
-    sup = startSupervisor(lab, { files: FILES, args: FAST });
-    const s = sup;
+    const s = await fx.start({ files: FILES, args: FAST });
     await ready(s);
     const m = await waitFor(
       async () => {
@@ -79,7 +65,7 @@ describe('observability against real FRR', { timeout: 600_000 }, () => {
   });
 
   test('HTTP semantics: 404, 405, HEAD, /status content, the status command', async () => {
-    const s = sup ?? startSupervisor(lab, { files: FILES, args: FAST });
+    const s = fx.sup ?? (await fx.start({ files: FILES, args: FAST }));
     await ready(s);
     assert.equal((await s.http('/nope')).status, 404);
     assert.equal((await s.http('/metrics', 'POST')).status, 405);
@@ -98,8 +84,8 @@ describe('observability against real FRR', { timeout: 600_000 }, () => {
     const n = doc.neighbours.find((x) => x.peer === RT);
     assert.equal(n?.state, 'Established');
     assert.ok((n?.afis['ipv4-unicast']?.prefixesReceived ?? 0) >= 1);
-    const cli = await lab.exec(
-      lab.gwNs,
+    const cli = await fx.lab.exec(
+      fx.lab.gwNs,
       [process.execPath, '--import', 'tsx', join(REPO, 'src/cli/main.ts'), 'status', '--url', 'http://127.0.0.1:9180/status'],
       { reject: false },
     );
@@ -109,9 +95,9 @@ describe('observability against real FRR', { timeout: 600_000 }, () => {
   });
 
   test('router bgpd stopped: /readyz 503 (any), /livez 200, peer state 0 within two polls; back: 1 and ready', async () => {
-    const s = sup ?? startSupervisor(lab, { files: FILES, args: FAST });
+    const s = fx.sup ?? (await fx.start({ files: FILES, args: FAST }));
     await ready(s);
-    await router.stopDaemon('bgpd', 'SIGKILL');
+    await fx.router.stopDaemon('bgpd', 'SIGKILL');
     const t0 = Date.now();
     await waitFor(async () => sample((await s.http('/metrics')).body, 'frr_bgp_peer_state', PEER) === 0, {
       timeoutMs: 6000,
@@ -124,7 +110,7 @@ describe('observability against real FRR', { timeout: 600_000 }, () => {
     assert.equal(r.status, 503);
     assert.match(r.doc.reason, /none of 1 neighbours is Established/);
     assert.equal((await s.http('/livez')).status, 200, 'an upstream outage never fails liveness');
-    await router.startDaemon('bgpd');
+    await fx.router.startDaemon('bgpd');
     await waitFor(async () => sample((await s.http('/metrics')).body, 'frr_bgp_peer_state', PEER) === 1, {
       timeoutMs: 15_000,
       intervalMs: 200,
@@ -141,7 +127,7 @@ describe('observability against real FRR', { timeout: 600_000 }, () => {
   });
 
   test('gateway bgpd SIGSTOPped: vtysh timeouts counted, /livez 503 after 3 polls; SIGCONT: 200 again', async () => {
-    const s = sup ?? startSupervisor(lab, { files: FILES, args: FAST });
+    const s = fx.sup ?? (await fx.start({ files: FILES, args: FAST }));
     await ready(s);
     const pid = await s.daemonPid('bgpd');
     assert.ok(pid);
@@ -171,7 +157,7 @@ describe('observability against real FRR', { timeout: 600_000 }, () => {
   });
 
   test('a removed neighbour leaves no stale series', async () => {
-    const s = sup ?? startSupervisor(lab, { files: FILES, args: FAST });
+    const s = fx.sup ?? (await fx.start({ files: FILES, args: FAST }));
     await ready(s);
     s.volume.update({ ...FILES, 'bgp-conf.yaml': bgpConf([RT, '10.0.1.2']) });
     await waitFor(async () => sample((await s.http('/metrics')).body, 'frr_bgp_peer_state', { peer: '10.0.1.2' }) === 0, {
@@ -186,10 +172,10 @@ describe('observability against real FRR', { timeout: 600_000 }, () => {
   });
 
   test('the password appears in no log line, /status, /metrics, error, child argv or environment', async () => {
-    await sup?.cleanup();
-    await router.setConfig(routerConf(PASSWORD));
+    await fx.sup?.cleanup();
+    await fx.router.setConfig(routerConf(PASSWORD));
     // Kube-OVN env form: BGP_PASSWORD in the supervisor's own environment must not reach its children.
-    const s = startSupervisor(lab, {
+    const s = await fx.start({
       files: { 'gateway.yaml': 'advertise: [10.17.0.0/16]\n' },
       env: {
         LOCAL_ASN: '65002',
@@ -202,7 +188,6 @@ describe('observability against real FRR', { timeout: 600_000 }, () => {
       },
       args: [...FAST, '--env'],
     });
-    sup = s;
     await ready(s); // Established with TCP-MD5: the password was applied
     // an invalid update that mentions the password's field
     s.volume.update({ 'gateway.yaml': 'advertise: [10.17.0.0/16]\n', 'bgp-password': 'two words\n' });
@@ -221,6 +206,6 @@ describe('observability against real FRR', { timeout: 600_000 }, () => {
     }
     for (const [where, text] of Object.entries(places)) assert.ok(!text.includes(PASSWORD), `the password leaked into ${where}`);
     assert.ok(places.logs?.includes('bgp-password'), 'the rejection names the file');
-    await router.setConfig(routerConf());
+    await fx.router.setConfig(routerConf());
   });
 });

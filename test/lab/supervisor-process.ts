@@ -4,7 +4,7 @@
  * owns, and a stop that always leaves nothing behind (leftover daemons are stopped by pid after checking
  * their command line, never by name).
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
@@ -237,4 +237,16 @@ export function startSupervisor(lab: Lab, opts: StartSupervisorOptions): Supervi
   });
   sup.start(opts);
   return sup;
+}
+
+/** Alive and not a zombie (a daemon orphaned by a SIGKILLed supervisor is reparented to PID 1, which may reap late). */
+export function processAlive(pid: number | undefined): boolean {
+  if (!pid) return false;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return state !== 'Z' && state !== 'X';
+  } catch {
+    return false;
+  }
 }

@@ -299,6 +299,8 @@ test('applier: an apply that keeps failing is logged and counted once, then retr
   let starts = 0;
   const h = applierHarness({
     daemons: {
+      names: ['zebra', 'bgpd'],
+      isRunning: () => true,
       startAll: () => {
         starts++;
         return Promise.reject(new Error('bgpd cannot start'));
@@ -320,6 +322,26 @@ test('applier: an apply that keeps failing is logged and counted once, then retr
     const names = h.events.map((e) => e.event).filter((e) => typeof e === 'string' && e.startsWith('config_'));
     assert.deepEqual(names, ['config_changed', 'config_apply_failed', 'config_apply_retry_failed']);
     assert.equal(h.applier.last?.retry, 1);
+  } finally {
+    h.cleanup();
+  }
+});
+
+test('applier: a config not verified yet is not verified while a daemon is down: the retry fails at once, naming it', async () => {
+  const h = applierHarness({
+    daemons: {
+      names: ['zebra', 'bgpd'],
+      isRunning: (d: string) => d !== 'bgpd',
+      startAll: () => Promise.reject(new Error('bgpd cannot start')),
+    } as never,
+  });
+  try {
+    writeFileSync(join(h.dir, 'bgp-conf.yaml'), VALID_BGP);
+    await h.applier.request('startup');
+    assert.equal(h.applier.unverified, true, 'generation 1 written, not verified');
+    await h.applier.request('change bgp-conf.yaml'); // no vtysh here: a verification would be an internal error
+    assert.equal(h.applier.last?.result, 'failed');
+    assert.equal(h.applier.last?.error, 'not running yet: bgpd (recovering with backoff)');
   } finally {
     h.cleanup();
   }
