@@ -41,6 +41,9 @@ export interface StartSupervisorOptions {
   debounce?: string;
   /** --frr-bin-dir (leftover cleanup checks daemons against it). */
   binDir?: string;
+  /** The namespace to run in (default the lab's gateway namespace) and its POD_IP (default the lab gateway's address). */
+  ns?: string;
+  podIp?: string;
 }
 
 export class SupervisorProcess {
@@ -53,6 +56,9 @@ export class SupervisorProcess {
   /** The HTTP port (from --listen in the args, default 9180). */
   port = 9180;
   private exited: Promise<{ code: number | undefined; signal: string | undefined }> | undefined;
+  /** The namespace the supervisor runs in, and its POD_IP. */
+  readonly ns: string;
+  readonly podIp: string;
 
   constructor(
     readonly lab: Lab,
@@ -60,7 +66,10 @@ export class SupervisorProcess {
     readonly configDir: string,
     readonly frrConfigDir: string,
     binDir?: string,
+    where: { ns?: string; podIp?: string } = {},
   ) {
+    this.ns = where.ns ?? lab.gwNs;
+    this.podIp = where.podIp ?? lab.addresses.gw.ipv4;
     this.paths = new FrrPaths({ configDir: frrConfigDir, pathspace, ...(binDir && { binDir }) });
     this.vty = new Vtysh({ paths: this.paths, timeoutMs: 5000 });
     this.volume = new ProjectedVolume(configDir);
@@ -81,7 +90,7 @@ export class SupervisorProcess {
       'ip',
       'netns',
       'exec',
-      this.lab.gwNs,
+      this.ns,
       process.execPath,
       ...NODE_ARGS,
       ...COMMAND,
@@ -101,7 +110,7 @@ export class SupervisorProcess {
     const [file = '', ...rest] = args;
     const child = execa(file, rest, {
       cwd: REPO,
-      env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', POD_IP: this.lab.addresses.gw.ipv4, ...opts.env },
+      env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', POD_IP: this.podIp, ...opts.env },
       extendEnv: false,
       reject: false,
       cleanup: false,
@@ -146,7 +155,7 @@ export class SupervisorProcess {
   /** One HTTP request to the supervisor's endpoints, from inside the gateway namespace. */
   async http(path: string, method = 'GET'): Promise<{ status: number; headers: Record<string, string>; body: string; error?: string }> {
     const port = this.port;
-    const res = await this.lab.exec(this.lab.gwNs, [process.execPath, HTTP_GET, `http://127.0.0.1:${port}${path}`, method], {
+    const res = await this.lab.exec(this.ns, [process.execPath, HTTP_GET, `http://127.0.0.1:${port}${path}`, method], {
       timeoutMs: 10_000,
     });
     return JSON.parse(res.stdout) as { status: number; headers: Record<string, string>; body: string; error?: string };
@@ -204,7 +213,7 @@ export class SupervisorProcess {
   /** Whatever happened, leaves no process behind: the supervisor, then any FRR daemon of its pathspace. */
   async cleanup(): Promise<void> {
     if (this.child && this.child.exitCode === null && this.child.signalCode === null) await this.stop('SIGKILL');
-    await stopLeftovers(this.paths, ['bgpd', 'staticd', 'zebra'], { timeoutMs: 2000 }).catch(() => undefined);
+    await stopLeftovers(this.paths, ['bgpd', 'staticd', 'bfdd', 'zebra'], { timeoutMs: 2000 }).catch(() => undefined);
   }
 
   killSync(): void {
@@ -222,7 +231,10 @@ export function startSupervisor(lab: Lab, opts: StartSupervisorOptions): Supervi
   const configDir = join(base, 'config');
   const frrConfigDir = join(base, 'etc-frr');
   mkdirSync(frrConfigDir, { recursive: true });
-  const sup = new SupervisorProcess(lab, `fsl${process.pid}s${seq}`, configDir, frrConfigDir, opts.binDir);
+  const sup = new SupervisorProcess(lab, `fsl${process.pid}s${seq}`, configDir, frrConfigDir, opts.binDir, {
+    ...(opts.ns !== undefined && { ns: opts.ns }),
+    ...(opts.podIp !== undefined && { podIp: opts.podIp }),
+  });
   sup.start(opts);
   return sup;
 }
