@@ -307,11 +307,11 @@ async function measure(n: number, log: (line: string) => void): Promise<Figures>
       return out;
     };
     const poller = new Poller({
-      query: counting,
+      query: (daemon, cmd, timeoutMs) => counting(daemon as 'bgpd' | 'zebra', cmd, timeoutMs),
       intervalMs: INTERVAL_MS,
       timeoutMs: 10_000,
       evpn: () => undefined,
-      isRunning: () => true,
+      isRunning: (daemon) => daemon !== 'bfdd',
     });
     let g = await gap(s, 3000);
     const wall: number[] = [];

@@ -14,7 +14,7 @@ export const SHUTDOWN_LIMIT_MS = 20_000;
 export const RUN_FLAGS = {
   'config-dir': { type: 'string', help: 'the watched config directory (projected volume)' },
   env: { type: 'boolean', help: "read BgpConf/EvpnConf from Kube-OVN's environment variables" },
-  'frr-bin-dir': { type: 'string', default: '/usr/lib/frr', help: 'where zebra, staticd and bgpd are' },
+  'frr-bin-dir': { type: 'string', default: '/usr/lib/frr', help: 'where zebra, staticd, bgpd (and bfdd, mgmtd) are' },
   'frr-config-dir': { type: 'string', default: '/etc/frr', help: 'where frr.conf is written (DIR/PATHSPACE with --pathspace)' },
   'frr-run-dir': { type: 'string', default: '/var/run/frr', help: "FRR's pid files and sockets" },
   pathspace: { type: 'string', help: 'FRR pathspace (-N NAME), so several instances can run on one host' },
@@ -46,7 +46,7 @@ export async function runCommand(argv: string[], io: Io): Promise<number> {
     io.stdout(
       helpText(
         'frr-supervisor run --config-dir DIR [options]',
-        'Runs FRR (zebra, staticd, bgpd) as child processes with the config rendered from DIR, applies every change to DIR by restarting only what must restart (graceful restart keeps the routes at the peers), restarts crashed daemons with backoff, and on SIGTERM/SIGINT drains the BGP sessions and stops. Logs are JSON lines on stdout.',
+        'Runs FRR (zebra, staticd, bgpd; mgmtd on FRR 9 and later; bfdd while gateway.yaml bfd is enabled) as child processes with the config rendered from DIR, applies every change to DIR by restarting only what must restart (graceful restart keeps the routes at the peers), restarts crashed daemons with backoff, and on SIGTERM/SIGINT drains the BGP sessions and stops. Logs are JSON lines on stdout.',
         RUN_FLAGS,
       ),
     );

@@ -85,6 +85,29 @@ export function formatStatus(doc: StatusDoc): string {
       ),
     ]),
   );
+  const bfd = doc.neighbours.filter((n) => n.bfd);
+  if (bfd.length > 0) {
+    out.push(
+      '',
+      table([
+        ['NEIGHBOUR', 'BFD', 'UPTIME', 'HOPS', 'TX MS', 'RX MS', 'DETECT MS', 'DIAGNOSTIC'],
+        ...bfd.map((n) => {
+          const b = n.bfd!;
+          const neg = b.negotiated;
+          return [
+            n.peer,
+            b.up ? 'up' : b.status.toUpperCase(),
+            b.up ? dur(b.uptimeSeconds) : '-',
+            b.multihop ? 'multi' : 'single',
+            neg ? String(neg.transmitMs) : '-',
+            neg ? String(neg.receiveMs) : '-',
+            neg ? String(neg.detectTimeMs) : '-',
+            b.diagnostic || '-',
+          ];
+        }),
+      ]),
+    );
+  }
   if (doc.evpn.length > 0) {
     out.push(
       '',

@@ -10,7 +10,7 @@ import type { ParsedFile } from './files.ts';
 import { readEnv } from './env.ts';
 import { parseAddress, unusableUnicast } from './net.ts';
 import * as f from './fields.ts';
-import { BGP_FIELDS, EVPN_FIELDS, checkDeviceNames, validateBgp, validateEvpn, validateGateway } from './validate.ts';
+import { BGP_FIELDS, EVPN_FIELDS, checkBfd, checkDeviceNames, validateBgp, validateEvpn, validateGateway } from './validate.ts';
 import type { BgpDefaults, FieldReporter } from './validate.ts';
 import type { GatewaySpec, Spec } from './types.ts';
 import { GATEWAY_DEFAULTS } from './types.ts';
@@ -160,7 +160,8 @@ export async function loadConfig(opts: LoadOptions): Promise<LoadResult> {
     bgp = validateBgp(bgpInput.spec, bgpInput.field, defaults);
   }
   const evpn = evpnInput ? validateEvpn(evpnInput.spec, evpnInput.field) : undefined;
-  if (bgp && gateway && (!evpnInput || evpn)) spec = { bgp, gateway, ...(evpn && { evpn }) };
+  if (bgp && gateway && (!evpnInput || evpn) && checkBfd(gateway, bgp, new Reporter(problems, files.gateway?.name ?? 'gateway.yaml')))
+    spec = { bgp, gateway, ...(evpn && { evpn }) };
   if (gateway && files.gateway && !files.gateway.failed) checkDeviceNames(gateway, evpnPresent, new Reporter(problems, files.gateway.name));
   if (spec?.gateway.advertise) {
     const families = new Set(spec.bgp.neighbours.map((n) => (n.includes(':') ? 6 : 4)));

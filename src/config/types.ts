@@ -35,6 +35,34 @@ export interface ChangeDrainSpec {
   maxWaitSeconds: number;
 }
 
+/**
+ * BFD towards every neighbour (frr-k8s's profile field names). Present only when `bfd.enabled` is true: then bfdd
+ * runs and every neighbour gets `neighbor X bfd profile NAME`.
+ */
+export interface BfdSpec {
+  /** Milliseconds, 10..60000. */
+  receiveInterval: number;
+  transmitInterval: number;
+  /** 2..255. */
+  detectMultiplier: number;
+  echoMode: boolean;
+  passiveMode: boolean;
+  /** 1..254; multihop sessions only (ebgpMultiHop). */
+  minimumTtl?: number;
+}
+
+/** FRR's own defaults for a BFD profile (bfdd prints only what differs from them). */
+export const BFD_DEFAULTS: BfdSpec = {
+  receiveInterval: 300,
+  transmitInterval: 300,
+  detectMultiplier: 3,
+  echoMode: false,
+  passiveMode: false,
+};
+
+/** FRR's default minimum TTL of a multihop BFD profile. */
+export const BFD_DEFAULT_MINIMUM_TTL = 254;
+
 export interface GatewaySpec {
   /** Canonical CIDRs to announce, sorted; undefined = redistribute connected and kernel (Kube-OVN's behaviour). */
   advertise?: string[];
@@ -52,6 +80,8 @@ export interface GatewaySpec {
    */
   maximumPrefix: number;
   changeDrain: ChangeDrainSpec;
+  /** BFD for the BGP neighbours; undefined = off (bfdd does not run). */
+  bfd?: BfdSpec;
 }
 
 export interface Spec {

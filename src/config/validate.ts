@@ -4,8 +4,8 @@
  * a file path like `spec.neighbours[1]` or a Kube-OVN environment variable.
  */
 import type { Reporter } from './problems.ts';
-import type { BgpSpec, ChangeDrainSpec, EvpnSpec, GatewaySpec, VrfBackend } from './types.ts';
-import { GATEWAY_DEFAULTS } from './types.ts';
+import type { BfdSpec, BgpSpec, ChangeDrainSpec, EvpnSpec, GatewaySpec, VrfBackend } from './types.ts';
+import { BFD_DEFAULTS, GATEWAY_DEFAULTS } from './types.ts';
 import { compareAddresses } from './net.ts';
 import * as f from './fields.ts';
 
@@ -36,6 +36,16 @@ export const GATEWAY_FIELDS = [
   'vrfBackend',
   'maximumPrefix',
   'changeDrain',
+  'bfd',
+] as const;
+export const BFD_FIELDS = [
+  'enabled',
+  'receiveInterval',
+  'transmitInterval',
+  'detectMultiplier',
+  'echoMode',
+  'passiveMode',
+  'minimumTtl',
 ] as const;
 export const CHANGE_DRAIN_FIELDS = ['enabled', 'slot', 'slots', 'settle', 'maxWait'] as const;
 
@@ -320,6 +330,11 @@ export function validateGateway(doc: Record<string, unknown>, r: Reporter): Gate
     if (cd) spec.changeDrain = cd;
     else ok = false;
   }
+  if (has('bfd')) {
+    const bfd = validateBfd(doc.bfd, r.at('bfd'));
+    if (bfd === undefined) ok = false;
+    else if (bfd !== false) spec.bfd = bfd;
+  }
   if (has('internalGateway')) {
     const gw = f.address(doc.internalGateway, r.at('internalGateway'), 'gateway IP address');
     if (gw) spec.internalGateway = gw.canonical;
@@ -335,6 +350,52 @@ export function validateGateway(doc: Record<string, unknown>, r: Reporter): Gate
     ok = false;
   }
   return ok ? spec : undefined;
+}
+
+/**
+ * gateway.yaml's `bfd` mapping: the BfdSpec when enabled, false when off (`enabled` absent or false; the other
+ * fields are still checked), undefined after reporting.
+ */
+export function validateBfd(value: unknown, r: Reporter): BfdSpec | false | undefined {
+  const doc = f.mapping(value, r);
+  if (!doc) return undefined;
+  f.warnUnknown(doc, BFD_FIELDS, r);
+  let ok = true;
+  const field = <T>(k: string, fn: (v: unknown, rr: Reporter) => T | undefined, dflt: T): T => {
+    if (doc[k] === undefined || doc[k] === null) return dflt;
+    const v = fn(doc[k], r.at(k));
+    if (v === undefined) ok = false;
+    return v ?? dflt;
+  };
+  const ms = (v: unknown, rr: Reporter): number | undefined => f.integer(v, rr, 10, 60000, 'an interval in milliseconds');
+  const enabled = field('enabled', f.boolean, false);
+  const spec: BfdSpec = {
+    receiveInterval: field('receiveInterval', ms, BFD_DEFAULTS.receiveInterval),
+    transmitInterval: field('transmitInterval', ms, BFD_DEFAULTS.transmitInterval),
+    detectMultiplier: field(
+      'detectMultiplier',
+      (v, rr) => f.integer(v, rr, 2, 255, 'a detection multiplier'),
+      BFD_DEFAULTS.detectMultiplier,
+    ),
+    echoMode: field('echoMode', f.boolean, BFD_DEFAULTS.echoMode),
+    passiveMode: field('passiveMode', f.boolean, BFD_DEFAULTS.passiveMode),
+  };
+  const ttl = field<number | undefined>('minimumTtl', (v, rr) => f.integer(v, rr, 1, 254, 'a minimum TTL'), undefined);
+  if (ttl !== undefined) spec.minimumTtl = ttl;
+  if (!ok) return undefined;
+  return enabled && spec;
+}
+
+/**
+ * Checks between gateway.yaml's `bfd` and the BgpConf: `minimumTtl` applies to multihop BFD only, which the
+ * neighbours use when ebgpMultiHop is on.
+ */
+export function checkBfd(gateway: GatewaySpec, bgp: BgpSpec, r: Reporter): boolean {
+  if (gateway.bfd?.minimumTtl === undefined || bgp.ebgpMultiHop) return true;
+  r.at('bfd')
+    .at('minimumTtl')
+    .error('applies only to multihop BFD sessions: set ebgpMultiHop: true in the BgpConf (eBGP), or remove minimumTtl');
+  return false;
 }
 
 /** The gateway's device names, with the field each comes from. */

@@ -17,14 +17,17 @@ import { childEnv } from '../child-env.ts';
 import type { FrrPaths } from './paths.ts';
 import { socketAnswers } from './paths.ts';
 
-/** The FRR daemons the supervisor runs (mgmtd from FRR 9 on: src/frr/version.ts). */
-export type DaemonName = 'mgmtd' | 'zebra' | 'staticd' | 'bgpd';
+/** The FRR daemons the supervisor runs (mgmtd from FRR 9 on: src/frr/version.ts; bfdd when BFD is on). */
+export type DaemonName = 'mgmtd' | 'zebra' | 'bfdd' | 'staticd' | 'bgpd';
 
-/** The one list of daemons: every daemon the supervisor can run, in start order (which run: src/frr/version.ts). */
-export const ALL_DAEMON_NAMES: readonly DaemonName[] = ['mgmtd', 'zebra', 'staticd', 'bgpd'];
+/**
+ * The one list of daemons: every daemon the supervisor can run, in start order (which run: src/frr/version.ts).
+ * bfdd comes after zebra (it is zebra's client) and before bgpd, so that bgpd's BFD registrations find it.
+ */
+export const ALL_DAEMON_NAMES: readonly DaemonName[] = ['mgmtd', 'zebra', 'bfdd', 'staticd', 'bgpd'];
 
-/** FRR 8's daemons in start order (no mgmtd): what the lab's plain instances run. */
-export const DAEMON_NAMES: readonly DaemonName[] = ALL_DAEMON_NAMES.filter((d) => d !== 'mgmtd');
+/** FRR 8's daemons in start order (no mgmtd, no bfdd): what the lab's plain instances run. */
+export const DAEMON_NAMES: readonly DaemonName[] = ALL_DAEMON_NAMES.filter((d) => d !== 'mgmtd' && d !== 'bfdd');
 
 /** The subset of a pino logger this module uses. */
 export interface FrrLogger {

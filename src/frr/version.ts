@@ -16,7 +16,7 @@
 //   zebra (as watchfrr does). mgmtd holds the running config of its backends (zebra, staticd): when mgmtd
 //   restarts, everything after it restarts and gets its config again.
 import { execa } from 'execa';
-import { ALL_DAEMON_NAMES, DAEMON_NAMES } from './daemon.ts';
+import { ALL_DAEMON_NAMES } from './daemon.ts';
 import type { DaemonName } from './daemon.ts';
 
 /** An FRR version, as `zebra --version` prints it ("zebra version 10.3", "zebra version 8.4.4"). */
@@ -58,9 +58,14 @@ export function atLeast(v: FrrVersion, major: number, minor = 0): boolean {
   return v.major > major || (v.major === major && v.minor >= minor);
 }
 
-/** The daemons of a version, in start order. */
+/** The daemons of a version, in start order (bfdd only with BFD on: {@link withBfd}). */
 export function daemonsFor(v: FrrVersion): DaemonName[] {
-  return [...(atLeast(v, MGMTD_SINCE.major, MGMTD_SINCE.minor) ? ALL_DAEMON_NAMES : DAEMON_NAMES)];
+  return ALL_DAEMON_NAMES.filter((d) => d !== 'bfdd' && (d !== 'mgmtd' || atLeast(v, MGMTD_SINCE.major, MGMTD_SINCE.minor)));
+}
+
+/** A version's daemon set with bfdd added (BFD on) or removed, in start order. */
+export function withBfd(daemons: readonly DaemonName[], bfd: boolean): DaemonName[] {
+  return ALL_DAEMON_NAMES.filter((d) => (d === 'bfdd' ? bfd : daemons.includes(d)));
 }
 
 /** Whether a daemon's `--help` output lists `-f, --config_file`. */
@@ -69,12 +74,13 @@ export function helpTakesConfigFile(help: string): boolean {
 }
 
 /**
- * What must restart after `name` restarts (beyond itself), in start order: bgpd after zebra; everything after
- * mgmtd.
+ * What must restart after `name` restarts (beyond itself), in start order: bfdd and bgpd after zebra (zebra's
+ * clients, as watchfrr's phased restart does); everything after mgmtd. Nothing after bfdd: zebra asks bgpd to
+ * register its BFD sessions again when a new bfdd connects (seen on 8.4.4: sessions back up without a bgpd restart).
  */
 export function dependentsOf(name: DaemonName, daemons: readonly DaemonName[]): DaemonName[] {
   if (name === 'mgmtd') return daemons.filter((d) => d !== 'mgmtd');
-  if (name === 'zebra') return daemons.filter((d) => d === 'bgpd');
+  if (name === 'zebra') return daemons.filter((d) => d === 'bfdd' || d === 'bgpd');
   return [];
 }
 
@@ -96,7 +102,7 @@ export function flavourFor(version: FrrVersion, configFile?: Iterable<DaemonName
   const daemons = daemonsFor(version);
   const takesF = configFile
     ? new Set(configFile)
-    : new Set(daemons.filter((d) => !(atLeast(version, 10) && (d === 'mgmtd' || d === 'staticd'))));
+    : new Set(withBfd(daemons, true).filter((d) => !(atLeast(version, 10) && (d === 'mgmtd' || d === 'staticd'))));
   return { version, daemons, configFile: takesF };
 }
 
@@ -126,7 +132,8 @@ export async function detectFrr(binDir: string, timeoutMs = 10_000): Promise<Frr
     throw new Error(`cannot tell the FRR version: ${binDir}/zebra not found (is FRR installed? --frr-bin-dir)`);
   const known = flavourFor(parseFrrVersion(versionText));
   const configFile = new Set<DaemonName>();
-  for (const d of known.daemons) {
+  // bfdd too: it runs only with BFD on, and may be turned on later.
+  for (const d of withBfd(known.daemons, true)) {
     const help = await run(d, '--help');
     if (help === undefined ? known.configFile.has(d) : helpTakesConfigFile(help)) configFile.add(d);
   }

@@ -14,9 +14,18 @@ export class VtySocket {
   private socket: Socket | undefined;
   private queue: Promise<unknown> = Promise.resolve();
 
+  /** The connection that was switched to the enable node (see `enable`). */
+  private enabledOn: Socket | undefined;
+
+  /**
+   * `enable`: switch each new connection to the enable node first, as vtysh does. A vty socket connection starts in
+   * the view node, where bfdd (8.4.4) has no `show bfd peers` ("% [BFD] Unknown command"); bgpd and zebra have
+   * their show commands there.
+   */
   constructor(
     readonly path: string,
     readonly timeoutMs = 3000,
+    readonly enable = false,
   ) {}
 
   /** Runs one show command; resolves with its output, rejects on a non-zero status, a timeout or a lost daemon. */
@@ -45,6 +54,14 @@ export class VtySocket {
 
   private async send(command: string, timeoutMs: number): Promise<string> {
     const s = await this.connection();
+    if (this.enable && this.enabledOn !== s) {
+      await this.exchange(s, 'enable', timeoutMs);
+      this.enabledOn = s;
+    }
+    return this.exchange(s, command, timeoutMs);
+  }
+
+  private exchange(s: Socket, command: string, timeoutMs: number): Promise<string> {
     return new Promise((resolve, reject) => {
       let buf: Buffer = Buffer.alloc(0);
       const done = (err?: Error, out?: string): void => {

@@ -21,6 +21,9 @@ export const METRIC_NAMES = [
   'frr_bgp_peer_message_received_total',
   'frr_bgp_peer_message_sent_total',
   'frr_bgp_l2vpn_evpn_remote_vtep_count_total',
+  'frr_bfd_peer_count',
+  'frr_bfd_peer_state',
+  'frr_bfd_peer_uptime',
   'frr_evpn_vni_up',
   'frr_evpn_prefix_routes',
   'frr_supervisor_bgp_peer_prefix_limit_exceeded',
@@ -82,7 +85,20 @@ const PREFIX_LIMIT: FrrFamily = {
   help: '1 while FRR holds the session down because the peer sent more prefixes than gateway.yaml maximumPrefix (state Idle (PfxCt)).',
   type: 'gauge',
 };
-const FRR_FAMILIES: readonly FrrFamily[] = [...Object.values(PEER_FAMILIES), VTEP_COUNT, VNI_UP, PREFIX_ROUTES, PREFIX_LIMIT];
+/** bfdd's sessions, with prometheus-frr-exporter's BFD names (its collector `bfd`). */
+const BFD_FAMILIES = {
+  count: { name: 'frr_bfd_peer_count', help: 'Number of BFD sessions bfdd runs (0 while BFD is off).', type: 'gauge' },
+  state: { name: 'frr_bfd_peer_state', help: 'State of the BFD session: 1 up, 0 down (or init, admin down).', type: 'gauge' },
+  uptime: { name: 'frr_bfd_peer_uptime', help: 'How long the BFD session has been up, in seconds (0 while down).', type: 'gauge' },
+} as const satisfies Record<string, FrrFamily>;
+const FRR_FAMILIES: readonly FrrFamily[] = [
+  ...Object.values(PEER_FAMILIES),
+  ...Object.values(BFD_FAMILIES),
+  VTEP_COUNT,
+  VNI_UP,
+  PREFIX_ROUTES,
+  PREFIX_LIMIT,
+];
 
 /** A label value as the text format wants it: backslash, double quote and newline escaped. */
 function labelValue(v: string): string {
@@ -133,6 +149,17 @@ export function renderFrrFamilies(snapshot: FrrSnapshot | undefined, evpn: { vni
       add(PEER_FAMILIES.msgRcv, l, p.messagesReceived);
       add(PEER_FAMILIES.msgSnt, l, p.messagesSent);
       add(PREFIX_LIMIT, l, p.state.includes('(PfxCt)') ? 1 : 0);
+    }
+    add(BFD_FAMILIES.count, '', snapshot.bfd.length);
+    for (const b of snapshot.bfd) {
+      const l = labels([
+        ['local', b.local],
+        ['peer', b.peer],
+        ['iface', b.iface],
+        ['vrf', b.vrf],
+      ]);
+      add(BFD_FAMILIES.state, l, b.up ? 1 : 0);
+      add(BFD_FAMILIES.uptime, l, b.uptimeSeconds);
     }
     const vrfUp = new Map(snapshot.vrfVnis.map((v) => [v.vni, v.state.toLowerCase() === 'up']));
     for (const v of snapshot.vnis) {
@@ -288,6 +315,8 @@ export class Metrics {
     this.configValid.set(input?.valid ? 1 : 0);
     const last = view.lastSuccessAt();
     if (last) this.lastSuccess.set(last.getTime() / 1000);
+    // Reset first: a daemon that left the set (bfdd when BFD is turned off) leaves no stale series.
+    this.daemonUp.reset();
     for (const d of view.daemonStatus()) this.daemonUp.set({ daemon: d.name }, d.running ? 1 : 0);
     this.ready.set(ready ? 1 : 0);
     const evpn = view.evpn();

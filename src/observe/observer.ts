@@ -4,7 +4,7 @@ import type { FrrPaths } from '../frr/paths.ts';
 import { VtySocket } from '../frr/vty-socket.ts';
 import type { Logger } from '../log.ts';
 import { Poller } from './poller.ts';
-import type { FrrSnapshot } from './poller.ts';
+import type { FrrSnapshot, PolledDaemon } from './poller.ts';
 import { Metrics } from './metrics.ts';
 import { liveness, readiness } from './health.ts';
 import type { Verdict } from './health.ts';
@@ -29,7 +29,7 @@ export class Observer {
   private server: Server | undefined;
   private peerUp = new Map<string, boolean>();
   private vniUp = new Map<number, string>();
-  private readonly sockets = { bgpd: undefined as VtySocket | undefined, zebra: undefined as VtySocket | undefined };
+  private readonly sockets: Partial<Record<PolledDaemon, VtySocket>> = {};
   /**
    * /metrics is rendered on the first request after a poll or an apply changed something, then served from here
    * (encoded once) until the next change: scrapes cost a buffer write, and nobody scraping costs nothing.
@@ -40,8 +40,8 @@ export class Observer {
   private version = 0;
 
   constructor(private readonly opts: ObserverOptions) {
-    const query = (daemon: 'bgpd' | 'zebra', command: string, timeoutMs: number): Promise<string> => {
-      this.sockets[daemon] ??= new VtySocket(opts.paths.vtySocket(daemon), timeoutMs);
+    const query = (daemon: PolledDaemon, command: string, timeoutMs: number): Promise<string> => {
+      this.sockets[daemon] ??= new VtySocket(opts.paths.vtySocket(daemon), timeoutMs, daemon === 'bfdd');
       return this.sockets[daemon].query(command, timeoutMs);
     };
     this.poller = new Poller({
@@ -133,6 +133,7 @@ export class Observer {
     this.poller.stop();
     this.sockets.bgpd?.close();
     this.sockets.zebra?.close();
+    this.sockets.bfdd?.close();
     const server = this.server;
     if (!server) return;
     server.closeAllConnections();

@@ -10,6 +10,8 @@
 import { EventEmitter } from 'node:events';
 import { VtyshTimeoutError } from '../frr/vtysh.ts';
 import { parseBgpNeighbors, parseBgpSummary } from '../state/bgp.ts';
+import { parseBfdPeers } from '../state/bfd.ts';
+import type { BfdPeer } from '../state/bfd.ts';
 import { parseEvpnVni, parseVrfVni, parseEvpnRmac } from '../state/evpn.ts';
 import { parseRouteSummary } from '../state/zebra.ts';
 import type { EvpnVni, VrfVni } from '../state/evpn.ts';
@@ -33,10 +35,15 @@ export interface FrrSnapshot {
   l3RemoteVteps: Record<number, string[]>;
   /** BGP routes installed in the tenant VRF (imported type-5 routes), per VRF. */
   prefixRoutes: Record<string, number>;
+  /** bfdd's sessions (empty while bfdd does not run: BFD off). */
+  bfd: BfdPeer[];
 }
 
 /** Runs one show command on one daemon. */
-export type FrrQuery = (daemon: 'bgpd' | 'zebra', command: string, timeoutMs: number) => Promise<string>;
+export type FrrQuery = (daemon: PolledDaemon, command: string, timeoutMs: number) => Promise<string>;
+
+/** The daemons a poll asks. */
+export type PolledDaemon = 'bgpd' | 'zebra' | 'bfdd';
 
 /** The vtysh commands a poll runs (they are the `command` label of frr_supervisor_poll_errors_total). */
 export const POLL_COMMANDS = {
@@ -45,6 +52,7 @@ export const POLL_COMMANDS = {
   evpnVni: 'show evpn vni json',
   vrfVni: 'show vrf vni json',
   rmac: 'show evpn rmac vni all json',
+  bfdPeers: 'show bfd peers json',
 } as const;
 
 /** The route summary of the tenant VRF (EVPN only). */
@@ -52,9 +60,9 @@ export function routeSummaryCommand(vrf: string): string {
   return `show ip route vrf ${vrf} summary json`;
 }
 
-/** Every command a poll may run with this EVPN target (none: BGP only). */
-export function pollCommands(evpn: EvpnTarget | undefined): string[] {
-  const bgp = [POLL_COMMANDS.summary, POLL_COMMANDS.neighbors];
+/** Every command a poll may run with this EVPN target (none: BGP only), and with BFD on. */
+export function pollCommands(evpn: EvpnTarget | undefined, bfd = false): string[] {
+  const bgp = [POLL_COMMANDS.summary, POLL_COMMANDS.neighbors, ...(bfd ? [POLL_COMMANDS.bfdPeers] : [])];
   return evpn ? [...bgp, POLL_COMMANDS.evpnVni, POLL_COMMANDS.vrfVni, POLL_COMMANDS.rmac, routeSummaryCommand(evpn.vrf)] : bgp;
 }
 
@@ -71,7 +79,7 @@ export interface PollerOptions {
    * Whether the supervisor runs this daemon now. A daemon it has not started (no valid config yet) or that is down
    * (and in its restart backoff) is not asked: that is the daemon rule's business, not a failed poll.
    */
-  isRunning: (daemon: 'bgpd' | 'zebra') => boolean;
+  isRunning: (daemon: PolledDaemon) => boolean;
 }
 
 interface Events {
@@ -117,7 +125,7 @@ export class Poller extends EventEmitter<Events> {
   private attempted = 0;
 
   private async run<T>(
-    daemon: 'bgpd' | 'zebra',
+    daemon: PolledDaemon,
     command: string,
     parse: (text: string) => T,
     errors: Record<string, string>,
@@ -145,7 +153,9 @@ export class Poller extends EventEmitter<Events> {
     const errors: Record<string, string> = {};
     this.attempted = 0;
     const evpn = this.opts.evpn();
-    const [peers, vnis, vrfVnis, rmacs, routes] = await Promise.all([
+    // bfdd runs only with BFD on: while it does not, it is not asked (and that is no poll error).
+    const bfdOn = this.opts.isRunning('bfdd');
+    const [peers, vnis, vrfVnis, rmacs, routes, bfd] = await Promise.all([
       this.run('bgpd', POLL_COMMANDS.summary, parseBgpSummary, errors, [] as PeerSummary[]),
       evpn ? this.run('zebra', POLL_COMMANDS.evpnVni, parseEvpnVni, errors, [] as EvpnVni[]) : Promise.resolve([] as EvpnVni[]),
       evpn ? this.run('zebra', POLL_COMMANDS.vrfVni, parseVrfVni, errors, [] as VrfVni[]) : Promise.resolve([] as VrfVni[]),
@@ -153,6 +163,7 @@ export class Poller extends EventEmitter<Events> {
         ? this.run<Record<number, string[]>>('zebra', POLL_COMMANDS.rmac, parseEvpnRmac, errors, {})
         : Promise.resolve({} as Record<number, string[]>),
       evpn ? this.run('zebra', routeSummaryCommand(evpn.vrf), parseRouteSummary, errors, undefined) : Promise.resolve(undefined),
+      bfdOn ? this.run('bfdd', POLL_COMMANDS.bfdPeers, parseBfdPeers, errors, [] as BfdPeer[]) : Promise.resolve([] as BfdPeer[]),
     ]);
     // A session that went down and came back between two polls keeps its state but not its connection counters.
     const stateKey = (ps: readonly PeerSummary[]): string =>
@@ -175,6 +186,7 @@ export class Poller extends EventEmitter<Events> {
       vrfVnis,
       l3RemoteVteps: rmacs,
       prefixRoutes: evpn && routes ? { [evpn.vrf]: routes.bgp } : {},
+      bfd,
     };
     // A failed poll: a running daemon hung (a timeout), or none of the running daemons asked answered. A daemon
     // that is not running was not asked: whether it should be is the daemon rule's business, not this one's.

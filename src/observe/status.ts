@@ -4,6 +4,7 @@ import type { Verdict } from './health.ts';
 import type { SupervisorView } from './view.ts';
 import type { DataplaneReport } from '../supervisor/apply.ts';
 import { afiSafi } from './metrics.ts';
+import { bfdSessionFor } from '../state/bfd.ts';
 
 export interface StatusDoc {
   supervisor: { pid: number; phase: string; startedAt: string; uptimeSeconds: number; live: Verdict; ready: Verdict };
@@ -27,6 +28,17 @@ export interface StatusDoc {
     remoteAs: number;
     lastResetReason: string | null;
     afis: Record<string, { prefixesReceived: number; prefixesSent: number }>;
+    /** The neighbour's BFD session (null: BFD off, or bfdd has none for it). */
+    bfd: {
+      status: string;
+      up: boolean;
+      uptimeSeconds: number;
+      multihop: boolean;
+      /** Why it last went down (FRR's diagnostic). */
+      diagnostic: string;
+      /** Negotiated while up: transmit and receive intervals and the detection time, milliseconds. */
+      negotiated: { transmitMs: number; receiveMs: number; detectTimeMs: number } | null;
+    } | null;
   }>;
   evpn: Array<{
     vni: number;
@@ -52,6 +64,7 @@ export function buildStatus(view: SupervisorView, snap: FrrSnapshot | undefined,
     let n = byPeer.get(key);
     if (!n) {
       const detail = snap?.neighbors.find((d) => d.peer === p.peer && (d.vrf ?? 'default') === p.vrf);
+      const bfd = bfdSessionFor(snap?.bfd ?? [], p.peer, p.vrf);
       n = {
         peer: p.peer,
         vrf: p.vrf,
@@ -62,6 +75,16 @@ export function buildStatus(view: SupervisorView, snap: FrrSnapshot | undefined,
         remoteAs: p.remoteAs,
         lastResetReason: detail?.lastResetReason ?? null,
         afis: {},
+        bfd: bfd
+          ? {
+              status: bfd.status,
+              up: bfd.up,
+              uptimeSeconds: bfd.uptimeSeconds,
+              multihop: bfd.multihop,
+              diagnostic: bfd.diagnostic,
+              negotiated: bfd.negotiated ?? null,
+            }
+          : null,
       };
       byPeer.set(key, n);
     }

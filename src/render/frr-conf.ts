@@ -8,7 +8,8 @@ import { fileURLToPath } from 'node:url';
 import ini from 'ini';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Spec } from '../config/types.ts';
+import type { BfdSpec, Spec } from '../config/types.ts';
+import { BFD_DEFAULTS, BFD_DEFAULT_MINIMUM_TTL } from '../config/types.ts';
 import { Templates } from './template.ts';
 
 export const TEMPLATE_DIR = fileURLToPath(new URL('../../frr-templates/', import.meta.url));
@@ -20,6 +21,61 @@ export const FILTERS = {
   v4RouteMap: 'FRRSUP-EXPORT-V4',
   v6RouteMap: 'FRRSUP-EXPORT-V6',
 } as const;
+
+/** The one BFD profile the rendered config defines (every neighbour uses it). */
+export const BFD_PROFILE = 'FRRSUP-BFD';
+
+/**
+ * The profile's settings as bfdd prints them in its running config: only what differs from FRR's defaults (false:
+ * not printed; a default value written out would not come back from `show running-config`).
+ */
+export function bfdProfileView(b: BfdSpec): Record<string, number | boolean> {
+  const d = BFD_DEFAULTS;
+  const differs = (v: number, dflt: number): number | false => v !== dflt && v;
+  return {
+    detectMultiplier: differs(b.detectMultiplier, d.detectMultiplier),
+    transmitInterval: differs(b.transmitInterval, d.transmitInterval),
+    receiveInterval: differs(b.receiveInterval, d.receiveInterval),
+    passiveMode: b.passiveMode,
+    echoMode: b.echoMode,
+    minimumTtl: b.minimumTtl !== undefined && differs(b.minimumTtl, BFD_DEFAULT_MINIMUM_TTL),
+  };
+}
+
+/**
+ * The neighbours bfdd runs a configured (static) session to: every neighbour when they are single-hop. A configured
+ * session outlives bgpd, so a config change that restarts bgpd alone does not take BFD down. Multihop sessions need
+ * the local address (`peer X multihop local-address Y`), which only bgpd knows once connected: they stay dynamic
+ * (created by bgpd's registration, gone while bgpd restarts).
+ */
+export function bfdStaticPeers(spec: Spec): string[] {
+  return spec.gateway.bfd && !spec.bgp.ebgpMultiHop ? spec.bgp.neighbours : [];
+}
+
+/**
+ * vtysh commands that bring a running bfdd from `before`'s BFD config to `after`'s without restarting it (every
+ * profile setting written out, peers added and removed): a change of the BFD parameters alone restarts nothing.
+ */
+export function bfddLiveCommands(before: Spec, after: Spec): string[] {
+  const b = after.gateway.bfd;
+  if (!b) return [];
+  const had = new Set(bfdStaticPeers(before));
+  const want = bfdStaticPeers(after);
+  return [
+    'configure terminal',
+    'bfd',
+    `profile ${BFD_PROFILE}`,
+    `detect-multiplier ${b.detectMultiplier}`,
+    `receive-interval ${b.receiveInterval}`,
+    `transmit-interval ${b.transmitInterval}`,
+    b.echoMode ? 'echo-mode' : 'no echo-mode',
+    b.passiveMode ? 'passive-mode' : 'no passive-mode',
+    b.minimumTtl !== undefined ? `minimum-ttl ${b.minimumTtl}` : 'no minimum-ttl',
+    'exit',
+    ...[...had].filter((p) => !want.includes(p)).map((p) => `no peer ${p}`),
+    ...want.filter((p) => !had.has(p)).flatMap((p) => [`peer ${p}`, `profile ${BFD_PROFILE}`, 'exit']),
+  ];
+}
 
 interface AfView {
   afi: 'ipv4' | 'ipv6';
@@ -63,6 +119,14 @@ export function buildView(spec: Spec): Record<string, unknown> {
     ebgpMultihop: bgp.ebgpMultiHop,
     timers: bgp.holdTime !== undefined ? { keepalive: bgp.keepaliveTime ?? 0, hold: bgp.holdTime } : false,
     connect: bgp.connectTime ?? false,
+    // No `neighbor X bfd check-control-plane-failure`, graceful restart or not: with it, FRR 8.4.4's bgpd ignores a
+    // BFD down from a peer in graceful restart ("BFD DOWN message ignored in the process of graceful restart when
+    // C bit is cleared"), and in the lab a router behind a cut link was never marked down (with or without the
+    // router's own check-control-plane-failure). A gateway's config-change restart does not take BFD down anyway:
+    // bfdd keeps running, and its single-hop sessions are configured ones that outlive bgpd (bfdStaticPeers).
+    // A configured session carries the profile itself: bgpd naming it too (`bfd profile`) made bfdd reset the
+    // session at each bgpd start (seen on 8.4.4), so only the dynamic (multihop) sessions get it from bgpd.
+    bfd: gateway.bfd !== undefined && { profile: bgp.ebgpMultiHop && BFD_PROFILE },
   }));
 
   let defaultAfs: AfView[];
@@ -95,6 +159,7 @@ export function buildView(spec: Spec): Record<string, unknown> {
     vrfInstance,
     v4Filter: usesV4Filter && { prefixList: FILTERS.v4PrefixList, routeMap: FILTERS.v4RouteMap },
     v6Filter: usesV6Filter && { prefixList: FILTERS.v6PrefixList, routeMap: FILTERS.v6RouteMap },
+    bfd: gateway.bfd !== undefined && { profile: BFD_PROFILE, ...bfdProfileView(gateway.bfd), staticPeers: bfdStaticPeers(spec) },
   };
 }
 

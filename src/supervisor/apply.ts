@@ -9,7 +9,8 @@ import type { LoadResult } from '../config/load.ts';
 import { formatProblem, hasErrors } from '../config/problems.ts';
 import type { HostFacts } from '../config/facts.ts';
 import type { Spec } from '../config/types.ts';
-import { buildView, configHash, renderFrrConf, shownConfigHash } from '../render/frr-conf.ts';
+import { BFD_DEFAULTS } from '../config/types.ts';
+import { bfdStaticPeers, bfddLiveCommands, buildView, configHash, renderFrrConf, shownConfigHash } from '../render/frr-conf.ts';
 import type { FrrPaths } from '../frr/paths.ts';
 import type { Vtysh } from '../frr/vtysh.ts';
 import type { DaemonName } from '../frr/daemon.ts';
@@ -106,9 +107,10 @@ export interface ApplierOptions {
 /**
  * What must restart when the spec changes: zebra sees the VRF/VNI and its own flags, and holds a copy of the
  * prefix-lists and route-maps (vtysh gives them to every daemon that takes them): a bgpd-only restart would leave a
- * removed filter behind in zebra's running config. Everything else is bgpd's.
+ * removed filter behind in zebra's running config. A change of the BFD profile alone (bfdd's part) restarts nothing:
+ * bfdd takes it live ({@link bfddLiveCommands}). Everything else is bgpd's.
  */
-export function restartScope(before: Spec, after: Spec): 'zebra' | 'bgpd' {
+export function restartScope(before: Spec, after: Spec): 'zebra' | 'bgpd' | 'none' {
   const zebraView = (s: Spec): string => {
     const view = buildView(s);
     return JSON.stringify({
@@ -119,7 +121,18 @@ export function restartScope(before: Spec, after: Spec): 'zebra' | 'bgpd' {
       filters: [view.v4Filter, view.v6Filter],
     });
   };
-  return zebraView(before) === zebraView(after) ? 'bgpd' : 'zebra';
+  if (zebraView(before) !== zebraView(after)) return 'zebra';
+  if (before.gateway.bfd && after.gateway.bfd) {
+    const withoutProfile = (s: Spec): string => renderFrrConf({ ...s, gateway: { ...s.gateway, bfd: BFD_DEFAULTS } });
+    if (withoutProfile(before) === withoutProfile(after)) return 'none';
+  }
+  return 'bgpd';
+}
+
+/** True when bfdd's part of the config differs (profile settings, configured peers). */
+function bfddChanged(before: Spec, after: Spec): boolean {
+  const part = (s: Spec): string => JSON.stringify([s.gateway.bfd, bfdStaticPeers(s)]);
+  return part(before) !== part(after);
 }
 
 /**
@@ -374,12 +387,22 @@ export class Applier {
     let restarted: DaemonName[] = [];
     let tRestarted: number;
     try {
+      const bfd = load.spec.gateway.bfd !== undefined;
       if (!before) {
+        if (bfd) await this.opts.daemons.setBfd(true, false);
         await this.opts.daemons.startAll();
         restarted = [...this.opts.daemons.names];
       } else {
+        const hadBfd = before.spec.gateway.bfd !== undefined;
+        // BFD turned on: bfdd first (it reads the new frr.conf), so that the restarted bgpd finds it.
+        if (bfd && !hadBfd) restarted.push(...(await this.opts.daemons.setBfd(true, true)));
+        // BFD stays on: bfdd keeps running (its sessions stay up) and takes a changed profile or peer list live.
+        if (bfd && hadBfd && bfddChanged(before.spec, load.spec))
+          await this.opts.vtysh.run(bfddLiveCommands(before.spec, load.spec), { daemon: 'bfdd' });
         const scope = dataplaneRestart ? 'zebra' : restartScope(before.spec, load.spec);
-        restarted = await this.opts.daemons.restartFor(scope, restartSignal(before.spec));
+        if (scope !== 'none') restarted.push(...(await this.opts.daemons.restartFor(scope, restartSignal(before.spec))));
+        // BFD turned off: bgpd runs without its `bfd` lines by now; bfdd goes.
+        if (!bfd && hadBfd) await this.opts.daemons.setBfd(false, true);
       }
       tRestarted = performance.now();
       await this.verify(conf);

@@ -1,5 +1,5 @@
 /**
- * Owns the FRR daemons (mgmtd on FRR 9 and later, zebra, staticd, bgpd) as child processes: starts them in
+ * Owns the FRR daemons (mgmtd on FRR 9 and later, zebra, bfdd when BFD is on, staticd, bgpd) as child processes: starts them in
  * order, restarts what a config change needs, recovers from crashes with backoff (p-retry), and stops them in
  * order. Which daemons, in which order and with which arguments comes from the FRR found (src/frr/version.ts).
  *
@@ -14,7 +14,7 @@ import pRetry from 'p-retry';
 import { ALL_DAEMON_NAMES, DAEMON_NAMES, FrrDaemon, describeExit } from '../frr/daemon.ts';
 import type { DaemonExit, DaemonName, Unkillable } from '../frr/daemon.ts';
 import type { FrrPaths } from '../frr/paths.ts';
-import { dependentsOf, restartSetFor } from '../frr/version.ts';
+import { dependentsOf, restartSetFor, withBfd } from '../frr/version.ts';
 import type { FrrFlavour } from '../frr/version.ts';
 import type { Logger } from '../log.ts';
 import { BACKOFF, backoffDelay } from './backoff.ts';
@@ -55,6 +55,8 @@ export interface DaemonManagerOptions {
   restartSignal?: () => NodeJS.Signals;
   /** Before bgpd is SIGKILLed (a graceful restart): bounded wait until its peers hold its routes as fresh. */
   beforeGracefulStop?: () => Promise<void>;
+  /** Called when the daemon set changes (bfdd joins or leaves), e.g. to rewrite FRR's daemons file. */
+  onDaemonSet?: (names: readonly DaemonName[]) => Promise<void>;
   /**
    * Runs one attempt of a crash recovery when nothing else runs (Lifecycle.recover); the attempt resolves with the
    * daemons it started. Without it the attempt runs at once (a manager used on its own).
@@ -88,6 +90,8 @@ export class DaemonManager extends EventEmitter<Events> {
   /** Shutting down: a crash is no longer recovered (the operation in flight may still finish). */
   private closing = false;
   private order: readonly DaemonName[] = DAEMON_NAMES;
+  /** The version's daemon set (without bfdd). */
+  private base: readonly DaemonName[] = DAEMON_NAMES;
   private frr: FrrFlavour | undefined;
 
   constructor(private readonly opts: DaemonManagerOptions) {
@@ -98,7 +102,28 @@ export class DaemonManager extends EventEmitter<Events> {
   /** Drives this FRR: its daemon set and order, and which daemons take `-f` (call before startAll). */
   setFrr(frr: FrrFlavour): void {
     this.frr = frr;
-    this.order = [...frr.daemons];
+    this.base = [...frr.daemons];
+    this.order = withBfd(this.base, this.order.includes('bfdd'));
+  }
+
+  /**
+   * BFD on or off: bfdd joins the daemon set (after zebra, before bgpd) or leaves it. With `now`, bfdd is started
+   * (and given its config) or stopped at once; without, the set changes for the next startAll. Returns the
+   * daemons started.
+   */
+  async setBfd(on: boolean, now: boolean): Promise<DaemonName[]> {
+    if (this.order.includes('bfdd') === on) return [];
+    this.order = withBfd(this.base, on);
+    await this.opts.onDaemonSet?.(this.order);
+    if (!now) return [];
+    // Called by an apply, which the Lifecycle runs alone (no recovery attempt in between).
+    if (!on) {
+      await this.stopOne('bfdd');
+      return [];
+    }
+    this.slot('bfdd').restarts++;
+    await this.startOrRecover('bfdd', 'config');
+    return ['bfdd'];
   }
 
   /** The daemons run, in start order. */

@@ -97,6 +97,7 @@ export class Supervisor implements SupervisorView {
       restartSignal: () => (this.applier.running ? restartSignal(this.applier.running.spec) : 'SIGTERM'),
       beforeGracefulStop: () => waitPeersRefreshed({ vtysh: this.vtysh, logger: opts.logger }),
       configure: (name) => pushDaemonConfig(name, this.applier.running?.spec, { paths: this.paths, vtysh: this.vtysh }),
+      onDaemonSet: (names) => writeFileAtomic(join(this.paths.instanceConfigDir, 'daemons'), renderDaemons(names), 0o644),
       schedule: (name, attempt) => this.lifecycle.recover(name, attempt),
     });
     this.applier = new Applier({
@@ -223,7 +224,7 @@ export class Supervisor implements SupervisorView {
         `stopped FRR daemons left over from an earlier run: ${leftovers.map((l) => `${l.name}[${l.pid}]`).join(', ')}`,
       );
     await writeFileAtomic(this.paths.vtyshConf, 'service integrated-vtysh-config\n', 0o644);
-    await writeFileAtomic(join(this.paths.instanceConfigDir, 'daemons'), renderDaemons(frr.daemons), 0o644);
+    await writeFileAtomic(join(this.paths.instanceConfigDir, 'daemons'), renderDaemons(this.daemons.names), 0o644);
     if (this.opts.configDir) {
       this.watcher = new ConfigWatcher({ dir: this.opts.configDir, debounceMs: this.opts.debounceMs, resyncMs: this.opts.resyncMs });
       this.watcher.on('change', (reason, periodic) => this.requestApply(reason, periodic));

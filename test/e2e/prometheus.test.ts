@@ -223,7 +223,11 @@ describe('a real Prometheus scrapes the lab gateway: lint, dashboard, alerts', {
   });
 
   test('every Grafana dashboard query (and variable) returns data from the server', async () => {
-    const queries = dashboardQueries({ namespace: TARGET.namespace, pod: TARGET.pod, rateInterval: '1m', range: '6h' });
+    // The BFD panels have data only with gateway.yaml bfd on (bfdd running), which this lab's router lacks:
+    // test/e2e/bfd.test.ts checks those series on /metrics.
+    const all = dashboardQueries({ namespace: TARGET.namespace, pod: TARGET.pod, rateInterval: '1m', range: '6h' });
+    const queries = all.filter((q) => !q.expr.includes('frr_bfd_'));
+    assert.equal(all.length - queries.length, 2, 'the two BFD panels');
     assert.ok(queries.length >= 20, `${queries.length} queries`);
     let empty: string[];
     const deadline = Date.now() + 30_000;

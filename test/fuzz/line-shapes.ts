@@ -114,6 +114,38 @@ export const LINE_SHAPES: readonly LineShape[] = [
   shape('match v4', ' match ip address prefix-list FRRSUP-V4-NO-DEFAULT'),
   shape('match v6', ' match ipv6 address prefix-list FRRSUP-V6-NO-DEFAULT'),
   shape('end', 'end'),
+  // BFD (gateway.yaml bfd)
+  shape(
+    'neighbor bfd',
+    ` neighbor (?<addr>${ADDR}) bfd`,
+    all(isNeighbour, (_g, s) => (s.gateway.bfd ? undefined : 'bfd is off in the spec')),
+  ),
+  shape(
+    'neighbor bfd profile',
+    ` neighbor (?<addr>${ADDR}) bfd profile FRRSUP-BFD`,
+    all(isNeighbour, (_g, s) => (s.gateway.bfd && s.bgp.ebgpMultiHop ? undefined : 'a bfd profile without BFD on multihop neighbours')),
+  ),
+  shape('bfd', 'bfd', (_g, s) => (s.gateway.bfd ? undefined : 'a bfd block with bfd off')),
+  shape('bfd profile', ' profile FRRSUP-BFD'),
+  shape('bfd detect-multiplier', `  detect-multiplier (?<n>${NUM})`, (g, s) =>
+    eq('detect-multiplier', g.n, s.gateway.bfd?.detectMultiplier),
+  ),
+  shape('bfd transmit-interval', `  transmit-interval (?<n>${NUM})`, (g, s) =>
+    eq('transmit-interval', g.n, s.gateway.bfd?.transmitInterval),
+  ),
+  shape('bfd receive-interval', `  receive-interval (?<n>${NUM})`, (g, s) => eq('receive-interval', g.n, s.gateway.bfd?.receiveInterval)),
+  shape('bfd passive-mode', '  passive-mode', (_g, s) => (s.gateway.bfd?.passiveMode ? undefined : 'passive-mode off in the spec')),
+  shape('bfd echo-mode', '  echo-mode', (_g, s) => (s.gateway.bfd?.echoMode ? undefined : 'echo-mode off in the spec')),
+  shape('bfd minimum-ttl', `  minimum-ttl (?<n>${NUM})`, (g, s) => eq('minimum-ttl', g.n, s.gateway.bfd?.minimumTtl)),
+  shape('bfd exit', ' exit'),
+  shape(
+    'bfd peer',
+    ` peer (?<addr>${ADDR})`,
+    all(isNeighbour, (_g, s) =>
+      s.gateway.bfd && !s.bgp.ebgpMultiHop ? undefined : 'a configured BFD peer without BFD on single-hop neighbours',
+    ),
+  ),
+  shape('bfd peer profile', '  profile FRRSUP-BFD'),
   // address-family.tmpl
   shape('af unicast', ' address-family (?:ipv4|ipv6) unicast'),
   shape('network', `  network (?<cidr>${CIDR})`, (g, s) =>

@@ -53,6 +53,11 @@ export const EXPORTER_WARTS: readonly AllowedLint[] = [
     problem: CAMEL_LABELS,
     reason: "the exporter's labels of this family are vxlanIf and tenantVrf (FRR's JSON keys)",
   },
+  {
+    metric: 'frr_bfd_peer_count',
+    problem: 'non-histogram and non-summary metrics should not have "_count" suffix',
+    reason: 'the exporter names the number of BFD sessions frr_bfd_peer_count (a gauge), and its dashboards use that name',
+  },
 ];
 
 export interface LintResult {

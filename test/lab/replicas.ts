@@ -85,6 +85,8 @@ export interface ReplicaLabOptions {
   /** Extra router config: lines before `router bgp` (e.g. a `bfd` block) and inside it (e.g. `neighbor GW bfd`). */
   routerTop?: string[];
   routerBgp?: string[];
+  /** The router runs bfdd too (for `neighbor GW bfd` in routerBgp). */
+  routerBfd?: boolean;
   /** The router keeps routes of a restarting gateway (graceful restart helper; FRR's default). Default true. */
   routerGracefulRestart?: boolean;
   /** Supervisor flags (default --resync 2s --poll-interval 1s). */
@@ -251,7 +253,10 @@ export class ReplicaLab {
       await lab.exec(rt, ['ip', 'link', 'set', 'rtbr', 'up']);
       await lab.exec(rt, ['ip', 'link', 'set', 'rtvx', 'up']);
     }
-    this.router = await lab.startRouter(replicaRouterConf(this.opts));
+    this.router = await lab.startRouter(
+      replicaRouterConf(this.opts),
+      this.opts.routerBfd ? { daemons: ['zebra', 'bfdd', 'staticd', 'bgpd'] } : {},
+    );
   }
 
   /** Creates replica `index` (default: the next one) and starts its supervisor. */
@@ -357,7 +362,7 @@ export class ReplicaLab {
   async nodeLoss(index: number): Promise<void> {
     const r = this.replica(index);
     await this.cutLink(index);
-    const pids = (await Promise.all((['bgpd', 'staticd', 'zebra'] as const).map((d) => r.sup.daemonPid(d)))).filter(
+    const pids = (await Promise.all((['bgpd', 'staticd', 'bfdd', 'zebra'] as const).map((d) => r.sup.daemonPid(d)))).filter(
       (p): p is number => p !== undefined,
     );
     const supPid = r.sup.pid;

@@ -213,7 +213,7 @@ export class SupervisorProcess {
   /** Whatever happened, leaves no process behind: the supervisor, then any FRR daemon of its pathspace. */
   async cleanup(): Promise<void> {
     if (this.child && this.child.exitCode === null && this.child.signalCode === null) await this.stop('SIGKILL');
-    await stopLeftovers(this.paths, ['bgpd', 'staticd', 'zebra'], { timeoutMs: 2000 }).catch(() => undefined);
+    await stopLeftovers(this.paths, ['bgpd', 'staticd', 'bfdd', 'zebra'], { timeoutMs: 2000 }).catch(() => undefined);
   }
 
   killSync(): void {

@@ -371,6 +371,62 @@ const cases: Case[] = [
     expect:
       'gateway.yaml: maximumPrefix: must be a prefix count per neighbour and address family (0 = no limit), an integer 0..4294967295; got the string "10000" (write 10000 without quotes',
   },
+  // BFD (gateway.yaml bfd)
+  {
+    name: 'bfd not a mapping',
+    files: { 'bgp-conf.yaml': BGP, 'gateway.yaml': 'bfd: true\n' },
+    expect: 'gateway.yaml: bfd: must be a mapping; got boolean true',
+  },
+  {
+    name: 'bfd.enabled not a boolean',
+    files: { 'bgp-conf.yaml': BGP, 'gateway.yaml': 'bfd: {enabled: "yes"}\n' },
+    expect: 'gateway.yaml: bfd.enabled: must be true or false; got the string "yes"',
+  },
+  {
+    name: 'bfd.receiveInterval below 10 ms',
+    files: { 'bgp-conf.yaml': BGP, 'gateway.yaml': 'bfd: {enabled: true, receiveInterval: 5}\n' },
+    expect: 'gateway.yaml: bfd.receiveInterval: must be an interval in milliseconds, an integer 10..60000; got 5',
+  },
+  {
+    name: 'bfd.transmitInterval above 60000 ms',
+    files: { 'bgp-conf.yaml': BGP, 'gateway.yaml': 'bfd: {enabled: true, transmitInterval: 60001}\n' },
+    expect: 'gateway.yaml: bfd.transmitInterval: must be an interval in milliseconds, an integer 10..60000; got 60001',
+  },
+  {
+    name: 'bfd.transmitInterval as a duration string',
+    files: { 'bgp-conf.yaml': BGP, 'gateway.yaml': 'bfd: {enabled: true, transmitInterval: 300ms}\n' },
+    expect: 'gateway.yaml: bfd.transmitInterval: must be an interval in milliseconds, an integer 10..60000; got the string "300ms"',
+  },
+  {
+    name: 'bfd.detectMultiplier 1',
+    files: { 'bgp-conf.yaml': BGP, 'gateway.yaml': 'bfd: {enabled: true, detectMultiplier: 1}\n' },
+    expect: 'gateway.yaml: bfd.detectMultiplier: must be a detection multiplier, an integer 2..255; got 1',
+  },
+  {
+    name: 'bfd.echoMode not a boolean',
+    files: { 'bgp-conf.yaml': BGP, 'gateway.yaml': 'bfd: {enabled: true, echoMode: 1}\n' },
+    expect: 'gateway.yaml: bfd.echoMode: must be true or false; got number 1',
+  },
+  {
+    name: 'bfd.passiveMode not a boolean',
+    files: { 'bgp-conf.yaml': BGP, 'gateway.yaml': 'bfd: {enabled: true, passiveMode: null2}\n' },
+    expect: 'gateway.yaml: bfd.passiveMode: must be true or false',
+  },
+  {
+    name: 'bfd.minimumTtl 255',
+    files: { 'bgp-conf.yaml': bgp('ebgpMultiHop: true\n'), 'gateway.yaml': 'bfd: {enabled: true, minimumTtl: 255}\n' },
+    expect: 'gateway.yaml: bfd.minimumTtl: must be a minimum TTL, an integer 1..254; got 255',
+  },
+  {
+    name: 'bfd.minimumTtl without ebgpMultiHop',
+    files: { 'bgp-conf.yaml': BGP, 'gateway.yaml': 'bfd: {enabled: true, minimumTtl: 250}\n' },
+    expect: 'gateway.yaml: bfd.minimumTtl: applies only to multihop BFD sessions: set ebgpMultiHop: true',
+  },
+  {
+    name: 'bfd: a bad value is an error even with enabled false',
+    files: { 'bgp-conf.yaml': BGP, 'gateway.yaml': 'bfd: {enabled: false, detectMultiplier: 300}\n' },
+    expect: 'gateway.yaml: bfd.detectMultiplier: must be a detection multiplier, an integer 2..255; got 300',
+  },
   {
     name: 'maximumPrefix too large',
     files: { 'bgp-conf.yaml': BGP, 'gateway.yaml': 'maximumPrefix: 4294967296\n' },

@@ -221,7 +221,15 @@ test('line-shape checker: every template line has a shape, and every shape comes
     routerId: '10.0.1.13',
     gracefulRestart: true,
     neighbours: [
-      { address: '10.0.1.1', remoteAs: 65001, password: 'pw', ebgpMultihop: true, timers: { keepalive: 30, hold: 90 }, connect: 10 },
+      {
+        address: '10.0.1.1',
+        remoteAs: 65001,
+        password: 'pw',
+        ebgpMultihop: true,
+        timers: { keepalive: 30, hold: 90 },
+        connect: 10,
+        bfd: { profile: 'FRRSUP-BFD' },
+      },
     ],
     evpn: { vrf: 'vrf-vpn', vni: 1016, activate: ['10.0.1.1'] },
     defaultAfs: [af('ipv4', 4), af('ipv6', 6)],
@@ -234,6 +242,16 @@ test('line-shape checker: every template line has a shape, and every shape comes
     },
     v4Filter: { prefixList: 'FRRSUP-V4-NO-DEFAULT', routeMap: 'FRRSUP-EXPORT-V4' },
     v6Filter: { prefixList: 'FRRSUP-V6-NO-DEFAULT', routeMap: 'FRRSUP-EXPORT-V6' },
+    bfd: {
+      profile: 'FRRSUP-BFD',
+      detectMultiplier: 5,
+      transmitInterval: 100,
+      receiveInterval: 100,
+      passiveMode: true,
+      echoMode: true,
+      minimumTtl: 250,
+      staticPeers: ['10.0.1.1'],
+    },
   };
   const text = new Templates(TEMPLATE_DIR).render('frr.conf', view);
   assert.deepEqual(checkRendering(text), [], 'a template line without a shape');

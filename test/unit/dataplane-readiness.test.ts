@@ -58,6 +58,7 @@ const snap: FrrSnapshot = {
   vrfVnis: [],
   l3RemoteVteps: {},
   prefixRoutes: {},
+  bfd: [],
 };
 
 const failing: DataplaneReport = {

@@ -6,7 +6,7 @@
  * test/e2e/prometheus.test.ts does the same on a lab gateway in every mode, against the real exporter.
  */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { before, test } from 'node:test';
 import { DAEMON_NAMES } from '../../src/frr/daemon.ts';
 import { APPLY_RESULTS, labelCombinations, Metrics, RESTART_REASONS } from '../../src/observe/metrics.ts';
@@ -14,6 +14,7 @@ import { pollCommands, POLL_COMMANDS, routeSummaryCommand } from '../../src/obse
 import type { FrrSnapshot } from '../../src/observe/poller.ts';
 import type { SupervisorView } from '../../src/observe/view.ts';
 import type { PeerSummary } from '../../src/state/bgp.ts';
+import { parseBfdPeers } from '../../src/state/bfd.ts';
 import { EXPORTER_WARTS, lintKey, parseExposition, PROMTOOL, promtoolLint, sampleValue } from '../helpers/prometheus.ts';
 
 const EVPN = { vni: 1016, vrf: 'vrf-vpn' };
@@ -64,6 +65,7 @@ const FULL: FrrSnapshot = {
   vrfVnis: [{ vni: 1016, vrf: 'vrf-vpn', state: 'Up' }],
   l3RemoteVteps: { 1016: ['10.0.1.1'] },
   prefixRoutes: { 'vrf-vpn': 1 },
+  bfd: parseBfdPeers(readFileSync(new URL('../fixtures/frr-json/bfd/bfd_peers.json', import.meta.url), 'utf8')),
 };
 
 /** The types prometheus-frr-exporter (1.1.4) gives the families we copy: newCounter for the message totals, newGauge for the rest. */
@@ -75,6 +77,9 @@ const EXPORTER_TYPES: Record<string, string> = {
   frr_bgp_peer_message_received_total: 'counter',
   frr_bgp_peer_message_sent_total: 'counter',
   frr_bgp_l2vpn_evpn_remote_vtep_count_total: 'gauge',
+  frr_bfd_peer_count: 'gauge',
+  frr_bfd_peer_state: 'gauge',
+  frr_bfd_peer_uptime: 'gauge',
 };
 
 async function fullExposition(): Promise<string> {

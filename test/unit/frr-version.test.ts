@@ -16,6 +16,7 @@ import {
   helpTakesConfigFile,
   parseFrrVersion,
   restartSetFor,
+  withBfd,
 } from '../../src/frr/version.ts';
 import { checkFrrCapabilities, effectiveCaps, missingFrrCaps } from '../../src/frr/capabilities.ts';
 
@@ -53,8 +54,12 @@ describe('FRR version facts', () => {
     assert.equal(helpTakesConfigFile(STATICD_103_HELP), false);
     assert.equal(helpTakesConfigFile(STATICD_103_HELP + BGPD_HELP_LINE), true);
     // Without --help to ask: 10.x's mgmtd and staticd take no -f.
-    assert.deepEqual([...flavourFor(parseFrrVersion(V103)).configFile].sort(), ['bgpd', 'zebra']);
-    assert.deepEqual([...flavourFor(parseFrrVersion(V844)).configFile].sort(), ['bgpd', 'staticd', 'zebra']);
+    assert.deepEqual(
+      [...flavourFor(parseFrrVersion(V103)).configFile].sort(),
+      ['bfdd', 'bgpd', 'zebra'],
+      'bfdd too (BFD may be turned on)',
+    );
+    assert.deepEqual([...flavourFor(parseFrrVersion(V844)).configFile].sort(), ['bfdd', 'bgpd', 'staticd', 'zebra']);
   });
 
   it('phased restarts: bgpd after zebra, everything after mgmtd, nothing after staticd or bgpd', () => {
@@ -85,7 +90,7 @@ describe('FRR version facts', () => {
     assert.deepEqual(host.daemons, daemonsFor(host.version));
     assert.deepEqual(
       [...host.configFile],
-      host.daemons.filter((d) => helpTakesConfigFile(execFileSync(`/usr/lib/frr/${d}`, ['--help'], { encoding: 'utf8' }))),
+      withBfd(host.daemons, true).filter((d) => helpTakesConfigFile(execFileSync(`/usr/lib/frr/${d}`, ['--help'], { encoding: 'utf8' }))),
     );
     const dir = mkdtempSync(join(tmpdir(), 'frrsup-version-'));
     try {

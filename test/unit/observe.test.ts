@@ -13,8 +13,9 @@ import { connect } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { buildStatus } from '../../src/observe/status.ts';
 import { formatStatus } from '../../src/cli/status-cmd.ts';
+import { parseBfdPeers } from '../../src/state/bfd.ts';
 import type { SupervisorView } from '../../src/observe/view.ts';
-import type { FrrSnapshot } from '../../src/observe/poller.ts';
+import type { FrrSnapshot, PolledDaemon } from '../../src/observe/poller.ts';
 import type { PeerSummary } from '../../src/state/bgp.ts';
 import type { DaemonStatus } from '../../src/supervisor/daemons.ts';
 
@@ -74,6 +75,7 @@ const snap = (peers: PeerSummary[]): FrrSnapshot => ({
   vrfVnis: [],
   l3RemoteVteps: {},
   prefixRoutes: {},
+  bfd: [],
 });
 
 test('liveness: alive without peers; not live when a daemon stays down past its backoff, or vtysh fails 3 polls', () => {
@@ -154,6 +156,24 @@ test('status document and table', () => {
   assert.match(text, /^NEIGHBOUR\s+VRF\s+STATE/m);
   assert.match(text, /^10\.0\.1\.1\s+default\s+Established\s+42s\s+ipv4-unicast\s+3\s+1/m);
   assert.match(text, /^bgpd\s+up\s+1/m);
+  assert.doesNotMatch(text, /^NEIGHBOUR\s+BFD/m, 'no BFD table without BFD');
+  assert.equal(doc.neighbours[0]!.bfd, null);
+});
+
+test('status document and table: the BFD session of each neighbour (real FRR 8.4.4 output)', () => {
+  const v = view({ neighbours: ['10.0.1.1', '10.0.1.99'] });
+  const bfd = parseBfdPeers(readFileSync(new URL('../fixtures/frr-json/bfd/bfd_peers.json', import.meta.url), 'utf8'));
+  const s = { ...snap([peer('10.0.1.1', true), peer('10.0.1.99', false)]), bfd };
+  const doc = buildStatus(v, s, liveness(v, 0), readiness(v, s, 'any'));
+  const [up1, down] = doc.neighbours;
+  assert.equal(up1?.bfd?.up, true);
+  assert.deepEqual(up1?.bfd?.negotiated, { transmitMs: 300, receiveMs: 300, detectTimeMs: 900 });
+  assert.equal(down?.bfd?.up, false);
+  assert.equal(down?.bfd?.negotiated, null);
+  const text = formatStatus(doc);
+  assert.match(text, /^NEIGHBOUR\s+BFD\s+UPTIME\s+HOPS\s+TX MS\s+RX MS\s+DETECT MS\s+DIAGNOSTIC$/m);
+  assert.match(text, /^10\.0\.1\.1\s+up\s+\d+s\s+(?:single|multi)\s+300\s+300\s+900\s+ok$/m);
+  assert.match(text, /^10\.0\.1\.99\s+DOWN\s+-\s+single\s+-\s+-\s+-\s+ok$/m);
 });
 
 test('observer: /metrics is rendered once per change and served from cache; a render overlapping a change is not kept', async () => {
@@ -251,12 +271,12 @@ test('metrics: the FRR families are written in the text format, label values esc
   }
   // every sample line is NAME{...} VALUE, with no raw newline inside a label value
   for (const line of text.split('\n').filter((l) => l !== '' && !l.startsWith('#')))
-    assert.match(line, /^[a-z_]+\{(?:[a-zA-Z_]+="(?:[^"\\\n]|\\["\\n])*",?)*\} -?\d+(?:\.\d+)?$/, line);
+    assert.match(line, /^[a-z_]+(?:\{(?:[a-zA-Z_]+="(?:[^"\\\n]|\\["\\n])*",?)*\})? -?\d+(?:\.\d+)?$/, line);
   assert.equal(
     renderFrrFamilies(undefined, undefined)
       .split('\n')
       .filter((l) => l.startsWith('# TYPE')).length,
-    10,
+    13,
     'every family also without a poll',
   );
   // a session FRR holds down for exceeding maximum-prefix
@@ -306,7 +326,7 @@ test('metrics: a peer listed twice in a snapshot gives one series (a duplicate w
 });
 
 test('poller: a daemon the supervisor does not run is not asked, and is no failed poll (liveness before the first config)', async () => {
-  const running = new Set<'bgpd' | 'zebra'>();
+  const running = new Set<PolledDaemon>();
   const asked: string[] = [];
   const poller = new Poller({
     query: (daemon, command) => {
