@@ -23,6 +23,18 @@ export interface EvpnSpec {
 
 export type VrfBackend = 'kernel' | 'netns';
 
+/** gateway.yaml `changeDrain`: before a restart in EVPN mode, a per-replica delay, then a withdrawal (change-drain.ts). */
+export interface ChangeDrainSpec {
+  enabled: boolean;
+  /** Length of one slot; this replica waits slot x slotSeconds (slot = router id mod slots). */
+  slotSeconds: number;
+  slots: number;
+  /** Pause after the withdrawals are sent, for the router's FIB. */
+  settleSeconds: number;
+  /** The longest wait for the withdrawals to be sent. */
+  maxWaitSeconds: number;
+}
+
 /**
  * BFD towards every neighbour (frr-k8s's profile field names). Present only when `bfd.enabled` is true: then bfdd
  * runs and every neighbour gets `neighbor X bfd profile NAME`.
@@ -67,6 +79,7 @@ export interface GatewaySpec {
    * more prefixes than this has its session torn down (FRR: `Idle (PfxCt)`). 0 = no limit.
    */
   maximumPrefix: number;
+  changeDrain: ChangeDrainSpec;
   /** BFD for the BGP neighbours; undefined = off (bfdd does not run). */
   bfd?: BfdSpec;
 }
@@ -86,4 +99,5 @@ export const GATEWAY_DEFAULTS: GatewaySpec = {
   gracefulRestart: true,
   vrfBackend: 'kernel',
   maximumPrefix: 10000,
+  changeDrain: { enabled: false, slotSeconds: 10, slots: 10, settleSeconds: 1, maxWaitSeconds: 5 },
 };

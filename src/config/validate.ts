@@ -4,7 +4,7 @@
  * a file path like `spec.neighbours[1]` or a Kube-OVN environment variable.
  */
 import type { Reporter } from './problems.ts';
-import type { BfdSpec, BgpSpec, EvpnSpec, GatewaySpec, VrfBackend } from './types.ts';
+import type { BfdSpec, BgpSpec, ChangeDrainSpec, EvpnSpec, GatewaySpec, VrfBackend } from './types.ts';
 import { BFD_DEFAULTS, GATEWAY_DEFAULTS } from './types.ts';
 import { compareAddresses } from './net.ts';
 import * as f from './fields.ts';
@@ -35,6 +35,7 @@ export const GATEWAY_FIELDS = [
   'gracefulRestart',
   'vrfBackend',
   'maximumPrefix',
+  'changeDrain',
   'bfd',
 ] as const;
 export const BFD_FIELDS = [
@@ -46,6 +47,7 @@ export const BFD_FIELDS = [
   'passiveMode',
   'minimumTtl',
 ] as const;
+export const CHANGE_DRAIN_FIELDS = ['enabled', 'slot', 'slots', 'settle', 'maxWait'] as const;
 
 export const MAX_NEIGHBOURS = 1024;
 export const MAX_ROUTE_TARGETS = 64;
@@ -321,7 +323,13 @@ export function validateGateway(doc: Record<string, unknown>, r: Reporter): Gate
       (v, rr) => f.integer(v, rr, 0, 4294967295, 'a prefix count per neighbour and address family (0 = no limit)'),
       d.maximumPrefix,
     ),
+    changeDrain: d.changeDrain,
   };
+  if (has('changeDrain')) {
+    const cd = validateChangeDrain(doc.changeDrain, r.at('changeDrain'));
+    if (cd) spec.changeDrain = cd;
+    else ok = false;
+  }
   if (has('bfd')) {
     const bfd = validateBfd(doc.bfd, r.at('bfd'));
     if (bfd === undefined) ok = false;
@@ -426,4 +434,35 @@ export function checkDeviceNames(g: GatewaySpec, evpn: boolean, r: Reporter): vo
       return;
     }
   });
+}
+
+/**
+ * gateway.yaml `changeDrain` (EVPN mode: a per-replica delay, then a withdrawal, before a restart). Strict: an unknown
+ * key is an error, not a warning, since a misspelt `slot` would silently make every replica restart at once.
+ */
+function validateChangeDrain(value: unknown, r: Reporter): ChangeDrainSpec | undefined {
+  const m = f.mapping(value, r);
+  if (!m) return undefined;
+  const d = GATEWAY_DEFAULTS.changeDrain;
+  let ok = true;
+  for (const key of Object.keys(m)) {
+    if (!(CHANGE_DRAIN_FIELDS as readonly string[]).includes(key)) {
+      r.at(key).error(`unknown field (known: ${CHANGE_DRAIN_FIELDS.join(', ')})`);
+      ok = false;
+    }
+  }
+  const get = <T>(k: (typeof CHANGE_DRAIN_FIELDS)[number], fn: (v: unknown, rr: Reporter) => T | undefined, dflt: T): T => {
+    if (m[k] === undefined || m[k] === null) return dflt;
+    const v = fn(m[k], r.at(k));
+    if (v === undefined) ok = false;
+    return v ?? dflt;
+  };
+  const spec: ChangeDrainSpec = {
+    enabled: get('enabled', f.boolean, true),
+    slotSeconds: get('slot', (v, rr) => f.duration(v, rr, 1, 600), d.slotSeconds),
+    slots: get('slots', (v, rr) => f.integer(v, rr, 1, 64, 'a number of slots'), d.slots),
+    settleSeconds: get('settle', (v, rr) => f.duration(v, rr, 0, 30), d.settleSeconds),
+    maxWaitSeconds: get('maxWait', (v, rr) => f.duration(v, rr, 1, 60), d.maxWaitSeconds),
+  };
+  return ok ? spec : undefined;
 }

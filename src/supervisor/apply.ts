@@ -23,6 +23,7 @@ import { ownedFromSpec } from '../dataplane/types.ts';
 import { checkForwarding } from '../dataplane/forwarding.ts';
 import type { ForwardingCheck } from '../dataplane/forwarding.ts';
 import { writeFileAtomic } from './atomic-write.ts';
+import { drainBeforeRestart, drainsBeforeRestart } from './change-drain.ts';
 
 export type ApplyResult = 'applied' | 'unchanged' | 'invalid' | 'failed';
 
@@ -348,6 +349,18 @@ export class Applier {
         { event: 'config_apply_retry', reason, hash: shown, attempt: retry },
         `retrying the apply that failed (attempt ${retry}): ${failing?.error ?? ''}`,
       );
+
+    // EVPN with several replicas: wait this replica's slot and withdraw its routes before the restart (change-drain.ts).
+    if (this.running && drainsBeforeRestart(this.running.spec, load.spec)) {
+      await drainBeforeRestart({
+        running: this.running.spec,
+        drain: load.spec.gateway.changeDrain,
+        vtysh: this.opts.vtysh,
+        logger: log,
+        stopped: () => this.closed,
+      });
+      if (this.closed) return; // shutting down: the shutdown's own drain follows
+    }
 
     // The devices come first: zebra must find them when it (re)starts. A data plane failure does not stop the
     // apply: BGP runs with what could be set up, the failure is reported (/status, /readyz) and retried every resync.

@@ -51,6 +51,16 @@ export const REPLICAS = {
   vni: 1016,
 } as const;
 
+/**
+ * A prefix only replica i advertises (inside the routed CIDR, so the gateway routes it via the VPC host). Why, in EVPN
+ * mode: an FRR router (8.4 here; FRRouting/frr issue 14108, seen up to 8.5) keeps a VTEP's router-MAC and next-hop
+ * entries (neighbour and FDB entries in its kernel) per prefix using them, and when an ECMP type-5 route changes its
+ * set of next hops (one replica leaving or joining), it may delete the entries of the VTEPs that stay: measured here,
+ * every flow, through every replica, lost for the 2.3 s a single replica's bgpd restart took. A route of its own per
+ * replica keeps each VTEP's entries referenced: then a replica's restart lost nothing (README, "Replicas").
+ */
+export const uniquePrefix = (i: number): string => `10.17.255.${11 + i}/32`;
+
 /** Replica i's underlay address (its POD_IP and router id): 10.0.2.11, 10.0.2.12, ... */
 export const replicaAddress = (i: number): string => `10.0.2.${11 + i}`;
 /** Replica i's address on the VPC side (its internal interface int0). */
@@ -67,6 +77,11 @@ export interface ReplicaLabOptions {
   routerHold?: number;
   /** Extra gateway.yaml lines for replica i (YAML, top level), e.g. `bfd: ...` or `drain: ...`. */
   gatewayExtra?: (i: number) => string;
+  /**
+   * More CIDRs replica i advertises (besides 10.16.0.0/16 and 10.17.0.0/16). Default in EVPN mode: one prefix of its
+   * own, 10.17.255.<11+i>/32 (see {@link uniquePrefix}); BGP-only: none.
+   */
+  advertiseExtra?: (i: number) => string[];
   /** Extra router config: lines before `router bgp` (e.g. a `bfd` block) and inside it (e.g. `neighbor GW bfd`). */
   routerTop?: string[];
   routerBgp?: string[];
@@ -93,6 +108,24 @@ export interface Replica {
 }
 
 let labSeq = 0;
+
+/** Removes the VRF namespaces (`fsl<pid>e<n>r<i>`) that a killed run of this lab left (its pid is gone). */
+async function sweepVrfNamespaces(): Promise<void> {
+  const list = await execa('ip', ['netns', 'list'], { reject: false, stdin: 'ignore' });
+  for (const name of String(list.stdout)
+    .split('\n')
+    .map((l) => l.trim().split(/\s+/)[0] ?? '')) {
+    const pid = Number(/^fsl(\d+)e\d+r\d+$/.exec(name)?.[1]);
+    if (!Number.isInteger(pid) || pid === process.pid) continue;
+    let alive = true;
+    try {
+      process.kill(pid, 0);
+    } catch (e) {
+      alive = (e as NodeJS.ErrnoException).code === 'EPERM';
+    }
+    if (!alive) await execa('ip', ['netns', 'del', name], { reject: false, stdin: 'ignore' });
+  }
+}
 
 /** The router's config: a peer group for the whole underlay subnet, ECMP, and in EVPN mode an L3VNI. */
 export function replicaRouterConf(o: ReplicaLabOptions): string {
@@ -126,8 +159,8 @@ ${
 }
 
 /** Replica i's gateway.yaml. */
-export function replicaGatewayYaml(mode: ReplicaMode, vrf: string, extra = ''): string {
-  const base = `advertise: [${VPC.connectedCidr}, ${VPC.routedCidr}]\ninternalInterface: ${VPC.gatewayIf}\ninternalGateway: ${VPC.address}\n`;
+export function replicaGatewayYaml(mode: ReplicaMode, vrf: string, extra = '', advertiseExtra: string[] = []): string {
+  const base = `advertise: [${[VPC.connectedCidr, VPC.routedCidr, ...advertiseExtra].join(', ')}]\ninternalInterface: ${VPC.gatewayIf}\ninternalGateway: ${VPC.address}\n`;
   const evpn = mode === 'evpn' ? `vrfBackend: netns\nvrf: {name: ${vrf}, table: 2000}\n` : '';
   return `${base}${evpn}${extra ? `${extra.trimEnd()}\n` : ''}`;
 }
@@ -146,6 +179,7 @@ export class ReplicaLab {
 
   /** The lab, its router, hosts and `opts.replicas` replicas (each applied; the router not yet waited on). */
   static async create(opts: ReplicaLabOptions): Promise<ReplicaLab> {
+    await sweepVrfNamespaces();
     const lab = await createLab();
     const r = new ReplicaLab(lab, opts);
     try {
@@ -247,7 +281,12 @@ export class ReplicaLab {
     const files = (): Record<string, string> => ({
       'bgp-conf.yaml': docsBgpConf({ hold: '9s', keepalive: '3s', connect: '1s', ...opts.bgp, neighbours: [REPLICAS.routerAddress] }),
       ...(opts.mode === 'evpn' && { 'evpn-conf.yaml': docsEvpnConf(REPLICAS.vni) }),
-      'gateway.yaml': replicaGatewayYaml(opts.mode, vrf, opts.gatewayExtra?.(index)),
+      'gateway.yaml': replicaGatewayYaml(
+        opts.mode,
+        vrf,
+        opts.gatewayExtra?.(index),
+        opts.advertiseExtra ? opts.advertiseExtra(index) : opts.mode === 'evpn' ? [uniquePrefix(index)] : [],
+      ),
     });
     const sup = startSupervisor(lab, {
       files: files(),
@@ -280,6 +319,7 @@ export class ReplicaLab {
     const has = async (ns: string, dev: string): Promise<boolean> =>
       (await execa('ip', ['-n', ns, 'link', 'show', dev], { reject: false, stdin: 'ignore' })).exitCode === 0;
     if (await has(r.ns, VPC.gatewayIf)) return;
+    if (this.opts.mode === 'evpn' && (await has(r.vrf, VPC.gatewayIf))) return; // still in the VRF namespace (node loss)
     // The kernel destroys a namespace (and the veth in it) asynchronously once its last reference is gone.
     const deadline = Date.now() + 10_000;
     while ((await has(this.vpcNs, `v${index}`)) && Date.now() < deadline) await new Promise((res) => setTimeout(res, 100));
@@ -369,11 +409,60 @@ export class ReplicaLab {
       .sort();
   }
 
-  /** Waits until the router's FIB has exactly these gateways' next hops for the VPC CIDR. */
+  /**
+   * EVPN: the VTEPs whose router MAC the router's kernel knows (neighbour entries on rtbr that zebra installs with
+   * the type-5 route); a FIB next hop without one is a black hole. BGP-only: the FIB next hops.
+   */
+  async routerVteps(): Promise<string[]> {
+    if (this.opts.mode !== 'evpn') return this.routerNextHops();
+    const res = await this.lab.exec(this.lab.rtNs, ['ip', '-j', 'neigh', 'show', 'dev', 'rtbr']);
+    return (JSON.parse(res.stdout || '[]') as Array<{ dst?: string; lladdr?: string }>)
+      .filter((n) => n.dst !== undefined && n.lladdr !== undefined)
+      .map((n) => n.dst as string)
+      .sort();
+  }
+
+  /**
+   * EVPN: samples the router every 100 ms until stopped, and returns the moments a FIB next hop of the VPC CIDR had no
+   * router MAC (a black hole for the flows hashed to it: FRRouting/frr#14108), ms after the start.
+   */
+  watchRouterMacs(): { stop: () => Promise<Array<{ atMs: number; missing: string[] }>> } {
+    const seen: Array<{ atMs: number; missing: string[] }> = [];
+    const t0 = Date.now();
+    let on = this.opts.mode === 'evpn';
+    const loop = (async () => {
+      while (on) {
+        try {
+          const [hops, vteps] = await Promise.all([this.routerNextHops(), this.routerVteps()]);
+          const missing = hops.filter((h) => !vteps.includes(h));
+          if (missing.length > 0) seen.push({ atMs: Date.now() - t0, missing });
+        } catch {
+          // a sample that failed is no sample
+        }
+        await new Promise((res) => setTimeout(res, 100));
+      }
+    })();
+    return {
+      stop: async () => {
+        on = false;
+        await loop;
+        return seen;
+      },
+    };
+  }
+
+  /**
+   * Waits until the router's FIB has exactly these gateways' next hops for the VPC CIDR (EVPN: and knows their router
+   * MACs; a lost replica's entry may outlive its routes, FRRouting/frr#14108).
+   */
   async waitNextHops(indexes: number[], timeoutMs = 60_000): Promise<number> {
     const want = indexes.map(replicaAddress).sort().join(',');
     const t0 = Date.now();
-    await waitFor(async () => (await this.routerNextHops()).join(',') === want, {
+    const known = async (): Promise<boolean> => {
+      const vteps = await this.routerVteps();
+      return indexes.every((i) => vteps.includes(replicaAddress(i)));
+    };
+    await waitFor(async () => (await this.routerNextHops()).join(',') === want && (await known()), {
       timeoutMs,
       intervalMs: 50,
       what: `router next hops ${want} for ${VPC.routedCidr} (now ${(await this.routerNextHops().catch(() => [])).join(',')})`,

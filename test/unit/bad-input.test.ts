@@ -285,6 +285,27 @@ const cases: Case[] = [
     },
     expect: 'bgp-conf.yaml: spec.neighbours[1]: 10.0.1.1 is listed twice',
   },
+  // gateway.yaml changeDrain (strict: an unknown key is an error)
+  {
+    name: 'changeDrain with a misspelt key',
+    files: { 'bgp-conf.yaml': BGP, 'gateway.yaml': 'changeDrain: {slott: 10s}\n' },
+    expect: 'gateway.yaml: changeDrain.slott: unknown field (known: enabled, slot, slots, settle, maxWait)',
+  },
+  {
+    name: 'changeDrain slot not a duration',
+    files: { 'bgp-conf.yaml': BGP, 'gateway.yaml': 'changeDrain: {slot: 10}\n' },
+    expect: 'gateway.yaml: changeDrain.slot: must be a duration string',
+  },
+  {
+    name: 'changeDrain slots out of range',
+    files: { 'bgp-conf.yaml': BGP, 'gateway.yaml': 'changeDrain: {slots: 0}\n' },
+    expect: 'gateway.yaml: changeDrain.slots:',
+  },
+  {
+    name: 'changeDrain not a mapping',
+    files: { 'bgp-conf.yaml': BGP, 'gateway.yaml': 'changeDrain: true\n' },
+    expect: 'gateway.yaml: changeDrain: must be a mapping',
+  },
   // gateway.yaml
   {
     name: 'advertise not a CIDR',
