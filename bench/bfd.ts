@@ -9,11 +9,17 @@
  * Both variants: the gateways' and the router's hold time 9 s (keepalive 3 s), single-hop eBGP, and the router's
  * graceful restart off (`bgp graceful-restart-disable`): with it, FRR keeps a lost peer's routes as stale for the
  * gateway's restart time (120 s) after the session is gone, whatever noticed it. With BFD: gateway.yaml
- * `bfd: {enabled: true}` (300 ms x 3) and `neighbor GW bfd` on the router. Prints a line per run, then one JSON line.
+ * `bfd: {enabled: true}` (300 ms x 3) and `neighbor GW bfd` on the router.
+ *
+ * Then `gr_change_bfd`: does BFD cost the graceful restart its zero loss? The same 3 replicas with BFD, the router's
+ * graceful restart on (FRR's default; `stalepath-time 5`), a BgpConf change (hold time) written to all replicas at
+ * once, each restarting bgpd (bfdd keeps running): every flow's probes lost and longest gap, BENCH_REPS times.
+ * `BENCH_BFD=node_loss` or `=gr_change` runs one part. Prints a line per run, then one JSON line.
  */
 import { LossMeter } from '../test/lab/loss-meter.ts';
-import { ReplicaLab, replicaAddress } from '../test/lab/replicas.ts';
+import { ReplicaLab, replicaAddress, REPLICAS } from '../test/lab/replicas.ts';
 import { waitFor } from '../test/lab/lab.ts';
+import { docsBgpConf } from '../test/lab/configs.ts';
 import { parseBfdPeers } from '../src/state/bfd.ts';
 import { median } from './stats.ts';
 
@@ -108,10 +114,71 @@ function summarize(runs: Run[]): { gap_ms_median: number; gap_ms_max: number; lo
   };
 }
 
-const bfdRuns = await variant(true);
-const noBfdRuns = await variant(false);
-const out = { node_loss_bfd: summarize(bfdRuns), node_loss_no_bfd: summarize(noBfdRuns), reps: REPS, hold_time_s: 9, bfd: '300 ms x 3' };
-log(
-  `node loss, longest gap of the lost replica's flows: with BFD median ${out.node_loss_bfd.gap_ms_median} ms (max ${out.node_loss_bfd.gap_ms_max}), without BFD (hold 9 s) median ${out.node_loss_no_bfd.gap_ms_median} ms (max ${out.node_loss_no_bfd.gap_ms_max})`,
-);
+/** A BgpConf change written to all 3 replicas at once with BFD and graceful restart on: every flow's loss. */
+async function grChangeWithBfd(): Promise<Array<{ lost: number; gapMs: number; sent: number }>> {
+  const lab = await ReplicaLab.create({
+    mode: 'bgp',
+    replicas: 3,
+    bgp: { hold: '9s', keepalive: '3s', connect: '1s', ebgpMultiHop: false },
+    routerBgp: ['bgp graceful-restart stalepath-time 5', 'neighbor GW bfd'],
+    gatewayExtra: () => 'bfd: {enabled: true}',
+    routerBfd: true,
+  });
+  const all = [0, 1, 2];
+  const runs: Array<{ lost: number; gapMs: number; sent: number }> = [];
+  try {
+    await lab.waitNextHops(all, 90_000);
+    for (let rep = 0; rep < REPS; rep++) {
+      const meter = await LossMeter.start(lab.flows(12, 200));
+      let stats;
+      try {
+        await meter.waitFlowing({ timeoutMs: 30_000 });
+        const marks = all.map((i) => lab.replica(i).sup.events.length);
+        const hold = `${12 + 3 * rep}s`;
+        const bgp = docsBgpConf({ hold, keepalive: '3s', connect: '1s', neighbours: [REPLICAS.routerAddress] });
+        for (const i of all) lab.replica(i).sup.volume.update({ ...lab.replica(i).files(), 'bgp-conf.yaml': bgp });
+        await Promise.all(all.map((i) => lab.replica(i).sup.waitForEvent('config_applied', () => true, 120_000, marks[i])));
+        await lab.waitNextHops(all, 60_000);
+        await new Promise((r) => setTimeout(r, 8000)); // a BFD reset at the router would show in this window
+        stats = Object.values(await meter.stop());
+      } catch (e) {
+        await meter.close();
+        throw e;
+      }
+      const run = {
+        lost: stats.reduce((n, s) => n + Math.max(0, s.lost - s.receiverDrops), 0),
+        gapMs: Math.max(0, ...stats.map((s) => s.longestGapMs)),
+        sent: stats.reduce((n, s) => n + s.sent, 0),
+      };
+      runs.push(run);
+      log(`gr_change_bfd rep ${rep + 1}: ${run.lost} of ${run.sent} probes lost, longest gap ${Math.round(run.gapMs)} ms`);
+    }
+  } finally {
+    await lab.cleanup();
+  }
+  return runs;
+}
+
+const part = process.env.BENCH_BFD ?? 'all';
+const out: Record<string, unknown> = { reps: REPS, hold_time_s: 9, bfd: '300 ms x 3' };
+if (part !== 'gr_change') {
+  const bfd = summarize(await variant(true));
+  const noBfd = summarize(await variant(false));
+  Object.assign(out, { node_loss_bfd: bfd, node_loss_no_bfd: noBfd });
+  log(
+    `node loss, longest gap of the lost replica's flows: with BFD median ${bfd.gap_ms_median} ms (max ${bfd.gap_ms_max}), without BFD (hold 9 s) median ${noBfd.gap_ms_median} ms (max ${noBfd.gap_ms_max})`,
+  );
+}
+if (part !== 'node_loss') {
+  const runs = await grChangeWithBfd();
+  const gr = {
+    lost_median: median(runs.map((r) => r.lost)),
+    lost_max: Math.max(...runs.map((r) => r.lost)),
+    gap_ms_median: Math.round(median(runs.map((r) => r.gapMs))),
+    gap_ms_max: Math.round(Math.max(...runs.map((r) => r.gapMs))),
+    runs,
+  };
+  out.gr_change_bfd = gr;
+  log(`config change to all replicas with BFD and graceful restart: lost median ${gr.lost_median} (max ${gr.lost_max})`);
+}
 console.log(JSON.stringify(out));
