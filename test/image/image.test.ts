@@ -302,7 +302,11 @@ describe('the container image, built and run as the lab gateway', { timeout: 1_8
     const detected = await waitEvent('frr_detected');
     assert.equal(detected.version, '10.3');
     assert.deepEqual(detected.daemons, ['mgmtd', 'zebra', 'staticd', 'bgpd']);
-    assert.deepEqual(detected.configFile, ['zebra', 'bgpd'], 'mgmtd and staticd get no -f on FRR 10.3');
+    assert.deepEqual(
+      detected.configFile,
+      ['zebra', 'bfdd', 'bgpd'],
+      'mgmtd and staticd get no -f on FRR 10.3 (bfdd, probed for BFD, does)',
+    );
     const caps = (await inContainer(['grep', '^CapEff', '/proc/1/status'])).trim();
     assert.match(caps, /^CapEff:\s+[0-9a-f]+$/);
     // router -> gateway: installed by bgp in the gateway's kernel table (the container's namespace)
