@@ -4,13 +4,15 @@
  *
  * Per mode (`bgp`, `evpn`), N = 3, BENCH_REPS repetitions (default 5) of each event:
  * - all_at_once_change: a hold-time change written to every replica at once (bgpd restarts; EVPN with changeDrain
- *   {slot: 5s, slots: 3});
+ *   {slot: 5s, slots: 3, anchors: 10.17.255.0/24}; BENCH_EVPN_ANCHORS=0 leaves the anchors out);
  * - rolling_change: the same, one replica after the other, each back at the router before the next;
  * - drain_one: one replica's supervisor SIGTERMed (router convergence: SIGTERM -> its path gone from the FIB);
  * - join_one: that replica started again (router convergence: start -> its path in the FIB, EVPN with its VTEP);
  * - node_loss: one replica's link cut and its processes SIGKILLed; the black hole lasts until the router's hold
  *   time (9 s) expires; BGP-only, graceful restart then keeps the routes as stale, bounded here by the router's
  *   `bgp graceful-restart stalepath-time 5` (default: the gateway's restart time, 120 s).
+ * The router: the lab's FRR 8.4.4 in BGP-only mode; in EVPN mode FRR 10.3 in a container (test/lab/router-container.ts;
+ * FRR 8.4.4's zebra loses router MACs when an ECMP type-5 route changes), or the lab's 8.4.4 with BENCH_EVPN_ROUTER=host.
  * Then, BENCH_N10=1 (default), N = 10 in EVPN mode: start-up, convergence after a drain and a join, and per replica
  * the supervisor's RSS and idle CPU (10 s), and the FRR daemons' RSS.
  * Prints a line per figure, then one JSON object (by_event[NAME][MODE] with lost_median, lost_max, gap_ms_median,
@@ -29,6 +31,8 @@ import { sampleProc } from './proc.ts';
 const REPS = Number(process.env.BENCH_REPS ?? 5);
 const MODES = (process.env.BENCH_MODES?.split(',') ?? ['bgp', 'evpn']).filter(Boolean) as ReplicaMode[];
 const N10 = process.env.BENCH_N10 !== '0';
+const EVPN_ROUTER = process.env.BENCH_EVPN_ROUTER === 'host' ? 'host' : 'frr10';
+const ANCHORS = process.env.BENCH_EVPN_ANCHORS === '0' ? '' : ', anchors: 10.17.255.0/24';
 const EVENTS = ['all_at_once_change', 'rolling_change', 'drain_one', 'join_one', 'node_loss'] as const;
 type EventName = (typeof EVENTS)[number];
 const t0 = Date.now();
@@ -70,7 +74,11 @@ const createLab = (mode: ReplicaMode, replicas: number): Promise<ReplicaLab> =>
   ReplicaLab.create({
     mode,
     replicas,
-    ...(mode === 'evpn' && { gatewayExtra: () => 'changeDrain: {slot: 5s, slots: 3}' }),
+    ...(mode === 'evpn' && {
+      gatewayExtra: () => `changeDrain: {slot: 5s, slots: 3${ANCHORS}}`,
+      advertiseExtra: () => [],
+      router: EVPN_ROUTER,
+    }),
     ...(mode === 'bgp' && { routerBgp: ['bgp graceful-restart stalepath-time 5'] }),
   });
 
@@ -240,7 +248,9 @@ console.log(
     reps: REPS,
     flows: 12,
     rate_pps_per_flow: 200,
-    note: 'lost_* summed over the 12 flows of a run, gap_ms_* the longest gap of any flow; hold time 9 s; bgp: router stalepath-time 5 s; evpn: changeDrain {slot: 5s, slots: 3}, one /32 per replica',
+    note: `lost_* summed over the 12 flows of a run, gap_ms_* the longest gap of any flow; hold time 9 s; bgp: router FRR 8.4.4, stalepath-time 5 s; evpn: router ${EVPN_ROUTER === 'frr10' ? 'FRR 10.3' : 'FRR 8.4.4'}, changeDrain {slot: 5s, slots: 3${ANCHORS}}`,
+    evpn_router: EVPN_ROUTER === 'frr10' ? 'FRR 10.3 (container)' : 'FRR 8.4.4',
+    evpn_anchors: ANCHORS !== '',
     duration_s: Math.round((Date.now() - t0) / 1000),
     by_event: results,
     convergence_ms: convergence,
