@@ -33,6 +33,12 @@ export interface ChangeDrainSpec {
   settleSeconds: number;
   /** The longest wait for the withdrawals to be sent. */
   maxWaitSeconds: number;
+  /**
+   * An IPv4 range (canonical CIDR, /8../30) of which this replica advertises one /32 of its own (its anchor: router id
+   * mod the range's size) besides `advertise`, and keeps while it drains the rest before a restart: a router then keeps
+   * every replica's router MAC while another replica's paths come and go (changeDrainAnchor). Undefined: none.
+   */
+  anchors?: string;
 }
 
 /**

@@ -47,7 +47,7 @@ export const BFD_FIELDS = [
   'passiveMode',
   'minimumTtl',
 ] as const;
-export const CHANGE_DRAIN_FIELDS = ['enabled', 'slot', 'slots', 'settle', 'maxWait'] as const;
+export const CHANGE_DRAIN_FIELDS = ['enabled', 'slot', 'slots', 'settle', 'maxWait', 'anchors'] as const;
 
 export const MAX_NEIGHBOURS = 1024;
 export const MAX_ROUTE_TARGETS = 64;
@@ -436,6 +436,17 @@ export function checkDeviceNames(g: GatewaySpec, evpn: boolean, r: Reporter): vo
   });
 }
 
+/** `changeDrain.anchors`: an IPv4 network of /8../30, each replica's anchor one /32 of it. */
+function validateAnchors(value: unknown, r: Reporter): string | undefined {
+  const c = f.cidr(value, r);
+  if (!c) return undefined;
+  if (c.family !== 4 || c.length < 8 || c.length > 30) {
+    r.error(`must be an IPv4 range of /8 to /30 (each replica advertises one /32 of it); got ${c.canonical}`);
+    return undefined;
+  }
+  return c.canonical;
+}
+
 /**
  * gateway.yaml `changeDrain` (EVPN mode: a per-replica delay, then a withdrawal, before a restart). Strict: an unknown
  * key is an error, not a warning, since a misspelt `slot` would silently make every replica restart at once.
@@ -464,5 +475,7 @@ function validateChangeDrain(value: unknown, r: Reporter): ChangeDrainSpec | und
     settleSeconds: get('settle', (v, rr) => f.duration(v, rr, 0, 30), d.settleSeconds),
     maxWaitSeconds: get('maxWait', (v, rr) => f.duration(v, rr, 1, 60), d.maxWaitSeconds),
   };
+  const anchors = get<string | undefined>('anchors', validateAnchors, undefined);
+  if (anchors !== undefined) spec.anchors = anchors;
   return ok ? spec : undefined;
 }

@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BfdSpec, Spec } from '../config/types.ts';
 import { BFD_DEFAULTS, BFD_DEFAULT_MINIMUM_TTL } from '../config/types.ts';
+import { compareAddresses, parseCidr } from '../config/net.ts';
 import { Templates } from './template.ts';
 
 export const TEMPLATE_DIR = fileURLToPath(new URL('../../frr-templates/', import.meta.url));
@@ -96,6 +97,29 @@ export function routeDistinguisher(routerId: string, vni: number): string {
   return `${routerId}:${vni <= 65535 ? vni : vni % 65536}`;
 }
 
+/**
+ * This replica's anchor (gateway.yaml `changeDrain.anchors`): the /32 of the range at offset (router id as a 32-bit
+ * number) mod (the range's size). Pod IPs handed out from one subnet differ in their last bits, so replicas get
+ * different anchors as long as the range holds more addresses than the subnet's replicas differ by.
+ */
+export function replicaAnchor(routerId: string, anchors: string): string {
+  const c = parseCidr(anchors);
+  if (typeof c === 'string' || c.family !== 4) throw new Error(`changeDrain.anchors: ${anchors} is not an IPv4 range`);
+  const size = 2 ** (32 - c.length);
+  const base = c.bytes.reduce((acc, o) => acc * 256 + o, 0);
+  const id = routerId.split('.').reduce((acc, o) => acc * 256 + Number(o), 0);
+  const a = base + (id % size);
+  return `${[24, 16, 8, 0].map((sh) => Math.floor(a / 2 ** sh) % 256).join('.')}/32`;
+}
+
+/** Canonical CIDRs in FRR's order (address, then length): how `show running-config` lists `network` statements. */
+function sortCidrs(cidrs: string[]): string[] {
+  const parsed = cidrs.map((c) => ({ text: c, p: parseCidr(c) }));
+  return parsed
+    .sort((a, b) => (typeof a.p === 'string' || typeof b.p === 'string' ? 0 : compareAddresses(a.p, b.p) || a.p.length - b.p.length))
+    .map((x) => x.text);
+}
+
 export function buildView(spec: Spec): Record<string, unknown> {
   const { bgp, evpn, gateway } = spec;
   const v4n = bgp.neighbours.filter((n) => !isV6(n));
@@ -134,7 +158,11 @@ export function buildView(spec: Spec): Record<string, unknown> {
   if (evpn) {
     // L3VPN: the neighbours carry only l2vpn evpn; the VPC's prefixes live in the VRF instance.
     defaultAfs = [];
-    const vrfAfs = [af(4, []), af(6, [])].filter(
+    const v4 = af(4, []);
+    // The anchor (changeDrain.anchors) is advertised like any prefix of `advertise`, whatever the advertise mode.
+    const anchor = gateway.changeDrain.anchors !== undefined && replicaAnchor(bgp.routerId, gateway.changeDrain.anchors);
+    if (anchor && !v4.networks.includes(anchor)) v4.networks = sortCidrs([...v4.networks, anchor]);
+    const vrfAfs = [v4, af(6, [])].filter(
       (a) => a.networks.length > 0 || (a.redistribute !== false && (a.afi === 'ipv4' || redistributing)),
     );
     vrfInstance = {
@@ -154,7 +182,16 @@ export function buildView(spec: Spec): Record<string, unknown> {
     routerId: bgp.routerId,
     gracefulRestart: gateway.gracefulRestart,
     neighbours,
-    evpn: evpn ? { vrf: gateway.vrf.name, vni: evpn.vni, activate: bgp.neighbours } : false,
+    evpn: evpn
+      ? {
+          vrf: gateway.vrf.name,
+          vni: evpn.vni,
+          activate: bgp.neighbours,
+          // The anchor's own route in the VRF (staticd): bgpd's `network` needs a route to the exact prefix, and an
+          // anchor is an address nobody uses: traffic to it is dropped at the gateway.
+          anchorRoute: gateway.changeDrain.anchors !== undefined && replicaAnchor(bgp.routerId, gateway.changeDrain.anchors),
+        }
+      : false,
     defaultAfs,
     vrfInstance,
     v4Filter: usesV4Filter && { prefixList: FILTERS.v4PrefixList, routeMap: FILTERS.v4RouteMap },

@@ -28,7 +28,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { ChangeDrainSpec, Spec } from '../config/types.ts';
 import type { Vtysh } from '../frr/vtysh.ts';
 import type { Logger } from '../log.ts';
-import { buildView } from '../render/frr-conf.ts';
+import { buildView, replicaAnchor } from '../render/frr-conf.ts';
 import { parseEvpnSummary } from '../state/bgp.ts';
 
 /** A restart of this running config withdraws routes at the router, and a drain was asked for. */
@@ -54,6 +54,35 @@ export interface ChangeDrainOptions {
    * are gone or going anyway: draining is pointless, and the crash recovery must not wait behind the slot).
    */
   signal: AbortSignal;
+}
+
+/**
+ * The vtysh commands that withdraw this replica's type-5 routes. Without anchors: every route (`no advertise ipv4|ipv6
+ * unicast`). With anchors: every IPv4 route but the anchor (`no network` for each advertised prefix, `no redistribute`
+ * in the redistribute mode) and every IPv6 route: the router keeps this replica's router MAC (the anchor still uses
+ * it) while it takes the replica out of the ECMP sets, and deletes it only at the restart, when no flow uses it.
+ * An FRR router deletes a VTEP's router-MAC entry a moment (~0.1 ms) before it replaces the route that used it: a
+ * packet hashed to that VTEP in between is lost (README, Replicas).
+ */
+export function withdrawCommands(running: Spec): string[] {
+  const inst = buildView(running).vrfInstance as
+    { advertiseIpv6?: boolean; afs: Array<{ afi: string; networks: string[]; redistribute: string | false }> } | false;
+  const { bgp, gateway } = running;
+  const head = ['configure terminal', `router bgp ${bgp.localAsn} vrf ${gateway.vrf.name}`];
+  const v6 = inst && inst.advertiseIpv6 === true ? ['no advertise ipv6 unicast'] : [];
+  if (gateway.changeDrain.anchors === undefined || !inst) return [...head, 'address-family l2vpn evpn', 'no advertise ipv4 unicast', ...v6];
+  const anchor = replicaAnchor(bgp.routerId, gateway.changeDrain.anchors);
+  const v4 = inst.afs.find((a) => a.afi === 'ipv4');
+  return [
+    ...head,
+    'address-family ipv4 unicast',
+    ...(v4?.networks ?? []).filter((n) => n !== anchor).map((n) => `no network ${n}`),
+    ...(v4 && v4.redistribute !== false
+      ? [`no redistribute kernel route-map ${v4.redistribute}`, `no redistribute connected route-map ${v4.redistribute}`]
+      : []),
+    'exit-address-family',
+    ...(v6.length > 0 ? ['address-family l2vpn evpn', ...v6] : []),
+  ];
 }
 
 /** drained: withdrawn and settled; failed: the withdrawal failed (the restart goes on); cut: the signal ended it. */
@@ -103,14 +132,7 @@ export async function drainBeforeRestart(o: ChangeDrainOptions): Promise<ChangeD
     let sentBefore: number;
     let sent: number;
     try {
-      const inst = buildView(running).vrfInstance as { advertiseIpv6?: boolean } | false;
-      const cmds = [
-        'configure terminal',
-        `router bgp ${running.bgp.localAsn} vrf ${running.gateway.vrf.name}`,
-        'address-family l2vpn evpn',
-        'no advertise ipv4 unicast',
-        ...(inst && inst.advertiseIpv6 === true ? ['no advertise ipv6 unicast'] : []),
-      ];
+      const cmds = withdrawCommands(running);
       sentBefore = await sentNow();
       await unlessCut(vtysh.run(cmds, { timeoutMs: 3000 }), signal);
       // Done when the count of routes sent to the EVPN neighbours has dropped and holds still (what is left is not this

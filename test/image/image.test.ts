@@ -32,7 +32,7 @@ import {
   podman,
   removeAll,
   ULIMITS,
-} from './podman.ts';
+} from '../lab/podman.ts';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const HTTP_GET = join(REPO, 'test/lab/http-get.js');

@@ -38,6 +38,7 @@ import { REMOTE, VPC } from './hosts.ts';
 import { METER_PORT } from './loss-meter.ts';
 import type { FlowSpec } from './loss-meter.ts';
 import { listType5Routes } from './evpn-routes.ts';
+import { ContainerRouter, ensureRouterImage } from './router-container.ts';
 
 export type ReplicaMode = 'bgp' | 'evpn';
 
@@ -89,6 +90,13 @@ export interface ReplicaLabOptions {
   routerBfd?: boolean;
   /** The router keeps routes of a restarting gateway (graceful restart helper; FRR's default). Default true. */
   routerGracefulRestart?: boolean;
+  /**
+   * Which FRR is the router: `host`, the lab's own (Debian's FRR 8.4.4, default), or `frr10`, FRR 10.3 in a container
+   * (test/lab/router-container.ts; needs podman and the trixie base of scripts/image-base.sh). FRR 8.4.4 loses the
+   * router MACs of the VTEPs that stay when an ECMP type-5 route changes (FRRouting/frr#14108): EVPN tests that count
+   * lost packets use `frr10`.
+   */
+  router?: 'host' | 'frr10';
   /** Supervisor flags (default --resync 2s --poll-interval 1s). */
   supervisorArgs?: string[];
   /** Environment of every supervisor (besides PATH and POD_IP). */
@@ -167,7 +175,9 @@ export function replicaGatewayYaml(mode: ReplicaMode, vrf: string, extra = '', a
 
 export class ReplicaLab {
   readonly replicas: Replica[] = [];
-  router!: RouterInstance;
+  /** The router's vtysh (the lab's FRR instance, or the FRR 10.3 container). */
+  router!: Pick<RouterInstance, 'vtysh'>;
+  #container: ContainerRouter | undefined;
   remoteNs = '';
   vpcNs = '';
   readonly seq = labSeq++;
@@ -209,7 +219,10 @@ export class ReplicaLab {
     const { lab } = this;
     const rt = lab.rtNs;
     // underlay bridge at the router
-    await this.#ip(rt, 'link', 'add', 'ubr', 'type', 'bridge');
+    // A bridge takes the lowest MAC of its ports unless it has one of its own: a replica's port going (its namespace
+    // removed by a drain or a node loss) would change the router's (or the VPC host's) MAC under the other replicas,
+    // whose neighbour entries then point at a MAC nobody has (every flow lost until they re-resolve, ~30 s).
+    await this.#ip(rt, 'link', 'add', 'ubr', 'address', '02:00:00:00:02:01', 'type', 'bridge');
     await this.#ip(rt, 'addr', 'add', `${REPLICAS.routerAddress}/${REPLICAS.prefixLen}`, 'dev', 'ubr');
     await this.#ip(rt, 'link', 'set', 'ubr', 'up');
     // remote host behind the router
@@ -222,7 +235,7 @@ export class ReplicaLab {
     await this.#ip(this.remoteNs, 'route', 'add', 'default', 'via', REMOTE.routerAddress);
     // VPC host: a bridge every gateway's int0 joins
     this.vpcNs = await lab.addNamespace('vpc');
-    await this.#ip(this.vpcNs, 'link', 'add', 'vbr', 'type', 'bridge');
+    await this.#ip(this.vpcNs, 'link', 'add', 'vbr', 'address', '02:00:00:00:16:01', 'type', 'bridge');
     await this.#ip(this.vpcNs, 'addr', 'add', `${VPC.address}/${VPC.prefixLen}`, 'dev', 'vbr');
     await this.#ip(this.vpcNs, 'addr', 'add', `${VPC.routedAddress}/32`, 'dev', 'lo');
     await this.#ip(this.vpcNs, 'link', 'set', 'vbr', 'up');
@@ -253,10 +266,21 @@ export class ReplicaLab {
       await lab.exec(rt, ['ip', 'link', 'set', 'rtbr', 'up']);
       await lab.exec(rt, ['ip', 'link', 'set', 'rtvx', 'up']);
     }
-    this.router = await lab.startRouter(
-      replicaRouterConf(this.opts),
-      this.opts.routerBfd ? { daemons: ['zebra', 'bfdd', 'staticd', 'bgpd'] } : {},
-    );
+    if (this.opts.router === 'frr10') {
+      await ensureRouterImage();
+      this.#container = await ContainerRouter.start({
+        ns: rt,
+        config: replicaRouterConf(this.opts),
+        daemons: this.opts.routerBfd ? ['bgpd', 'bfdd'] : ['bgpd'],
+        dir: lab.tmpDir,
+      });
+      this.router = this.#container;
+    } else {
+      this.router = await lab.startRouter(
+        replicaRouterConf(this.opts),
+        this.opts.routerBfd ? { daemons: ['zebra', 'bfdd', 'staticd', 'bgpd'] } : {},
+      );
+    }
   }
 
   /** Creates replica `index` (default: the next one) and starts its supervisor. */
@@ -400,6 +424,14 @@ export class ReplicaLab {
       .sort();
   }
 
+  /** The router's FIB routes inside a range (e.g. changeDrain anchors): `PREFIX via NEXTHOP`, sorted. */
+  async routerAnchors(range = '10.17.255.0/24'): Promise<string[]> {
+    const res = await this.lab.exec(this.lab.rtNs, ['ip', '-j', 'route', 'show', 'root', range]);
+    return (JSON.parse(res.stdout || '[]') as Array<{ dst: string; gateway?: string }>)
+      .map((r) => `${r.dst.includes('/') ? r.dst : `${r.dst}/32`} via ${r.gateway ?? '?'}`)
+      .sort();
+  }
+
   /** The route distinguishers under which the router holds a type-5 route for the VPC CIDR, received from a gateway. */
   async routerType5Rds(prefix = VPC.routedCidr): Promise<string[]> {
     const routes = listType5Routes(await this.router.vtysh('show bgp l2vpn evpn route type prefix json'));
@@ -504,6 +536,7 @@ export class ReplicaLab {
   async cleanup(): Promise<void> {
     await Promise.all(this.replicas.map((r) => r.sup.cleanup().catch(() => undefined)));
     for (const r of this.replicas) await execa('ip', ['netns', 'del', r.vrf], { reject: false, stdin: 'ignore' });
+    await this.#container?.stop();
     await this.lab.cleanup();
   }
 }

@@ -289,7 +289,7 @@ const cases: Case[] = [
   {
     name: 'changeDrain with a misspelt key',
     files: { 'bgp-conf.yaml': BGP, 'gateway.yaml': 'changeDrain: {slott: 10s}\n' },
-    expect: 'gateway.yaml: changeDrain.slott: unknown field (known: enabled, slot, slots, settle, maxWait)',
+    expect: 'gateway.yaml: changeDrain.slott: unknown field (known: enabled, slot, slots, settle, maxWait, anchors)',
   },
   {
     name: 'changeDrain slot not a duration',

@@ -7,13 +7,14 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { changeDrainDelay, drainsBeforeRestart } from '../../src/supervisor/change-drain.ts';
+import { changeDrainDelay, drainsBeforeRestart, withdrawCommands } from '../../src/supervisor/change-drain.ts';
 import { Applier } from '../../src/supervisor/apply.ts';
 import { Lifecycle } from '../../src/supervisor/lifecycle.ts';
 import { loadConfig } from '../../src/config/load.ts';
 import type { HostFacts } from '../../src/config/facts.ts';
-import { configHash, renderFrrConf, shownConfigHash } from '../../src/render/frr-conf.ts';
+import { configHash, renderFrrConf, replicaAnchor, shownConfigHash } from '../../src/render/frr-conf.ts';
 import type { DaemonName } from '../../src/frr/daemon.ts';
 import { createLogger } from '../../src/log.ts';
 import { docsBgpConf, docsEvpnConf } from '../lab/configs.ts';
@@ -285,3 +286,55 @@ describe('change drain inside an apply (fakes, through the Lifecycle)', () => {
 });
 
 type Harness = Awaited<ReturnType<typeof drainHarness>>;
+
+test('changeDrain.anchors: each replica its own /32 of the range (router id mod size); strict IPv4 /8../30', () => {
+  assert.equal(replicaAnchor('10.0.2.11', '10.17.255.0/24'), '10.17.255.11/32');
+  assert.equal(replicaAnchor('10.0.1.13', '10.16.255.0/28'), '10.16.255.13/32');
+  assert.equal(replicaAnchor('10.0.1.29', '10.16.255.0/28'), '10.16.255.13/32', '29 mod 16 = 13');
+  assert.equal(replicaAnchor('192.168.3.200', '10.0.0.0/8'), '10.168.3.200/32');
+  const ips = Array.from({ length: 10 }, (_, k) => `10.0.2.${250 + k > 255 ? 250 + k - 256 : 250 + k}`);
+  assert.equal(new Set(ips.map((ip) => replicaAnchor(ip, '10.17.255.0/28'))).size, 10, 'consecutive Pod IPs, different anchors');
+  for (const [value, message] of [
+    ['fd00::/64', /must be an IPv4 range of \/8 to \/30/],
+    ['10.17.255.0/31', /must be an IPv4 range of \/8 to \/30/],
+    ['10.17.255.1/24', /host bits are set; the network is 10\.17\.255\.0\/24/],
+    [24, /must be a CIDR string/],
+  ] as const) {
+    const problems: Problem[] = [];
+    assert.equal(validateGateway({ changeDrain: { anchors: value } }, new Reporter(problems, 'gateway.yaml')), undefined);
+    assert.match(problems.map((p) => `${p.path}: ${p.message}`).join('\n'), /changeDrain\.anchors: /);
+    assert.match(problems.map((p) => p.message).join('\n'), message);
+  }
+});
+
+test('withdrawal commands: everything without anchors; with anchors every prefix but the anchor, IPv6 via advertise', async () => {
+  const spec = async (name: string): Promise<Spec> => {
+    const dir = fileURLToPath(new URL(`../golden/${name}/input/`, import.meta.url));
+    const r = await loadConfig({
+      configDir: dir,
+      facts: { env: { POD_IP: '10.0.1.13' }, interfaceIPv4: () => Promise.resolve(undefined) },
+    });
+    assert.ok(r.spec, JSON.stringify(r.problems));
+    return r.spec;
+  };
+  const head = ['configure terminal', 'router bgp 65002 vrf vrf-vpn'];
+  assert.deepEqual(withdrawCommands(await spec('docs-evpn')), [...head, 'address-family l2vpn evpn', 'no advertise ipv4 unicast']);
+  assert.deepEqual(withdrawCommands(await spec('evpn-anchors')), [
+    ...head,
+    'address-family ipv4 unicast',
+    'no network 10.16.0.0/16',
+    'no network 10.17.0.0/16',
+    'exit-address-family',
+    'address-family l2vpn evpn',
+    'no advertise ipv6 unicast',
+  ]);
+  assert.deepEqual(withdrawCommands(await spec('evpn-anchors-redistribute')), [
+    ...head,
+    'address-family ipv4 unicast',
+    'no redistribute kernel route-map FRRSUP-EXPORT-V4',
+    'no redistribute connected route-map FRRSUP-EXPORT-V4',
+    'exit-address-family',
+    'address-family l2vpn evpn',
+    'no advertise ipv6 unicast',
+  ]);
+});

@@ -1,0 +1,161 @@
+/**
+ * The external router as FRR 10.3 (Debian trixie) in a container, inside a lab namespace: for the replica lab's EVPN
+ * mode, where the lab's own FRR 8.4.4 is a bad router. FRR 8.4.4's zebra loses the router-MAC and next-hop entries
+ * of the VTEPs that stay when an ECMP type-5 route changes its set of next hops (FRRouting/frr issue 14108; the
+ * fix, "zebra: fix evpn rmac nh list cmp function", PR 13854, reached 9.0): every replica's traffic is then
+ * black-holed while one replica restarts. A router that keeps router MACs per next hop is what users peer with
+ * (a data-centre switch, or any FRR >= 9.0), so the replica tests that count lost packets in EVPN mode run this one.
+ *
+ * The image (`localhost/frr-supervisor-lab-router:10.3`) is Debian's frr and iproute2 on the debian:trixie-slim base
+ * that scripts/image-base.sh makes (no registry); {@link ensureRouterImage} builds it once from
+ * test/lab/router-image/Containerfile and keeps it (a later run reuses it). The container runs in the namespace
+ * (`--network ns:/run/netns/NAME`), privileged (zebra programs the namespace's routes, neighbours and FDB), with
+ * /etc/frr from the lab's temp dir (frr.conf, daemons, vtysh.conf) and FRR's own init script. Its name carries the
+ * test process's pid; {@link ContainerRouter.stop} removes it, an exit handler removes what is left, and a later
+ * run removes containers whose process is gone.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
+import { ownContainer, podman, ULIMITS } from './podman.ts';
+import { waitFor } from './lab.ts';
+
+export const ROUTER_IMAGE = 'localhost/frr-supervisor-lab-router:10.3';
+const CONTAINERFILE_DIR = fileURLToPath(new URL('./router-image/', import.meta.url));
+const NAME_PREFIX = 'fslrt';
+
+let seq = 0;
+
+/** Whether podman and the debian:trixie-slim base are here (scripts/image-base.sh installs and makes them). */
+export async function routerImagePrerequisites(): Promise<string | undefined> {
+  const p = await execa('podman', ['--version'], { reject: false, stdin: 'ignore' }).catch(() => undefined);
+  if (p === undefined || p.exitCode !== 0) return 'podman is not installed (scripts/image-base.sh installs it)';
+  const base = await podman(['image', 'exists', 'localhost/debian:trixie-slim'], { reject: false });
+  const pub = await podman(['image', 'exists', 'debian:trixie-slim'], { reject: false });
+  if (base.exitCode !== 0 && pub.exitCode !== 0) return 'no debian:trixie-slim image (scripts/image-base.sh makes it)';
+  return undefined;
+}
+
+/** Builds the router image when it is missing (about 10 s with Debian's mirror reachable). Returns its FRR version. */
+export async function ensureRouterImage(): Promise<string> {
+  if ((await podman(['image', 'exists', ROUTER_IMAGE], { reject: false })).exitCode !== 0) {
+    const r = await podman(['build', '--network', 'host', '--pull=never', ...ULIMITS.slice(0, 2), '-t', ROUTER_IMAGE, CONTAINERFILE_DIR], {
+      reject: false,
+      timeoutMs: 900_000,
+    });
+    if (r.exitCode !== 0)
+      throw new Error(`building ${ROUTER_IMAGE} failed:\n${`${r.stdout}\n${r.stderr}`.split('\n').slice(-30).join('\n')}`);
+  }
+  const v = await podman(['run', '--rm', ...ULIMITS, '--network', 'none', '--entrypoint', '/usr/lib/frr/zebra', ROUTER_IMAGE, '--version']);
+  return /version (\S+)/.exec(v.stdout)?.[1] ?? 'unknown';
+}
+
+/** Removes router containers left by test processes that are gone (a killed run). */
+export async function sweepRouterContainers(): Promise<void> {
+  const r = await podman(['ps', '-a', '--format', '{{.Names}}'], { reject: false });
+  for (const name of r.stdout.split('\n')) {
+    const pid = Number(new RegExp(`^${NAME_PREFIX}(\\d+)-`).exec(name)?.[1]);
+    if (!Number.isInteger(pid) || pid === process.pid) continue;
+    let alive = true;
+    try {
+      process.kill(pid, 0);
+    } catch (e) {
+      alive = (e as NodeJS.ErrnoException).code === 'EPERM';
+    }
+    if (!alive) await podman(['rm', '-f', '-t', '0', name], { reject: false });
+  }
+}
+
+export interface ContainerRouterOptions {
+  /** The lab namespace the router runs in. */
+  ns: string;
+  /** frr.conf. */
+  config: string;
+  /** Daemons besides zebra, mgmtd and staticd (default bgpd). */
+  daemons?: Array<'bgpd' | 'bfdd'>;
+  /** A directory of the lab's (its temp dir) for /etc/frr. */
+  dir: string;
+}
+
+/** FRR 10.3 in a container in a lab namespace; `vtysh()` as the lab's own FRR instances have it. */
+export class ContainerRouter {
+  readonly version = '10.3';
+
+  private constructor(
+    readonly name: string,
+    readonly ns: string,
+  ) {}
+
+  static async start(o: ContainerRouterOptions): Promise<ContainerRouter> {
+    await sweepRouterContainers();
+    const name = ownContainer(`${NAME_PREFIX}${process.pid}-${seq++}`);
+    const etc = join(o.dir, `${name}-etc`);
+    await mkdir(etc, { recursive: true });
+    const daemons = new Set(o.daemons ?? ['bgpd']);
+    await writeFile(join(etc, 'frr.conf'), o.config);
+    await writeFile(join(etc, 'vtysh.conf'), 'service integrated-vtysh-config\n');
+    await writeFile(
+      join(etc, 'daemons'),
+      [
+        `bgpd=${daemons.has('bgpd') ? 'yes' : 'no'}`,
+        `bfdd=${daemons.has('bfdd') ? 'yes' : 'no'}`,
+        'staticd=yes',
+        'vtysh_enable=yes',
+        'zebra_options=" -A 127.0.0.1 -s 90000000"',
+        'mgmtd_options=" -A 127.0.0.1"',
+        'bgpd_options=" -A 127.0.0.1"',
+        'staticd_options=" -A 127.0.0.1"',
+        'bfdd_options=" -A 127.0.0.1"',
+        '',
+      ].join('\n'),
+    );
+    const router = new ContainerRouter(name, o.ns);
+    // FRR's init script starts the daemons (watchfrr keeps them) and loads frr.conf; the container then idles.
+    await podman([
+      'run',
+      '-d',
+      '--name',
+      name,
+      ...ULIMITS,
+      '--privileged',
+      '--network',
+      `ns:/run/netns/${o.ns}`,
+      '-v',
+      `${etc}:/etc/frr`,
+      '--entrypoint',
+      '/bin/sh',
+      ROUTER_IMAGE,
+      '-c',
+      '/usr/lib/frr/frrinit.sh start && exec sleep infinity',
+    ]);
+    try {
+      await waitFor(async () => (await router.vtysh('show bgp summary json').catch(() => '')).includes('{'), {
+        timeoutMs: 60_000,
+        intervalMs: 250,
+        what: `FRR 10.3 router ${name} answering vtysh`,
+      });
+    } catch (e) {
+      const logs = await podman(['logs', name], { reject: false });
+      await router.stop();
+      throw new Error(`${(e as Error).message}\ncontainer output:\n${`${logs.stdout}\n${logs.stderr}`.split('\n').slice(-20).join('\n')}`, {
+        cause: e,
+      });
+    }
+    return router;
+  }
+
+  /** Runs vtysh commands in the container (one invocation) and returns stdout. */
+  async vtysh(cmds: string[] | string): Promise<string> {
+    const list = Array.isArray(cmds) ? cmds : [cmds];
+    const r = await podman(['exec', this.name, 'vtysh', ...list.flatMap((c) => ['-c', c])], { reject: false, timeoutMs: 30_000 });
+    if (r.exitCode !== 0)
+      throw new Error(`vtysh ${list.join('; ')} in ${this.name} failed (exit ${r.exitCode ?? '?'}): ${r.stderr || r.stdout}`);
+    return r.stdout;
+  }
+
+  /** Removes the container (its daemons die with it). Idempotent. */
+  async stop(): Promise<void> {
+    await podman(['rm', '-f', '-t', '2', this.name], { reject: false });
+  }
+}
