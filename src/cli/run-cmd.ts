@@ -11,6 +11,18 @@ import { HEARTBEAT_MS } from '../observe/health.ts';
 /** The longest a SIGTERM/SIGINT shutdown may take (the Pod's grace period in deploy/ is 30 s). */
 export const SHUTDOWN_LIMIT_MS = 20_000;
 
+/**
+ * Resolves with the first SIGTERM or SIGINT. The listeners stay (`process.on`, not `once`): execa's subprocess cleanup
+ * (signal-exit, installed while a vtysh or ip call runs) re-raises a signal on this process when it finds no listener
+ * but its own, and a `once` listener is gone by then: a SIGTERM during a vtysh call killed the supervisor before its
+ * drain. A second signal changes nothing (the shutdown under way is bounded by SHUTDOWN_LIMIT_MS).
+ */
+export function stopSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    for (const sig of ['SIGTERM', 'SIGINT'] as const) process.on(sig, () => resolve(sig));
+  });
+}
+
 export const RUN_FLAGS = {
   'config-dir': { type: 'string', help: 'the watched config directory (projected volume)' },
   env: { type: 'boolean', help: "read BgpConf/EvpnConf from Kube-OVN's environment variables" },
@@ -81,9 +93,7 @@ export async function runCommand(argv: string[], io: Io): Promise<number> {
     readyWhen,
     logger,
   });
-  const stopped = new Promise<string>((resolve) => {
-    for (const sig of ['SIGTERM', 'SIGINT'] as const) process.once(sig, () => resolve(sig));
-  });
+  const stopped = stopSignal();
   try {
     await supervisor.start();
   } catch (e) {

@@ -24,6 +24,7 @@ import { checkForwarding } from '../dataplane/forwarding.ts';
 import type { ForwardingCheck } from '../dataplane/forwarding.ts';
 import { writeFileAtomic } from './atomic-write.ts';
 import { drainBeforeRestart, drainsBeforeRestart } from './change-drain.ts';
+import type { Runner } from '../dataplane/exec.ts';
 
 export type ApplyResult = 'applied' | 'unchanged' | 'invalid' | 'failed';
 
@@ -102,6 +103,8 @@ export interface ApplierOptions {
   onRecord?: (rec: ApplyRecord, count: 'apply' | 'retry' | 'none') => void;
   /** The renderer (a test seam: the template's own refusal is the second line of defence behind validation). */
   render?: (spec: Spec) => string;
+  /** How the data plane's commands run (`ip`, sysctl reads; a test seam): execa by default. */
+  runner?: Runner;
 }
 
 /**
@@ -167,6 +170,8 @@ export class Applier {
   private loaded: { fingerprint: string; load: LoadResult; conf?: string; hash?: string; shown?: string } | undefined;
   /** The input whose apply failed, how often it was tried, and when a periodic resync may try it again. */
   private failing: { hash: string; attempts: number; nextAt: number; error: string } | undefined;
+  /** The EVPN change drain in progress: aborted, with the reason, by close() and cutChangeDrain(). */
+  private changeDrain: AbortController | undefined;
 
   constructor(private readonly opts: ApplierOptions) {}
 
@@ -193,9 +198,23 @@ export class Applier {
     }
   }
 
-  /** Shutting down: a verification in progress gives up at its next mismatch instead of waiting. */
+  /**
+   * Shutting down: a change drain in progress ends at once (and the apply with it: the shutdown drains BGP itself), a
+   * verification in progress gives up at its next mismatch instead of waiting.
+   */
   close(): void {
     this.closed = true;
+    this.changeDrain?.abort('shutting down');
+  }
+
+  /**
+   * A daemon went down (the supervisor wires DaemonManager's `crash` here): a change drain in progress ends at once,
+   * since this replica's routes are gone or going anyway, and the apply goes on (it restarts what the change needs, or
+   * fails naming the daemon that is down); the crash recovery, queued behind the apply, follows instead of waiting
+   * out the slot.
+   */
+  cutChangeDrain(reason: string): void {
+    this.changeDrain?.abort(reason);
   }
 
   private async applySafely(reason: string, periodic: boolean): Promise<void> {
@@ -351,14 +370,25 @@ export class Applier {
       );
 
     // EVPN with several replicas: wait this replica's slot and withdraw its routes before the restart (change-drain.ts).
+    // Cut short by a shutdown, or by a daemon going down (see cutChangeDrain); a daemon down already (its crash
+    // recovery waits behind this apply) cuts it before it begins.
     if (this.running && drainsBeforeRestart(this.running.spec, load.spec)) {
-      await drainBeforeRestart({
-        running: this.running.spec,
-        drain: load.spec.gateway.changeDrain,
-        vtysh: this.opts.vtysh,
-        logger: log,
-        stopped: () => this.closed,
-      });
+      const cut = new AbortController();
+      this.changeDrain = cut;
+      const down = this.opts.daemons.names.filter((d) => !this.opts.daemons.isRunning(d));
+      if (this.closed) cut.abort('shutting down');
+      else if (down.length > 0) cut.abort(`not running: ${down.join(', ')}`);
+      try {
+        await drainBeforeRestart({
+          running: this.running.spec,
+          drain: load.spec.gateway.changeDrain,
+          vtysh: this.opts.vtysh,
+          logger: log,
+          signal: cut.signal,
+        });
+      } finally {
+        this.changeDrain = undefined;
+      }
       if (this.closed) return; // shutting down: the shutdown's own drain follows
     }
 
@@ -479,8 +509,13 @@ export class Applier {
     let restartZebra = false;
     if (spec.evpn || previous?.evpn) {
       try {
-        const desired = await desiredFromHost(spec);
-        const r = await reconcile(desired, { owned: ownedFromSpec(previous?.evpn ? previous : spec), logger: log });
+        const runner = this.opts.runner;
+        const desired = await desiredFromHost(spec, { ...(runner && { runner }) });
+        const r = await reconcile(desired, {
+          owned: ownedFromSpec(previous?.evpn ? previous : spec),
+          logger: log,
+          ...(runner && { runner }),
+        });
         restartZebra = r.restartZebra;
         report.warnings = r.warnings;
       } catch (e) {
@@ -497,7 +532,7 @@ export class Applier {
       }
     }
     try {
-      report.forwarding = await checkForwarding(spec);
+      report.forwarding = await checkForwarding(spec, { ...(this.opts.runner && { runner: this.opts.runner }) });
       if (report.forwarding.problems.length > 0) report.ok = false;
     } catch (e) {
       report.ok = false;

@@ -17,6 +17,11 @@
  *    (a router removed a drained replica's path within ~30 ms of the session going, README);
  * 3. restart as usual (the new bgpd advertises again).
  *
+ * Each wait ends at once when the Applier aborts the drain's signal: on shutdown (the apply stops there; the
+ * shutdown's own BGP drain and daemon stop follow), and when a daemon goes down (this replica's routes are gone or
+ * going anyway: the apply goes on at once, and the crash recovery queued behind it follows, instead of both waiting
+ * out the slot with FRR down).
+ *
  * Only when the running config is in EVPN mode: BGP-only, graceful restart keeps the routes at the router.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -43,8 +48,12 @@ export interface ChangeDrainOptions {
   drain: ChangeDrainSpec;
   vtysh: Vtysh;
   logger: Logger;
-  /** Stops the wait early (the supervisor is shutting down). */
-  stopped: () => boolean;
+  /**
+   * Ends the drain at once, whichever wait it is in (the slot, the withdrawal, the settle); its reason (a string) is
+   * logged. The Applier aborts it when the supervisor shuts down, and when a daemon goes down (this replica's routes
+   * are gone or going anyway: draining is pointless, and the crash recovery must not wait behind the slot).
+   */
+  signal: AbortSignal;
 }
 
 /**
@@ -76,48 +85,88 @@ export function withdrawCommands(running: Spec): string[] {
   ];
 }
 
-/** Waits this replica's delay, then withdraws its type-5 routes and waits until they are gone. Never throws. */
-export async function drainBeforeRestart(o: ChangeDrainOptions): Promise<void> {
-  const { running, drain, vtysh, logger: log } = o;
+/** drained: withdrawn and settled; failed: the withdrawal failed (the restart goes on); cut: the signal ended it. */
+export type ChangeDrainOutcome = 'drained' | 'failed' | 'cut';
+
+/** The signal ended the drain. */
+class Cut extends Error {}
+
+/** p, or a Cut as soon as the signal aborts (p's own outcome is then ignored: a vtysh call ends by its timeout). */
+function unlessCut<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const onAbort = (): void => reject(new Cut());
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      (v) => (signal.removeEventListener('abort', onAbort), resolve(v)),
+      (e: unknown) => (signal.removeEventListener('abort', onAbort), reject(e as Error)),
+    );
+  });
+}
+
+/**
+ * Waits this replica's delay, then withdraws its type-5 routes and waits until they are gone, then settles; every
+ * wait ends at once when `signal` aborts (logged as change_drain_cut, with the reason and the phase). Never throws.
+ */
+export async function drainBeforeRestart(o: ChangeDrainOptions): Promise<ChangeDrainOutcome> {
+  const { running, drain, vtysh, logger: log, signal } = o;
   const { slot, delayMs } = changeDrainDelay(running.bgp.routerId, drain);
-  log.info(
-    { event: 'change_drain_wait', slot, delayMs, routerId: running.bgp.routerId },
-    `EVPN change drain: slot ${slot} of ${drain.slots}, waiting ${delayMs} ms before withdrawing and restarting`,
-  );
-  const until = Date.now() + delayMs;
-  while (Date.now() < until && !o.stopped()) await sleep(Math.min(200, until - Date.now()));
-  if (o.stopped()) return;
   const t0 = Date.now();
-  const cmds = withdrawCommands(running);
-  const sentNow = async (): Promise<number> => {
-    const peers = parseEvpnSummary(await vtysh.run(['show bgp l2vpn evpn summary json'], { daemon: 'bgpd', timeoutMs: 1000 }));
-    return peers.filter((p) => p.established).reduce((a, p) => a + p.prefixesSent, 0);
-  };
-  let sentBefore: number;
-  let sent: number;
+  let phase: 'slot wait' | 'withdrawal' | 'settle' = 'slot wait';
+  const wait = (ms: number): Promise<void> => sleep(ms, undefined, { signal }).catch(() => Promise.reject(new Cut()));
   try {
-    sentBefore = await sentNow();
-    await vtysh.run(cmds, { timeoutMs: 3000 });
-    // Done when the count of routes sent to the EVPN neighbours has dropped and holds still (what is left is not this
-    // replica's type-5 routes: e.g. routes it passes on), or at maxWait.
-    const deadline = t0 + drain.maxWaitSeconds * 1000;
-    let last = sentBefore;
-    for (;;) {
-      await sleep(50);
-      sent = await sentNow();
-      if (sent === 0 || (sent < sentBefore && sent === last) || Date.now() >= deadline) break;
-      last = sent;
+    if (signal.aborted) throw new Cut();
+    log.info(
+      { event: 'change_drain_wait', slot, delayMs, routerId: running.bgp.routerId },
+      `EVPN change drain: slot ${slot} of ${drain.slots}, waiting ${delayMs} ms before withdrawing and restarting`,
+    );
+    await wait(delayMs);
+    phase = 'withdrawal';
+    const tWithdraw = Date.now();
+    const sentNow = async (): Promise<number> => {
+      const out = await unlessCut(vtysh.run(['show bgp l2vpn evpn summary json'], { daemon: 'bgpd', timeoutMs: 1000 }), signal);
+      return parseEvpnSummary(out)
+        .filter((p) => p.established)
+        .reduce((a, p) => a + p.prefixesSent, 0);
+    };
+    let sentBefore: number;
+    let sent: number;
+    try {
+      const cmds = withdrawCommands(running);
+      sentBefore = await sentNow();
+      await unlessCut(vtysh.run(cmds, { timeoutMs: 3000 }), signal);
+      // Done when the count of routes sent to the EVPN neighbours has dropped and holds still (what is left is not this
+      // replica's type-5 routes: e.g. routes it passes on), or at maxWait.
+      const deadline = tWithdraw + drain.maxWaitSeconds * 1000;
+      let last = sentBefore;
+      for (;;) {
+        await wait(50);
+        sent = await sentNow();
+        if (sent === 0 || (sent < sentBefore && sent === last) || Date.now() >= deadline) break;
+        last = sent;
+      }
+    } catch (e) {
+      if (e instanceof Cut) throw e;
+      log.warn({ event: 'change_drain_failed', err: (e as Error).message }, `EVPN change drain failed: ${(e as Error).message}`);
+      return 'failed';
     }
+    const withdrawnMs = Date.now() - tWithdraw;
+    log.info(
+      { event: 'change_drained', withdrawnMs, sentBefore, stillSent: sent, settleMs: drain.settleSeconds * 1000 },
+      sent < sentBefore
+        ? `EVPN routes withdrawn (${sentBefore} -> ${sent} sent) in ${withdrawnMs} ms; restarting after ${drain.settleSeconds} s`
+        : `EVPN routes still counted as sent (${sent}) after ${withdrawnMs} ms; restarting anyway after ${drain.settleSeconds} s`,
+    );
+    phase = 'settle';
+    await wait(drain.settleSeconds * 1000);
+    return 'drained';
   } catch (e) {
-    log.warn({ event: 'change_drain_failed', err: (e as Error).message }, `EVPN change drain failed: ${(e as Error).message}`);
-    return;
+    if (!(e instanceof Cut)) throw e;
+    const reason = String(signal.reason);
+    log.info(
+      { event: 'change_drain_cut', reason, phase, afterMs: Date.now() - t0 },
+      `EVPN change drain cut short in its ${phase} after ${Date.now() - t0} ms: ${reason}`,
+    );
+    return 'cut';
   }
-  const withdrawnMs = Date.now() - t0;
-  await sleep(drain.settleSeconds * 1000);
-  log.info(
-    { event: 'change_drained', withdrawnMs, sentBefore, stillSent: sent, settleMs: drain.settleSeconds * 1000 },
-    sent < sentBefore
-      ? `EVPN routes withdrawn (${sentBefore} -> ${sent} sent) in ${withdrawnMs} ms; restarting after ${drain.settleSeconds} s`
-      : `EVPN routes still counted as sent (${sent}) after ${withdrawnMs} ms; restarting anyway`,
-  );
 }

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { FrrPaths, removeStaleSockets } from '../frr/paths.ts';
 import { Vtysh } from '../frr/vtysh.ts';
 import { stopLeftovers } from '../frr/leftovers.ts';
-import { ALL_DAEMON_NAMES } from '../frr/daemon.ts';
+import { ALL_DAEMON_NAMES, describeExit } from '../frr/daemon.ts';
 import type { DaemonName } from '../frr/daemon.ts';
 import { detectFrr } from '../frr/version.ts';
 import { checkFrrCapabilities } from '../frr/capabilities.ts';
@@ -140,7 +140,12 @@ export class Supervisor implements SupervisorView {
       if (reason !== 'initial') this.observer.metrics.daemonRestarts.inc({ daemon: name, reason });
       this.observer.invalidateMetrics();
     });
-    this.daemons.on('crash', () => this.observer.invalidateMetrics());
+    this.daemons.on('crash', (exit) => {
+      // This replica's routes are gone or going: an EVPN change drain waiting for its slot ends, and the apply (then
+      // this crash's recovery, queued behind it) goes on at once.
+      this.applier.cutChangeDrain(`${exit.name} exited (${describeExit(exit)})`);
+      this.observer.invalidateMetrics();
+    });
   }
 
   // SupervisorView: what the probes, metrics and /status read.

@@ -26,7 +26,7 @@ import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
-import { ReplicaLab, replicaAddress, REPLICAS } from '../lab/replicas.ts';
+import { ReplicaLab, replicaAddress, replicaGatewayYaml, REPLICAS, uniquePrefix } from '../lab/replicas.ts';
 import type { ReplicaMode } from '../lab/replicas.ts';
 import { formatFlow, LossMeter } from '../lab/loss-meter.ts';
 import type { FlowStats } from '../lab/loss-meter.ts';
@@ -46,6 +46,11 @@ function log(line: string): void {
 
 /** Probes the network lost (the receiving agent's own socket overflows on this loaded machine excluded). */
 const netLost = (s: FlowStats): number => Math.max(0, s.lost - s.receiverDrops);
+
+/** A replica's BgpConf with this hold time (a change that restarts bgpd). */
+const bgpFiles = (hold: string): Record<string, string> => ({
+  'bgp-conf.yaml': docsBgpConf({ hold, keepalive: '3s', connect: '1s', neighbours: [REPLICAS.routerAddress] }),
+});
 
 /** Runs `during` with the loss meter on every flow, then 1 s more; returns the flows' stats. */
 /** What the router did wrong during the last metered window (EVPN): FIB next hops without a router MAC. */
@@ -89,9 +94,6 @@ function suite(mode: ReplicaMode): void {
     { timeout: 600_000 },
     () => {
       let r: ReplicaLab;
-      const bgpFiles = (hold: string): Record<string, string> => ({
-        'bgp-conf.yaml': docsBgpConf({ hold, keepalive: '3s', connect: '1s', neighbours: [REPLICAS.routerAddress] }),
-      });
 
       before(async () => {
         await execa('bash', ['scripts/install-test-tools.sh'], { cwd: REPO, stdio: 'inherit' });
@@ -286,3 +288,78 @@ function suite(mode: ReplicaMode): void {
 
 suite('bgp');
 suite('evpn');
+
+/**
+ * The EVPN change drain cut short, one replica (10.0.2.11: slot 1 of 2, so `{slot: 20s, slots: 2}` waits 20 s before it
+ * withdraws): a bgpd crash during that wait ends it, and the apply restarts bgpd at once; a SIGTERM during the drain's
+ * withdrawal or settle (an apply the old code did not cut) ends it, and the supervisor drains and stops at once.
+ */
+describe('EVPN changeDrain cut short by a bgpd crash and by a SIGTERM (1 replica)', { timeout: 300_000 }, () => {
+  const SLOT_S = 20;
+  const SETTLE_S = 25;
+  let r: ReplicaLab;
+
+  before(async () => {
+    r = await ReplicaLab.create({ mode: 'evpn', replicas: 1, gatewayExtra: () => `changeDrain: {slot: ${SLOT_S}s, slots: 2}` });
+    await r.waitNextHops([0], 90_000);
+  });
+
+  after(async () => {
+    await r?.cleanup();
+  });
+
+  test('kill -9 of bgpd during the 20 s slot wait: the drain is cut, the apply restarts bgpd, back at the router long before the slot ends', async () => {
+    const sup = r.replica(0).sup;
+    const mark = sup.events.length;
+    sup.volume.update({ ...r.replica(0).files(), ...bgpFiles('12s') });
+    const wait = await sup.waitForEvent('change_drain_wait', () => true, 30_000, mark);
+    const slotEnd = Date.now() + Number(wait.delayMs);
+    assert.equal(wait.delayMs, SLOT_S * 1000, 'this replica waits one slot');
+    const pid = await sup.daemonPid('bgpd');
+    assert.ok(pid, 'bgpd runs');
+    process.kill(pid, 'SIGKILL');
+    const t0 = Date.now();
+    const cut = await sup.waitForEvent('change_drain_cut', () => true, SLOT_S * 1000, mark);
+    assert.deepEqual([cut.phase, cut.reason], ['slot wait', 'bgpd exited (signal SIGKILL)']);
+    const applied = await sup.waitForEvent('config_applied', () => true, SLOT_S * 1000, mark);
+    assert.ok((applied.restarted as string[]).includes('bgpd'), `the apply restarted bgpd: ${JSON.stringify(applied.restarted)}`);
+    await r.waitNextHops([0], SLOT_S * 1000);
+    const backMs = Date.now() - t0;
+    log(
+      `bgpd killed during the slot wait: applied and back at the router ${backMs} ms after the kill (the slot would have ended ${slotEnd - t0} ms after it)`,
+    );
+    assert.ok(Date.now() < slotEnd, `back at the router ${backMs} ms after the kill, before the slot would have ended`);
+    assert.ok(!sup.events.slice(mark).some((e) => e.event === 'change_drained'), 'nothing was withdrawn');
+    const started = sup.events.slice(mark).filter((e) => e.event === 'daemon_started' && e.daemon === 'bgpd');
+    assert.equal(started.length, 1, `one bgpd started (by the apply; the recovery then found it running): ${JSON.stringify(started)}`);
+  });
+
+  test(`SIGTERM during the drain's withdrawal or settle (${SETTLE_S} s): the supervisor drains BGP, stops FRR and exits 0 at once`, async () => {
+    const { sup, vrf } = r.replica(0);
+    const mark = sup.events.length;
+    const gateway = replicaGatewayYaml('evpn', vrf, `changeDrain: {slot: ${SLOT_S}s, slots: 1, settle: ${SETTLE_S}s}`, [uniquePrefix(0)]);
+    sup.volume.update({ ...r.replica(0).files(), ...bgpFiles('15s'), 'gateway.yaml': gateway });
+    // slot 0 of 1: no slot wait; the router drops the path once the withdrawals arrived, then the drain settles
+    await sup.waitForEvent('change_drain_wait', () => true, 30_000, mark);
+    await r.waitNextHops([], 10_000);
+    const res = await r.drain(0);
+    const events = sup.events.slice(mark);
+    const names = events.map((e) => e.event).filter((n) => n !== undefined);
+    log(`SIGTERM during the change drain: exited ${String(res.code)} after ${res.ms} ms; events ${names.join(' ')}`);
+    assert.equal(res.code, 0, 'the supervisor exits 0');
+    assert.ok(res.ms < SETTLE_S * 1000, `exited after ${res.ms} ms, within the settle`);
+    assert.deepEqual(
+      names.filter((n) => n === 'shutdown_apply_abandoned'),
+      [],
+      'the apply ended by itself, not abandoned after its budget',
+    );
+    const cut = events.find((e) => e.event === 'change_drain_cut');
+    assert.ok(cut && ['withdrawal', 'settle'].includes(String(cut.phase)) && cut.reason === 'shutting down', JSON.stringify(cut));
+    assert.ok(!names.includes('config_applied'), 'the change was not applied');
+    const order = ['change_drain_cut', 'drained', 'stopped'].map((n) => names.indexOf(n));
+    assert.ok(
+      order.every((i, k) => i >= 0 && (k === 0 || i > (order[k - 1] ?? 0))),
+      `cut, BGP drained, stopped: ${names.join(' ')}`,
+    );
+  });
+});

@@ -1,10 +1,23 @@
-/** The per-replica delay of the EVPN change drain (src/supervisor/change-drain.ts) and its gateway.yaml field. */
-import { test } from 'node:test';
+/**
+ * The EVPN change drain (src/supervisor/change-drain.ts): the per-replica delay, its gateway.yaml field, and inside an
+ * apply how it ends early: at once on shutdown (every wait), and when a daemon goes down (the apply goes on).
+ */
+import { describe, it, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { changeDrainDelay, drainsBeforeRestart, withdrawCommands } from '../../src/supervisor/change-drain.ts';
-import { replicaAnchor } from '../../src/render/frr-conf.ts';
+import { Applier } from '../../src/supervisor/apply.ts';
+import { Lifecycle } from '../../src/supervisor/lifecycle.ts';
 import { loadConfig } from '../../src/config/load.ts';
+import type { HostFacts } from '../../src/config/facts.ts';
+import { configHash, renderFrrConf, replicaAnchor, shownConfigHash } from '../../src/render/frr-conf.ts';
+import type { DaemonName } from '../../src/frr/daemon.ts';
+import { createLogger } from '../../src/log.ts';
+import { docsBgpConf, docsEvpnConf } from '../lab/configs.ts';
 import { validateGateway } from '../../src/config/validate.ts';
 import { Reporter } from '../../src/config/problems.ts';
 import type { Problem } from '../../src/config/problems.ts';
@@ -61,6 +74,218 @@ test('the drain runs only when the running config is in EVPN mode and the new on
   assert.equal(drainsBeforeRestart(spec(false, true), spec(true, true)), false, 'BGP-only: graceful restart keeps the routes');
   assert.equal(drainsBeforeRestart(spec(true, true), spec(true, false)), false);
 });
+
+/**
+ * The change drain inside an apply, driven through the Lifecycle as the supervisor drives it, on fakes: a config dir
+ * (EVPN, changeDrain), an Applier whose running config is that EVPN config, a fake vtysh (the EVPN summary's routes
+ * sent; `no advertise` takes them to 0 when `drops`), fake daemons and a data plane runner that fails every command
+ * (no host is touched: the data plane step is reported failed and the apply goes on).
+ */
+async function drainHarness(o: { changeDrain: string; drops: boolean; down?: DaemonName[] }) {
+  const dir = mkdtempSync(join(tmpdir(), 'frrsup-cdrain-'));
+  const frrConf = join(dir, 'frr.conf');
+  const log: string[] = [];
+  const events: Array<Record<string, unknown>> = [];
+  const sink = { write: (line: string) => events.push(JSON.parse(line) as Record<string, unknown>) };
+  const logger = createLogger('debug', sink as unknown as NodeJS.WritableStream);
+  const write = (hold: string): void => {
+    writeFileSync(join(dir, 'bgp-conf.yaml'), docsBgpConf({ hold, keepalive: '3s', connect: '1s', neighbours: ['10.0.2.1'] }));
+    writeFileSync(join(dir, 'evpn-conf.yaml'), docsEvpnConf(1016));
+    writeFileSync(join(dir, 'gateway.yaml'), `advertise: [10.17.0.0/16]\nchangeDrain: ${o.changeDrain}\n`);
+  };
+  const vty = { sent: 3, summaries: 0, withdrawn: false };
+  const vtysh = {
+    run: (cmds: string[]): Promise<string> => {
+      if (cmds[0] === 'show bgp l2vpn evpn summary json') {
+        if (vty.withdrawn) vty.summaries++;
+        const peer = { remoteAs: 65001, localAs: 65002, pfxRcd: 1, pfxSnt: vty.sent, state: 'Established', peerState: 'OK' };
+        return Promise.resolve(JSON.stringify({ routerId: ROUTER_ID, as: 65002, peers: { '10.0.2.1': peer } }));
+      }
+      if (cmds.includes('no advertise ipv4 unicast')) {
+        log.push('withdraw');
+        vty.withdrawn = true;
+        if (o.drops) vty.sent = 0;
+      }
+      if (cmds[0] === 'show running-config') return Promise.resolve(readFileSync(frrConf, 'utf8'));
+      return Promise.resolve('');
+    },
+  };
+  const running = new Set<DaemonName>(['zebra', 'staticd', 'bgpd'].filter((d) => !o.down?.includes(d as DaemonName)) as DaemonName[]);
+  const daemons = {
+    names: ['zebra', 'staticd', 'bgpd'] as DaemonName[],
+    isRunning: (d: DaemonName) => running.has(d),
+    restartFor: (scope: 'bgpd' | 'zebra') => {
+      log.push(`restartFor:${scope}`);
+      const set: DaemonName[] = scope === 'zebra' ? ['zebra', 'staticd', 'bgpd'] : ['bgpd'];
+      for (const d of set) running.add(d);
+      return Promise.resolve(set);
+    },
+    close: () => void log.push('daemons.close'),
+    stopAll: () => Promise.resolve(void log.push('daemons.stopAll')),
+  };
+  const facts: HostFacts = { env: { POD_IP: ROUTER_ID }, interfaceIPv4: () => Promise.resolve(undefined) };
+  const applier = new Applier({
+    configDir: dir,
+    env: false,
+    facts,
+    paths: { frrConf } as never,
+    vtysh: vtysh as never,
+    daemons: daemons as never,
+    logger,
+    runner: () => Promise.resolve({ exitCode: 1, stdout: '', stderr: 'a unit test runs no command' }),
+    verifyTimeoutMs: 200,
+  });
+  const step = (name: string) => () => Promise.resolve(void log.push(name));
+  const lc = new Lifecycle({
+    applier,
+    daemons,
+    logger,
+    steps: { stopInputs: step('stopInputs'), stopObserving: step('stopObserving'), drain: step('drain'), cleanup: step('cleanup') },
+    budget: { applyMs: 3000, stopEachMs: 100 },
+  });
+  await lc.start(); // an empty dir: rejected, nothing runs (no data plane step either)
+  assert.equal(applier.last?.result, 'invalid');
+  // What runs: the first config, in EVPN mode, applied and verified.
+  write('9s');
+  const first = await loadConfig({ configDir: dir, env: false, facts });
+  assert.ok(first.spec?.evpn && first.spec.gateway.changeDrain.enabled, JSON.stringify(first.problems));
+  const conf = renderFrrConf(first.spec);
+  applier.running = { spec: first.spec, conf, hash: configHash(conf), shown: shownConfigHash(conf), generation: 1, appliedAt: '' };
+  applier.verifiedHash = configHash(conf);
+  write('12s'); // a change that restarts bgpd
+  return {
+    lc,
+    applier,
+    log,
+    events,
+    vty,
+    running,
+    find: (event: string) => events.filter((e) => e.event === event),
+    /** Ends whatever still runs (the old code's drain ignored a shutdown in some waits) and removes the dir. */
+    cleanup: async () => {
+      await lc.shutdown('test end');
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+const ROUTER_ID = '10.0.2.11'; // 167772683: slot 3 of 4, slot 0 of 1
+
+async function until(what: string, cond: () => boolean, ms = 5000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(10);
+  }
+}
+
+/** 'done' when p settles within ms, else 'still waiting' (the waits under test are 30 s and more). */
+async function within(p: Promise<unknown>, ms: number): Promise<'done' | 'still waiting'> {
+  const t = new AbortController();
+  const r = await Promise.race([
+    p.then(() => 'done' as const),
+    sleep(ms, 'still waiting' as const, { signal: t.signal }).catch(() => 'done' as const),
+  ]);
+  t.abort();
+  return r;
+}
+
+describe('change drain inside an apply (fakes, through the Lifecycle)', () => {
+  const phases = [
+    // slot 3 of 4: waits 3 x 60 s
+    {
+      phase: 'slot wait',
+      changeDrain: '{slot: 60s, slots: 4}',
+      drops: true,
+      reached: (h: Harness) => h.find('change_drain_wait').length > 0,
+    },
+    // slot 0; the routes sent never drop: waits maxWait (60 s)
+    {
+      phase: 'withdrawal',
+      changeDrain: '{slot: 60s, slots: 1, maxWait: 60s}',
+      drops: false,
+      reached: (h: Harness) => h.log.includes('withdraw'),
+    },
+    // slot 0; the routes sent drop at once: settles 30 s
+    { phase: 'settle', changeDrain: '{slot: 60s, slots: 1, settle: 30s}', drops: true, reached: (h: Harness) => h.vty.summaries > 0 },
+  ];
+  for (const c of phases) {
+    it(`SIGTERM during the ${c.phase}: the wait ends at once, the apply stops, the shutdown drains and stops within its budget`, async () => {
+      const h = await drainHarness({ changeDrain: c.changeDrain, drops: c.drops });
+      try {
+        const apply = h.lc.apply('change bgp-conf.yaml').then(() => h.log.push('apply ended'));
+        await until(c.phase, () => c.reached(h));
+        await sleep(20); // inside the wait
+        assert.equal(await within(h.lc.shutdown('SIGTERM'), 2000), 'done', 'the shutdown did not wait for the drain');
+        await apply;
+        assert.deepEqual(h.find('shutdown_apply_abandoned'), [], 'the apply in flight ended by itself, not abandoned');
+        const order = h.log.filter((l) => ['apply ended', 'drain', 'daemons.stopAll', 'cleanup'].includes(l) || l.startsWith('restartFor'));
+        assert.deepEqual(
+          order,
+          ['apply ended', 'drain', 'daemons.stopAll', 'cleanup'],
+          'nothing restarted; the BGP drain and the stop followed',
+        );
+        assert.equal(h.lc.state, 'stopped');
+        assert.deepEqual(
+          h.find('change_drain_cut').map((e) => [e.phase, e.reason]),
+          [[c.phase, 'shutting down']],
+        );
+      } finally {
+        await h.cleanup();
+      }
+    });
+  }
+
+  it('a daemon exits during the slot wait: the drain ends at once, the apply goes on, the crash recovery follows right after', async () => {
+    const h = await drainHarness({ changeDrain: '{slot: 60s, slots: 4}', drops: true });
+    try {
+      const apply = h.lc.apply('change bgp-conf.yaml').then(() => h.log.push('apply ended'));
+      await until('the slot wait', () => h.find('change_drain_wait').length > 0);
+      assert.equal(h.find('change_drain_wait')[0]?.delayMs, 180_000);
+      // What DaemonManager does when bgpd exits: 'crash' (which the supervisor wires to cutChangeDrain), then, after
+      // its backoff, a recovery attempt through the lifecycle (queued behind the apply).
+      h.running.delete('bgpd');
+      h.applier.cutChangeDrain('bgpd exited (signal SIGKILL)');
+      const recovered = h.lc.recover('bgpd', () => {
+        h.log.push('recovery attempt');
+        const started: DaemonName[] = h.running.has('bgpd') ? [] : ['bgpd'];
+        h.running.add('bgpd');
+        return Promise.resolve(started);
+      });
+      assert.equal(await within(Promise.all([apply, recovered]), 3000), 'done', 'no 180 s wait');
+      assert.deepEqual(
+        h.find('change_drain_cut').map((e) => [e.phase, e.reason]),
+        [['slot wait', 'bgpd exited (signal SIGKILL)']],
+      );
+      assert.ok(!h.log.includes('withdraw'), 'nothing withdrawn: the routes are going anyway');
+      assert.deepEqual(
+        h.log.filter((l) => l !== 'withdraw'),
+        ['restartFor:bgpd', 'apply ended', 'recovery attempt'],
+        'the apply restarted bgpd, then the recovery found it running',
+      );
+      assert.equal(h.applier.last?.result, 'applied');
+    } finally {
+      await h.cleanup();
+    }
+  });
+
+  it('a daemon already down when the drain would begin: no drain, the apply goes on at once', async () => {
+    const h = await drainHarness({ changeDrain: '{slot: 60s, slots: 4}', drops: true, down: ['bgpd'] });
+    try {
+      assert.equal(await within(h.lc.apply('change bgp-conf.yaml'), 3000), 'done', 'no 180 s wait');
+      assert.deepEqual(
+        h.find('change_drain_cut').map((e) => e.reason),
+        ['not running: bgpd'],
+      );
+      assert.deepEqual(h.log, ['restartFor:bgpd']);
+      assert.equal(h.applier.last?.result, 'applied');
+    } finally {
+      await h.cleanup();
+    }
+  });
+});
+
+type Harness = Awaited<ReturnType<typeof drainHarness>>;
 
 test('changeDrain.anchors: each replica its own /32 of the range (router id mod size); strict IPv4 /8../30', () => {
   assert.equal(replicaAnchor('10.0.2.11', '10.17.255.0/24'), '10.17.255.11/32');

@@ -1,5 +1,6 @@
 /** The supervision layer without FRR: restart decisions, verification diff, backoff, atomic writes, the watcher, resync reuse. */
 import { test } from 'node:test';
+import { execa } from 'execa';
 import assert from 'node:assert/strict';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, readdirSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -382,4 +383,25 @@ test('the verification diff never carries a password', () => {
   const d = lineDiff(want, have);
   assert.match(d, /- router bgp 65002 > neighbor 10\.0\.1\.1 password <redacted>/);
   assert.ok(!d.includes('s3cretWord') && !d.includes('0ldSecret'), d);
+});
+
+test('run: a SIGTERM while a child process runs (execa with its exit cleanup, as every vtysh call) reaches the shutdown', async () => {
+  // signal-exit, which execa installs while such a child runs, re-raises the signal on the process when no other
+  // listener is left for it: with a `once` listener the supervisor died (143) instead of draining and stopping.
+  const script = `import { execa } from 'execa';
+import { stopSignal } from './src/cli/run-cmd.ts';
+const stopped = stopSignal();
+const child = execa('sleep', ['5'], { reject: false, stdin: 'ignore' });
+setTimeout(() => process.kill(process.pid, 'SIGTERM'), 200);
+const sig = await stopped;
+await new Promise((r) => setTimeout(r, 300)); // the shutdown's work
+child.kill('SIGKILL');
+console.log('shut down after ' + sig);
+`;
+  const r = await execa(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+    cwd: new URL('../../', import.meta.url),
+    reject: false,
+    stdin: 'ignore',
+  });
+  assert.deepEqual([r.exitCode, r.signal, r.stdout.trim()], [0, undefined, 'shut down after SIGTERM'], r.stderr);
 });
