@@ -10,7 +10,15 @@ import { formatProblem, hasErrors } from '../config/problems.ts';
 import type { HostFacts } from '../config/facts.ts';
 import type { Spec } from '../config/types.ts';
 import { BFD_DEFAULTS } from '../config/types.ts';
-import { bfdStaticPeers, bfddLiveCommands, buildView, configHash, renderFrrConf, shownConfigHash } from '../render/frr-conf.ts';
+import {
+  bfdStaticPeers,
+  bfddLiveCommands,
+  buildView,
+  configHash,
+  renderFrrConf,
+  replicaAnchor,
+  shownConfigHash,
+} from '../render/frr-conf.ts';
 import type { FrrPaths } from '../frr/paths.ts';
 import type { Vtysh } from '../frr/vtysh.ts';
 import type { DaemonName } from '../frr/daemon.ts';
@@ -23,7 +31,7 @@ import { ownedFromSpec } from '../dataplane/types.ts';
 import { checkForwarding } from '../dataplane/forwarding.ts';
 import type { ForwardingCheck } from '../dataplane/forwarding.ts';
 import { writeFileAtomic } from './atomic-write.ts';
-import { drainBeforeRestart, drainsBeforeRestart } from './change-drain.ts';
+import { drainBeforeRestart, drainsBeforeRestart, withdrawCommands } from './change-drain.ts';
 import type { Runner } from '../dataplane/exec.ts';
 
 export type ApplyResult = 'applied' | 'unchanged' | 'invalid' | 'failed';
@@ -122,6 +130,8 @@ export function restartScope(before: Spec, after: Spec): 'zebra' | 'bgpd' | 'non
       backend: s.gateway.vrfBackend,
       gr: s.gateway.gracefulRestart,
       filters: [view.v4Filter, view.v6Filter],
+      // the anchor's route in the VRF is staticd's: only a zebra-scope restart restarts staticd
+      anchor: s.evpn && s.gateway.changeDrain.anchors ? replicaAnchor(s.bgp.routerId, s.gateway.changeDrain.anchors) : null,
     });
   };
   if (zebraView(before) !== zebraView(after)) return 'zebra';
@@ -372,20 +382,24 @@ export class Applier {
     // EVPN with several replicas: wait this replica's slot and withdraw its routes before the restart (change-drain.ts).
     // Cut short by a shutdown, or by a daemon going down (see cutChangeDrain); a daemon down already (its crash
     // recovery waits behind this apply) cuts it before it begins.
-    if (this.running && drainsBeforeRestart(this.running.spec, load.spec)) {
+    // Only when the change restarts bgpd (a BFD-profile-only change restarts nothing: a drain would leave the routes
+    // withdrawn). A data plane change found later may still restart zebra without a drain.
+    let drained = false;
+    if (this.running && drainsBeforeRestart(this.running.spec, load.spec, restartScope(this.running.spec, load.spec) !== 'none')) {
       const cut = new AbortController();
       this.changeDrain = cut;
       const down = this.opts.daemons.names.filter((d) => !this.opts.daemons.isRunning(d));
       if (this.closed) cut.abort('shutting down');
       else if (down.length > 0) cut.abort(`not running: ${down.join(', ')}`);
       try {
-        await drainBeforeRestart({
-          running: this.running.spec,
-          drain: load.spec.gateway.changeDrain,
-          vtysh: this.opts.vtysh,
-          logger: log,
-          signal: cut.signal,
-        });
+        drained =
+          (await drainBeforeRestart({
+            running: this.running.spec,
+            drain: load.spec.gateway.changeDrain,
+            vtysh: this.opts.vtysh,
+            logger: log,
+            signal: cut.signal,
+          })) !== 'failed';
       } finally {
         this.changeDrain = undefined;
       }
@@ -399,6 +413,8 @@ export class Applier {
     try {
       await writeFileAtomic(this.opts.paths.frrConf, conf, 0o600);
     } catch (e) {
+      // The old config keeps running: what the change drain withdrew is advertised again.
+      if (drained && this.running) await this.undrain(this.running.spec);
       this.failed(
         hash,
         shown,
@@ -450,6 +466,19 @@ export class Applier {
       this.record({ result: 'applied', hash: shown, restarted, reason, phases, ...(retry !== undefined && { retry }) }, t0, 'apply'),
       hash,
     );
+  }
+
+  /** Advertises again what a change drain withdrew from the running bgpd (the restart it prepared did not happen). */
+  private async undrain(running: Spec): Promise<void> {
+    try {
+      await this.opts.vtysh.run(withdrawCommands(running, true), { timeoutMs: 3000 });
+      this.opts.logger.info({ event: 'change_drain_undone' }, 'the apply failed before its restart: type-5 routes advertised again');
+    } catch (e) {
+      this.opts.logger.warn(
+        { event: 'change_drain_undo_failed', err: (e as Error).message },
+        `advertising the withdrawn type-5 routes again failed: ${(e as Error).message}`,
+      );
+    }
   }
 
   /** Records a failed apply: logged and counted once per distinct input, then retried with backoff. */

@@ -32,8 +32,8 @@ import { buildView, replicaAnchor } from '../render/frr-conf.ts';
 import { parseEvpnSummary } from '../state/bgp.ts';
 
 /** A restart of this running config withdraws routes at the router, and a drain was asked for. */
-export function drainsBeforeRestart(running: Spec, next: Spec): boolean {
-  return next.gateway.changeDrain.enabled && running.evpn !== undefined;
+export function drainsBeforeRestart(running: Spec, next: Spec, restarts: boolean): boolean {
+  return restarts && next.gateway.changeDrain.enabled && running.evpn !== undefined;
 }
 
 /** This replica's slot and delay: (router id as a 32-bit number) mod slots, times the slot length. */
@@ -64,21 +64,23 @@ export interface ChangeDrainOptions {
  * An FRR router deletes a VTEP's router-MAC entry a moment (~0.1 ms) before it replaces the route that used it: a
  * packet hashed to that VTEP in between is lost (README, Replicas).
  */
-export function withdrawCommands(running: Spec): string[] {
+export function withdrawCommands(running: Spec, undo = false): string[] {
   const inst = buildView(running).vrfInstance as
     { advertiseIpv6?: boolean; afs: Array<{ afi: string; networks: string[]; redistribute: string | false }> } | false;
   const { bgp, gateway } = running;
+  const no = (cmd: string): string => (undo ? cmd : `no ${cmd}`);
   const head = ['configure terminal', `router bgp ${bgp.localAsn} vrf ${gateway.vrf.name}`];
-  const v6 = inst && inst.advertiseIpv6 === true ? ['no advertise ipv6 unicast'] : [];
-  if (gateway.changeDrain.anchors === undefined || !inst) return [...head, 'address-family l2vpn evpn', 'no advertise ipv4 unicast', ...v6];
+  const v6 = inst && inst.advertiseIpv6 === true ? [no('advertise ipv6 unicast')] : [];
+  if (gateway.changeDrain.anchors === undefined || !inst)
+    return [...head, 'address-family l2vpn evpn', no('advertise ipv4 unicast'), ...v6];
   const anchor = replicaAnchor(bgp.routerId, gateway.changeDrain.anchors);
   const v4 = inst.afs.find((a) => a.afi === 'ipv4');
   return [
     ...head,
     'address-family ipv4 unicast',
-    ...(v4?.networks ?? []).filter((n) => n !== anchor).map((n) => `no network ${n}`),
+    ...(v4?.networks ?? []).filter((n) => n !== anchor).map((n) => no(`network ${n}`)),
     ...(v4 && v4.redistribute !== false
-      ? [`no redistribute kernel route-map ${v4.redistribute}`, `no redistribute connected route-map ${v4.redistribute}`]
+      ? [no(`redistribute kernel route-map ${v4.redistribute}`), no(`redistribute connected route-map ${v4.redistribute}`)]
       : []),
     'exit-address-family',
     ...(v6.length > 0 ? ['address-family l2vpn evpn', ...v6] : []),

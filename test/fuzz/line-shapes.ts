@@ -48,6 +48,16 @@ const all =
 export const expectedRd = (spec: Spec): string | undefined =>
   spec.evpn && `${spec.bgp.routerId}:${spec.evpn.vni <= 65535 ? spec.evpn.vni : spec.evpn.vni % 65536}`;
 
+/** The anchor the renderer must advertise and route (changeDrain.anchors; src/render/frr-conf.ts), restated. */
+export const expectedAnchor = (spec: Spec): string | undefined => {
+  const range = spec.evpn && spec.gateway.changeDrain.anchors;
+  if (!range) return undefined;
+  const [net = '', len = '32'] = range.split('/');
+  const toInt = (a: string): number => a.split('.').reduce((acc, o) => acc * 256 + Number(o), 0);
+  const n = toInt(net) + (toInt(spec.bgp.routerId) % 2 ** (32 - Number(len)));
+  return `${[24, 16, 8, 0].map((sh) => Math.floor(n / 2 ** sh) % 256).join('.')}/32`;
+};
+
 export const LINE_SHAPES: readonly LineShape[] = [
   // frr.conf.tmpl
   shape('frr defaults', 'frr defaults traditional'),
@@ -55,6 +65,7 @@ export const LINE_SHAPES: readonly LineShape[] = [
   shape('separator', '!'),
   shape('vrf', `vrf (?<name>${NAME})`, (g, s) => (s.evpn ? eq('vrf', g.name, s.gateway.vrf.name) : 'a vrf block without EVPN')),
   shape('vrf vni', ` vni (?<vni>${NUM})`, (g, s) => eq('vni', g.vni, s.evpn?.vni)),
+  shape('vrf anchor route', ` ip route (?<cidr>${CIDR}) blackhole`, (g, s) => eq('anchor', g.cidr, expectedAnchor(s))),
   shape('exit-vrf', 'exit-vrf'),
   shape('router bgp', `router bgp (?<asn>${ASN})`, (g, s) => eq('local AS', g.asn, s.bgp.localAsn)),
   shape('router-id', ` bgp router-id (?<id>${IPV4})`, (g, s) => eq('router id', g.id, s.bgp.routerId)),
@@ -149,7 +160,9 @@ export const LINE_SHAPES: readonly LineShape[] = [
   // address-family.tmpl
   shape('af unicast', ' address-family (?:ipv4|ipv6) unicast'),
   shape('network', `  network (?<cidr>${CIDR})`, (g, s) =>
-    s.gateway.advertise?.includes(g.cidr ?? '') ? undefined : `network ${g.cidr} is not in spec.gateway.advertise`,
+    s.gateway.advertise?.includes(g.cidr ?? '') || g.cidr === expectedAnchor(s)
+      ? undefined
+      : `network ${g.cidr} is not in spec.gateway.advertise (nor the anchor)`,
   ),
   shape(
     'maximum-prefix',

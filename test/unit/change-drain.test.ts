@@ -69,10 +69,11 @@ test('the drain runs only when the running config is in EVPN mode and the new on
       ...(evpn && { evpn: { vni: 1016, routeTargets: [] } }),
       gateway: { ...GATEWAY_DEFAULTS, changeDrain: { ...D, enabled } },
     }) as unknown as Spec;
-  assert.equal(drainsBeforeRestart(spec(true, true), spec(true, true)), true);
-  assert.equal(drainsBeforeRestart(spec(true, false), spec(false, true)), true, 'leaving EVPN withdraws the type-5 routes too');
-  assert.equal(drainsBeforeRestart(spec(false, true), spec(true, true)), false, 'BGP-only: graceful restart keeps the routes');
-  assert.equal(drainsBeforeRestart(spec(true, true), spec(true, false)), false);
+  assert.equal(drainsBeforeRestart(spec(true, true), spec(true, true), true), true);
+  assert.equal(drainsBeforeRestart(spec(true, false), spec(false, true), true), true, 'leaving EVPN withdraws the type-5 routes too');
+  assert.equal(drainsBeforeRestart(spec(false, true), spec(true, true), true), false, 'BGP-only: graceful restart keeps the routes');
+  assert.equal(drainsBeforeRestart(spec(true, true), spec(true, false), true), false);
+  assert.equal(drainsBeforeRestart(spec(true, true), spec(true, true), false), false, 'nothing restarts (a BFD profile change): no drain');
 });
 
 /**
@@ -81,7 +82,7 @@ test('the drain runs only when the running config is in EVPN mode and the new on
  * sent; `no advertise` takes them to 0 when `drops`), fake daemons and a data plane runner that fails every command
  * (no host is touched: the data plane step is reported failed and the apply goes on).
  */
-async function drainHarness(o: { changeDrain: string; drops: boolean; down?: DaemonName[] }) {
+async function drainHarness(o: { changeDrain: string; drops: boolean; down?: DaemonName[]; unwritable?: boolean }) {
   const dir = mkdtempSync(join(tmpdir(), 'frrsup-cdrain-'));
   const frrConf = join(dir, 'frr.conf');
   const log: string[] = [];
@@ -101,6 +102,7 @@ async function drainHarness(o: { changeDrain: string; drops: boolean; down?: Dae
         const peer = { remoteAs: 65001, localAs: 65002, pfxRcd: 1, pfxSnt: vty.sent, state: 'Established', peerState: 'OK' };
         return Promise.resolve(JSON.stringify({ routerId: ROUTER_ID, as: 65002, peers: { '10.0.2.1': peer } }));
       }
+      if (cmds.includes('advertise ipv4 unicast')) log.push('advertise again');
       if (cmds.includes('no advertise ipv4 unicast')) {
         log.push('withdraw');
         vty.withdrawn = true;
@@ -128,7 +130,8 @@ async function drainHarness(o: { changeDrain: string; drops: boolean; down?: Dae
     configDir: dir,
     env: false,
     facts,
-    paths: { frrConf } as never,
+    // unwritable: frr.conf "inside" a file (ENOTDIR), as a full or read-only disk fails the write
+    paths: { frrConf: o.unwritable ? join(dir, 'gateway.yaml', 'frr.conf') : frrConf } as never,
     vtysh: vtysh as never,
     daemons: daemons as never,
     logger,
@@ -264,6 +267,19 @@ describe('change drain inside an apply (fakes, through the Lifecycle)', () => {
         'the apply restarted bgpd, then the recovery found it running',
       );
       assert.equal(h.applier.last?.result, 'applied');
+    } finally {
+      await h.cleanup();
+    }
+  });
+
+  it('the write of frr.conf fails after the drain: the withdrawn routes are advertised again, the old config keeps running', async () => {
+    const h = await drainHarness({ changeDrain: '{slot: 1s, slots: 1, settle: 0s}', drops: true, unwritable: true });
+    try {
+      await h.lc.apply('change bgp-conf.yaml');
+      assert.equal(h.applier.last?.result, 'failed');
+      assert.match(String(h.applier.last?.error), /writing .*frr\.conf failed/);
+      assert.deepEqual(h.log, ['withdraw', 'advertise again'], 'withdrawn, then advertised again; nothing restarted');
+      assert.equal(h.find('change_drain_undone').length, 1);
     } finally {
       await h.cleanup();
     }

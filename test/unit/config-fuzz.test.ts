@@ -231,7 +231,7 @@ test('line-shape checker: every template line has a shape, and every shape comes
         bfd: { profile: 'FRRSUP-BFD' },
       },
     ],
-    evpn: { vrf: 'vrf-vpn', vni: 1016, activate: ['10.0.1.1'] },
+    evpn: { vrf: 'vrf-vpn', vni: 1016, activate: ['10.0.1.1'], anchorRoute: '10.17.255.13/32' },
     defaultAfs: [af('ipv4', 4), af('ipv6', 6)],
     vrfInstance: {
       vrf: 'vrf-vpn',

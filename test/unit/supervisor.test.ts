@@ -38,6 +38,14 @@ test('restart scope: BGP-only changes restart bgpd; VRF/VNI/graceful-restart cha
   assert.equal(restartScope(evpn, { ...evpn, evpn: { vni: 2000, routeTargets: ['65000:1016'] } }), 'zebra');
   assert.equal(restartScope(evpn, { ...evpn, gateway: { ...evpn.gateway, vrf: { name: 'vrf-x', table: 2000 } } }), 'zebra');
   assert.equal(restartScope(base, { ...base, gateway: { ...base.gateway, gracefulRestart: false } }), 'zebra');
+  // changeDrain.anchors: the anchor's blackhole route is staticd's (restarted with zebra); slot changes are bgpd's
+  const drain = (anchors?: string, slots = 10): Spec => ({
+    ...evpn,
+    gateway: { ...evpn.gateway, changeDrain: { ...evpn.gateway.changeDrain, enabled: true, slots, ...(anchors && { anchors }) } },
+  });
+  assert.equal(restartScope(drain(), drain('10.17.255.0/24')), 'zebra', 'anchors on');
+  assert.equal(restartScope(drain('10.17.255.0/24'), drain('10.17.254.0/24')), 'zebra', 'another anchor');
+  assert.equal(restartScope(drain('10.17.255.0/24'), drain('10.17.255.0/24', 3)), 'bgpd');
 });
 
 test('restart signal: SIGKILL with graceful restart (peers keep routes), SIGTERM without', () => {
