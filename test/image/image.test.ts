@@ -87,11 +87,15 @@ const VRF = `fsi${process.pid}v`;
 
 const BGP = docsBgpConf({ hold: '9s', keepalive: '3s', connect: '1s' });
 const GATEWAY_BGP = `advertise: [${GW_PREFIX}]\n`;
+/** changeDrain.anchors: the gateway (POD_IP 10.0.1.13) also advertises 10.17.255.13/32, routed to a blackhole (staticd via mgmtd on FRR 10.3). */
+const ANCHORS = '10.17.255.0/24';
+const ANCHOR = '10.17.255.13/32';
 const GATEWAY_EVPN = `advertise: [${GW_PREFIX}]
 internalInterface: int0
 internalGateway: 10.16.0.1
 vrfBackend: netns
 vrf: {name: ${VRF}, table: 2000}
+changeDrain: {enabled: false, anchors: ${ANCHORS}}
 `;
 
 /**
@@ -456,6 +460,13 @@ describe('the container image, built and run as the lab gateway', { timeout: 1_8
       { timeoutMs: 30_000, what: `type-5 ${GW_PREFIX} at the router` },
     );
     assert.ok(atRt.routerMac, 'the router MAC comes with the route');
+    // the anchor: advertised too, and its route in the VRF is FRR 10.3's running config (the apply verified it)
+    await waitFor(
+      async () =>
+        listType5Routes(await router.vtysh('show bgp l2vpn evpn route type prefix json')).some((r) => r.prefix === ANCHOR && !r.local),
+      { timeoutMs: 30_000, what: `type-5 ${ANCHOR} (the anchor) at the router` },
+    );
+    assert.match(await inContainer(['vtysh', '-c', 'show running-config']), /ip route 10\.17\.255\.13\/32 blackhole/);
     await capture('evpn');
     let last = '';
     await waitFor(
