@@ -28,7 +28,7 @@
  * router `bgp graceful-restart stalepath-time S` (routerBgp) to bound that in a test (hold expiry + S seen).
  */
 import { execa } from 'execa';
-import { createLab, setForwarding, waitFor } from './lab.ts';
+import { createLab, pidAlive, setForwarding, waitFor } from './lab.ts';
 import type { Lab, RouterInstance } from './lab.ts';
 import { startSupervisor } from './supervisor-process.ts';
 import type { SupervisorProcess } from './supervisor-process.ts';
@@ -125,13 +125,7 @@ async function sweepVrfNamespaces(): Promise<void> {
     .map((l) => l.trim().split(/\s+/)[0] ?? '')) {
     const pid = Number(/^fsl(\d+)e\d+r\d+$/.exec(name)?.[1]);
     if (!Number.isInteger(pid) || pid === process.pid) continue;
-    let alive = true;
-    try {
-      process.kill(pid, 0);
-    } catch (e) {
-      alive = (e as NodeJS.ErrnoException).code === 'EPERM';
-    }
-    if (!alive) await execa('ip', ['netns', 'del', name], { reject: false, stdin: 'ignore' });
+    if (!pidAlive(pid)) await execa('ip', ['netns', 'del', name], { reject: false, stdin: 'ignore' });
   }
 }
 

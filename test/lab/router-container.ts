@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { ownContainer, podman, ULIMITS } from './podman.ts';
-import { waitFor } from './lab.ts';
+import { pidAlive, waitFor } from './lab.ts';
 
 export const ROUTER_IMAGE = 'localhost/frr-supervisor-lab-router:10.3';
 const CONTAINERFILE_DIR = fileURLToPath(new URL('./router-image/', import.meta.url));
@@ -57,13 +57,7 @@ export async function sweepRouterContainers(): Promise<void> {
   for (const name of r.stdout.split('\n')) {
     const pid = Number(new RegExp(`^${NAME_PREFIX}(\\d+)-`).exec(name)?.[1]);
     if (!Number.isInteger(pid) || pid === process.pid) continue;
-    let alive = true;
-    try {
-      process.kill(pid, 0);
-    } catch (e) {
-      alive = (e as NodeJS.ErrnoException).code === 'EPERM';
-    }
-    if (!alive) await podman(['rm', '-f', '-t', '0', name], { reject: false });
+    if (!pidAlive(pid)) await podman(['rm', '-f', '-t', '0', name], { reject: false });
   }
 }
 
