@@ -105,3 +105,21 @@ export function compareAddresses(a: { family: Family; bytes: number[] }, b: { fa
   }
   return 0;
 }
+
+/** Sort order of CIDRs as FRR lists its `network` statements: by address ({@link compareAddresses}), then length. */
+export function compareCidrs(
+  a: { family: Family; bytes: number[]; length: number },
+  b: { family: Family; bytes: number[]; length: number },
+): number {
+  return compareAddresses(a, b) || a.length - b.length;
+}
+
+/** A dotted IPv4 address as a 32-bit number (the caller has validated it). */
+export function ipv4ToNumber(text: string): number {
+  return text.split('.').reduce((acc, o) => acc * 256 + Number(o), 0);
+}
+
+/** A 32-bit number as a dotted IPv4 address. */
+export function numberToIpv4(n: number): string {
+  return [24, 16, 8, 0].map((sh) => Math.floor(n / 2 ** sh) % 256).join('.');
+}

@@ -6,7 +6,7 @@
 import type { Reporter } from './problems.ts';
 import type { BfdSpec, BgpSpec, ChangeDrainSpec, EvpnSpec, GatewaySpec, VrfBackend } from './types.ts';
 import { BFD_DEFAULTS, GATEWAY_DEFAULTS } from './types.ts';
-import { compareAddresses } from './net.ts';
+import { compareAddresses, compareCidrs } from './net.ts';
 import * as f from './fields.ts';
 
 /** Gives the reporter for a field of a resource, whatever the input form. */
@@ -251,7 +251,7 @@ export function validateGateway(doc: Record<string, unknown>, r: Reporter): Gate
         }
         parsed.push(c);
       });
-      parsed.sort((a, b) => compareAddresses(a, b) || a.length - b.length);
+      parsed.sort(compareCidrs);
       advertise = parsed.map((p) => p.canonical);
     }
   }

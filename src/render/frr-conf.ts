@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BfdSpec, Spec } from '../config/types.ts';
 import { BFD_DEFAULTS, BFD_DEFAULT_MINIMUM_TTL } from '../config/types.ts';
-import { compareAddresses, parseCidr } from '../config/net.ts';
+import { compareCidrs, ipv4ToNumber, numberToIpv4, parseCidr } from '../config/net.ts';
 import { Templates } from './template.ts';
 
 export const TEMPLATE_DIR = fileURLToPath(new URL('../../frr-templates/', import.meta.url));
@@ -105,19 +105,20 @@ export function routeDistinguisher(routerId: string, vni: number): string {
 export function replicaAnchor(routerId: string, anchors: string): string {
   const c = parseCidr(anchors);
   if (typeof c === 'string' || c.family !== 4) throw new Error(`changeDrain.anchors: ${anchors} is not an IPv4 range`);
-  const size = 2 ** (32 - c.length);
-  const base = c.bytes.reduce((acc, o) => acc * 256 + o, 0);
-  const id = routerId.split('.').reduce((acc, o) => acc * 256 + Number(o), 0);
-  const a = base + (id % size);
-  return `${[24, 16, 8, 0].map((sh) => Math.floor(a / 2 ** sh) % 256).join('.')}/32`;
+  const offset = ipv4ToNumber(routerId) % 2 ** (32 - c.length);
+  return `${numberToIpv4(ipv4ToNumber(c.canonical.split('/')[0] ?? '') + offset)}/32`;
 }
 
-/** Canonical CIDRs in FRR's order (address, then length): how `show running-config` lists `network` statements. */
+/** This replica's anchor in a spec: EVPN with changeDrain.anchors; false otherwise. */
+export function specAnchor(spec: Spec): string | false {
+  const range = spec.gateway.changeDrain.anchors;
+  return spec.evpn !== undefined && range !== undefined && replicaAnchor(spec.bgp.routerId, range);
+}
+
+/** Canonical CIDRs in FRR's order: how `show running-config` lists `network` statements. */
 function sortCidrs(cidrs: string[]): string[] {
-  const parsed = cidrs.map((c) => ({ text: c, p: parseCidr(c) }));
-  return parsed
-    .sort((a, b) => (typeof a.p === 'string' || typeof b.p === 'string' ? 0 : compareAddresses(a.p, b.p) || a.p.length - b.p.length))
-    .map((x) => x.text);
+  const parsed = cidrs.map(parseCidr).filter((p): p is Exclude<ReturnType<typeof parseCidr>, string> => typeof p !== 'string');
+  return parsed.sort(compareCidrs).map((p) => p.canonical);
 }
 
 export function buildView(spec: Spec): Record<string, unknown> {
@@ -153,6 +154,8 @@ export function buildView(spec: Spec): Record<string, unknown> {
     bfd: gateway.bfd !== undefined && { profile: bgp.ebgpMultiHop && BFD_PROFILE },
   }));
 
+  // This replica's anchor (changeDrain.anchors, EVPN only): advertised, and routed in the VRF.
+  const anchor = specAnchor(spec);
   let defaultAfs: AfView[];
   let vrfInstance: Record<string, unknown> | false = false;
   if (evpn) {
@@ -160,7 +163,6 @@ export function buildView(spec: Spec): Record<string, unknown> {
     defaultAfs = [];
     const v4 = af(4, []);
     // The anchor (changeDrain.anchors) is advertised like any prefix of `advertise`, whatever the advertise mode.
-    const anchor = gateway.changeDrain.anchors !== undefined && replicaAnchor(bgp.routerId, gateway.changeDrain.anchors);
     if (anchor && !v4.networks.includes(anchor)) v4.networks = sortCidrs([...v4.networks, anchor]);
     const vrfAfs = [v4, af(6, [])].filter(
       (a) => a.networks.length > 0 || (a.redistribute !== false && (a.afi === 'ipv4' || redistributing)),
@@ -189,7 +191,7 @@ export function buildView(spec: Spec): Record<string, unknown> {
           activate: bgp.neighbours,
           // The anchor's own route in the VRF (staticd): bgpd's `network` needs a route to the exact prefix, and an
           // anchor is an address nobody uses: traffic to it is dropped at the gateway.
-          anchorRoute: gateway.changeDrain.anchors !== undefined && replicaAnchor(bgp.routerId, gateway.changeDrain.anchors),
+          anchorRoute: anchor,
         }
       : false,
     defaultAfs,

@@ -10,15 +10,7 @@ import { formatProblem, hasErrors } from '../config/problems.ts';
 import type { HostFacts } from '../config/facts.ts';
 import type { Spec } from '../config/types.ts';
 import { BFD_DEFAULTS } from '../config/types.ts';
-import {
-  bfdStaticPeers,
-  bfddLiveCommands,
-  buildView,
-  configHash,
-  renderFrrConf,
-  replicaAnchor,
-  shownConfigHash,
-} from '../render/frr-conf.ts';
+import { bfdStaticPeers, bfddLiveCommands, buildView, configHash, renderFrrConf, shownConfigHash, specAnchor } from '../render/frr-conf.ts';
 import type { FrrPaths } from '../frr/paths.ts';
 import type { Vtysh } from '../frr/vtysh.ts';
 import type { DaemonName } from '../frr/daemon.ts';
@@ -131,7 +123,7 @@ export function restartScope(before: Spec, after: Spec): 'zebra' | 'bgpd' | 'non
       gr: s.gateway.gracefulRestart,
       filters: [view.v4Filter, view.v6Filter],
       // the anchor's route in the VRF is staticd's: only a zebra-scope restart restarts staticd
-      anchor: s.evpn && s.gateway.changeDrain.anchors ? replicaAnchor(s.bgp.routerId, s.gateway.changeDrain.anchors) : null,
+      anchor: specAnchor(s),
     });
   };
   if (zebraView(before) !== zebraView(after)) return 'zebra';

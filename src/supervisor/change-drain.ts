@@ -28,7 +28,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { ChangeDrainSpec, Spec } from '../config/types.ts';
 import type { Vtysh } from '../frr/vtysh.ts';
 import type { Logger } from '../log.ts';
-import { buildView, replicaAnchor } from '../render/frr-conf.ts';
+import { buildView, specAnchor } from '../render/frr-conf.ts';
+import { ipv4ToNumber } from '../config/net.ts';
 import { parseEvpnSummary } from '../state/bgp.ts';
 
 /** A restart of this running config withdraws routes at the router, and a drain was asked for. */
@@ -38,7 +39,7 @@ export function drainsBeforeRestart(running: Spec, next: Spec, restarts: boolean
 
 /** This replica's slot and delay: (router id as a 32-bit number) mod slots, times the slot length. */
 export function changeDrainDelay(routerId: string, d: ChangeDrainSpec): { slot: number; delayMs: number } {
-  const n = routerId.split('.').reduce((acc, o) => acc * 256 + Number(o), 0);
+  const n = ipv4ToNumber(routerId);
   const slot = n % d.slots;
   return { slot, delayMs: slot * d.slotSeconds * 1000 };
 }
@@ -71,9 +72,8 @@ export function withdrawCommands(running: Spec, undo = false): string[] {
   const no = (cmd: string): string => (undo ? cmd : `no ${cmd}`);
   const head = ['configure terminal', `router bgp ${bgp.localAsn} vrf ${gateway.vrf.name}`];
   const v6 = inst && inst.advertiseIpv6 === true ? [no('advertise ipv6 unicast')] : [];
-  if (gateway.changeDrain.anchors === undefined || !inst)
-    return [...head, 'address-family l2vpn evpn', no('advertise ipv4 unicast'), ...v6];
-  const anchor = replicaAnchor(bgp.routerId, gateway.changeDrain.anchors);
+  const anchor = specAnchor(running);
+  if (!anchor || !inst) return [...head, 'address-family l2vpn evpn', no('advertise ipv4 unicast'), ...v6];
   const v4 = inst.afs.find((a) => a.afi === 'ipv4');
   return [
     ...head,
