@@ -17,7 +17,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { execa } from 'execa';
 import { ownContainer, podman, ULIMITS } from './podman.ts';
 import { pidAlive, waitFor } from './lab.ts';
 
@@ -26,16 +25,6 @@ const CONTAINERFILE_DIR = fileURLToPath(new URL('./router-image/', import.meta.u
 const NAME_PREFIX = 'fslrt';
 
 let seq = 0;
-
-/** Whether podman and the debian:trixie-slim base are here (scripts/image-base.sh installs and makes them). */
-export async function routerImagePrerequisites(): Promise<string | undefined> {
-  const p = await execa('podman', ['--version'], { reject: false, stdin: 'ignore' }).catch(() => undefined);
-  if (p === undefined || p.exitCode !== 0) return 'podman is not installed (scripts/image-base.sh installs it)';
-  const base = await podman(['image', 'exists', 'localhost/debian:trixie-slim'], { reject: false });
-  const pub = await podman(['image', 'exists', 'debian:trixie-slim'], { reject: false });
-  if (base.exitCode !== 0 && pub.exitCode !== 0) return 'no debian:trixie-slim image (scripts/image-base.sh makes it)';
-  return undefined;
-}
 
 /** Builds the router image when it is missing (about 10 s with Debian's mirror reachable). Returns its FRR version. */
 export async function ensureRouterImage(): Promise<string> {
@@ -74,8 +63,6 @@ export interface ContainerRouterOptions {
 
 /** FRR 10.3 in a container in a lab namespace; `vtysh()` as the lab's own FRR instances have it. */
 export class ContainerRouter {
-  readonly version = '10.3';
-
   private constructor(
     readonly name: string,
     readonly ns: string,
