@@ -9,7 +9,7 @@ export default tseslint.config(
   {
     languageOptions: {
       parserOptions: {
-        projectService: { allowDefaultProject: ['*.js', 'bin/*.js', 'test/lab/*.js', 'bench/*.js'] },
+        projectService: { allowDefaultProject: ['*.js', 'bin/*.js', 'lab/*.js', 'bench/*.js'] },
         tsconfigRootDir: import.meta.dirname,
       },
     },

@@ -8,11 +8,11 @@
  * Reference: Kube-OVN today applies a change by replacing the gateway Pod (no in-place apply to measure).
  * Prints one line per figure, then one JSON object.
  */
-import { createLab, waitFor } from '../test/lab/lab.ts';
-import { startSupervisor } from '../test/lab/supervisor-process.ts';
+import { createLab, waitFor } from '../lab/lab.ts';
+import { startSupervisor } from '../lab/supervisor-process.ts';
 import { parseBgpSummary } from '../src/state/bgp.ts';
 import { median, round, summary } from './stats.ts';
-import { bgpRouterConf, docsBgpConf, GW, RT } from '../test/lab/configs.ts';
+import { bgpRouterConf, docsBgpConf, GW, RT } from '../lab/configs.ts';
 
 const CHANGES = Number(process.env.BENCH_CHANGES ?? 12);
 const DEBOUNCE_MS = 200;

@@ -1,7 +1,7 @@
 /**
  * bench:bfd: how long the flows of a lost gateway replica are black-holed, with BFD (300 ms x 3) and without (hold
- * time). 3 replicas (BGP-only, test/lab/replicas.ts) behind one FRR router with ECMP; 12 flows remote host -> VPC
- * host at 200 probes/s each (the loss meter, test/lab/loss-meter.ts). One replica's node is lost (its link cut at
+ * time). 3 replicas (BGP-only, lab/replicas.ts) behind one FRR router with ECMP; 12 flows remote host -> VPC
+ * host at 200 probes/s each (the loss meter, lab/loss-meter.ts). One replica's node is lost (its link cut at
  * the router's bridge, then its supervisor and FRR SIGKILLed): for the flows the router sent through it, the longest
  * gap and the probes lost, until the router has moved them to the other replicas. BENCH_REPS repetitions (default 3)
  * per variant, the lost replica taken in turn.
@@ -16,10 +16,10 @@
  * once, each restarting bgpd (bfdd keeps running): every flow's probes lost and longest gap, BENCH_REPS times.
  * `BENCH_BFD=node_loss` or `=gr_change` runs one part. Prints a line per run, then one JSON line.
  */
-import { LossMeter } from '../test/lab/loss-meter.ts';
-import { ReplicaLab, replicaAddress, REPLICAS } from '../test/lab/replicas.ts';
-import { waitFor } from '../test/lab/lab.ts';
-import { docsBgpConf } from '../test/lab/configs.ts';
+import { LossMeter } from '../lab/loss-meter.ts';
+import { ReplicaLab, replicaAddress, REPLICAS } from '../lab/replicas.ts';
+import { waitFor } from '../lab/lab.ts';
+import { docsBgpConf } from '../lab/configs.ts';
 import { parseBfdPeers } from '../src/state/bfd.ts';
 import { median } from './stats.ts';
 

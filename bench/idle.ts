@@ -3,8 +3,8 @@
  * Established. Counts the supervisor process and, separately, its vtysh children and the FRR daemons
  * answering the polls. Target: supervisor CPU <= 2 % of one core. Last line: one JSON object.
  */
-import { createLab, waitFor } from '../test/lab/lab.ts';
-import { startSupervisor } from '../test/lab/supervisor-process.ts';
+import { createLab, waitFor } from '../lab/lab.ts';
+import { startSupervisor } from '../lab/supervisor-process.ts';
 import { cpuMs, sampleProc } from './proc.ts';
 import { round } from './stats.ts';
 

@@ -9,7 +9,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import type { Lab } from '../test/lab/lab.ts';
+import type { Lab } from '../lab/lab.ts';
 import { spawnInNs } from './observe-child.ts';
 import type { NsChild } from './observe-child.ts';
 

@@ -1,6 +1,6 @@
 /**
- * bench:replicas: several gateway replicas behind one FRR router (ECMP), test/lab/replicas.ts, in packets: 12 flows
- * remote host -> VPC host at 200 probes/s each (test/lab/loss-meter.ts), hashed over the replicas by the router.
+ * bench:replicas: several gateway replicas behind one FRR router (ECMP), lab/replicas.ts, in packets: 12 flows
+ * remote host -> VPC host at 200 probes/s each (lab/loss-meter.ts), hashed over the replicas by the router.
  *
  * Per mode (`bgp`, `evpn`), N = 3, BENCH_REPS repetitions (default 5) of each event:
  * - all_at_once_change: a hold-time change written to every replica at once (bgpd restarts; EVPN with changeDrain
@@ -11,7 +11,7 @@
  * - node_loss: one replica's link cut and its processes SIGKILLed; the black hole lasts until the router's hold
  *   time (9 s) expires; BGP-only, graceful restart then keeps the routes as stale, bounded here by the router's
  *   `bgp graceful-restart stalepath-time 5` (default: the gateway's restart time, 120 s).
- * The router: the lab's FRR 8.4.4 in BGP-only mode; in EVPN mode FRR 10.3 in a container (test/lab/router-container.ts;
+ * The router: the lab's FRR 8.4.4 in BGP-only mode; in EVPN mode FRR 10.3 in a container (lab/router-container.ts;
  * FRR 8.4.4's zebra loses router MACs when an ECMP type-5 route changes), or the lab's 8.4.4 with BENCH_EVPN_ROUTER=host.
  * Then, BENCH_N10=1 (default), N = 10 in EVPN mode: start-up, convergence after a drain and a join, and per replica
  * the supervisor's RSS and idle CPU (10 s), and the FRR daemons' RSS.
@@ -20,11 +20,11 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { cpus, totalmem } from 'node:os';
-import { ReplicaLab, REPLICAS } from '../test/lab/replicas.ts';
-import type { ReplicaMode } from '../test/lab/replicas.ts';
-import { LossMeter } from '../test/lab/loss-meter.ts';
-import type { FlowStats } from '../test/lab/loss-meter.ts';
-import { docsBgpConf } from '../test/lab/configs.ts';
+import { ReplicaLab, REPLICAS } from '../lab/replicas.ts';
+import type { ReplicaMode } from '../lab/replicas.ts';
+import { LossMeter } from '../lab/loss-meter.ts';
+import type { FlowStats } from '../lab/loss-meter.ts';
+import { docsBgpConf } from '../lab/configs.ts';
 import { median } from './stats.ts';
 import { sampleProc } from './proc.ts';
 

@@ -1,7 +1,7 @@
 /**
  * bench:traffic: packets lost, and the longest gap, in each direction between a remote host (behind the external
  * router) and a VPC host (behind the gateway) during each event, EVPN (netns VRF backend) and BGP-only, measured
- * by the lab's loss meter (1000 probes/s each way, test/lab/loss-meter.ts), BENCH_REPS repetitions (default 5).
+ * by the lab's loss meter (1000 probes/s each way, lab/loss-meter.ts), BENCH_REPS repetitions (default 5).
  *
  * Events: bgpd_restart_gr (a timer change, graceful restart on), bgpd_restart_no_gr (the same, gracefulRestart:
  * false), zebra_restart (a change zebra must see: the VRF table in EVPN mode, the VRF backend in BGP-only mode, which
@@ -15,16 +15,16 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
-import { createLab, waitFor } from '../test/lab/lab.ts';
-import type { Lab } from '../test/lab/lab.ts';
-import { startSupervisor } from '../test/lab/supervisor-process.ts';
-import type { SupervisorProcess } from '../test/lab/supervisor-process.ts';
-import { bgpRouterConf, docsBgpConf, docsEvpnConf, GW, RT } from '../test/lab/configs.ts';
-import { evpnRouterConf, evpnRouterDevices } from '../test/lab/evpn-router.ts';
-import { addHosts, hostFlows, reattachVpcHost, VPC } from '../test/lab/hosts.ts';
-import type { LabHosts } from '../test/lab/hosts.ts';
-import { LossMeter } from '../test/lab/loss-meter.ts';
-import type { FlowStats } from '../test/lab/loss-meter.ts';
+import { createLab, waitFor } from '../lab/lab.ts';
+import type { Lab } from '../lab/lab.ts';
+import { startSupervisor } from '../lab/supervisor-process.ts';
+import type { SupervisorProcess } from '../lab/supervisor-process.ts';
+import { bgpRouterConf, docsBgpConf, docsEvpnConf, GW, RT } from '../lab/configs.ts';
+import { evpnRouterConf, evpnRouterDevices } from '../lab/evpn-router.ts';
+import { addHosts, hostFlows, reattachVpcHost, VPC } from '../lab/hosts.ts';
+import type { LabHosts } from '../lab/hosts.ts';
+import { LossMeter } from '../lab/loss-meter.ts';
+import type { FlowStats } from '../lab/loss-meter.ts';
 import { median } from './stats.ts';
 
 const REPS = Number(process.env.BENCH_REPS ?? 5);

@@ -10,19 +10,19 @@
  */
 import { createServer } from 'node:http';
 import { execa } from 'execa';
-import { createLab } from '../test/lab/lab.ts';
-import type { Lab } from '../test/lab/lab.ts';
-import { startSupervisor } from '../test/lab/supervisor-process.ts';
-import type { SupervisorProcess } from '../test/lab/supervisor-process.ts';
+import { createLab } from '../lab/lab.ts';
+import type { Lab } from '../lab/lab.ts';
+import { startSupervisor } from '../lab/supervisor-process.ts';
+import type { SupervisorProcess } from '../lab/supervisor-process.ts';
 import { existsSync } from 'node:fs';
-import { evpnRouterConf, evpnRouterDevices, ROUTER_PREFIX } from '../test/lab/evpn-router.ts';
-import { docsBgpConf, docsEvpnConf, GW, RT } from '../test/lab/configs.ts';
-import { addHosts, hostFlows, REMOTE, VPC } from '../test/lab/hosts.ts';
-import { LossMeter } from '../test/lab/loss-meter.ts';
-import type { FlowStats } from '../test/lab/loss-meter.ts';
+import { evpnRouterConf, evpnRouterDevices, ROUTER_PREFIX } from '../lab/evpn-router.ts';
+import { docsBgpConf, docsEvpnConf, GW, RT } from '../lab/configs.ts';
+import { addHosts, hostFlows, REMOTE, VPC } from '../lab/hosts.ts';
+import { LossMeter } from '../lab/loss-meter.ts';
+import type { FlowStats } from '../lab/loss-meter.ts';
 import { formatStatus } from '../src/cli/status-cmd.ts';
 import type { StatusDoc } from '../src/observe/status.ts';
-import { listType5Routes } from '../test/lab/evpn-routes.ts';
+import { listType5Routes } from '../lab/evpn-routes.ts';
 
 const PORT = Number(process.env.DEMO_PORT ?? 9180);
 const SECONDS = Number(process.env.DEMO_SECONDS ?? 0);

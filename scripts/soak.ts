@@ -5,7 +5,7 @@
  * follow it), the fd count grows, or a zombie or stray FRR process shows up. Needs root (network namespaces),
  * like the e2e tests.
  */
-import { runSoak } from '../test/lab/soak-run.ts';
+import { runSoak } from '../lab/soak-run.ts';
 
 function wholeFromEnv(name: string, dflt: number, min: number): number {
   const raw = process.env[name] ?? String(dflt);

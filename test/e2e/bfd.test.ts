@@ -7,14 +7,14 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createLab, waitFor } from '../lab/lab.ts';
-import type { Lab, RouterInstance } from '../lab/lab.ts';
-import { startSupervisor } from '../lab/supervisor-process.ts';
-import type { SupervisorProcess } from '../lab/supervisor-process.ts';
+import { createLab, waitFor } from '../../lab/lab.ts';
+import type { Lab, RouterInstance } from '../../lab/lab.ts';
+import { startSupervisor } from '../../lab/supervisor-process.ts';
+import type { SupervisorProcess } from '../../lab/supervisor-process.ts';
 import { parseBgpNeighbors, parseBgpSummary } from '../../src/state/bgp.ts';
 import { parseBfdPeers } from '../../src/state/bfd.ts';
 import type { StatusDoc } from '../../src/observe/status.ts';
-import { docsBgpConf, GW, GW_PREFIX, RT, RT_PREFIX } from '../lab/configs.ts';
+import { docsBgpConf, GW, GW_PREFIX, RT, RT_PREFIX } from '../../lab/configs.ts';
 
 /**
  * The router: eBGP with hold time 90 s, graceful restart, BFD to the gateway as a configured session (it outlives

@@ -1,4 +1,4 @@
-// End-to-end test of the EVPN data plane (src/dataplane) on the real kernel, in a lab (test/lab/lab.ts): the netns
+// End-to-end test of the EVPN data plane (src/dataplane) on the real kernel, in a lab (lab/lab.ts): the netns
 // VRF backend creates, keeps, repairs, changes and removes the VRF namespace, bridge and VXLAN; the kernel backend
 // fails with the CONFIG_NET_VRF message on this kernel (no VRF devices), so the kernel backend's plans are covered
 // by test/unit/dataplane-plan.test.ts only. Needs root: fails (does not skip) otherwise.
@@ -15,8 +15,8 @@ import type { DataplaneLogger } from '../../src/dataplane/apply.ts';
 import { desiredFromHost } from '../../src/dataplane/state.ts';
 import { ownedFromSpec, VrfUnsupportedError } from '../../src/dataplane/types.ts';
 import type { DesiredDataplane } from '../../src/dataplane/types.ts';
-import { createLab, listNamespaces, pidAlive } from '../lab/lab.ts';
-import type { Lab } from '../lab/lab.ts';
+import { createLab, listNamespaces, pidAlive } from '../../lab/lab.ts';
+import type { Lab } from '../../lab/lab.ts';
 
 const VRF_NS_RE = /^fsl(\d+)v\d+$/;
 let vrfCounter = 0;

@@ -6,14 +6,14 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execa } from 'execa';
-import { createLab, waitFor } from '../lab/lab.ts';
-import type { Lab, RouterInstance } from '../lab/lab.ts';
-import { startSupervisor } from '../lab/supervisor-process.ts';
-import { evpnRouterConf, evpnRouterDevices, gatewayInternalInterface } from '../lab/evpn-router.ts';
-import { docsBgpConf, docsEvpnConf, GW, RT } from '../lab/configs.ts';
-import type { SupervisorProcess } from '../lab/supervisor-process.ts';
+import { createLab, waitFor } from '../../lab/lab.ts';
+import type { Lab, RouterInstance } from '../../lab/lab.ts';
+import { startSupervisor } from '../../lab/supervisor-process.ts';
+import { evpnRouterConf, evpnRouterDevices, gatewayInternalInterface } from '../../lab/evpn-router.ts';
+import { docsBgpConf, docsEvpnConf, GW, RT } from '../../lab/configs.ts';
+import type { SupervisorProcess } from '../../lab/supervisor-process.ts';
 import { parseBgpNeighbors } from '../../src/state/bgp.ts';
-import { listType5Routes } from '../lab/evpn-routes.ts';
+import { listType5Routes } from '../../lab/evpn-routes.ts';
 
 const VRF = `fsl${process.pid}v9`;
 

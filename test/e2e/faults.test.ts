@@ -14,7 +14,7 @@
  * (The SIGKILL-and-takeover fault is in supervisor.test.ts.) FAULT_SEED=N replays a random sequence.
  * Every test leaves nothing behind, even when it fails.
  */
-import { bgpRouterConf, GW, GW_PREFIX, RT } from '../lab/configs.ts';
+import { bgpRouterConf, GW, GW_PREFIX, RT } from '../../lab/configs.ts';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -37,10 +37,10 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { execa } from 'execa';
 import ts from 'typescript';
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
-import { createLab, waitFor } from '../lab/lab.ts';
-import type { Lab, RouterInstance } from '../lab/lab.ts';
-import { startSupervisor } from '../lab/supervisor-process.ts';
-import type { LogEvent, SupervisorProcess } from '../lab/supervisor-process.ts';
+import { createLab, waitFor } from '../../lab/lab.ts';
+import type { Lab, RouterInstance } from '../../lab/lab.ts';
+import { startSupervisor } from '../../lab/supervisor-process.ts';
+import type { LogEvent, SupervisorProcess } from '../../lab/supervisor-process.ts';
 import {
   auditProcesses,
   describeProcs,
@@ -53,7 +53,7 @@ import {
   runningConfigDiff,
   seedFrom,
   startSupervisorAt,
-} from '../lab/fault-kit.ts';
+} from '../../lab/fault-kit.ts';
 import { runCli } from '../helpers/cli.ts';
 import { parseBgpSummary } from '../../src/state/bgp.ts';
 import { shownConfigHash } from '../../src/render/frr-conf.ts';

@@ -6,12 +6,12 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { waitFor } from '../lab/lab.ts';
-import { useGatewayLab } from '../lab/gateway-lab.ts';
-import { processAlive } from '../lab/supervisor-process.ts';
-import type { SupervisorProcess } from '../lab/supervisor-process.ts';
+import { waitFor } from '../../lab/lab.ts';
+import { useGatewayLab } from '../../lab/gateway-lab.ts';
+import { processAlive } from '../../lab/supervisor-process.ts';
+import type { SupervisorProcess } from '../../lab/supervisor-process.ts';
 import { parseBgpSummary } from '../../src/state/bgp.ts';
-import { bgpRouterConf, docsBgpConf, GW, GW_PREFIX } from '../lab/configs.ts';
+import { bgpRouterConf, docsBgpConf, GW, GW_PREFIX } from '../../lab/configs.ts';
 import type { StatusDoc } from '../../src/observe/status.ts';
 
 const FAST = ['--poll-interval', '1s', '--vtysh-timeout', '1s', '--resync', '1s'];

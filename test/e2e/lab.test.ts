@@ -1,4 +1,4 @@
-// End-to-end test of the FRR process layer (src/frr) and the namespace lab (test/lab) with real FRR 8.4.4.
+// End-to-end test of the FRR process layer (src/frr) and the namespace lab (lab/) with real FRR 8.4.4.
 // Needs root: fails (does not skip) otherwise.
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
@@ -8,8 +8,8 @@ import { execa } from 'execa';
 import { FrrDaemon } from '../../src/frr/daemon.ts';
 import type { DaemonExit } from '../../src/frr/daemon.ts';
 import { FrrPaths } from '../../src/frr/paths.ts';
-import { createLab, listNamespaces, ownPathspaceDirs, waitFor } from '../lab/lab.ts';
-import type { FrrInstance, Lab, RouterInstance } from '../lab/lab.ts';
+import { createLab, listNamespaces, ownPathspaceDirs, waitFor } from '../../lab/lab.ts';
+import type { FrrInstance, Lab, RouterInstance } from '../../lab/lab.ts';
 
 const ROUTER_CONF = `frr defaults traditional
 hostname ext-router

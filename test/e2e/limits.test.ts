@@ -5,10 +5,10 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { waitFor } from '../lab/lab.ts';
-import { useGatewayLab } from '../lab/gateway-lab.ts';
-import type { SupervisorProcess } from '../lab/supervisor-process.ts';
-import { bgpRouterConf, docsBgpConf, GW, GW_PREFIX, RT } from '../lab/configs.ts';
+import { waitFor } from '../../lab/lab.ts';
+import { useGatewayLab } from '../../lab/gateway-lab.ts';
+import type { SupervisorProcess } from '../../lab/supervisor-process.ts';
+import { bgpRouterConf, docsBgpConf, GW, GW_PREFIX, RT } from '../../lab/configs.ts';
 import type { StatusDoc } from '../../src/observe/status.ts';
 
 const FAST = ['--poll-interval', '1s', '--vtysh-timeout', '2s'];

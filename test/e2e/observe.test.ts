@@ -8,11 +8,11 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { waitFor } from '../lab/lab.ts';
-import { useGatewayLab } from '../lab/gateway-lab.ts';
-import type { SupervisorProcess } from '../lab/supervisor-process.ts';
+import { waitFor } from '../../lab/lab.ts';
+import { useGatewayLab } from '../../lab/gateway-lab.ts';
+import type { SupervisorProcess } from '../../lab/supervisor-process.ts';
 import { METRIC_NAMES } from '../../src/observe/metrics.ts';
-import { bgpRouterConf, docsBgpConf, RT } from '../lab/configs.ts';
+import { bgpRouterConf, docsBgpConf, RT } from '../../lab/configs.ts';
 import type { StatusDoc } from '../../src/observe/status.ts';
 
 const PASSWORD = 'Pw-9f3b!x#lab';

@@ -13,15 +13,15 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execa } from 'execa';
-import { createLab, waitFor } from '../lab/lab.ts';
-import type { Lab, RouterInstance } from '../lab/lab.ts';
-import { startSupervisor } from '../lab/supervisor-process.ts';
-import type { SupervisorProcess } from '../lab/supervisor-process.ts';
-import { evpnRouterConf, evpnRouterDevices, gatewayInternalInterface } from '../lab/evpn-router.ts';
-import { docsBgpConf, docsEvpnConf, RT } from '../lab/configs.ts';
-import { NsHttp } from '../lab/fault-kit.ts';
-import { LabFrrExporter, LabPrometheus } from '../lab/prometheus-server.ts';
-import type { PromAlert } from '../lab/prometheus-server.ts';
+import { createLab, waitFor } from '../../lab/lab.ts';
+import type { Lab, RouterInstance } from '../../lab/lab.ts';
+import { startSupervisor } from '../../lab/supervisor-process.ts';
+import type { SupervisorProcess } from '../../lab/supervisor-process.ts';
+import { evpnRouterConf, evpnRouterDevices, gatewayInternalInterface } from '../../lab/evpn-router.ts';
+import { docsBgpConf, docsEvpnConf, RT } from '../../lab/configs.ts';
+import { NsHttp } from '../../lab/fault-kit.ts';
+import { LabFrrExporter, LabPrometheus } from '../../lab/prometheus-server.ts';
+import type { PromAlert } from '../../lab/prometheus-server.ts';
 import {
   alertRules,
   dashboardQueries,

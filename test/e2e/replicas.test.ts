@@ -1,5 +1,5 @@
 /**
- * Three gateway replicas behind one FRR router (ECMP), in packets (test/lab/replicas.ts, test/lab/loss-meter.ts):
+ * Three gateway replicas behind one FRR router (ECMP), in packets (lab/replicas.ts, lab/loss-meter.ts):
  * 12 flows from the remote host to the VPC host, each with its own source port, hashed over the replicas by the
  * router. BGP-only (the lab's FRR 8.4.4 as router) and EVPN (netns VRF backend; FRR 10.3 as router, in a container:
  * FRR 8.4.4's zebra loses router MACs when an ECMP type-5 route changes, FRRouting/frr#14108), each:
@@ -26,11 +26,11 @@ import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
-import { ReplicaLab, replicaAddress, replicaGatewayYaml, REPLICAS, uniquePrefix } from '../lab/replicas.ts';
-import type { ReplicaMode } from '../lab/replicas.ts';
-import { formatFlow, LossMeter } from '../lab/loss-meter.ts';
-import type { FlowStats } from '../lab/loss-meter.ts';
-import { docsBgpConf } from '../lab/configs.ts';
+import { ReplicaLab, replicaAddress, replicaGatewayYaml, REPLICAS, uniquePrefix } from '../../lab/replicas.ts';
+import type { ReplicaMode } from '../../lab/replicas.ts';
+import { formatFlow, LossMeter } from '../../lab/loss-meter.ts';
+import type { FlowStats } from '../../lab/loss-meter.ts';
+import { docsBgpConf } from '../../lab/configs.ts';
 import { changeDrainDelay } from '../../src/supervisor/change-drain.ts';
 import { GATEWAY_DEFAULTS } from '../../src/config/types.ts';
 
@@ -97,7 +97,7 @@ function suite(mode: ReplicaMode): void {
 
       before(async () => {
         await execa('bash', ['scripts/install-test-tools.sh'], { cwd: REPO, stdio: 'inherit' });
-        // EVPN: the router is FRR 10.3 in a container (test/lab/router-container.ts): podman and the trixie base
+        // EVPN: the router is FRR 10.3 in a container (lab/router-container.ts): podman and the trixie base
         if (mode === 'evpn') await execa('bash', ['scripts/image-base.sh'], { cwd: REPO, stdio: 'inherit' });
         r = await ReplicaLab.create({
           mode,

@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { runSoak } from '../lab/soak-run.ts';
+import { runSoak } from '../../lab/soak-run.ts';
 
 test('short soak: 40 config changes leave no growing fds, zombies or stray processes', { timeout: 600_000 }, async (t) => {
   const cycles = 40;

@@ -8,13 +8,13 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { waitFor } from '../lab/lab.ts';
-import { useGatewayLab } from '../lab/gateway-lab.ts';
-import { processAlive } from '../lab/supervisor-process.ts';
-import type { SupervisorProcess } from '../lab/supervisor-process.ts';
+import { waitFor } from '../../lab/lab.ts';
+import { useGatewayLab } from '../../lab/gateway-lab.ts';
+import { processAlive } from '../../lab/supervisor-process.ts';
+import type { SupervisorProcess } from '../../lab/supervisor-process.ts';
 import { parseBgpNeighbors, parseBgpSummary } from '../../src/state/bgp.ts';
-import { bgpRouterConf, docsBgpConf, GW, GW_PREFIX, RT, RT_PREFIX } from '../lab/configs.ts';
-import type { BgpConfOptions } from '../lab/configs.ts';
+import { bgpRouterConf, docsBgpConf, GW, GW_PREFIX, RT, RT_PREFIX } from '../../lab/configs.ts';
+import type { BgpConfOptions } from '../../lab/configs.ts';
 
 const ROUTER_CONF = bgpRouterConf({ extraNeighbours: ['10.0.1.2'] });
 

@@ -7,11 +7,11 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createLab } from '../lab/lab.ts';
-import type { Lab } from '../lab/lab.ts';
-import { startSupervisor } from '../lab/supervisor-process.ts';
-import type { SupervisorProcess } from '../lab/supervisor-process.ts';
-import { docsBgpConf, GW_PREFIX } from '../lab/configs.ts';
+import { createLab } from '../../lab/lab.ts';
+import type { Lab } from '../../lab/lab.ts';
+import { startSupervisor } from '../../lab/supervisor-process.ts';
+import type { SupervisorProcess } from '../../lab/supervisor-process.ts';
+import { docsBgpConf, GW_PREFIX } from '../../lab/configs.ts';
 
 const FILES = {
   'bgp-conf.yaml': docsBgpConf({ hold: '9s', keepalive: '3s', connect: '1s' }),

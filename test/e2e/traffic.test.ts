@@ -1,6 +1,6 @@
 /**
  * Traffic, not just routes: packets between a remote host (behind the external router) and a VPC host (behind
- * the gateway's internal interface) cross the gateway, counted by the lab's loss meter (test/lab/loss-meter.ts).
+ * the gateway's internal interface) cross the gateway, counted by the lab's loss meter (lab/loss-meter.ts).
  *
  * EVPN type-5 on the netns VRF backend: the Kube-OVN case of a gateway advertising its own internal subnet
  * (advertise: [10.16.0.0/16, 10.17.0.0/16] with int0 10.16.0.13/16) applies, the supervisor switches forwarding on
@@ -16,17 +16,17 @@ import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
-import { createLab, setForwarding, waitFor } from '../lab/lab.ts';
-import type { Lab, RouterInstance } from '../lab/lab.ts';
-import { startSupervisor } from '../lab/supervisor-process.ts';
-import type { SupervisorProcess } from '../lab/supervisor-process.ts';
-import { evpnRouterConf, evpnRouterDevices } from '../lab/evpn-router.ts';
-import { bgpRouterConf, docsBgpConf, docsEvpnConf, GW, RT } from '../lab/configs.ts';
-import { addHosts, hostFlows, REMOTE, VPC } from '../lab/hosts.ts';
-import type { LabHosts } from '../lab/hosts.ts';
-import { formatFlow, LossMeter, METER_PORT } from '../lab/loss-meter.ts';
-import type { FlowStats } from '../lab/loss-meter.ts';
-import { Capture } from '../lab/capture.ts';
+import { createLab, setForwarding, waitFor } from '../../lab/lab.ts';
+import type { Lab, RouterInstance } from '../../lab/lab.ts';
+import { startSupervisor } from '../../lab/supervisor-process.ts';
+import type { SupervisorProcess } from '../../lab/supervisor-process.ts';
+import { evpnRouterConf, evpnRouterDevices } from '../../lab/evpn-router.ts';
+import { bgpRouterConf, docsBgpConf, docsEvpnConf, GW, RT } from '../../lab/configs.ts';
+import { addHosts, hostFlows, REMOTE, VPC } from '../../lab/hosts.ts';
+import type { LabHosts } from '../../lab/hosts.ts';
+import { formatFlow, LossMeter, METER_PORT } from '../../lab/loss-meter.ts';
+import type { FlowStats } from '../../lab/loss-meter.ts';
+import { Capture } from '../../lab/capture.ts';
 import type { StatusDoc } from '../../src/observe/status.ts';
 import { parseBgpNeighbors, parseBgpSummary } from '../../src/state/bgp.ts';
 import type { NeighborDetail } from '../../src/state/bgp.ts';

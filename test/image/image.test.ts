@@ -15,12 +15,12 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { execa } from 'execa';
 import { parseAllDocuments } from 'yaml';
-import { createLab, waitFor } from '../lab/lab.ts';
-import type { Lab, RouterInstance } from '../lab/lab.ts';
-import { bgpRouterConf, docsBgpConf, docsEvpnConf, GW, GW_PREFIX, RT, RT_PREFIX } from '../lab/configs.ts';
-import { evpnRouterConf, evpnRouterDevices, gatewayInternalInterface } from '../lab/evpn-router.ts';
-import { ProjectedVolume } from '../lab/projected-volume.ts';
-import { listType5Routes } from '../lab/evpn-routes.ts';
+import { createLab, waitFor } from '../../lab/lab.ts';
+import type { Lab, RouterInstance } from '../../lab/lab.ts';
+import { bgpRouterConf, docsBgpConf, docsEvpnConf, GW, GW_PREFIX, RT, RT_PREFIX } from '../../lab/configs.ts';
+import { evpnRouterConf, evpnRouterDevices, gatewayInternalInterface } from '../../lab/evpn-router.ts';
+import { ProjectedVolume } from '../../lab/projected-volume.ts';
+import { listType5Routes } from '../../lab/evpn-routes.ts';
 import { parseBgpSummary } from '../../src/state/bgp.ts';
 import {
   buildImage,
@@ -32,10 +32,10 @@ import {
   podman,
   removeAll,
   ULIMITS,
-} from '../lab/podman.ts';
+} from '../../lab/podman.ts';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
-const HTTP_GET = join(REPO, 'test/lab/http-get.js');
+const HTTP_GET = join(REPO, 'lab/http-get.js');
 const MB = 1_000_000;
 const TARGET_IMAGE_MB = 300;
 

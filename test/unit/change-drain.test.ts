@@ -17,7 +17,7 @@ import type { HostFacts } from '../../src/config/facts.ts';
 import { configHash, renderFrrConf, replicaAnchor, shownConfigHash } from '../../src/render/frr-conf.ts';
 import type { DaemonName } from '../../src/frr/daemon.ts';
 import { createLogger } from '../../src/log.ts';
-import { docsBgpConf, docsEvpnConf } from '../lab/configs.ts';
+import { docsBgpConf, docsEvpnConf } from '../../lab/configs.ts';
 import { validateGateway } from '../../src/config/validate.ts';
 import { Reporter } from '../../src/config/problems.ts';
 import type { Problem } from '../../src/config/problems.ts';

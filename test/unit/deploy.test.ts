@@ -22,7 +22,7 @@ import { METRIC_NAMES, Metrics } from '../../src/observe/metrics.ts';
 import { execForm, parseDockerfile } from '../helpers/dockerfile.ts';
 import { validateManifest } from '../helpers/k8s-schemas.ts';
 import { checkExpression, parsePromql, seriesNames } from '../helpers/promql.ts';
-import { ProjectedVolume } from '../lab/projected-volume.ts';
+import { ProjectedVolume } from '../../lab/projected-volume.ts';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const DEPLOY = join(REPO, 'deploy');

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { listType5Routes } from '../lab/evpn-routes.ts';
+import { listType5Routes } from '../../lab/evpn-routes.ts';
 import { parseBgpNeighbors, parseBgpSummary, parseEvpnSummary } from '../../src/state/bgp.ts';
 import { parseEvpnRmac, parseEvpnVni, parseVrfVni } from '../../src/state/evpn.ts';
 import { parseRouteSummary } from '../../src/state/zebra.ts';

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 
 import { FrrJsonError } from '../../src/state/json.ts';
-import { countType5Prefixes, listType5Routes } from '../lab/evpn-routes.ts';
+import { countType5Prefixes, listType5Routes } from '../../lab/evpn-routes.ts';
 import { parseBgpNeighbors, parseBgpSummary, parseEvpnSummary } from '../../src/state/bgp.ts';
 import { parseEvpnVni, parseVrfVni } from '../../src/state/evpn.ts';
 import { parseRunningConfig } from '../../src/frr/running-config.ts';

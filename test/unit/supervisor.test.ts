@@ -16,7 +16,7 @@ import { writeFileAtomic } from '../../src/supervisor/atomic-write.ts';
 import { ConfigWatcher } from '../../src/watch/config-watcher.ts';
 import { GATEWAY_DEFAULTS } from '../../src/config/types.ts';
 import type { Spec } from '../../src/config/types.ts';
-import { ProjectedVolume } from '../lab/projected-volume.ts';
+import { ProjectedVolume } from '../../lab/projected-volume.ts';
 
 const base: Spec = {
   bgp: { localAsn: 65002, peerAsn: 65001, routerId: '10.0.1.13', routerIdSource: 'spec', neighbours: ['10.0.1.1'], ebgpMultiHop: false },

@@ -1,5 +1,5 @@
 // One end of the lab's loss meter (see loss-meter.ts), run inside a lab host's namespace:
-//   ip netns exec NS node test/lab/loss-meter-agent.js PORT
+//   ip netns exec NS node lab/loss-meter-agent.js PORT
 // It receives every flow sent to UDP PORT, and sends the flows it is told to, as sequenced probes:
 //   bytes 0-3 magic 'LMP1', 4-7 sequence number (uint32 BE), 8-15 send time (CLOCK_MONOTONIC ns, the same clock
 //   in every namespace of the host), 16 label length, then the label (the flow's name), padding to the size.

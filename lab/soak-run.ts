@@ -8,7 +8,7 @@
  */
 import { bgpRouterConf, GW_PREFIX, RT } from './configs.ts';
 import { setTimeout as delay } from 'node:timers/promises';
-import { parseBgpSummary } from '../../src/state/bgp.ts';
+import { parseBgpSummary } from '../src/state/bgp.ts';
 import { createLab, waitFor } from './lab.ts';
 import type { Lab } from './lab.ts';
 import { startSupervisor } from './supervisor-process.ts';

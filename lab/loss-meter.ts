@@ -1,5 +1,5 @@
 /**
- * The lab's loss meter: sequenced UDP probes between lab hosts (test/lab/loss-meter-agent.js, one agent per
+ * The lab's loss meter: sequenced UDP probes between lab hosts (lab/loss-meter-agent.js, one agent per
  * namespace), at a fixed rate per flow (default 1000 packets/s), reporting per flow: sent, received, lost,
  * duplicates, reordered and the longest gap (the send-time span between the last probe received before a hole and
  * the first one after it: how long the path was broken; 0 without loss).

@@ -13,17 +13,17 @@ import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { execa } from 'execa';
 import type { ResultPromise } from 'execa';
-import { loadConfig } from '../../src/config/load.ts';
-import { formatProblem } from '../../src/config/problems.ts';
-import type { Spec } from '../../src/config/types.ts';
-import { renderFrrConf } from '../../src/render/frr-conf.ts';
+import { loadConfig } from '../src/config/load.ts';
+import { formatProblem } from '../src/config/problems.ts';
+import type { Spec } from '../src/config/types.ts';
+import { renderFrrConf } from '../src/render/frr-conf.ts';
 import type { Lab } from './lab.ts';
 import { waitFor } from './lab.ts';
 import { SupervisorProcess } from './supervisor-process.ts';
 import type { StartSupervisorOptions } from './supervisor-process.ts';
 
-const REPO = fileURLToPath(new URL('../../', import.meta.url));
-const BRIDGE = join(REPO, 'test/lab/ns-tcp-bridge.js');
+const REPO = fileURLToPath(new URL('../', import.meta.url));
+const BRIDGE = join(REPO, 'lab/ns-tcp-bridge.js');
 
 // ---------------------------------------------------------------------------------------------------------
 // seeded randomness
@@ -232,7 +232,7 @@ export async function renderInput(
   return { spec: load.spec, conf: renderFrrConf(load.spec), errors, sources: load.sources };
 }
 
-export { runningConfigDiff } from '../../src/frr/running-config.ts';
+export { runningConfigDiff } from '../src/frr/running-config.ts';
 
 // ---------------------------------------------------------------------------------------------------------
 // a supervisor with a chosen FRR config dir

@@ -2,8 +2,8 @@
  * EVPN type-5 routes as the demo and the tests read them (`show bgp l2vpn evpn route type prefix json`); the
  * supervisor itself counts imported routes from zebra's route summary and never reads this large output.
  */
-import { isObject, parseObject, str, toNumber } from '../../src/state/json.ts';
-import type { JsonObject } from '../../src/state/json.ts';
+import { isObject, parseObject, str, toNumber } from '../src/state/json.ts';
+import type { JsonObject } from '../src/state/json.ts';
 
 /** One type-5 (IP prefix) route of `show bgp l2vpn evpn route type prefix json`, per RD. */
 export interface EvpnType5Route {

@@ -8,7 +8,7 @@
  *
  * The image (`localhost/frr-supervisor-lab-router:10.3`) is Debian's frr and iproute2 on the debian:trixie-slim base
  * that scripts/image-base.sh makes (no registry); {@link ensureRouterImage} builds it once from
- * test/lab/router-image/Containerfile and keeps it (a later run reuses it). The container runs in the namespace
+ * lab/router-image/Containerfile and keeps it (a later run reuses it). The container runs in the namespace
  * (`--network ns:/run/netns/NAME`), privileged (zebra programs the namespace's routes, neighbours and FDB), with
  * /etc/frr from the lab's temp dir (frr.conf, daemons, vtysh.conf) and FRR's own init script. Its name carries the
  * test process's pid; {@link ContainerRouter.stop} removes it, an exit handler removes what is left, and a later

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import type { ResultPromise } from 'execa';
 import { stringify } from 'yaml';
-import { FRR_EXPORTER, PROMETHEUS } from '../helpers/prometheus.ts';
+import { FRR_EXPORTER, PROMETHEUS } from '../test/helpers/prometheus.ts';
 import type { Lab } from './lab.ts';
 import { waitFor } from './lab.ts';
 import { NsHttp } from './fault-kit.ts';

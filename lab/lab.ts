@@ -11,11 +11,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { execa } from 'execa';
-import { DAEMON_NAMES, describeExit, FrrDaemon } from '../../src/frr/daemon.ts';
-import type { DaemonExit, DaemonName, FrrLogger } from '../../src/frr/daemon.ts';
-import { readCmdline } from '../../src/frr/leftovers.ts';
-import { FRR_DEFAULT_BIN_DIR, FRR_DEFAULT_RUN_DIR, FrrPaths } from '../../src/frr/paths.ts';
-import { Vtysh } from '../../src/frr/vtysh.ts';
+import { DAEMON_NAMES, describeExit, FrrDaemon } from '../src/frr/daemon.ts';
+import type { DaemonExit, DaemonName, FrrLogger } from '../src/frr/daemon.ts';
+import { readCmdline } from '../src/frr/leftovers.ts';
+import { FRR_DEFAULT_BIN_DIR, FRR_DEFAULT_RUN_DIR, FrrPaths } from '../src/frr/paths.ts';
+import { Vtysh } from '../src/frr/vtysh.ts';
 
 /** Prefix of every lab resource name. */
 export const LAB_PREFIX = 'fsl';

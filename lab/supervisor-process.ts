@@ -10,21 +10,21 @@ import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { execa } from 'execa';
 import type { ResultPromise } from 'execa';
-import { FrrPaths } from '../../src/frr/paths.ts';
-import { Vtysh } from '../../src/frr/vtysh.ts';
-import { stopLeftovers } from '../../src/frr/leftovers.ts';
-import type { DaemonName } from '../../src/frr/daemon.ts';
+import { FrrPaths } from '../src/frr/paths.ts';
+import { Vtysh } from '../src/frr/vtysh.ts';
+import { stopLeftovers } from '../src/frr/leftovers.ts';
+import type { DaemonName } from '../src/frr/daemon.ts';
 import type { Lab } from './lab.ts';
 import { waitFor } from './lab.ts';
 import { ProjectedVolume } from './projected-volume.ts';
 
-const REPO = fileURLToPath(new URL('../../', import.meta.url));
+const REPO = fileURLToPath(new URL('../', import.meta.url));
 const MAIN = join(REPO, 'src/cli/main.ts');
 /** FRRSUP_USE_DIST=1 runs the compiled build (`npm run build`), as the container does: the benchmarks use it. */
 const COMMAND = process.env.FRRSUP_USE_DIST === '1' ? [join(REPO, 'dist/cli/main.js')] : ['--import', 'tsx', MAIN];
 /** FRRSUP_NODE_ARGS: extra node flags for the supervisor process, space-separated (e.g. `--cpu-prof --cpu-prof-dir=/tmp/p`). */
 const NODE_ARGS = (process.env.FRRSUP_NODE_ARGS ?? '').split(' ').filter(Boolean);
-const HTTP_GET = join(REPO, 'test/lab/http-get.js');
+const HTTP_GET = join(REPO, 'lab/http-get.js');
 const live = new Set<SupervisorProcess>();
 let seq = 0;
 

@@ -92,7 +92,7 @@ export interface ReplicaLabOptions {
   routerGracefulRestart?: boolean;
   /**
    * Which FRR is the router: `host`, the lab's own (Debian's FRR 8.4.4, default), or `frr10`, FRR 10.3 in a container
-   * (test/lab/router-container.ts; needs podman and the trixie base of scripts/image-base.sh). FRR 8.4.4 loses the
+   * (lab/router-container.ts; needs podman and the trixie base of scripts/image-base.sh). FRR 8.4.4 loses the
    * router MACs of the VTEPs that stay when an ECMP type-5 route changes (FRRouting/frr#14108): EVPN tests that count
    * lost packets use `frr10`.
    */
