@@ -178,7 +178,20 @@ function onProcessExit(): void {
   for (const lab of liveLabs) lab.cleanupSync();
 }
 
+let signalsHandledByProgram = false;
+
+/**
+ * For a program that handles SIGINT/SIGTERM itself and tears its labs down in order (the demo: the supervisor
+ * first, then what it made, then the lab): the lab's signal fallback, which cleans up synchronously and exits at
+ * once, then stays out of its way. Without this, a Ctrl-C cut the demo's teardown short and left what only the demo
+ * knows of (the supervisor's VRF namespace name in /run/netns) behind. The exit fallback still runs.
+ */
+export function programHandlesSignals(): void {
+  signalsHandledByProgram = true;
+}
+
 function onSignal(signal: NodeJS.Signals): void {
+  if (signalsHandledByProgram) return;
   onProcessExit();
   uninstallHandlers();
   process.exit(SIGNAL_EXIT[signal] ?? 1);

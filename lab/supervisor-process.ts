@@ -5,6 +5,7 @@
  * their command line, never by name).
  */
 import { mkdirSync, readFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
@@ -210,10 +211,14 @@ export class SupervisorProcess {
     return { ...res, ms: Date.now() - t0 };
   }
 
-  /** Whatever happened, leaves no process behind: the supervisor, then any FRR daemon of its pathspace. */
+  /**
+   * Whatever happened, leaves nothing behind: the supervisor, then any FRR daemon of its pathspace, then the
+   * pathspace's run directory (sockets and pid files in /var/run/frr/PATHSPACE: nobody else removes it).
+   */
   async cleanup(): Promise<void> {
     if (this.child && this.child.exitCode === null && this.child.signalCode === null) await this.stop('SIGKILL');
     await stopLeftovers(this.paths, ['bgpd', 'staticd', 'bfdd', 'zebra'], { timeoutMs: 2000 }).catch(() => undefined);
+    if (this.paths.pathspace !== undefined) await rm(this.paths.instanceRunDir, { recursive: true, force: true });
   }
 
   killSync(): void {

@@ -1,32 +1,96 @@
 /**
- * The quick start's first command: the demo converges (session, type-5 routes both ways, traffic both ways),
- * applies a config change through the config volume and reports its cost, serves, and leaves nothing behind: no
- * namespace of its own, neither in `ip netns list` nor as a name in /run/netns (the VRF namespace is mounted inside
- * the supervisor's mount namespace, so only its name can be left behind where the demo runs).
+ * The quick start's first command, run as a newcomer runs it: `npm run demo` in a terminal, then Ctrl-C. The
+ * terminal sends SIGINT to the whole foreground process group (npm, its shell, the demo, and every child that stayed
+ * in the group: the router's FRR daemons, the supervisor, the loss meter's agents), not to one pid: the test does
+ * the same (`npm run demo` is the leader of its own process group; `kill -INT -PGID`).
+ *
+ * The demo converges (session, type-5 routes both ways, traffic both ways), applies a config change through the
+ * config volume and reports what it cost, apart from the startup; serves /metrics; and on Ctrl-C tears everything
+ * down: no namespace of its own in `ip netns list` or /run/netns (the VRF namespace is mounted inside the
+ * supervisor's mount namespace, so only its name can be left behind where the demo runs), no process, no mount, no
+ * FRR run directory, no temp dir.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { execa } from 'execa';
 import { fileURLToPath } from 'node:url';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function cmdline(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
+  } catch {
+    return '';
+  }
+}
+
+/** Pids of the processes in process group `pgid` (field 5 of /proc/PID/stat). */
+function groupPids(pgid: number): number[] {
+  const out: number[] = [];
+  for (const e of readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      const stat = readFileSync(`/proc/${e}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(fields[2]) === pgid) out.push(Number(e));
+    } catch {
+      // gone
+    }
+  }
+  return out;
+}
+
+/** Every process whose command line names one of the demo's lab objects (pathspaces fsl<pid>X, dirs fsl-<pid>-). */
+function processesOf(demoPid: number): string[] {
+  const out: string[] = [];
+  for (const e of readdirSync('/proc')) {
+    if (!/^\d+$/.test(e) || Number(e) === process.pid) continue;
+    const c = cmdline(Number(e));
+    if (c.includes(`fsl${demoPid}`) || c.includes(`fsl-${demoPid}-`)) out.push(`${e}: ${c}`);
+  }
+  return out;
+}
+
+const list = (dir: string): string[] => {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+};
+
 test(
-  'the demo converges, carries traffic, applies a change and reports its cost, serves /metrics on localhost, and tears everything down',
-  { timeout: 240_000 },
+  '`npm run demo` converges, carries traffic, applies a change and reports its cost apart from the startup, serves /metrics, and Ctrl-C (SIGINT to its process group) leaves nothing behind',
+  { timeout: 300_000 },
   async () => {
-    const child = execa(process.execPath, ['--import', 'tsx', 'scripts/demo.ts'], {
+    const child = execa('npm', ['run', 'demo'], {
       cwd: REPO,
-      env: { DEMO_SECONDS: '45', DEMO_CHANGE_AFTER: '8', DEMO_PORT: '0' },
+      env: { DEMO_CHANGE_AFTER: '8', DEMO_PORT: '0' },
+      detached: true, // its own process group, as a terminal's foreground job
       reject: false,
       all: true,
       buffer: true,
+      stdin: 'ignore',
     });
+    const pgid = child.pid ?? 0;
+    let out = '';
     let port: number | undefined;
     let metrics = '';
-    child.stdout?.on('data', (d: Buffer) => {
-      const m = /serving http:\/\/127\.0\.0\.1:(\d+)\//.exec(d.toString());
+    child.all?.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /serving http:\/\/127\.0\.0\.1:(\d+)\//.exec(out);
       if (m?.[1] && port === undefined) {
         port = Number(m[1]);
         fetch(`http://127.0.0.1:${port}/metrics`)
@@ -34,40 +98,90 @@ test(
           .catch(() => undefined);
       }
     });
-    const r = await child;
-    const out = r.all ?? '';
-    assert.equal(r.exitCode, 0, out);
-    assert.match(out, /converged: session Established and type-5 routes both ways/);
-    assert.match(out, /traffic flows both ways through the gateway/);
-    assert.match(out, /gateway <- router {2}192\.168\.100\.0\/24/);
-    assert.match(out, /router {2}<- gateway 10\.17\.0\.0\/16/);
+    let demoPid = 0;
+    let ended = false;
+    child.finally(() => (ended = true)).catch(() => undefined);
+    try {
+      // run until the change's cost is reported, then press Ctrl-C
+      const deadline = Date.now() + 200_000;
+      while (!/^config change \(BgpConf/m.test(out) && Date.now() < deadline && !ended) await new Promise((r) => setTimeout(r, 500));
+      assert.match(out, /^config change \(BgpConf/m, `no config change report before the deadline:\n${out.slice(-3000)}`);
+      demoPid = groupPids(pgid).find((p) => /^\S*node --import tsx scripts\/demo\.ts/.test(cmdline(p))) ?? 0;
+      assert.ok(demoPid > 0, `the demo's node process in process group ${pgid}`);
+      const seen = processesOf(demoPid);
+      assert.ok(
+        seen.some((p) => p.includes('/usr/lib/frr/bgpd')),
+        `the demo's FRR daemons run before Ctrl-C:\n${seen.join('\n')}`,
+      );
+      process.kill(-pgid, 'SIGINT');
+      await child;
+      for (const deadline2 = Date.now() + 60_000; alive(demoPid) && Date.now() < deadline2;) await new Promise((r) => setTimeout(r, 200));
+    } finally {
+      if (!ended) {
+        try {
+          process.kill(-pgid, 'SIGKILL');
+        } catch {
+          // gone
+        }
+      }
+    }
+    assert.ok(!alive(demoPid), 'the demo exited after Ctrl-C');
+
+    const has = (re: RegExp, what: string): void => assert.ok(re.test(out), `${what}: no ${String(re)} in:\n${out.slice(-3000)}`);
+    has(/converged: session Established and type-5 routes both ways/, 'converged');
+    has(/traffic flows both ways through the gateway/, 'traffic');
+    has(/gateway <- router {2}192\.168\.100\.0\/24/, 'type-5 route from the router');
+    has(/router {2}<- gateway 10\.17\.0\.0\/16/, 'type-5 route from the gateway');
+    // the live table counts the startup apart from the steady state
+    has(/^ {4}startup \(first \d+ s, before the routes\) +sent +\d+ +received +\d+ +lost +\d+$/m, 'the startup counted apart');
+    has(/^ {4}steady state \(since converged\) +sent +\d+ +received +\d+ +lost +\d+ +longest gap [\d.]+ ms$/m, 'the steady state');
     // the change went through the config volume, was applied, and its cost was measured
     const change =
-      /config change \(BgpConf timers 90s\/30s -> 60s\/20s, through the config volume\): applied in (\d+) ms, restarted ([a-z, ]+), session back in ([\d.]+) s, (\d+) packets lost/.exec(
+      /config change \(BgpConf timers 90s\/30s -> 60s\/20s, through the config volume\): applied in (\d+) ms, restarted ([a-z, ]+), session back in ([\d.]+) s, (\d+) packets lost \(([^;]*); longest gap ([\d.]+) ms\)/.exec(
         out,
       );
     assert.ok(change, `no config change report in:\n${out.slice(-3000)}`);
     assert.match(change[2] ?? '', /bgpd/);
-    // the traffic counters moved: every flow received probes
-    const totals = /traffic totals: (.*)/.exec(out)?.[1] ?? '';
-    const received = [...totals.matchAll(/received (\d+)/g)].map((m) => Number(m[1]));
-    assert.equal(received.length, 2, totals);
-    assert.ok(
-      received.every((n) => n > 5000),
-      `every flow received probes: ${totals}`,
+    const changeLost = new Map([...(change[5] ?? '').matchAll(/(\S+) (\d+)/g)].map((x) => [x[1] ?? '', Number(x[2])]));
+    assert.equal(changeLost.size, 2, change[5]);
+    assert.equal(
+      Number(change[4]),
+      [...changeLost.values()].reduce((a, b) => a + b, 0),
+      'the total is the sum of the flows',
     );
-    assert.match(out, /frr-supervisor exited with code 0/);
-    assert.match(metrics, /^frr_supervisor_config_valid 1$/m, 'the proxied /metrics answered');
-    // the demo's lab names embed its pid (other test processes may run labs at the same time)
-    const mine = (n: string): boolean => n.startsWith(`fsl-${child.pid}-`) || n.startsWith(`fsl${child.pid}v`);
-    const listed = (await execa('ip', ['netns', 'list'])).stdout.split('\n').map((l) => l.split(' ')[0] ?? '');
-    assert.deepEqual(listed.filter(mine), [], 'no namespace left in ip netns list');
-    let files: string[];
-    try {
-      files = readdirSync('/run/netns');
-    } catch {
-      files = [];
+    // Ctrl-C: the totals per phase, then the whole teardown
+    const totals = /traffic totals \(lost of sent, per phase\): (.*)/.exec(out)?.[1] ?? '';
+    const flows = [...totals.matchAll(/(\S+) startup (\d+) of (\d+), steady state (\d+) of (\d+), config change (\d+) of (\d+)/g)];
+    assert.equal(flows.length, 2, `both flows in the totals: ${totals}`);
+    for (const f of flows) {
+      const [, label = '', , , , steadySent, changeLostHere] = f;
+      assert.ok(Number(steadySent) > 5000, `${label}: the steady state counted probes: ${totals}`);
+      // the change's window was closed when its cost was printed: the totals count the same probes
+      assert.equal(Number(changeLostHere), changeLost.get(label), `${label}: the change's loss, in its line and in the totals`);
     }
-    assert.deepEqual(files.filter(mine), [], 'no namespace name left in /run/netns');
+    has(/tearing down/, 'teardown');
+    has(/frr-supervisor exited with code 0/, 'the supervisor drained and exited');
+    has(/lab removed/, 'the teardown ran to its end');
+    assert.match(metrics, /^frr_supervisor_config_valid 1$/m, 'the proxied /metrics answered');
+
+    // nothing left: namespaces (listed, or as names in /run/netns), processes, mounts, FRR run dirs, temp dirs
+    const mine = (n: string): boolean => n.startsWith(`fsl-${demoPid}-`) || n.startsWith(`fsl${demoPid}`);
+    const listed = (await execa('ip', ['netns', 'list'], { all: true })).all ?? '';
+    assert.deepEqual(
+      listed.split('\n').filter((l) => mine(l.trim())),
+      [],
+      'no namespace left in ip netns list',
+    );
+    assert.deepEqual(list('/run/netns').filter(mine), [], 'no namespace name left in /run/netns');
+    assert.deepEqual(processesOf(demoPid), [], 'no process of the demo left (FRR daemons, supervisor, agents)');
+    assert.deepEqual(
+      readFileSync('/proc/self/mountinfo', 'utf8')
+        .split('\n')
+        .filter((l) => l.includes(`fsl${demoPid}`) || l.includes(`fsl-${demoPid}-`)),
+      [],
+      'no mount left',
+    );
+    assert.deepEqual(list('/var/run/frr').filter(mine), [], 'no FRR run directory left');
+    assert.deepEqual(list(tmpdir()).filter(mine), [], 'no temp dir left');
   },
 );
