@@ -4,7 +4,8 @@
 //   bytes 0-3 magic 'LMP1', 4-7 sequence number (uint32 BE), 8-15 send time (CLOCK_MONOTONIC ns, the same clock
 //   in every namespace of the host), 16 label length, then the label (the flow's name), padding to the size.
 // Commands, one JSON object per line on stdin: {"cmd":"send","flows":[{label,dst,port,rate,size,srcPort?}]},
-// {"cmd":"stop"} (stops sending), {"cmd":"report","id":N}. Answers, one JSON object per line on stdout:
+// {"cmd":"stop"} (stops sending), {"cmd":"report","id":N,"ranges"?:{label:[[from,to],...]}} (ranges: also count, per
+// flow received here, the probes received and the longest run lost among sequence numbers from..to-1). Answers, one JSON object per line on stdout:
 // {"type":"ready"}, {"type":"sending","flows":{label:{srcPort}}}, {"type":"report","id":N,"sent":{...},"recv":{...}}.
 // Plain JavaScript: it starts in ~50 ms without a TypeScript loader. Exits when stdin closes.
 import { Buffer } from 'node:buffer';
@@ -98,6 +99,20 @@ function holes(f) {
   return { holes: list.slice(0, 50), holeCount: list.length, minSeq: min, minSendMs: min >= 0 ? f.times[min] : null };
 }
 
+/** Probes received, and the longest run of sequence numbers not received, among from..to-1. */
+function countRange(f, from, to) {
+  let received = 0;
+  let run = 0;
+  let longestRun = 0;
+  for (let s = Math.max(0, from); s < to; s++) {
+    if (s < f.times.length && !Number.isNaN(f.times[s])) {
+      received++;
+      run = 0;
+    } else if (++run > longestRun) longestRun = run;
+  }
+  return { from, to, received, longestRun };
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // sending: paced by the clock (a deficit loop every millisecond), so the rate holds on a loaded machine
 
@@ -159,7 +174,7 @@ function stopFlows() {
   for (const f of flowsOut.values()) f.stopped = true;
 }
 
-function report(id) {
+function report(id, ranges) {
   const sent = {};
   for (const [label, f] of flowsOut)
     sent[label] = {
@@ -180,6 +195,7 @@ function report(id) {
       lastSendMs: f.lastSendMs,
       lastArrivalMs: f.lastArrivalMs,
       ...holes(f),
+      ...(Array.isArray(ranges?.[label]) && { ranges: ranges[label].map(([a, b]) => countRange(f, a, b)) }),
     };
   }
   const udp = udpCounters();
@@ -236,6 +252,6 @@ createInterface({ input: process.stdin })
     } else if (msg.cmd === 'stop') {
       stopFlows();
       out({ type: 'stopped', id: msg.id });
-    } else if (msg.cmd === 'report') report(msg.id);
+    } else if (msg.cmd === 'report') report(msg.id, msg.ranges);
   })
   .on('close', () => process.exit(0));

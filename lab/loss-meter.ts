@@ -75,6 +75,15 @@ export interface FlowStats {
    * the receiving agent itself dropped, not the network. Non-zero means the figures overstate the network's loss.
    */
   receiverDrops: number;
+  /** Per range asked for in report(): the probes received and the longest run lost among sequence numbers [from, to). */
+  ranges?: RangeStats[];
+}
+
+export interface RangeStats {
+  from: number;
+  to: number;
+  received: number;
+  longestRun: number;
 }
 
 interface AgentReport {
@@ -96,6 +105,7 @@ interface AgentReport {
       holeCount: number;
       minSeq: number;
       minSendMs: number | null;
+      ranges?: RangeStats[];
     }
   >;
 }
@@ -231,11 +241,17 @@ export class LossMeter {
     }
   }
 
-  /** The statistics of every flow so far (the meter keeps running). */
-  async report(): Promise<Record<string, FlowStats>> {
+  /**
+   * The statistics of every flow so far (the meter keeps running). `ranges` (per flow label, sequence-number ranges
+   * [from, to)) adds, per range, the probes received and the longest run lost in it: phases of a run (before and
+   * after a change) counted exactly, by sequence number, without the probes in flight at the moment of a report.
+   */
+  async report(opts: { ranges?: Record<string, Array<readonly [number, number]>> } = {}): Promise<Record<string, FlowStats>> {
     const reports = new Map<string, AgentReport>();
     await Promise.all(
-      [...this.agents].map(async ([ns, a]) => reports.set(ns, (await a.request({ cmd: 'report' })) as unknown as AgentReport)),
+      [...this.agents].map(async ([ns, a]) =>
+        reports.set(ns, (await a.request({ cmd: 'report', ...(opts.ranges && { ranges: opts.ranges }) })) as unknown as AgentReport),
+      ),
     );
     const out: Record<string, FlowStats> = {};
     for (const f of this.flows) {
@@ -294,6 +310,12 @@ export class LossMeter {
         sendErrors: s?.sendErrors ?? 0,
         stalls: s?.stalls ?? 0,
         receiverDrops: reports.get(f.to)?.rcvbufErrors ?? 0,
+        ...(opts.ranges?.[f.label] && {
+          ranges: opts.ranges[f.label]?.map(
+            ([from, to]) =>
+              r?.ranges?.find((x) => x.from === from && x.to === to) ?? { from, to, received: 0, longestRun: Math.max(0, to - from) },
+          ),
+        }),
       };
     }
     return out;

@@ -7,10 +7,15 @@
  * through the config volume (kubelet's atomic swap) and shows what that cost. Serves the supervisor's /metrics,
  * /status, /livez, /readyz on http://127.0.0.1:9180 (proxied into the namespace), and tears everything down on
  * Ctrl-C or on any failure. DEMO_SECONDS=N stops it after N seconds.
+ *
+ * The traffic is counted per phase, by probe sequence number: the startup (from the first probe until the demo
+ * converged: before the routes exist every probe is lost, which says nothing about the gateway), the steady state
+ * (after convergence, outside the change), and the config change (from the volume update until both flows deliver
+ * again, plus a second). Probes sent in the last 200 ms are not counted yet (they may still be in flight).
  */
 import { createServer } from 'node:http';
 import { execa } from 'execa';
-import { createLab } from '../lab/lab.ts';
+import { createLab, programHandlesSignals } from '../lab/lab.ts';
 import type { Lab } from '../lab/lab.ts';
 import { startSupervisor } from '../lab/supervisor-process.ts';
 import type { SupervisorProcess } from '../lab/supervisor-process.ts';
@@ -19,7 +24,7 @@ import { evpnRouterConf, evpnRouterDevices, ROUTER_PREFIX } from '../lab/evpn-ro
 import { docsBgpConf, docsEvpnConf, GW, RT } from '../lab/configs.ts';
 import { addHosts, hostFlows, REMOTE, VPC } from '../lab/hosts.ts';
 import { LossMeter } from '../lab/loss-meter.ts';
-import type { FlowStats } from '../lab/loss-meter.ts';
+import type { FlowStats, RangeStats } from '../lab/loss-meter.ts';
 import { formatStatus } from '../src/cli/status-cmd.ts';
 import type { StatusDoc } from '../src/observe/status.ts';
 import { listType5Routes } from '../lab/evpn-routes.ts';
@@ -47,6 +52,8 @@ if (process.getuid?.() !== 0) {
   console.error('npm run demo needs root: it creates network namespaces and runs FRR');
   process.exit(1);
 }
+// The demo tears its lab down itself on Ctrl-C (below), in order; the lab's own signal fallback would exit first.
+programHandlesSignals();
 
 let lab: Lab | undefined;
 let sup: SupervisorProcess | undefined;
@@ -54,9 +61,116 @@ let server: ReturnType<typeof createServer> | undefined;
 let meter: LossMeter | undefined;
 let stopping = false;
 
+// ---------------------------------------------------------------------------------------------------------
+// traffic, counted per phase by sequence number
+
+/** Per flow, the sequence numbers where the phases begin (the sender's count at that moment). */
+interface Marks {
+  converged?: number;
+  changeFrom?: number;
+  changeTo?: number;
+}
+interface PhaseCount {
+  sent: number;
+  received: number;
+  lost: number;
+  longestGapMs: number;
+}
+interface FlowPhases {
+  flow: FlowStats;
+  startup: PhaseCount;
+  steady?: PhaseCount;
+  change?: PhaseCount;
+}
+const marks: Record<string, Marks> = {};
+let marksVersion = 0;
+let convergedAfterS = 0;
+/** The latest figures (the totals printed at the end): a report counted with marks that changed since is not kept. */
+let lastPhases: FlowPhases[] = [];
+
+function mark(m: Record<string, FlowStats>, set: (k: Marks, sent: number) => void): void {
+  for (const f of Object.values(m)) set((marks[f.label] ??= {}), f.sent);
+  marksVersion++;
+}
+
+function sum(parts: RangeStats[], rate: number): PhaseCount {
+  const sent = parts.reduce((a, r) => a + Math.max(0, r.to - r.from), 0);
+  const received = parts.reduce((a, r) => a + r.received, 0);
+  const longestRun = parts.reduce((a, r) => Math.max(a, r.longestRun), 0);
+  return { sent, received, lost: sent - received, longestGapMs: Math.round((longestRun * 1000) / rate) };
+}
+
+/** The meter's figures split into the phases, up to the probes sent 200 ms ago. */
+async function phaseReport(m: LossMeter): Promise<FlowPhases[]> {
+  const version = marksVersion;
+  const now = await m.report();
+  const ranges: Record<string, Array<[number, number]>> = {};
+  const layout: Record<string, { startup: number[]; steady: number[]; change: number[] }> = {};
+  for (const f of Object.values(now)) {
+    const end = Math.max(0, f.sent - Math.ceil(f.rate * 0.2));
+    const k = marks[f.label] ?? {};
+    const list: Array<[number, number]> = [];
+    const add = (from: number, to: number): number => list.push([from, Math.max(from, Math.min(to, end))]) - 1;
+    const l = { startup: [] as number[], steady: [] as number[], change: [] as number[] };
+    if (k.converged === undefined) l.startup.push(add(0, end));
+    else {
+      l.startup.push(add(0, k.converged));
+      l.steady.push(add(k.converged, k.changeFrom ?? end));
+      if (k.changeFrom !== undefined) l.change.push(add(k.changeFrom, k.changeTo ?? end));
+      if (k.changeTo !== undefined) l.steady.push(add(k.changeTo, end));
+    }
+    ranges[f.label] = list;
+    layout[f.label] = l;
+  }
+  const counted = await m.report({ ranges });
+  const result = Object.values(counted).map((f) => {
+    const l = layout[f.label] ?? { startup: [], steady: [], change: [] };
+    const pick = (ix: number[]): RangeStats[] => ix.map((i) => f.ranges?.[i]).filter((r): r is RangeStats => r !== undefined);
+    const k = marks[f.label] ?? {};
+    return {
+      flow: f,
+      startup: sum(pick(l.startup), f.rate),
+      ...(k.converged !== undefined && { steady: sum(pick(l.steady), f.rate) }),
+      ...(k.changeFrom !== undefined && { change: sum(pick(l.change), f.rate) }),
+    };
+  });
+  if (version === marksVersion) lastPhases = result;
+  return result;
+}
+
+const count = (c: PhaseCount, gap = true): string =>
+  `sent ${String(c.sent).padStart(7)}  received ${String(c.received).padStart(7)}  lost ${String(c.lost).padStart(6)}${gap ? `  longest gap ${c.longestGapMs} ms` : ''}`;
+
+function trafficLines(phases: FlowPhases[], changeLabel: string): string[] {
+  const out: string[] = [];
+  for (const p of phases) {
+    out.push(`  ${p.flow.label} (${p.flow.from.split('-').pop() ?? ''} -> ${p.flow.dst})`);
+    out.push(
+      `    ${(p.steady ? `startup (first ${convergedAfterS} s, before the routes)` : 'startup (waiting for the routes)').padEnd(38)} ${count(p.startup, false)}`,
+    );
+    if (p.steady) out.push(`    ${'steady state (since converged)'.padEnd(38)} ${count(p.steady)}`);
+    if (p.change) out.push(`    ${changeLabel.padEnd(38)} ${count(p.change)}`);
+  }
+  return out;
+}
+
 async function teardown(code: number): Promise<never> {
-  if (stopping) process.exit(code);
+  if (stopping) {
+    console.log('still tearing down (a second Ctrl-C does not stop that: it would leave namespaces and FRR behind)');
+    return new Promise<never>(() => undefined);
+  }
   stopping = true;
+  if (lastPhases.length > 0) {
+    const part = (name: string, c: PhaseCount | undefined): string => (c ? `, ${name} ${c.lost} of ${c.sent}` : '');
+    console.log(
+      `\ntraffic totals (lost of sent, per phase): ${lastPhases
+        .map(
+          (p) =>
+            `${p.flow.label} startup ${p.startup.lost} of ${p.startup.sent}${part('steady state', p.steady)}${part('config change', p.change)}`,
+        )
+        .join('; ')}`,
+    );
+  }
   console.log('\ntearing down: SIGTERM to frr-supervisor (drains the sessions), then the lab');
   server?.close();
   try {
@@ -124,12 +238,15 @@ try {
   const t0 = Date.now();
   let converged = false;
   let convergedAt = 0;
-  let change: { at: number; before?: Record<string, FlowStats>; applied?: string; sessionBackMs?: number; result?: string } | undefined;
+  let change: { at: number; applied?: string; sessionBackMs?: number; result?: string } | undefined;
+  const CHANGE_LABEL = 'config change (timers 90s/30s -> 60s/20s)';
   const flows = hostFlows(hosts);
   meter = await LossMeter.start(flows);
+  const m = meter;
   let traffic: Record<string, FlowStats> = {};
   for (;;) {
-    traffic = await meter.report().catch(() => traffic);
+    await phaseReport(m).catch(() => undefined);
+    traffic = Object.fromEntries(lastPhases.map((p) => [p.flow.label, p.flow]));
     const status = await s.httpJson<StatusDoc>('/status').catch(() => undefined);
     const gwType5 = listType5Routes(await s.vty.run(['show bgp l2vpn evpn route type prefix json']).catch(() => '{}'));
     const rtType5 = listType5Routes(await router.vtysh('show bgp l2vpn evpn route type prefix json').catch(() => '{}'));
@@ -141,11 +258,8 @@ try {
       ...gwType5.filter((r) => !r.local).map((r) => `  gateway <- router  ${r.prefix ?? r.route}  rd ${r.rd}  rmac ${r.routerMac ?? '-'}`),
       ...rtType5.filter((r) => !r.local).map((r) => `  router  <- gateway ${r.prefix ?? r.route}  rd ${r.rd}  rmac ${r.routerMac ?? '-'}`),
       '',
-      'TRAFFIC (UDP probes, 1000/s each way, counted since the demo started)',
-      ...Object.values(traffic).map(
-        (f) =>
-          `  ${f.label.padEnd(18)} ${f.from.split('-').pop() ?? ''} -> ${f.dst.padEnd(15)} sent ${String(f.sent).padStart(7)}  received ${String(f.received).padStart(7)}  lost ${String(f.lost).padStart(6)}  longest gap ${f.longestGapMs} ms`,
-      ),
+      'TRAFFIC (UDP probes, 1000/s each way; per phase, by sequence number; the last 200 ms not counted yet)',
+      ...trafficLines(lastPhases, CHANGE_LABEL),
       ...(change?.result ? ['', change.result] : change ? ['', 'config change in progress ...'] : []),
     ];
     if (process.stdout.isTTY) process.stdout.write('\x1b[2J\x1b[H');
@@ -156,13 +270,17 @@ try {
     if (up && !converged) {
       converged = true;
       convergedAt = Date.now();
-      console.log(`converged: session Established and type-5 routes both ways after ${Math.round((Date.now() - t0) / 1000)} s`);
-      console.log('traffic flows both ways through the gateway');
+      convergedAfterS = Math.round((Date.now() - t0) / 1000);
+      // The startup ends here: what was lost before the routes existed is counted apart from now on.
+      mark(await m.report(), (k, sent) => (k.converged = sent));
+      console.log(`converged: session Established and type-5 routes both ways after ${convergedAfterS} s`);
+      console.log('traffic flows both ways through the gateway; from now on its loss is counted as the steady state');
     }
     if (converged && !change && Date.now() - convergedAt >= CHANGE_AFTER * 1000) {
       // A config change through the config volume, as kubelet writes a ConfigMap update (atomic ..data swap).
       const before = s.events.length;
-      change = { at: Date.now(), before: traffic };
+      mark(await m.report(), (k, sent) => (k.changeFrom = sent));
+      change = { at: Date.now() };
       s.volume.update({ 'bgp-conf.yaml': BGP_CONF_CHANGED, 'evpn-conf.yaml': EVPN_CONF, 'gateway.yaml': GATEWAY });
       const c = change;
       void (async () => {
@@ -182,12 +300,17 @@ try {
             c.sessionBackMs = Date.now() - (p.peerUptimeMsec ?? 0) - c.at;
         }
         if (c.sessionBackMs === undefined) throw new Error('the session did not come back within 60 s');
-        await meter?.waitFlowing({ timeoutMs: 60_000, freshMs: 300 });
+        await m.waitFlowing({ timeoutMs: 60_000, freshMs: 300 });
         await new Promise((r) => setTimeout(r, 1000));
-        const after = await meter?.report();
-        const lost = Object.values(after ?? {}).map((f) => `${f.label} ${f.lost - (c.before?.[f.label]?.lost ?? 0)}`);
-        const total = Object.values(after ?? {}).reduce((a, f) => a + f.lost - (c.before?.[f.label]?.lost ?? 0), 0);
-        c.result = `config change (BgpConf timers 90s/30s -> 60s/20s, through the config volume): ${c.applied}, session back in ${((c.sessionBackMs ?? 0) / 1000).toFixed(1)} s, ${total} packets lost (${lost.join(', ')})${total > 0 ? "; EVPN routes are not covered by FRR 8.4's graceful restart (README)" : ''}`;
+        // The change's window ends a second after both flows deliver again; its probes are all accounted for once
+        // they are 200 ms old.
+        mark(await m.report(), (k, sent) => (k.changeTo = sent));
+        await new Promise((r) => setTimeout(r, 300));
+        const phases = await phaseReport(m);
+        const lost = phases.map((p) => `${p.flow.label} ${p.change?.lost ?? 0}`);
+        const total = phases.reduce((a, p) => a + (p.change?.lost ?? 0), 0);
+        const gap = Math.max(...phases.map((p) => p.change?.longestGapMs ?? 0));
+        c.result = `config change (BgpConf timers 90s/30s -> 60s/20s, through the config volume): ${c.applied}, session back in ${((c.sessionBackMs ?? 0) / 1000).toFixed(1)} s, ${total} packets lost (${lost.join(', ')}; longest gap ${gap} ms)${total > 0 ? "; EVPN routes are not covered by FRR 8.4's graceful restart (README)" : ''}`;
         console.log(c.result);
       })().catch((e: unknown) => {
         c.result = `config change: ${(e as Error).message}`;
@@ -196,8 +319,6 @@ try {
     }
     if (SECONDS && Date.now() - t0 >= SECONDS * 1000) {
       if (!converged) throw new Error(`not converged after ${SECONDS} s`);
-      const final = Object.values(await meter.report());
-      console.log(`traffic totals: ${final.map((f) => `${f.label} sent ${f.sent} received ${f.received} lost ${f.lost}`).join('; ')}`);
       await teardown(0);
     }
     await new Promise((r) => setTimeout(r, 2000));
