@@ -146,10 +146,10 @@ function trafficLines(phases: FlowPhases[], changeLabel: string): string[] {
   for (const p of phases) {
     out.push(`  ${p.flow.label} (${p.flow.from.split('-').pop() ?? ''} -> ${p.flow.dst})`);
     out.push(
-      `    ${(p.steady ? `startup (first ${convergedAfterS} s, before the routes)` : 'startup (waiting for the routes)').padEnd(38)} ${count(p.startup, false)}`,
+      `    ${(p.steady ? `startup (first ${convergedAfterS} s, before the routes)` : 'startup (waiting for the routes)').padEnd(42)} ${count(p.startup, false)}`,
     );
-    if (p.steady) out.push(`    ${'steady state (since converged)'.padEnd(38)} ${count(p.steady)}`);
-    if (p.change) out.push(`    ${changeLabel.padEnd(38)} ${count(p.change)}`);
+    if (p.steady) out.push(`    ${'steady state (since converged)'.padEnd(42)} ${count(p.steady)}`);
+    if (p.change) out.push(`    ${changeLabel.padEnd(42)} ${count(p.change)}`);
   }
   return out;
 }
