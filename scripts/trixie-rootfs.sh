@@ -3,7 +3,9 @@
 # this machine's apt uses (read from /etc/apt/sources.list.d/debian.sources or /etc/apt/sources.list at run
 # time; DEBIAN_MIRROR overrides it).
 #
-#   scripts/trixie-rootfs.sh TARGET [--slim]
+#   scripts/trixie-rootfs.sh TARGET [--slim] [--suite SUITE]
+#
+# --suite makes another Debian release's root the same way (bookworm for `npm run test:clean-root`).
 #
 # --slim trims it the way the public debian:trixie-slim image is trimmed: no apt lists or archives, no docs,
 # man pages or locales, and a dpkg filter that keeps later `apt-get install` steps from adding them back. The
@@ -16,11 +18,14 @@ usage() { echo "usage: $0 TARGET [--slim]" >&2; exit 2; }
 [ $# -ge 1 ] || usage
 target=$1; shift
 slim=0
-for a in "$@"; do
-  case $a in
+suite=trixie
+while [ $# -gt 0 ]; do
+  case $1 in
     --slim) slim=1 ;;
+    --suite) [ $# -ge 2 ] || usage; suite=$2; shift ;;
     *) usage ;;
   esac
+  shift
 done
 
 if [ "$(id -u)" != 0 ]; then echo "trixie-rootfs: needs root (debootstrap)" >&2; exit 1; fi
@@ -46,10 +51,10 @@ debian_mirror() {
   echo "$uri"
 }
 mirror=$(debian_mirror)
-echo "trixie-rootfs: debootstrap --variant=minbase trixie $target $mirror" >&2
+echo "trixie-rootfs: debootstrap --variant=minbase $suite $target $mirror" >&2
 mkdir -p "$target"
 t0=$(date +%s)
-debootstrap --variant=minbase trixie "$target" "$mirror" >"$target.debootstrap.log" 2>&1 || {
+debootstrap --variant=minbase "$suite" "$target" "$mirror" >"$target.debootstrap.log" 2>&1 || {
   echo "trixie-rootfs: debootstrap failed; last lines of its log:" >&2
   tail -n 20 "$target.debootstrap.log" >&2
   exit 1
@@ -63,7 +68,7 @@ mkdir -p "$target/etc/apt/sources.list.d"
 cat >"$target/etc/apt/sources.list.d/debian.sources" <<EOF
 Types: deb
 URIs: $mirror
-Suites: trixie trixie-updates
+Suites: $suite $suite-updates
 Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 EOF
