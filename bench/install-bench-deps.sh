@@ -7,6 +7,7 @@ set -euo pipefail
 
 missing=()
 command -v bird >/dev/null 2>&1 || missing+=(bird2)
+command -v birdc >/dev/null 2>&1 || missing+=(bird2)
 [ -x /usr/bin/prometheus-frr-exporter ] || missing+=(prometheus-frr-exporter)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
@@ -17,4 +18,4 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 # No systemd here: the packages' service starts are blocked; the bench runs both programs itself.
-apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+apt-get install -y -qq --no-install-recommends $(printf '%s\n' "${missing[@]}" | sort -u) >/dev/null
