@@ -296,9 +296,14 @@ async function sweepStale(binDir: string, tmpRoot: string): Promise<void> {
   };
   for (const ns of await listNetns()) {
     const m = NS_RE.exec(ns);
-    if (!m || !isStale(m[1])) continue;
-    await killFrrInNetns(ns, binDir);
-    await execa('ip', ['netns', 'del', ns], { reject: false, stdin: 'ignore' });
+    if (m && isStale(m[1])) {
+      await killFrrInNetns(ns, binDir);
+      await execa('ip', ['netns', 'del', ns], { reject: false, stdin: 'ignore' });
+    }
+    // A VRF namespace a lab supervisor made (fsl<pid>v..., named like a pathspace) inside its own mount namespace:
+    // a killed run leaves its name in /run/netns ("Peer netns reference is invalid"); `ip netns del` removes it.
+    const v = PATHSPACE_RE.exec(ns);
+    if (v && isStale(v[1])) await execa('ip', ['netns', 'del', ns], { reject: false, stdin: 'ignore' });
   }
   for (const [dir, re] of [
     [FRR_DEFAULT_RUN_DIR, PATHSPACE_RE],

@@ -1,7 +1,7 @@
 // End-to-end test of the FRR process layer (src/frr) and the namespace lab (lab/) with real FRR 8.4.4.
 // Needs root: fails (does not skip) otherwise.
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { execa } from 'execa';
@@ -207,6 +207,28 @@ describe('lab with a router and a gateway-side FRR instance', () => {
     assert.equal(existsSync(tmp), false, `${tmp} still exists`);
     for (const ps of pathspaces) assert.equal(existsSync(join('/var/run/frr', ps)), false, `/var/run/frr/${ps} still exists`);
     assert.deepEqual(ownPathspaceDirs(), []);
+  });
+});
+
+describe('sweep of what killed runs left', () => {
+  it("removes the name a killed run's VRF namespace left in /run/netns (fsl<dead pid>v..., 'Peer netns reference is invalid')", async () => {
+    // a pid that no process has: the run that made the name is gone
+    let dead = 4_000_000;
+    while (pidAlive(dead)) dead--;
+    const name = `fsl${dead}vq`;
+    // what such a run leaves: the empty file the namespace's mount sat on (the mount went with the supervisor's
+    // mount namespace)
+    mkdirSync('/run/netns', { recursive: true });
+    writeFileSync(`/run/netns/${name}`, '');
+    let swept: Lab | undefined;
+    try {
+      assert.ok((await listNamespaces()).includes(name), 'ip netns list shows the leftover');
+      swept = await createLab();
+      assert.equal(existsSync(`/run/netns/${name}`), false, `/run/netns/${name} swept by createLab`);
+    } finally {
+      await swept?.cleanup();
+      rmSync(`/run/netns/${name}`, { force: true });
+    }
   });
 });
 
