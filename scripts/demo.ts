@@ -54,6 +54,9 @@ if (process.getuid?.() !== 0) {
 }
 // The demo tears its lab down itself on Ctrl-C (below), in order; the lab's own signal fallback would exit first.
 programHandlesSignals();
+// `npm run demo | tee LOG` and Ctrl-C: tee is gone before the teardown's messages; a write to the closed pipe
+// (EPIPE) must not end the demo halfway through its teardown.
+for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
 
 let lab: Lab | undefined;
 let sup: SupervisorProcess | undefined;

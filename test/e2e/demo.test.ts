@@ -12,7 +12,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { execa } from 'execa';
 import { fileURLToPath } from 'node:url';
@@ -98,7 +99,7 @@ test(
           .catch(() => undefined);
       }
     });
-    let demoPid = 0;
+    let demoPid: number;
     let ended = false;
     child.finally(() => (ended = true)).catch(() => undefined);
     try {
@@ -115,7 +116,7 @@ test(
       );
       process.kill(-pgid, 'SIGINT');
       await child;
-      for (const deadline2 = Date.now() + 60_000; alive(demoPid) && Date.now() < deadline2;) await new Promise((r) => setTimeout(r, 200));
+      await gone(demoPid, 60_000);
     } finally {
       if (!ended) {
         try {
@@ -164,24 +165,71 @@ test(
     has(/lab removed/, 'the teardown ran to its end');
     assert.match(metrics, /^frr_supervisor_config_valid 1$/m, 'the proxied /metrics answered');
 
-    // nothing left: namespaces (listed, or as names in /run/netns), processes, mounts, FRR run dirs, temp dirs
-    const mine = (n: string): boolean => n.startsWith(`fsl-${demoPid}-`) || n.startsWith(`fsl${demoPid}`);
-    const listed = (await execa('ip', ['netns', 'list'], { all: true })).all ?? '';
-    assert.deepEqual(
-      listed.split('\n').filter((l) => mine(l.trim())),
-      [],
-      'no namespace left in ip netns list',
-    );
-    assert.deepEqual(list('/run/netns').filter(mine), [], 'no namespace name left in /run/netns');
-    assert.deepEqual(processesOf(demoPid), [], 'no process of the demo left (FRR daemons, supervisor, agents)');
-    assert.deepEqual(
-      readFileSync('/proc/self/mountinfo', 'utf8')
-        .split('\n')
-        .filter((l) => l.includes(`fsl${demoPid}`) || l.includes(`fsl-${demoPid}-`)),
-      [],
-      'no mount left',
-    );
-    assert.deepEqual(list('/var/run/frr').filter(mine), [], 'no FRR run directory left');
-    assert.deepEqual(list(tmpdir()).filter(mine), [], 'no temp dir left');
+    await assertNothingLeft(demoPid);
+  },
+);
+
+/** Nothing of the demo left: namespaces (listed, or as names in /run/netns), processes, mounts, FRR run dirs, temp dirs. */
+async function assertNothingLeft(demoPid: number): Promise<void> {
+  const mine = (n: string): boolean => n.startsWith(`fsl-${demoPid}-`) || n.startsWith(`fsl${demoPid}`);
+  const listed = (await execa('ip', ['netns', 'list'], { all: true })).all ?? '';
+  assert.deepEqual(
+    listed.split('\n').filter((l) => mine(l.trim())),
+    [],
+    'no namespace left in ip netns list',
+  );
+  assert.deepEqual(list('/run/netns').filter(mine), [], 'no namespace name left in /run/netns');
+  assert.deepEqual(processesOf(demoPid), [], 'no process of the demo left (FRR daemons, supervisor, agents)');
+  assert.deepEqual(
+    readFileSync('/proc/self/mountinfo', 'utf8')
+      .split('\n')
+      .filter((l) => l.includes(`fsl${demoPid}`) || l.includes(`fsl-${demoPid}-`)),
+    [],
+    'no mount left',
+  );
+  assert.deepEqual(list('/var/run/frr').filter(mine), [], 'no FRR run directory left');
+  assert.deepEqual(list(tmpdir()).filter(mine), [], 'no temp dir left');
+}
+
+/** Waits until a pid is gone (at most timeoutMs). */
+async function gone(pid: number, timeoutMs: number): Promise<boolean> {
+  for (const deadline = Date.now() + timeoutMs; alive(pid) && Date.now() < deadline;) await new Promise((r) => setTimeout(r, 200));
+  return !alive(pid);
+}
+
+test(
+  '`npm run demo | tee LOG` and Ctrl-C: the teardown outlives the pipe (tee is gone before its messages) and leaves nothing behind',
+  { timeout: 240_000 },
+  async () => {
+    const log = join(mkdtempSync(join(tmpdir(), 'demo-tee-')), 'demo.log');
+    // sh is the group leader, as a terminal's job with a pipeline: SIGINT reaches npm, the demo and tee at once
+    const child = execa('sh', ['-c', `npm run demo 2>&1 | tee ${log} >/dev/null`], {
+      cwd: REPO,
+      env: { DEMO_CHANGE_AFTER: '600', DEMO_PORT: '0' },
+      detached: true,
+      reject: false,
+      stdin: 'ignore',
+    });
+    const pgid = child.pid ?? 0;
+    let demoPid: number;
+    try {
+      const text = (): string => (existsSync(log) ? readFileSync(log, 'utf8') : '');
+      for (const deadline = Date.now() + 150_000; !/steady state \(since converged\)/.test(text()) && Date.now() < deadline;)
+        await new Promise((r) => setTimeout(r, 500));
+      assert.match(text(), /steady state \(since converged\)/, `converged:\n${text().slice(-2000)}`);
+      demoPid = groupPids(pgid).find((p) => /^\S*node --import tsx scripts\/demo\.ts/.test(cmdline(p))) ?? 0;
+      assert.ok(demoPid > 0, `the demo's node process in process group ${pgid}`);
+      process.kill(-pgid, 'SIGINT');
+      await child;
+      assert.ok(await gone(demoPid, 60_000), 'the demo exited after Ctrl-C');
+    } finally {
+      try {
+        process.kill(-pgid, 'SIGKILL');
+      } catch {
+        // gone
+      }
+      rmSync(dirname(log), { recursive: true, force: true });
+    }
+    await assertNothingLeft(demoPid);
   },
 );
