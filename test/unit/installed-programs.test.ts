@@ -19,7 +19,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -259,9 +259,8 @@ function installedPackages(files: string[]): Set<string> {
 
 const packageOfCache = new Map<string, string | undefined>();
 
-/** The Debian package that provides a program (by its path on this machine); undefined when it is not here. */
-function packageOf(program: string): string | undefined {
-  if (packageOfCache.has(program)) return packageOfCache.get(program);
+/** Where a program is on this machine, with its merged-/usr aliases (dpkg may know it under /bin or /usr/bin). */
+function candidatePaths(program: string): string[] {
   let path: string | undefined;
   if (program.startsWith('/')) path = program;
   else {
@@ -271,31 +270,39 @@ function packageOf(program: string): string | undefined {
         env: { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' },
       }).trim();
     } catch {
-      path = undefined;
+      return [];
     }
   }
-  let pkg: string | undefined;
-  if (path !== undefined && existsSync(path)) {
-    const candidates = new Set([path, realpathSync(path)]);
-    for (const p of [...candidates]) {
-      // merged /usr: dpkg may know the file under /bin or /usr/bin
-      if (p.startsWith('/usr/')) candidates.add(p.slice(4));
-      else candidates.add(`/usr${p}`);
-    }
-    for (const c of candidates) {
-      try {
-        const lines = execFileSync('dpkg', ['-S', c], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).split('\n');
-        // `PKG[, PKG]: PATH`; `diversion by X from: PATH` lines are not owners
-        const owner = lines.find((l) => /^[a-z0-9][\w.+-]*(?::[a-z0-9]+)?(?:, [^:]+)?: \//.test(l));
-        pkg = owner?.split(': ')[0]?.split(',')[0]?.split(':')[0]?.trim();
-        if (pkg) break;
-      } catch {
-        // not this path
-      }
+  if (!existsSync(path)) return [];
+  const out = new Set([path, realpathSync(path)]);
+  for (const p of [...out]) out.add(p.startsWith('/usr/') ? p.slice(4) : `/usr${p}`);
+  return [...out];
+}
+
+/** Asks dpkg once (`dpkg -S PATH...`: one pass over its file lists) which package provides each program. */
+function resolvePackages(programs: string[]): void {
+  const todo = programs.filter((p) => !packageOfCache.has(p)).map((p) => ({ program: p, paths: candidatePaths(p) }));
+  const all = todo.flatMap((t) => t.paths);
+  const owner = new Map<string, string>();
+  if (all.length > 0) {
+    const r = spawnSync('dpkg', ['-S', ...all], { encoding: 'utf8' });
+    // `PKG[, PKG]: PATH` (PKG may carry :ARCH); `diversion by X from: PATH` lines are not owners
+    for (const line of r.stdout.split('\n')) {
+      const m = /^([a-z0-9][\w.+-]*)(?::[a-z0-9]+)?(?:, [^:]+)?: (\/.*)$/.exec(line);
+      if (m?.[1] && m[2]) owner.set(m[2], m[1]);
     }
   }
-  packageOfCache.set(program, pkg);
-  return pkg;
+  for (const t of todo)
+    packageOfCache.set(
+      t.program,
+      t.paths.map((p) => owner.get(p)).find((x) => x !== undefined),
+    );
+}
+
+/** The Debian package that provides a program (by its path on this machine); undefined when it is not here. */
+function packageOf(program: string): string | undefined {
+  resolvePackages([program]);
+  return packageOfCache.get(program);
 }
 
 /** Part of every Debian system (debootstrap --variant=minbase): Essential or Priority required. */
@@ -350,6 +357,7 @@ for (const entry of ENTRIES) {
     const exceptions = NOT_RUN.filter((x) => x.entry === entry);
     for (const x of exceptions)
       assert.ok(byProgram.has(x.program), `stale exception: npm run ${entry} no longer reaches ${x.program} (${x.why})`);
+    resolvePackages([...byProgram.keys()]);
     for (const [program, where] of [...byProgram].sort()) {
       if (exceptions.some((x) => x.program === program)) continue;
       // this machine's dpkg first; for a program not installed here, the installer's own declaration
