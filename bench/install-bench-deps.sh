@@ -18,4 +18,4 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 # No systemd here: the packages' service starts are blocked; the bench runs both programs itself.
-apt-get install -y -qq --no-install-recommends $(printf '%s\n' "${missing[@]}" | sort -u) >/dev/null
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -42,5 +42,5 @@ command -v iptables >/dev/null 2>&1 || missing+=(iptables)
 command -v pgrep >/dev/null 2>&1 || missing+=(procps)
 if [ ${#missing[@]} -gt 0 ]; then
   apt_update "${missing[*]}"
-  apt-get install -y -qq --no-install-recommends $(printf '%s\n' "${missing[@]}" | sort -u) >/dev/null
+  apt-get install -y -qq --no-install-recommends prometheus prometheus-frr-exporter iptables procps >/dev/null
 fi
