@@ -26,6 +26,7 @@ import type { LabHosts } from '../lab/hosts.ts';
 import { LossMeter } from '../lab/loss-meter.ts';
 import type { FlowStats } from '../lab/loss-meter.ts';
 import { median } from './stats.ts';
+import { ContainerRouter, ensureRouterImage, FRR107_IMAGE } from '../lab/router-container.ts';
 
 const REPS = Number(process.env.BENCH_REPS ?? 5);
 const ROUTER_MIN_AGE_MS = Number(process.env.BENCH_ROUTER_AGE_S ?? 125) * 1000;
@@ -34,6 +35,15 @@ type EventName = (typeof EVENTS)[number];
 type Mode = 'evpn' | 'bgp';
 const ONLY = process.env.BENCH_EVENTS?.split(',') as EventName[] | undefined;
 const MODES = (process.env.BENCH_MODES?.split(',') ?? ['bgp', 'evpn']) as Mode[];
+/**
+ * BENCH_FRR=10.7: each mode also runs with FRR 10.7.1 on both sides (the router in a container, the supervisor in a
+ * container of the same image in the gateway namespace: lab/router-container.ts), side by side with the host's FRR in
+ * the same run; its results are keyed `MODE@frr10.7`.
+ */
+const EXTRA_FRR = process.env.BENCH_FRR ? process.env.BENCH_FRR.split(',').filter((f) => f !== 'host') : [];
+for (const f of EXTRA_FRR) if (f !== '10.7') throw new Error(`BENCH_FRR: unknown FRR ${f} (known: 10.7)`);
+type Frr = 'host' | '10.7';
+const FRRS: Frr[] = ['host', ...(EXTRA_FRR as Frr[])];
 
 interface Run {
   /** Per direction: lost probes and the longest gap (ms). */
@@ -45,6 +55,14 @@ const bgpConf = (keepalive: number): string => docsBgpConf({ hold: `${keepalive 
 
 interface Gw {
   mode: Mode;
+  /** Which FRR runs on both sides, and its version. */
+  frr: Frr;
+  frrVersion: string;
+  /** The results' key: the mode, with `@frr10.7` for FRR 10.7. */
+  key: string;
+  /** The router (vtysh), on the host's FRR or in a container. */
+  router: { vtysh(cmds: string[]): Promise<string> };
+  container: ContainerRouter | undefined;
   lab: Lab;
   hosts: LabHosts;
   sup: SupervisorProcess;
@@ -54,17 +72,33 @@ interface Gw {
   state: { vni: number };
 }
 
-async function setup(mode: Mode): Promise<Gw> {
+let hostFrrVersion: string | undefined;
+async function hostFrr(): Promise<string> {
+  hostFrrVersion ??= /version (\S+)/.exec((await execa('/usr/lib/frr/zebra', ['--version'], { reject: false })).stdout)?.[1] ?? 'unknown';
+  return hostFrrVersion;
+}
+
+const vrfOf = (mode: Mode, frr: Frr): string => `fsl${process.pid}v${(mode === 'evpn' ? 2 : 3) + (frr === 'host' ? 0 : 2)}`;
+
+async function setup(mode: Mode, frr: Frr): Promise<Gw> {
+  const frrVersion = frr === 'host' ? await hostFrr() : await ensureRouterImage(frr);
   const lab = await createLab();
   const hosts = await addHosts(lab);
-  const vrf = `fsl${process.pid}v${mode === 'evpn' ? 2 : 3}`;
+  const vrf = vrfOf(mode, frr);
   let routerStarted: number;
   let files: Gw['files'];
   const state = { vni: 1016 };
+  let container: ContainerRouter | undefined;
+  const startRouter = async (config: string): Promise<Gw['router']> => {
+    if (frr === 'host') return lab.startRouter(config);
+    container = await ContainerRouter.start({ ns: lab.rtNs, config, dir: lab.tmpDir, frr });
+    return container;
+  };
+  let router: Gw['router'];
   if (mode === 'evpn') {
     await evpnRouterDevices(lab, 1016);
     routerStarted = Date.now();
-    await lab.startRouter(evpnRouterConf(1016, GW, RT, { connected: true }));
+    router = await startRouter(evpnRouterConf(1016, GW, RT, { connected: true }));
     files = (o = {}) => ({
       'bgp-conf.yaml': bgpConf(o.keepalive ?? 3),
       'evpn-conf.yaml': docsEvpnConf(state.vni),
@@ -73,26 +107,31 @@ async function setup(mode: Mode): Promise<Gw> {
   } else {
     await lab.exec(lab.gwNs, ['ip', 'route', 'add', VPC.routedCidr, 'via', VPC.address]);
     routerStarted = Date.now();
-    await lab.startRouter(bgpRouterConf({ connected: true }));
+    router = await startRouter(bgpRouterConf({ connected: true }));
     files = (o = {}) => ({
       'bgp-conf.yaml': bgpConf(o.keepalive ?? 3),
       'gateway.yaml': `advertise: [${VPC.connectedCidr}, ${VPC.routedCidr}]\ninternalInterface: ${VPC.gatewayIf}\ngracefulRestart: ${String(o.gr ?? true)}\n`,
     });
   }
-  const sup = startSupervisor(lab, { files: files(), args: ['--resync', '2s', '--poll-interval', '1s'] });
+  const container_ = frr === 'host' ? {} : { container: { image: FRR107_IMAGE } };
+  const sup = startSupervisor(lab, { files: files(), args: SUP_ARGS, ...container_ });
   await sup.waitForEvent('config_applied', () => true, 60_000);
-  return { mode, lab, hosts, sup, routerStarted, files, state };
+  const key = frr === 'host' ? mode : `${mode}@frr${frr}`;
+  return { mode, frr, frrVersion, key, router, container, lab, hosts, sup, routerStarted, files, state };
 }
+
+const SUP_ARGS = ['--resync', '2s', '--poll-interval', '1s'];
 
 async function teardown(g: Gw): Promise<void> {
   await g.sup.cleanup();
-  await execa('ip', ['netns', 'del', `fsl${process.pid}v${g.mode === 'evpn' ? 2 : 3}`], { reject: false });
+  await g.container?.stop();
+  await execa('ip', ['netns', 'del', vrfOf(g.mode, g.frr)], { reject: false });
   await g.lab.cleanup();
 }
 
 /** Waits until the gateway is ready and the traffic flows both ways (a short meter run). */
 async function settle(g: Gw): Promise<void> {
-  await waitFor(async () => (await g.sup.http('/readyz')).status === 200, { timeoutMs: 60_000, what: `${g.mode} gateway ready` });
+  await waitFor(async () => (await g.sup.http('/readyz')).status === 200, { timeoutMs: 60_000, what: `${g.key} gateway ready` });
   const m = await LossMeter.start(hostFlows(g.hosts));
   try {
     await m.waitFlowing({ timeoutMs: 60_000 });
@@ -159,8 +198,7 @@ async function killDaemon(g: Gw, name: 'bgpd' | 'zebra'): Promise<void> {
 
 /** EVPN: both sides move to another VNI (the router first: its L3VNI, devices and route targets), the gateway by its EvpnConf. */
 async function changeVni(g: Gw, vni: number): Promise<void> {
-  const router = g.lab.instances.find((i) => i.ns === g.lab.rtNs);
-  if (!router) throw new Error('no router');
+  const router = g.router;
   await router.vtysh(['configure terminal', 'vrf default', `no vni ${g.state.vni}`, 'exit-vrf']);
   await evpnRouterDevices(g.lab, vni);
   await router.vtysh([
@@ -243,7 +281,7 @@ async function drainOnce(g: Gw): Promise<Run> {
 /** A new supervisor after a drain or a stop (EVPN: the VRF namespace went with the old one's mount namespace, and int0 with it). */
 async function restartGateway(g: Gw): Promise<void> {
   await reattachVpcHost(g.lab, g.hosts.vpcNs);
-  g.sup.start({ files: g.files(), args: ['--resync', '2s', '--poll-interval', '1s'] });
+  g.sup.start({ files: g.files(), args: SUP_ARGS, ...(g.frr !== 'host' && { container: { image: FRR107_IMAGE } }) });
   await g.sup.waitForEvent('config_applied', () => true, 60_000);
 }
 
@@ -278,17 +316,17 @@ const gws: Gw[] = [];
 let exitCode = 0;
 try {
   // Both labs first: the second router ages while the first mode is measured.
-  for (const mode of MODES) gws.push(await setup(mode));
+  for (const mode of MODES) for (const frr of FRRS) gws.push(await setup(mode, frr));
   for (const g of gws) {
     const wait = ROUTER_MIN_AGE_MS - (Date.now() - g.routerStarted);
     if (wait > 0) {
-      console.log(`${g.mode}: waiting ${Math.round(wait / 1000)} s until the router is older than its graceful-restart time`);
+      console.log(`${g.key}: waiting ${Math.round(wait / 1000)} s until the router is older than its graceful-restart time`);
       await sleep(wait);
     }
     for (const name of EVENTS) {
       if (ONLY && !ONLY.includes(name)) continue;
       if (name === 'zebra_restart' && g.mode === 'bgp') {
-        (results[name] ??= {})[g.mode] = null;
+        (results[name] ??= {})[g.key] = null;
         console.log('zebra_restart bgp: not measured (in BGP-only mode only switching graceful restart itself restarts zebra)');
         continue;
       }
@@ -303,13 +341,13 @@ try {
         } catch (e) {
           // one failed repetition is reported, not fatal: the next one starts from a settled gateway
           failures.push((e as Error).message.slice(0, 300));
-          console.log(`${name} ${g.mode} #${rep + 1}: FAILED: ${(e as Error).message}`);
+          console.log(`${name} ${g.key} #${rep + 1}: FAILED: ${(e as Error).message}`);
           await settle(g);
           continue;
         }
         runs.push(r);
         console.log(
-          `${name} ${g.mode} #${rep + 1}: ${Object.entries(r.dirs)
+          `${name} ${g.key} #${rep + 1}: ${Object.entries(r.dirs)
             .map(([d, x]) => `${d} lost ${x.lost} gap ${x.gapMs} ms`)
             .join(', ')}${r.receiverDrops ? ` (receiver drops ${r.receiverDrops})` : ''}`,
         );
@@ -333,6 +371,7 @@ try {
         directions[d] = { lost_median: median(l), lost_max: Math.max(...l), gap_ms_median: median(gp), gap_ms_max: Math.max(...gp) };
       }
       const entry = {
+        frr: g.frrVersion,
         lost_median: median(lost),
         lost_max: Math.max(...lost),
         gap_ms_median: median(gap),
@@ -342,9 +381,9 @@ try {
         ...(failures.length > 0 && { failures }),
         directions,
       };
-      (results[name] ??= {})[g.mode] = entry;
+      (results[name] ??= {})[g.key] = entry;
       console.log(
-        `${name} ${g.mode}: lost (both directions) median ${entry.lost_median}, max ${entry.lost_max}; longest gap median ${entry.gap_ms_median} ms, max ${entry.gap_ms_max} ms (n=${runs.length})`,
+        `${name} ${g.key} (FRR ${g.frrVersion}): lost (both directions) median ${entry.lost_median}, max ${entry.lost_max}; longest gap median ${entry.gap_ms_median} ms, max ${entry.gap_ms_max} ms (n=${runs.length})`,
       );
     }
   }
@@ -360,6 +399,8 @@ console.log(
     date: new Date().toISOString(),
     reps: REPS,
     rate_pps_each_way: 1000,
+    // the FRR measured: the host's, and BENCH_FRR's (both sides of a lab run the same FRR)
+    frr: Object.fromEntries(gws.map((g) => [g.key, g.frrVersion])),
     note: 'lost_* are both directions added per run, gap_ms_* the longer direction per run; directions[] has each; drain: black-hole time at the router',
     duration_s: Math.round((Date.now() - t0) / 1000),
     by_event: results,
