@@ -20,7 +20,7 @@ import type { Lab } from '../lab/lab.ts';
 import { startSupervisor } from '../lab/supervisor-process.ts';
 import type { SupervisorProcess } from '../lab/supervisor-process.ts';
 import { bgpRouterConf, docsBgpConf, docsEvpnConf, GW, RT } from '../lab/configs.ts';
-import { evpnRouterConf, evpnRouterDevices } from '../lab/evpn-router.ts';
+import { evpnRouterConf, evpnRouterDevices, evpnVrfRouter, evpnVrfRouterVxlan, ROUTER_VRF } from '../lab/evpn-router.ts';
 import { addHosts, hostFlows, reattachVpcHost, VPC } from '../lab/hosts.ts';
 import type { LabHosts } from '../lab/hosts.ts';
 import { LossMeter } from '../lab/loss-meter.ts';
@@ -85,20 +85,27 @@ async function setup(mode: Mode, frr: Frr): Promise<Gw> {
   const lab = await createLab();
   const hosts = await addHosts(lab);
   const vrf = vrfOf(mode, frr);
-  let routerStarted: number;
+  let routerStarted = 0;
   let files: Gw['files'];
   const state = { vni: 1016 };
   let container: ContainerRouter | undefined;
-  const startRouter = async (config: string): Promise<Gw['router']> => {
+  const startRouter = async (config: string, more: { prelude?: string; zebraOptions?: string } = {}): Promise<Gw['router']> => {
     if (frr === 'host') return lab.startRouter(config);
-    container = await ContainerRouter.start({ ns: lab.rtNs, config, dir: lab.tmpDir, frr });
+    container = await ContainerRouter.start({ ns: lab.rtNs, config, dir: lab.tmpDir, frr, ...more });
     return container;
   };
-  let router: Gw['router'];
-  if (mode === 'evpn') {
+  let router: Gw['router'] | undefined;
+  if (mode === 'evpn' && frr !== 'host') {
+    // FRR 10.7's router has its L3VNI in a VRF (lab/evpn-router.ts evpnVrfRouter says why not the default VRF)
+    const r = evpnVrfRouter(1016);
+    routerStarted = Date.now();
+    router = await startRouter(r.config, r);
+  } else if (mode === 'evpn') {
     await evpnRouterDevices(lab, 1016);
     routerStarted = Date.now();
     router = await startRouter(evpnRouterConf(1016, GW, RT, { connected: true }));
+  }
+  if (mode === 'evpn') {
     files = (o = {}) => ({
       'bgp-conf.yaml': bgpConf(o.keepalive ?? 3),
       'evpn-conf.yaml': docsEvpnConf(state.vni),
@@ -113,6 +120,7 @@ async function setup(mode: Mode, frr: Frr): Promise<Gw> {
       'gateway.yaml': `advertise: [${VPC.connectedCidr}, ${VPC.routedCidr}]\ninternalInterface: ${VPC.gatewayIf}\ngracefulRestart: ${String(o.gr ?? true)}\n`,
     });
   }
+  if (!router) throw new Error('no router');
   const container_ = frr === 'host' ? {} : { container: { image: FRR107_IMAGE } };
   const sup = startSupervisor(lab, { files: files(), args: SUP_ARGS, ...container_ });
   await sup.waitForEvent('config_applied', () => true, 60_000);
@@ -198,6 +206,27 @@ async function killDaemon(g: Gw, name: 'bgpd' | 'zebra'): Promise<void> {
 
 /** EVPN: both sides move to another VNI (the router first: its L3VNI, devices and route targets), the gateway by its EvpnConf. */
 async function changeVni(g: Gw, vni: number): Promise<void> {
+  if (g.container) {
+    // the router's L3VNI lives in its VRF (evpnVrfRouter)
+    const old = g.state.vni;
+    await g.container.vtysh(['configure terminal', `vrf ${ROUTER_VRF}`, `no vni ${old}`, 'exit-vrf']);
+    await g.container.sh(evpnVrfRouterVxlan(vni));
+    await g.container.vtysh([
+      'configure terminal',
+      `vrf ${ROUTER_VRF}`,
+      `vni ${vni}`,
+      'exit-vrf',
+      `router bgp 65001 vrf ${ROUTER_VRF}`,
+      'address-family l2vpn evpn',
+      `no route-target import 65000:${old}`,
+      `no route-target export 65000:${old}`,
+      `route-target import 65000:${vni}`,
+      `route-target export 65000:${vni}`,
+    ]);
+    g.state.vni = vni;
+    await applyFiles(g, g.files());
+    return;
+  }
   const router = g.router;
   await router.vtysh(['configure terminal', 'vrf default', `no vni ${g.state.vni}`, 'exit-vrf']);
   await evpnRouterDevices(g.lab, vni);

@@ -75,6 +75,20 @@ export const ROUTER_VRF = 'rtvrf';
  * when the peer sends the same routes again they are "duplicate ignored": never imported again (the bench saw a
  * black hole that lasted until the run gave up). See docs for the evidence.
  */
+/** Shell lines that (re)create the VRF router's VXLAN device for a VNI: made in the underlay, moved into the VRF. */
+export function evpnVrfRouterVxlan(vni: number, rt = RT): string {
+  const v = ROUTER_VRF;
+  return [
+    `ip -n ${v} link del rtvx 2>/dev/null || true`,
+    `ip link add rtvx type vxlan id ${vni} local ${rt} dstport 4789 nolearning`,
+    `ip link set rtvx netns ${v}`,
+    `ip -n ${v} link set rtvx master rtbr`,
+    `bridge -n ${v} link set dev rtvx learning off`,
+    `ip -n ${v} link set rtbr up`,
+    `ip -n ${v} link set rtvx up`,
+  ].join('\n');
+}
+
 export function evpnVrfRouter(vni: number, gw = GW, rt = RT): { config: string; prelude: string; zebraOptions: string } {
   const v = ROUTER_VRF;
   return {
@@ -86,13 +100,8 @@ export function evpnVrfRouter(vni: number, gw = GW, rt = RT): { config: string; 
       `ip link set rh0 netns ${v}`,
       `ip -n ${v} addr add 192.168.100.1/24 dev rh0`,
       `ip -n ${v} link set rh0 up`,
-      `ip link add rtvx type vxlan id ${vni} local ${rt} dstport 4789 nolearning`,
-      `ip link set rtvx netns ${v}`,
       `ip -n ${v} link add rtbr type bridge`,
-      `ip -n ${v} link set rtvx master rtbr`,
-      `bridge -n ${v} link set dev rtvx learning off`,
-      `ip -n ${v} link set rtbr up`,
-      `ip -n ${v} link set rtvx up`,
+      evpnVrfRouterVxlan(vni, rt),
     ].join('\n'),
     config: `frr defaults traditional
 vrf ${v}

@@ -154,6 +154,11 @@ export class ContainerRouter {
     return r.stdout;
   }
 
+  /** Runs a shell command line in the container (e.g. `ip` in its VRF namespace); rejects on a non-zero exit. */
+  async sh(script: string): Promise<string> {
+    return (await podman(['exec', this.name, 'sh', '-ec', script], { timeoutMs: 30_000 })).stdout;
+  }
+
   /** Removes the container (its daemons die with it). Idempotent. */
   async stop(): Promise<void> {
     await podman(['rm', '-f', '-t', '2', this.name], { reject: false });

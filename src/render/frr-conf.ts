@@ -121,7 +121,18 @@ function sortCidrs(cidrs: string[]): string[] {
   return parsed.sort(compareCidrs).map((p) => p.canonical);
 }
 
-export function buildView(spec: Spec): Record<string, unknown> {
+/** What the rendering may depend on besides the spec: facts about the FRR in use. */
+export interface RenderOptions {
+  /**
+   * The FRR in use has graceful restart for L2VPN EVPN (10.6 and later: supportsEvpnGracefulRestart). Then the VRF
+   * instance gets graceful restart too (with gracefulRestart on): zebra keeps the VRF's BGP routes as stale while
+   * bgpd restarts (seen on 10.7.1: "GR zebra_gr_client_disconnect: Client bgp vrf NAME ... Stale timer"), where
+   * without it they go with bgpd. Older FRR keeps the rendering it was tested with.
+   */
+  evpnGracefulRestart?: boolean;
+}
+
+export function buildView(spec: Spec, o: RenderOptions = {}): Record<string, unknown> {
   const { bgp, evpn, gateway } = spec;
   const v4n = bgp.neighbours.filter((n) => !isV6(n));
   const v6n = bgp.neighbours.filter(isV6);
@@ -172,6 +183,7 @@ export function buildView(spec: Spec): Record<string, unknown> {
       afs: vrfAfs,
       advertiseIpv6: vrfAfs.some((a) => a.afi === 'ipv6'),
       rd: routeDistinguisher(bgp.routerId, evpn.vni),
+      gracefulRestart: gateway.gracefulRestart && o.evpnGracefulRestart === true,
       routeTargets: evpn.routeTargets,
     };
   } else {
@@ -204,8 +216,8 @@ export function buildView(spec: Spec): Record<string, unknown> {
 
 const templates = new Templates(TEMPLATE_DIR);
 
-export function renderFrrConf(spec: Spec): string {
-  return templates.render('frr.conf', buildView(spec));
+export function renderFrrConf(spec: Spec, o: RenderOptions = {}): string {
+  return templates.render('frr.conf', buildView(spec, o));
 }
 
 /**
@@ -215,8 +227,8 @@ export function renderFrrConf(spec: Spec): string {
  * after a graceful restart, drop the gateway's stale routes: "address family not preserved"). The
  * neighbours are enabled once everything is in (see {@link enableNeighboursCommands}).
  */
-export function renderBgpdBootConf(spec: Spec): string {
-  return templates.render('frr.conf', { ...buildView(spec), bootShutdown: true });
+export function renderBgpdBootConf(spec: Spec, o: RenderOptions = {}): string {
+  return templates.render('frr.conf', { ...buildView(spec, o), bootShutdown: true });
 }
 
 /** vtysh commands that enable the neighbours after {@link renderBgpdBootConf}. */

@@ -11,6 +11,7 @@ import type { HostFacts } from '../config/facts.ts';
 import type { Spec } from '../config/types.ts';
 import { BFD_DEFAULTS } from '../config/types.ts';
 import { bfdStaticPeers, bfddLiveCommands, buildView, configHash, renderFrrConf, shownConfigHash, specAnchor } from '../render/frr-conf.ts';
+import type { RenderOptions } from '../render/frr-conf.ts';
 import type { FrrPaths } from '../frr/paths.ts';
 import type { Vtysh } from '../frr/vtysh.ts';
 import type { DaemonName } from '../frr/daemon.ts';
@@ -103,6 +104,8 @@ export interface ApplierOptions {
   onRecord?: (rec: ApplyRecord, count: 'apply' | 'retry' | 'none') => void;
   /** The renderer (a test seam: the template's own refusal is the second line of defence behind validation). */
   render?: (spec: Spec) => string;
+  /** Facts about the FRR in use for the renderer (asked at each rendering: known once FRR is detected). */
+  renderOptions?: () => RenderOptions;
   /** How the data plane's commands run (`ip`, sysctl reads; a test seam): execa by default. */
   runner?: Runner;
 }
@@ -249,7 +252,7 @@ export class Applier {
     let rendered: { conf: string; hash: string; shown: string } | undefined;
     if (load.spec && !hasErrors(load.problems)) {
       try {
-        const conf = (this.opts.render ?? renderFrrConf)(load.spec);
+        const conf = this.opts.render ? this.opts.render(load.spec) : renderFrrConf(load.spec, this.opts.renderOptions?.());
         rendered = { conf, hash: configHash(conf), shown: shownConfigHash(conf) };
       } catch (e) {
         // Validation should make this impossible; the template refusing a value is the second line of defence.

@@ -10,11 +10,12 @@ import { Vtysh } from '../frr/vtysh.ts';
 import { stopLeftovers } from '../frr/leftovers.ts';
 import { ALL_DAEMON_NAMES, describeExit } from '../frr/daemon.ts';
 import type { DaemonName } from '../frr/daemon.ts';
-import { detectFrr } from '../frr/version.ts';
+import { detectFrr, supportsEvpnGracefulRestart } from '../frr/version.ts';
 import { checkFrrCapabilities } from '../frr/capabilities.ts';
 import type { FrrFlavour } from '../frr/version.ts';
 import type { HostFacts } from '../config/facts.ts';
 import { renderDaemons } from '../render/frr-conf.ts';
+import type { RenderOptions } from '../render/frr-conf.ts';
 import { pushDaemonConfig } from './push.ts';
 import type { Logger } from '../log.ts';
 import { ConfigWatcher } from '../watch/config-watcher.ts';
@@ -62,6 +63,8 @@ export class Supervisor implements SupervisorView {
   readonly lifecycle: Lifecycle;
   private watcher: ConfigWatcher | undefined;
   private resyncTimer: NodeJS.Timeout | undefined;
+  /** The FRR found at start. */
+  private frr: FrrFlavour | undefined;
   readonly startedAt = new Date();
   /** Last time the event loop ran the heartbeat (see /livez). */
   lastBeat = new Date();
@@ -96,7 +99,8 @@ export class Supervisor implements SupervisorView {
       prepare: (name) => this.prepare(name),
       restartSignal: () => (this.applier.running ? restartSignal(this.applier.running.spec) : 'SIGTERM'),
       beforeGracefulStop: () => waitPeersRefreshed({ vtysh: this.vtysh, logger: opts.logger }),
-      configure: (name) => pushDaemonConfig(name, this.applier.running?.spec, { paths: this.paths, vtysh: this.vtysh }),
+      configure: (name) =>
+        pushDaemonConfig(name, this.applier.running?.spec, { paths: this.paths, vtysh: this.vtysh, render: this.renderOptions() }),
       onDaemonSet: (names) => writeFileAtomic(join(this.paths.instanceConfigDir, 'daemons'), renderDaemons(names), 0o644),
       schedule: (name, attempt) => this.lifecycle.recover(name, attempt),
     });
@@ -108,6 +112,7 @@ export class Supervisor implements SupervisorView {
       vtysh: this.vtysh,
       daemons: this.daemons,
       logger: opts.logger,
+      renderOptions: () => this.renderOptions(),
       onRecord: (rec, count) => {
         if (count === 'none') return;
         if (count === 'retry') this.observer.metrics.applyRetries.inc();
@@ -188,6 +193,11 @@ export class Supervisor implements SupervisorView {
     return spec?.evpn && { vni: spec.evpn.vni, vrf: spec.gateway.vrf.name };
   }
 
+  /** What the renderer needs to know about the FRR in use (nothing before it is detected). */
+  private renderOptions(): RenderOptions {
+    return { evpnGracefulRestart: this.frr !== undefined && supportsEvpnGracefulRestart(this.frr.version) };
+  }
+
   private netnsVrf(): string | undefined {
     const spec = this.applier.running?.spec;
     return spec?.evpn && spec.gateway.vrfBackend === 'netns' ? spec.gateway.vrf.name : undefined;
@@ -214,6 +224,7 @@ export class Supervisor implements SupervisorView {
     const log = this.opts.logger;
     await checkFrrCapabilities();
     const frr = this.opts.frr ?? (await detectFrr(this.paths.binDir));
+    this.frr = frr;
     this.daemons.setFrr(frr);
     log.info(
       { event: 'frr_detected', version: frr.version.text, daemons: frr.daemons, configFile: [...frr.configFile] },
