@@ -67,7 +67,7 @@ export class SupervisorProcess {
   port = 9180;
   private exited: Promise<{ code: number | undefined; signal: string | undefined }> | undefined;
   /** The container this process runs in (opts.container), by name. */
-  private containerName: string | undefined;
+  containerName: string | undefined;
   /** The namespace the supervisor runs in, and its POD_IP. */
   readonly ns: string;
   readonly podIp: string;
