@@ -78,6 +78,8 @@ export interface DaemonExit {
   expected: boolean;
   /** The daemon's last output lines (stdout and stderr). */
   lastOutput: string[];
+  /** How long this run lasted, from its spawn to its exit (0 when it never started). */
+  uptimeMs: number;
 }
 
 /** Typed events of {@link FrrDaemon}. */
@@ -217,6 +219,8 @@ export class FrrDaemon extends EventEmitter<FrrDaemonEvents> {
     });
     const pid = child.pid;
     this.#startedAt = new Date();
+    // This run's own start, for its exit's uptime (#startedAt belongs to whichever run is current).
+    const spawnedAt = pid === undefined ? undefined : this.#startedAt.getTime();
     const streamsDone = [this.#readLines(child.stdout, 'stdout'), this.#readLines(child.stderr, 'stderr')];
 
     const run: Running = {
@@ -251,6 +255,7 @@ export class FrrDaemon extends EventEmitter<FrrDaemonEvents> {
             signal: r.signal,
             expected: this.#expected,
             lastOutput: this.recentOutput(),
+            uptimeMs: spawnedAt === undefined ? 0 : Date.now() - spawnedAt,
           };
           const fields = { daemon: this.name, pid, code: info.code, signal: info.signal };
           if (info.expected) log?.info(fields, `${this.name} exited`);
