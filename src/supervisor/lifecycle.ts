@@ -254,7 +254,18 @@ export class Lifecycle {
     }
     this.opts.daemons.close();
     this.opts.applier.close();
-    await this.opts.steps.stopInputs();
+    // A step that fails must not end the shutdown before the daemons are stopped and `stopped` is logged.
+    const step = async (name: string, run: () => Promise<void>): Promise<void> => {
+      try {
+        await run();
+      } catch (e) {
+        log.error(
+          { event: 'shutdown_step_failed', step: name, err: (e as Error).message },
+          `shutdown: ${name} failed: ${(e as Error).message}`,
+        );
+      }
+    };
+    await step('stopInputs', () => this.opts.steps.stopInputs());
     const inFlight = this.#inFlight;
     if (inFlight) {
       const what = inFlight.op.kind === 'apply' ? `apply (${inFlight.op.reason})` : `recovery of ${inFlight.op.daemon}`;
@@ -270,10 +281,10 @@ export class Lifecycle {
           `the ${what} in flight did not finish in time; stopping anyway`,
         );
     }
-    await this.opts.steps.stopObserving();
-    await this.opts.steps.drain();
-    await this.opts.daemons.stopAll(budget.stopEachMs);
-    await this.opts.steps.cleanup();
+    await step('stopObserving', () => this.opts.steps.stopObserving());
+    await step('drain', () => this.opts.steps.drain());
+    await step('stopAll', () => this.opts.daemons.stopAll(budget.stopEachMs));
+    await step('cleanup', () => this.opts.steps.cleanup());
     this.#enter('stopped');
     log.info({ event: 'stopped', durationMs: Math.round(performance.now() - t0) }, 'frr-supervisor stopped');
   }
