@@ -107,13 +107,16 @@ type Operation =
       reject: (e: unknown) => void;
     };
 
+/** How many changes of state {@link Lifecycle.history} keeps. */
+export const HISTORY_LENGTH = 64;
+
 export class Lifecycle {
   #state: LifecycleState = 'starting';
   readonly #queue: Operation[] = [];
   /** The operation running now (its promise never rejects). */
   #inFlight: { op: Operation; done: Promise<void> } | undefined;
   #stopping: Promise<void> | undefined;
-  /** Every change of state, in order (the tests read it). */
+  /** The last {@link HISTORY_LENGTH} changes of state, oldest first (every resync adds two: bounded). */
   readonly history: LifecycleState[] = ['starting'];
 
   constructor(private readonly opts: LifecycleOptions) {}
@@ -193,7 +196,10 @@ export class Lifecycle {
   }
 
   #enter(state: LifecycleState): void {
-    if (state !== this.#state) this.history.push(state);
+    if (state !== this.#state) {
+      this.history.push(state);
+      if (this.history.length > HISTORY_LENGTH) this.history.splice(0, this.history.length - HISTORY_LENGTH);
+    }
     this.#state = state;
   }
 

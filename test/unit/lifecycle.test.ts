@@ -244,6 +244,17 @@ describe('lifecycle rules', () => {
     assert.deepEqual(h.lc.history.slice(-3), ['applying', 'draining', 'stopped']);
   });
 
+  it('history keeps the last 64 changes of state, however many resyncs run', async () => {
+    const h = harness();
+    await h.lc.start();
+    for (let i = 0; i < 100; i++) {
+      await h.lc.apply('resync', { periodic: true });
+      await tick(); // back to idle, as between two resyncs
+    }
+    assert.equal(h.lc.history.length, 64, h.lc.history.join(' '));
+    assert.deepEqual(h.lc.history.slice(-2), ['applying', 'idle']);
+  });
+
   it('shutdown: a step that throws (cleanup meeting a directory at a pid file) is logged; the shutdown goes on to stopped', async () => {
     const h = harness({ cleanupFails: 'EISDIR: illegal operation on a directory, unlink' });
     await h.lc.start();
