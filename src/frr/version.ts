@@ -53,7 +53,7 @@ export const MGMTD_SINCE = { major: 9, minor: 0 } as const;
 export const EVPN_GR_SINCE = { major: 10, minor: 6 } as const;
 
 /** The versions this project has been run against (the lab's and the image's). */
-export const TESTED_VERSIONS = ['8.4.4', '10.3'] as const;
+export const TESTED_VERSIONS = ['8.4.4', '10.3', '10.7.1'] as const;
 
 const VERSION_RE = /\bversion\s+(\d+)\.(\d+)(?:\.(\d+))?/;
 
