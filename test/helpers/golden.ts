@@ -38,7 +38,7 @@ export function goldenCases(): GoldenCase[] {
         env,
         facts: { env, interfaceIPv4: (name: string) => Promise.resolve(ifaces[name]) },
         expectedPath: join(dir, 'frr.conf'),
-        render: (raw.__render ?? {}),
+        render: raw.__render ?? {},
       };
     });
 }
