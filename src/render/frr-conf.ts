@@ -125,9 +125,13 @@ function sortCidrs(cidrs: string[]): string[] {
 export interface RenderOptions {
   /**
    * The FRR in use has graceful restart for L2VPN EVPN (10.6 and later: supportsEvpnGracefulRestart). Then the VRF
-   * instance gets graceful restart too (with gracefulRestart on): zebra keeps the VRF's BGP routes as stale while
-   * bgpd restarts (seen on 10.7.1: "GR zebra_gr_client_disconnect: Client bgp vrf NAME ... Stale timer"), where
-   * without it they go with bgpd. Older FRR keeps the rendering it was tested with.
+   * instance gets graceful restart too (with gracefulRestart on), as FRR's own EVPN graceful-restart setup has it
+   * (topotest bgp_evpn_gr: a global `bgp graceful-restart`, so every instance): bgpd then defers the VRF's path
+   * selection until the EVPN routes are in ("BGP GR Support For L2VPN EVPN", doc/user/bgp.rst), and zebra keeps
+   * the VRF's routes under the graceful-restart stale timer (seen on 10.7.1: "GR zebra_gr_client_disconnect:
+   * Client bgp vrf NAME(1) Stale timer update"). In the lab the packets lost were the same without it (one
+   * `kill -9 bgpd` each way, 2053 and 1765-2567 lost towards the router, both from zebra's EVPN flush, not the
+   * route). Older FRR keeps the rendering it was tested with.
    */
   evpnGracefulRestart?: boolean;
 }
