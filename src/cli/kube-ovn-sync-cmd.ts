@@ -13,7 +13,8 @@ import type { Io } from './cli.ts';
 export const KUBE_OVN_SYNC_FLAGS = {
   namespaces: {
     type: 'string',
-    help: "comma-separated namespaces whose gateways' ConfigMaps and Secrets it writes and prunes (each needs the companion's RoleBinding)",
+    default: 'default',
+    help: "comma-separated namespaces whose gateways' ConfigMaps and Secrets it writes and prunes (each needs the RoleBinding of deploy/kube-ovn/sync-rbac.yaml)",
   },
   kubeconfig: { type: 'string', help: 'a kubeconfig file (default: $KUBECONFIG, else the in-cluster service account)' },
   debounce: { type: 'string', default: '500ms', help: 'a burst of watch events gives one reconcile' },
@@ -27,7 +28,7 @@ export async function kubeOvnSyncCommand(argv: string[], io: Io): Promise<number
   if (flags.help) {
     io.stdout(
       helpText(
-        'frr-supervisor kube-ovn-sync --namespaces NS[,NS...] [options]',
+        'frr-supervisor kube-ovn-sync [--namespaces NS[,NS...]] [options]',
         "Watches Kube-OVN's VpcEgressGateways, BgpConfs, EvpnConfs, Subnets and Vpcs and server-side applies, for each gateway with a BgpConf in --namespaces, the ConfigMap NAME-frr-supervisor (bgp-conf.yaml, evpn-conf.yaml, gateway.yaml) and, when the BgpConf has a password, the Secret NAME-frr-supervisor (bgp-password) that the supervisor reads; deletes them when the gateway is gone. Invalid objects are logged, naming the object and field, and the gateway's last good ConfigMap stays. Logs are JSON lines on stdout.",
         KUBE_OVN_SYNC_FLAGS,
       ),

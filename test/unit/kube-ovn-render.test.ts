@@ -59,6 +59,7 @@ describe('frr-supervisor kube-ovn-render', () => {
     assert.match(MAIN_HELP, /^ {2}kube-ovn-sync /m);
     const sync = await runCli(['kube-ovn-sync', '--help']);
     assert.match(sync.stdout, /--namespaces VALUE/);
-    assert.equal((await runCli(['kube-ovn-sync'])).code, 2, '--namespaces is required');
+    assert.match(sync.stdout, /--namespaces VALUE .*\(default: default\)/);
+    assert.equal((await runCli(['kube-ovn-sync', '--namespaces', 'Bad_NS'])).code, 2, 'not a namespace name');
   });
 });

@@ -24,6 +24,7 @@ import { planSync } from '../../src/kube-ovn/reconcile.ts';
 import type { ExistingConfigMap } from '../../src/kube-ovn/reconcile.ts';
 import { FIELD_MANAGER, KubeOvnSync, MANAGED_BY_SELECTOR, WATCHED } from '../../src/kube-ovn/sync.ts';
 import type { SyncResult } from '../../src/kube-ovn/sync.ts';
+import { allowed, loadSyncRbac } from '../helpers/rbac.ts';
 
 const fixture = (name: string): string => readFileSync(new URL(`../fixtures/kube-ovn/${name}`, import.meta.url), 'utf8');
 const apiFixture = (name: string): string => readFileSync(new URL(`../fixtures/kube-api/${name}`, import.meta.url), 'utf8');
@@ -115,7 +116,10 @@ interface Recorded {
   path: string;
   query: URLSearchParams;
   contentType: string | undefined;
+  authorization: string | undefined;
   body: string;
+  /** The status answered. */
+  status?: number;
 }
 
 const LIST_KIND: Record<string, string> = {
@@ -171,6 +175,8 @@ class FakeApiServer {
   }
 
   private json(res: ServerResponse, code: number, body: unknown): void {
+    const last = this.requests.at(-1);
+    if (last) last.status = code;
     res.writeHead(code, { 'content-type': 'application/json' });
     res.end(typeof body === 'string' ? body : JSON.stringify(body));
   }
@@ -182,6 +188,7 @@ class FakeApiServer {
       path: url.pathname,
       query: url.searchParams,
       contentType: req.headers['content-type'],
+      authorization: req.headers.authorization,
       body,
     });
     const kubeOvn = /^\/apis\/kubeovn\.io\/v1\/([a-z-]+)$/.exec(url.pathname);
@@ -404,5 +411,35 @@ describe('kube-ovn-sync over client-node (a local HTTPS server answers; no Kuber
         .some((r) => r.method === 'DELETE' && r.path === '/api/v1/namespaces/default/secrets/gateway-bgp-only-frr-supervisor'),
     );
     assert.ok(api.stored.has('configmaps/default/gateway1-frr-supervisor'), 'the other gateway keeps its ConfigMap');
+  });
+
+  it('every request it made is allowed by deploy/kube-ovn/sync-rbac.yaml, as its ServiceAccount (RBAC rule matching)', () => {
+    const rbac = loadSyncRbac();
+    const denied: string[] = [];
+    for (const r of api.requests) {
+      assert.equal(r.authorization, 'Bearer test-token', 'the kubeconfig user token is sent');
+      if (r.path === '/api/v1') continue; // discovery: granted to every authenticated user (system:discovery)
+      const kubeOvn = /^\/apis\/kubeovn\.io\/v1\/([a-z-]+)$/.exec(r.path);
+      const core = /^\/api\/v1\/namespaces\/([a-z0-9-]+)\/(configmaps|secrets)(?:\/([a-z0-9.-]+))?$/.exec(r.path);
+      const verbs =
+        r.method === 'GET'
+          ? [r.query.get('watch') === 'true' ? 'watch' : 'list']
+          : r.method === 'PATCH'
+            ? r.status === 201
+              ? ['patch', 'create'] // an apply that creates needs create too
+              : ['patch']
+            : r.method === 'DELETE'
+              ? ['delete']
+              : [r.method];
+      const [group, resource, namespace] = kubeOvn ? ['kubeovn.io', kubeOvn[1] ?? '', undefined] : ['', core?.[2] ?? '?', core?.[1]];
+      for (const verb of verbs)
+        if (!allowed(rbac, verb, group, resource, namespace))
+          denied.push(`${verb} ${group}/${resource} in ${namespace ?? '(cluster)'}: ${r.method} ${r.path}`);
+    }
+    assert.deepEqual(denied, []);
+    assert.ok(
+      api.requests.some((r) => r.method === 'PATCH' && r.status === 201),
+      'creating applies were made',
+    );
   });
 });
