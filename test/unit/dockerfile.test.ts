@@ -298,6 +298,10 @@ describe('Dockerfile: the runtime tree, laid out from this checkout', () => {
       const help = await execa(process.execPath, [bin, 'run', '--help'], { reject: false });
       assert.equal(help.exitCode, 0, help.stderr);
       assert.match(help.stdout, /--config-dir/);
+      // kube-ovn-sync loads @kubernetes/client-node: a production dependency, present in the pruned tree
+      const syncHelp = await execa(process.execPath, [bin, 'kube-ovn-sync', '--help'], { reject: false });
+      assert.equal(syncHelp.exitCode, 0, syncHelp.stderr);
+      assert.match(syncHelp.stdout, /--namespaces/);
       const golden = join(REPO, 'test/golden/docs-evpn');
       const env = JSON.parse(readFileSync(join(golden, 'env.json'), 'utf8')) as Record<string, string>;
       const render = await execa(process.execPath, [bin, 'render', '--config-dir', join(golden, 'input')], {
