@@ -273,9 +273,13 @@ export function mapGateway(objects: KubeOvnObjects, ref: GatewayRef): { config?:
   // the files
   const bgpSpec = isObj(bgp.spec) ? { ...bgp.spec } : bgp.spec;
   let password: string | undefined;
-  if (isObj(bgpSpec) && bgpSpec.password !== undefined && bgpSpec.password !== null && bgpSpec.password !== '') {
-    password = typeof bgpSpec.password === 'string' ? bgpSpec.password : JSON.stringify(bgpSpec.password);
-    delete bgpSpec.password; // into the Secret: a ConfigMap is readable by more people
+  if (isObj(bgpSpec)) {
+    // Kube-OVN reads an empty routerId or password as unset (`omitempty` strings; ROUTER_ID="" falls back to POD_IP).
+    for (const key of ['routerId', 'password']) if (bgpSpec[key] === '') delete bgpSpec[key];
+    if (bgpSpec.password !== undefined && bgpSpec.password !== null) {
+      password = typeof bgpSpec.password === 'string' ? bgpSpec.password : JSON.stringify(bgpSpec.password);
+      delete bgpSpec.password; // into the Secret: a ConfigMap is readable by more people
+    }
   }
   const files: Record<string, string> = {
     'bgp-conf.yaml': resourceYaml('BgpConf', bgp, bgpSpec),

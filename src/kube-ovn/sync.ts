@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto';
 import { ApiException, CoreV1Api, CustomObjectsApi, KubernetesObjectApi, PatchStrategy, makeInformer } from '@kubernetes/client-node';
 import type { Informer, KubeConfig, KubernetesListObject, KubernetesObject, ObjectCache } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { formatProblem } from '../config/problems.ts';
+import { formatProblem, hasErrors } from '../config/problems.ts';
 import type { KubeObject, KubeOvnObjects } from './mapping.ts';
 import { MANAGED_BY } from './names.ts';
 import { planSync } from './reconcile.ts';
@@ -233,7 +233,7 @@ export class KubeOvnSync {
       const text = lines.join('\n');
       now.set(gateway, text);
       if (this.lastProblems.get(gateway) === text) continue;
-      const kept = plan.kept.includes(gateway);
+      const kept = hasErrors(problems); // its objects are not written: left as they are
       this.opts.logger[kept ? 'error' : 'warn'](
         { event: kept ? 'kube_ovn_sync_rejected' : 'kube_ovn_sync_warning', gateway, problems: lines },
         kept ? `${gateway}: invalid objects; its ConfigMap and Secret are left as they are` : `${gateway}: warnings`,

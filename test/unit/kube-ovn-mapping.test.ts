@@ -242,6 +242,15 @@ describe('kube-ovn mapping: bad objects are named, with the field', () => {
     ]);
   });
 
+  it('an empty routerId or password is unset, as Kube-OVN reads it (ROUTER_ID="" falls back to POD_IP)', async () => {
+    const objs = edit((o) => Object.assign(o.bgpConfs[0]?.spec as object, { routerId: '', password: '' }));
+    const { config } = mapOk(objs, 'default', 'gateway1');
+    assert.equal(config.password, undefined);
+    assert.doesNotMatch(config.files['bgp-conf.yaml'] ?? '', /routerId|password/);
+    assert.deepEqual(errors(await checkConfig(config, objs)), []);
+    assert.match(await render(config, '10.0.1.13'), /bgp router-id 10\.0\.1\.13/);
+  });
+
   it("what the supervisor's validator rejects in a BgpConf is named against the BgpConf", async () => {
     const bad = edit((o) => {
       const spec = o.bgpConfs[0]?.spec as Record<string, unknown>;
