@@ -4,7 +4,8 @@
  */
 import { KubeConfig } from '@kubernetes/client-node';
 import { createLogger } from '../log.ts';
-import { KubeOvnSync } from '../kube-ovn/sync.ts';
+import { KubeOvnSync, healthServer } from '../kube-ovn/sync.ts';
+import { parseListen } from '../observe/http.ts';
 import { stopSignal } from './run-cmd.ts';
 import { UsageError, helpText, parseFlags, parseMs } from './usage.ts';
 import type { FlagSpec } from './usage.ts';
@@ -17,6 +18,10 @@ export const KUBE_OVN_SYNC_FLAGS = {
     help: "comma-separated namespaces whose gateways' ConfigMaps and Secrets it writes and prunes (each needs the RoleBinding of deploy/kube-ovn/sync-rbac.yaml)",
   },
   kubeconfig: { type: 'string', help: 'a kubeconfig file (default: $KUBECONFIG, else the in-cluster service account)' },
+  listen: {
+    type: 'string',
+    help: 'HOST:PORT for /livez and /readyz (ready: every resource listed, the last reconcile wrote everything); none when unset',
+  },
   debounce: { type: 'string', default: '500ms', help: 'a burst of watch events gives one reconcile' },
   resync: { type: 'string', default: '5m', help: 'reconcile and apply everything again this often, events or not (0s: never)' },
   'log-level': { type: 'string', default: 'info', help: 'pino log level: debug, info, warn, error' },
@@ -46,6 +51,12 @@ export async function kubeOvnSyncCommand(argv: string[], io: Io): Promise<number
   for (const ns of namespaces)
     if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(ns) || ns.length > 63)
       throw new UsageError(`--namespaces: ${JSON.stringify(ns)} is not a namespace name`);
+  let listen: { host: string; port: number } | undefined;
+  try {
+    if (typeof flags.listen === 'string' && flags.listen !== '') listen = parseListen(flags.listen);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
   const debounceMs = parseMs(String(flags.debounce), 'debounce');
   const resyncMs = parseMs(String(flags.resync), 'resync');
   const kc = new KubeConfig();
@@ -63,9 +74,21 @@ export async function kubeOvnSyncCommand(argv: string[], io: Io): Promise<number
   const logger = createLogger(String(flags['log-level']));
   const sync = new KubeOvnSync(kc, { namespaces, debounceMs, resyncMs, retryMs: 5000, logger });
   const stopped = stopSignal();
+  const health = listen && healthServer(sync);
+  if (health && listen) {
+    const at = listen;
+    await new Promise<void>((resolve, reject) => {
+      health.once('error', reject);
+      health.listen(at.port, at.host, resolve);
+    }).catch((e: unknown) => {
+      throw new Error(`--listen ${at.host}:${at.port}: ${(e as Error).message}`);
+    });
+    logger.info({ event: 'http_listening', address: `${at.host}:${at.port}` }, 'serving /livez and /readyz');
+  }
   await sync.start();
   const sig = await stopped;
   logger.info({ event: 'kube_ovn_sync_stopped', signal: sig }, 'kube-ovn-sync stopped');
   await sync.stop();
+  health?.close();
   return 0;
 }

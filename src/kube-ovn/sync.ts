@@ -9,6 +9,8 @@
  *   resync.
  */
 import { createHash } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { Server } from 'node:http';
 import { ApiException, CoreV1Api, CustomObjectsApi, KubernetesObjectApi, PatchStrategy, makeInformer } from '@kubernetes/client-node';
 import type { Informer, KubeConfig, KubernetesListObject, KubernetesObject, ObjectCache } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
@@ -81,8 +83,10 @@ export class KubeOvnSync {
   private running: Promise<void> | undefined;
   private again = false;
   private stopped = false;
-  /** Called after every reconcile (tests, readiness). */
+  /** Called after every reconcile (tests). */
   onReconciled: ((r: SyncResult) => void) | undefined;
+  /** The last reconcile's outcome, for /readyz. */
+  private last: { at: number; failed: string[] } | undefined;
 
   constructor(
     kc: KubeConfig,
@@ -144,6 +148,15 @@ export class KubeOvnSync {
     await this.running;
   }
 
+  /** Ready: every informer has listed, and the last reconcile wrote everything it meant to. */
+  readiness(): { ready: boolean; why: string } {
+    const waiting = this.informers.filter((i) => !i.synced).map((i) => i.plural);
+    if (waiting.length > 0) return { ready: false, why: `not listed yet: ${waiting.join(', ')}` };
+    if (!this.last) return { ready: false, why: 'no reconcile yet' };
+    if (this.last.failed.length > 0) return { ready: false, why: `the last reconcile failed for: ${this.last.failed.join(', ')}` };
+    return { ready: true, why: 'listed, and the last reconcile applied everything' };
+  }
+
   get synced(): boolean {
     return this.informers.every((i) => i.synced);
   }
@@ -166,8 +179,12 @@ export class KubeOvnSync {
         this.again = false;
         try {
           const r = await this.reconcile();
-          if (r) this.onReconciled?.(r);
+          if (r) {
+            this.last = { at: Date.now(), failed: r.failed };
+            this.onReconciled?.(r);
+          }
         } catch (e) {
+          this.last = { at: Date.now(), failed: [`reconcile: ${errorText(e)}`] };
           this.opts.logger.error(
             { event: 'kube_ovn_sync_error', error: errorText(e) },
             'reconcile failed; retrying at the next event or resync',
@@ -241,4 +258,25 @@ export class KubeOvnSync {
     }
     this.lastProblems = now;
   }
+}
+
+/**
+ * `--listen`: /livez (200 while the process serves) and /readyz (200 when {@link KubeOvnSync.readiness} is ready, else
+ * 503), one line of text each, for the companion container's probes. GET and HEAD only.
+ */
+export function healthServer(sync: KubeOvnSync): Server {
+  return createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    const send = (code: number, body: string): void => {
+      res.writeHead(code, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' });
+      res.end(req.method === 'HEAD' ? undefined : `${body}\n`);
+    };
+    if (req.method !== 'GET' && req.method !== 'HEAD') return send(405, 'method not allowed');
+    if (path === '/livez') return send(200, 'ok');
+    if (path === '/readyz') {
+      const r = sync.readiness();
+      return send(r.ready ? 200 : 503, r.why);
+    }
+    send(404, 'not found');
+  });
 }

@@ -22,7 +22,7 @@ import type { KubeObject, KubeOvnObjects } from '../../src/kube-ovn/mapping.ts';
 import { MANAGED_BY, KUBE_OVN_GATEWAY_NAME_LABEL } from '../../src/kube-ovn/names.ts';
 import { planSync } from '../../src/kube-ovn/reconcile.ts';
 import type { ExistingConfigMap } from '../../src/kube-ovn/reconcile.ts';
-import { FIELD_MANAGER, KubeOvnSync, MANAGED_BY_SELECTOR, WATCHED } from '../../src/kube-ovn/sync.ts';
+import { FIELD_MANAGER, KubeOvnSync, MANAGED_BY_SELECTOR, WATCHED, healthServer } from '../../src/kube-ovn/sync.ts';
 import type { SyncResult } from '../../src/kube-ovn/sync.ts';
 import { allowed, loadSyncRbac } from '../helpers/rbac.ts';
 
@@ -441,5 +441,52 @@ describe('kube-ovn-sync over client-node (a local HTTPS server answers; no Kuber
       api.requests.some((r) => r.method === 'PATCH' && r.status === 201),
       'creating applies were made',
     );
+  });
+
+  it('--listen: /livez 200, /readyz 200 once listed and reconciled; 503 with the reason while an informer has not listed', async () => {
+    const get = async (port: number, path: string): Promise<[number, string]> => {
+      const r = await fetch(`http://127.0.0.1:${port}${path}`);
+      return [r.status, (await r.text()).trim()];
+    };
+    const listenOn = async (s: KubeOvnSync): Promise<{ port: number; close: () => void }> => {
+      const srv = healthServer(s);
+      await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
+      return { port: (srv.address() as AddressInfo).port, close: () => srv.close() };
+    };
+    const live = await listenOn(sync);
+    try {
+      assert.deepEqual(await get(live.port, '/livez'), [200, 'ok']);
+      assert.deepEqual(await get(live.port, '/readyz'), [200, 'listed, and the last reconcile applied everything']);
+      assert.equal((await get(live.port, '/nope'))[0], 404);
+    } finally {
+      live.close();
+    }
+    // a cluster that does not answer: nothing listed, not ready (and nothing planned)
+    const kc = new KubeConfig();
+    kc.loadFromOptions({
+      clusters: [{ name: 'down', server: 'https://127.0.0.1:1', skipTLSVerify: false }],
+      users: [{ name: 'u', token: 't' }],
+      contexts: [{ name: 'c', cluster: 'down', user: 'u' }],
+      currentContext: 'c',
+    });
+    const lines: string[] = [];
+    const down = new KubeOvnSync(kc, {
+      namespaces: ['default'],
+      debounceMs: 10,
+      resyncMs: 0,
+      retryMs: 60_000,
+      logger: createLogger('info', new Writable({ write: (c: Buffer, _e, cb) => void (lines.push(c.toString()), cb()) })),
+    });
+    await down.start();
+    const h = await listenOn(down);
+    try {
+      const [code, why] = await get(h.port, '/readyz');
+      assert.equal(code, 503);
+      assert.match(why, /^not listed yet: vpc-egress-gateways, bgp-confs, evpn-confs, subnets, vpcs$/);
+      assert.ok(lines.some((l) => l.includes('"event":"kube_ovn_sync_watch_error"')));
+    } finally {
+      h.close();
+      await down.stop();
+    }
   });
 });
