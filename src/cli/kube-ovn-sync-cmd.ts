@@ -67,7 +67,12 @@ export async function kubeOvnSyncCommand(argv: string[], io: Io): Promise<number
     io.stderr(`error: cannot load the kubeconfig: ${(e as Error).message}\n`);
     return 1;
   }
-  if (!kc.getCurrentCluster()) {
+  // Without a kubeconfig or a service account, client-node falls back to http://localhost:8080: no cluster at all.
+  const cluster = kc.getCurrentCluster();
+  if (
+    !cluster ||
+    (typeof flags.kubeconfig !== 'string' && !io.env.KUBECONFIG && cluster.name === 'cluster' && cluster.server === 'http://localhost:8080')
+  ) {
     io.stderr('error: no Kubernetes cluster: not in a Pod with a service account, and no kubeconfig (--kubeconfig or $KUBECONFIG)\n');
     return 1;
   }

@@ -5,15 +5,11 @@
 //   (test/fixtures/kube-api/, and lists and watch events built from test/fixtures/kube-ovn/).
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createServer } from 'node:https';
-import type { Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
-import { execFileSync } from 'node:child_process';
 import { KubeConfig } from '@kubernetes/client-node';
 import { parse } from 'yaml';
 import { createLogger } from '../../src/log.ts';
@@ -22,12 +18,12 @@ import type { KubeObject, KubeOvnObjects } from '../../src/kube-ovn/mapping.ts';
 import { MANAGED_BY, KUBE_OVN_GATEWAY_NAME_LABEL } from '../../src/kube-ovn/names.ts';
 import { planSync } from '../../src/kube-ovn/reconcile.ts';
 import type { ExistingConfigMap } from '../../src/kube-ovn/reconcile.ts';
+import { FakeApiServer, kubeconfigFor, selfSignedCert } from '../helpers/fake-kube-api.ts';
 import { FIELD_MANAGER, KubeOvnSync, MANAGED_BY_SELECTOR, WATCHED, healthServer } from '../../src/kube-ovn/sync.ts';
 import type { SyncResult } from '../../src/kube-ovn/sync.ts';
 import { allowed, loadSyncRbac } from '../helpers/rbac.ts';
 
 const fixture = (name: string): string => readFileSync(new URL(`../fixtures/kube-ovn/${name}`, import.meta.url), 'utf8');
-const apiFixture = (name: string): string => readFileSync(new URL(`../fixtures/kube-api/${name}`, import.meta.url), 'utf8');
 
 function objects(name: string): KubeOvnObjects {
   const objs = parseObjects(fixture(name), name, []);
@@ -111,136 +107,6 @@ describe('kube-ovn-sync plan (pure)', () => {
 
 // ---- the client-node layer against a local HTTP server ----------------------------------------------------------
 
-interface Recorded {
-  method: string;
-  path: string;
-  query: URLSearchParams;
-  contentType: string | undefined;
-  authorization: string | undefined;
-  body: string;
-  /** The status answered. */
-  status?: number;
-}
-
-const LIST_KIND: Record<string, string> = {
-  'vpc-egress-gateways': 'VpcEgressGatewayList',
-  'bgp-confs': 'BgpConfList',
-  'evpn-confs': 'EvpnConfList',
-  subnets: 'SubnetList',
-  vpcs: 'VpcList',
-};
-
-/** Answers what kube-ovn-sync asks, the way an API server does; keeps the ConfigMaps and Secrets applied to it. */
-class FakeApiServer {
-  readonly requests: Recorded[] = [];
-  readonly stored = new Map<string, Record<string, unknown>>();
-  private rv = 1000;
-  private readonly watchers = new Map<string, ServerResponse[]>();
-  private server: Server | undefined;
-  url = '';
-
-  constructor(private readonly kubeOvn: Record<string, KubeObject[]>) {}
-
-  /** Serves HTTPS with `cert`/`key` (client-node refuses plain HTTP, as it should). */
-  async start(tls: { cert: string; key: string }): Promise<void> {
-    this.server = createServer(tls, (req, res) => {
-      let body = '';
-      req.on('data', (c: Buffer) => (body += c.toString()));
-      req.on('end', () => this.answer(req, res, body));
-    });
-    await new Promise<void>((resolve) => this.server?.listen(0, '127.0.0.1', resolve));
-    this.url = `https://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
-  }
-
-  async stop(): Promise<void> {
-    for (const list of this.watchers.values()) for (const res of list) res.end();
-    this.server?.closeAllConnections();
-    await new Promise((resolve) => this.server?.close(resolve));
-  }
-
-  /** A watch event to every open watch of `plural`, as a line of JSON, with the store updated like the API server. */
-  event(plural: string, type: 'ADDED' | 'MODIFIED' | 'DELETED', obj: KubeObject): void {
-    const list = this.kubeOvn[plural] ?? [];
-    const i = list.findIndex((o) => o.metadata?.name === obj.metadata?.name && o.metadata?.namespace === obj.metadata?.namespace);
-    const next = { ...obj, metadata: { ...obj.metadata, resourceVersion: String(++this.rv) } };
-    if (type === 'DELETED') list.splice(i, 1);
-    else if (i >= 0) list[i] = next;
-    else list.push(next);
-    this.kubeOvn[plural] = list;
-    for (const res of this.watchers.get(plural) ?? []) res.write(`${JSON.stringify({ type, object: next })}\n`);
-  }
-
-  watching(plural: string): number {
-    return this.watchers.get(plural)?.length ?? 0;
-  }
-
-  private json(res: ServerResponse, code: number, body: unknown): void {
-    const last = this.requests.at(-1);
-    if (last) last.status = code;
-    res.writeHead(code, { 'content-type': 'application/json' });
-    res.end(typeof body === 'string' ? body : JSON.stringify(body));
-  }
-
-  private answer(req: IncomingMessage, res: ServerResponse, body: string): void {
-    const url = new URL(req.url ?? '/', 'http://x');
-    this.requests.push({
-      method: req.method ?? '',
-      path: url.pathname,
-      query: url.searchParams,
-      contentType: req.headers['content-type'],
-      authorization: req.headers.authorization,
-      body,
-    });
-    const kubeOvn = /^\/apis\/kubeovn\.io\/v1\/([a-z-]+)$/.exec(url.pathname);
-    const core = /^\/api\/v1\/namespaces\/([a-z0-9-]+)\/(configmaps|secrets)(?:\/([a-z0-9.-]+))?$/.exec(url.pathname);
-    if (req.method === 'GET' && url.pathname === '/api/v1') return this.json(res, 200, apiFixture('api-v1-discovery.json'));
-    if (req.method === 'GET' && kubeOvn?.[1]) {
-      const plural = kubeOvn[1];
-      if (url.searchParams.get('watch') === 'true') {
-        res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
-        res.flushHeaders();
-        const list = this.watchers.get(plural) ?? [];
-        list.push(res);
-        this.watchers.set(plural, list);
-        res.on('close', () => list.splice(list.indexOf(res), 1));
-        return;
-      }
-      return this.json(res, 200, {
-        apiVersion: 'kubeovn.io/v1',
-        kind: LIST_KIND[plural],
-        metadata: { resourceVersion: String(this.rv) },
-        items: this.kubeOvn[plural] ?? [],
-      });
-    }
-    if (core?.[1] && core[2]) {
-      const [, namespace, resource, name] = core;
-      const key = `${resource}/${namespace}/${name ?? ''}`;
-      if (req.method === 'GET' && !name) {
-        const [k, v] = (url.searchParams.get('labelSelector') ?? '').split('=');
-        const items = [...this.stored.entries()]
-          .filter(
-            ([sk, o]) =>
-              sk.startsWith(`${resource}/${namespace}/`) && (o.metadata as { labels?: Record<string, string> }).labels?.[k ?? ''] === v,
-          )
-          .map(([, o]) => o);
-        return this.json(res, 200, { apiVersion: 'v1', kind: 'ConfigMapList', metadata: { resourceVersion: String(this.rv) }, items });
-      }
-      if (req.method === 'PATCH' && name) {
-        const obj = JSON.parse(body) as Record<string, unknown>;
-        const existed = this.stored.has(key);
-        const stored = { ...obj, metadata: { ...(obj.metadata as object), resourceVersion: String(++this.rv), uid: `uid-${name}` } };
-        this.stored.set(key, stored);
-        return this.json(res, existed ? 200 : 201, stored);
-      }
-      if (req.method === 'DELETE' && name) {
-        if (!this.stored.delete(key)) return this.json(res, 404, apiFixture('status-not-found.json').replaceAll('NAME', name));
-        return this.json(res, 200, apiFixture('status-deleted.json').replaceAll('NAME', name));
-      }
-    }
-    this.json(res, 404, apiFixture('status-not-found.json'));
-  }
-}
-
 async function until(what: string, cond: () => boolean, timeoutMs = 10_000): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (!cond()) {
@@ -272,32 +138,9 @@ describe('kube-ovn-sync over client-node (a local HTTPS server answers; no Kuber
   before(async () => {
     console.log('# no Kubernetes API server can be installed on this machine: client-node talks to a local HTTPS server');
     dir = mkdtempSync(join(tmpdir(), 'kovn-sync-'));
-    // a CA-less self-signed certificate for 127.0.0.1, trusted through the kubeconfig's certificate-authority-data
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:prime256v1',
-        '-nodes',
-        '-days',
-        '1',
-        '-subj',
-        '/CN=fake-apiserver',
-        '-addext',
-        'subjectAltName=IP:127.0.0.1',
-        '-keyout',
-        join(dir, 'key.pem'),
-        '-out',
-        join(dir, 'cert.pem'),
-      ],
-      { stdio: 'ignore' },
-    );
-    const cert = readFileSync(join(dir, 'cert.pem'), 'utf8');
-    await api.start({ cert, key: readFileSync(join(dir, 'key.pem'), 'utf8') });
+    // a self-signed certificate for 127.0.0.1, trusted through the kubeconfig's certificate-authority-data
+    const tls = selfSignedCert(dir);
+    await api.start(tls);
     // a ConfigMap of a gateway deleted while the companion was away
     api.stored.set('configmaps/default/old-gateway-frr-supervisor', {
       apiVersion: 'v1',
@@ -310,10 +153,7 @@ describe('kube-ovn-sync over client-node (a local HTTPS server answers; no Kuber
       data: {},
     });
     const kubeconfig = join(dir, 'kubeconfig');
-    writeFileSync(
-      kubeconfig,
-      `apiVersion: v1\nkind: Config\nclusters:\n- name: fake\n  cluster:\n    server: ${api.url}\n    certificate-authority-data: ${Buffer.from(cert).toString('base64')}\ncontexts:\n- name: fake\n  context: {cluster: fake, user: sync}\ncurrent-context: fake\nusers:\n- name: sync\n  user: {token: test-token}\n`,
-    );
+    writeFileSync(kubeconfig, kubeconfigFor(api.url, tls.cert));
     const kc = new KubeConfig();
     kc.loadFromFile(kubeconfig);
     sync = new KubeOvnSync(kc, { namespaces: ['default'], debounceMs: 50, resyncMs: 0, retryMs: 200, logger: createLogger('debug', logs) });
