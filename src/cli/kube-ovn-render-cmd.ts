@@ -18,7 +18,7 @@ export const MAX_OBJECTS_BYTES = 64 * 1024 * 1024;
 export const KUBE_OVN_RENDER_FLAGS = {
   objects: {
     type: 'string',
-    help: 'the output of `kubectl get vpcegressgateway,bgpconf,evpnconf,subnet -A -o yaml` (add ,vpc for a custom VPC without spec.internalSubnet)',
+    help: 'the output of `kubectl get vpcegressgateway,bgpconf,evpnconf,subnet -A -o yaml` (add ,vpc for a custom VPC without spec.internalSubnet); - reads stdin',
   },
   gateway: { type: 'string', help: 'the VpcEgressGateway to render, as NAMESPACE/NAME' },
   help: { type: 'boolean', help: 'show this help', noEnv: true },
@@ -28,6 +28,24 @@ export function parseGatewayRef(text: string): { namespace: string; name: string
   const m = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?)\/([a-z0-9]([-.a-z0-9]*[a-z0-9])?)$/.exec(text);
   if (!m?.[1] || !m[3]) throw new UsageError(`--gateway: ${JSON.stringify(text)} is not NAMESPACE/NAME (e.g. default/gateway1)`);
   return { namespace: m[1], name: m[3] };
+}
+
+async function readObjectsFile(file: string): Promise<string> {
+  const st = await stat(file);
+  if (!st.isFile()) throw new Error('is not a regular file');
+  if (st.size > MAX_OBJECTS_BYTES) throw new Error(`is ${st.size} bytes; at most ${MAX_OBJECTS_BYTES} are read`);
+  return readFile(file, 'utf8');
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of process.stdin as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_OBJECTS_BYTES) throw new Error(`more than ${MAX_OBJECTS_BYTES} bytes; at most that many are read`);
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 export async function kubeOvnRenderCommand(argv: string[], io: Io): Promise<number> {
@@ -52,16 +70,14 @@ export async function kubeOvnRenderCommand(argv: string[], io: Io): Promise<numb
   };
   let text: string;
   try {
-    const st = await stat(file);
-    if (!st.isFile()) throw new Error('is not a regular file');
-    if (st.size > MAX_OBJECTS_BYTES) throw new Error(`is ${st.size} bytes; at most ${MAX_OBJECTS_BYTES} are read`);
-    text = await readFile(file, 'utf8');
+    if (file === '-') text = await readStdin();
+    else text = await readObjectsFile(file);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    io.stderr(`error: ${file}: ${code === 'ENOENT' ? 'no such file' : (e as Error).message}\n`);
+    io.stderr(`error: ${file === '-' ? 'stdin' : file}: ${code === 'ENOENT' ? 'no such file' : (e as Error).message}\n`);
     return 1;
   }
-  const objects = parseObjects(text, file, problems);
+  const objects = parseObjects(text, file === '-' ? 'stdin' : file, problems);
   if (!objects) {
     print();
     return 1;

@@ -3,6 +3,8 @@
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
+import { readFileSync } from 'node:fs';
+import { execa } from 'execa';
 import { parseAllDocuments } from 'yaml';
 import { MAIN_HELP } from '../../src/cli/cli.ts';
 import { runCli } from '../helpers/cli.ts';
@@ -61,5 +63,24 @@ describe('frr-supervisor kube-ovn-render', () => {
     assert.match(sync.stdout, /--namespaces VALUE/);
     assert.match(sync.stdout, /--namespaces VALUE .*\(default: default\)/);
     assert.equal((await runCli(['kube-ovn-sync', '--namespaces', 'Bad_NS'])).code, 2, 'not a namespace name');
+  });
+
+  it('--objects - reads kubectl output from stdin (a pipeline: kubectl get ... -o yaml | frr-supervisor kube-ovn-render ...)', async () => {
+    const bin = fileURLToPath(new URL('../../bin/frr-supervisor.js', import.meta.url));
+    const r = await execa(process.execPath, [bin, 'kube-ovn-render', '--objects', '-', '--gateway', 'default/gateway1'], {
+      input: readFileSync(DOCS, 'utf8'),
+      reject: false,
+    });
+    assert.equal(r.exitCode, 0, r.stderr);
+    assert.deepEqual(
+      docs(r.stdout).map((o) => o.kind),
+      ['ConfigMap'],
+    );
+    const bad = await execa(process.execPath, [bin, 'kube-ovn-render', '--objects', '-', '--gateway', 'default/gateway1'], {
+      input: 'items: [',
+      reject: false,
+    });
+    assert.equal(bad.exitCode, 1);
+    assert.match(bad.stderr, /^error: stdin: YAML syntax error/);
   });
 });
