@@ -14,6 +14,7 @@ const COMMANDS = {
   check: 'validate the input only; print ok or the problems',
   init: 'reconcile the EVPN devices once (for an init container)',
   status: "print a running supervisor's daemons, neighbours and VNIs as a table",
+  webhook: "serve the admission webhook that puts the supervisor into Kube-OVN's gateway Pods",
 } as const;
 
 export const MAIN_HELP = `Usage: frr-supervisor <command> [options]
@@ -46,6 +47,10 @@ export async function main(argv: string[], io: Io): Promise<number> {
       case 'status': {
         const { statusCommand } = await import('./status-cmd.ts');
         return await statusCommand(rest, io);
+      }
+      case 'webhook': {
+        const { webhookCommand } = await import('./webhook-cmd.ts');
+        return await webhookCommand(rest, io);
       }
       case '--help':
       case '-h':
