@@ -261,4 +261,31 @@ describe('deploy/kube-ovn: the companion manifests', () => {
       assert.equal(readdirSync(out).includes('ca.key'), false, 'the CA key is not left behind');
     });
   });
+
+  it('deploy/reference-gateway.yaml cannot collide with what Kube-OVN owns: not selected by its Deployment nor by the webhook', () => {
+    const ref = load(join(REPO, 'deploy/reference-gateway.yaml'));
+    const dep = one('Deployment', ref);
+    const podLabels = obj(obj(obj(obj(dep.spec).template).metadata).labels) as Record<string, string>;
+    const kubeOvnPod = kubeOvnGatewayPod();
+    // Kube-OVN's Deployment for gateway1 selects vegWorkloadLabels('gateway1') (both labels of its Pods).
+    const { 'pod-template-hash': _hash, ...kubeOvnSelector } = kubeOvnPod.metadata?.labels ?? {};
+    assert.equal(
+      selects({ matchLabels: kubeOvnSelector }, podLabels),
+      false,
+      "Kube-OVN's gateway1 Deployment would adopt the reference Pods",
+    );
+    assert.equal(
+      selects(obj(obj(dep.spec).selector), kubeOvnPod.metadata?.labels ?? {}),
+      false,
+      "the reference would adopt Kube-OVN's Pods",
+    );
+    const hook = obj(arr(one('MutatingWebhookConfiguration').webhooks)[0]);
+    assert.equal(selects(obj(hook.objectSelector), podLabels), false, 'the webhook would mutate the reference Pods');
+    const name = String(obj(dep.metadata).name);
+    assert.notEqual(name, 'gateway1', "Kube-OVN names the gateway's Deployment (prefix +) gateway1");
+    for (const d of ref) {
+      const n = String(obj(d.metadata).name);
+      assert.notEqual(n, 'gateway1-frr-supervisor', `${String(d.kind)} ${n}: the name the companion's sync writes`);
+    }
+  });
 });
