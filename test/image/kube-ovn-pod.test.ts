@@ -20,13 +20,14 @@
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import { execa } from 'execa';
+import { parseAllDocuments } from 'yaml';
 import { createLab, waitFor } from '../../lab/lab.ts';
 import type { Lab, RouterInstance } from '../../lab/lab.ts';
 import { bgpRouterConf, docsBgpConf, docsEvpnConf, GW, RT } from '../../lab/configs.ts';
@@ -43,6 +44,8 @@ import type { Container, Pod, Probe } from '../../src/kube-ovn/mutate.ts';
 import { CONFIG_VOLUME, HTTP_PORT } from '../../src/kube-ovn/names.ts';
 import { parseBgpSummary } from '../../src/state/bgp.ts';
 import { kubeOvnGatewayPod } from '../fixtures/kube-ovn-gateway-pod.ts';
+import { applyPatch } from '../helpers/json-patch.ts';
+import type { PatchOp } from '../../src/kube-ovn/mutate.ts';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const HTTP_GET = join(REPO, 'lab/http-get.js');
@@ -413,5 +416,79 @@ describe("Kube-OVN 1.16's gateway Pod, mutated, run for real against the lab rou
     assertDelivered(await steady(hostFlows(hosts, { target: 'both' }), 3000), 2500);
     log(`what Kube-OVN's init does that this kernel cannot: ${cannot.length === 0 ? 'nothing' : cannot.join('; ')}`);
     await stopPod(name, grace);
+  });
+  test("the companion's webhook container, as deploy/kube-ovn/companion.yaml runs it (user 65534, read-only root, no capabilities), answers an AdmissionReview over HTTPS", async () => {
+    const docs = parseAllDocuments(readFileSync(join(REPO, 'deploy/kube-ovn/companion.yaml'), 'utf8')).map(
+      (d) => d.toJS() as Record<string, unknown>,
+    );
+    const dep = docs.find((d) => d.kind === 'Deployment') as {
+      spec: {
+        template: {
+          spec: { securityContext: { runAsUser: number }; containers: Container[]; volumes: Array<{ name: string; secret?: unknown }> };
+        };
+      };
+    };
+    const podSpec = dep.spec.template.spec;
+    const web = podSpec.containers.find((c) => c.args?.[0] === 'webhook');
+    assert.ok(web);
+    // The Secret volume: the files webhook-certs.sh writes, readable as kubelet's default mode 0644 makes them.
+    const certs = join(configDir, '..', `fsk-${process.pid}-certs`);
+    await execa('bash', [join(REPO, 'deploy/kube-ovn/webhook-certs.sh'), certs]);
+    await chmod(certs, 0o755);
+    for (const f of ['tls.crt', 'tls.key', 'ca.crt']) await chmod(join(certs, f), 0o644);
+    const ns = await lab.addNamespace('wh');
+    const name = `${NAME}-webhook`;
+    const spec: Container = {
+      ...web,
+      image: TAG, // the image under test (the manifest names the released one)
+      securityContext: { ...web.securityContext, runAsUser: podSpec.securityContext.runAsUser },
+    };
+    const volume = podSpec.volumes.find((v) => v.secret)!.name;
+    ownContainer(name);
+    try {
+      const ro = (spec.securityContext as { readOnlyRootFilesystem?: boolean }).readOnlyRootFilesystem ? ['--read-only'] : [];
+      await podman(podmanArgsFor(spec, { name, netns: ns, volumes: { [volume]: certs }, extra: ro }));
+      const port = Number(web.ports?.[0]?.containerPort);
+      const pod = kubeOvnGatewayPod({ evpn: true });
+      const review = {
+        apiVersion: 'admission.k8s.io/v1',
+        kind: 'AdmissionReview',
+        request: { uid: 'u-1', kind: { group: '', version: 'v1', kind: 'Pod' }, operation: 'CREATE', namespace: 'default', object: pod },
+      };
+      const client = `
+        const https = require('node:https');
+        const [port, ca, body] = [process.argv[1], require('node:fs').readFileSync(process.argv[2]), require('node:fs').readFileSync(0)];
+        const req = https.request({ host: '127.0.0.1', port, path: '/mutate-pod', method: 'POST', ca, servername: 'frr-supervisor-kube-ovn.kube-system.svc',
+          headers: { 'content-type': 'application/json' }, timeout: 5000 }, (res) => { let t = ''; res.on('data', (c) => (t += c)); res.on('end', () => process.stdout.write(JSON.stringify({ status: res.statusCode, body: t }))); });
+        req.on('error', (e) => process.stdout.write(JSON.stringify({ status: 0, body: String(e) })));
+        req.end(body);`;
+      const answer = await waitFor(
+        async () => {
+          const r = await execa('ip', ['netns', 'exec', ns, process.execPath, '-e', client, String(port), join(certs, 'ca.crt')], {
+            input: JSON.stringify(review),
+            reject: false,
+          });
+          const a = JSON.parse(r.stdout || '{"status":0}') as { status: number; body: string };
+          return a.status === 200 && a;
+        },
+        { timeoutMs: 30_000, what: 'the webhook container to answer over HTTPS' },
+      );
+      const response = (JSON.parse(answer.body) as { response: { uid: string; allowed: boolean; patch: string } }).response;
+      assert.equal(response.uid, 'u-1');
+      assert.equal(response.allowed, true);
+      const patch = JSON.parse(Buffer.from(response.patch, 'base64').toString()) as PatchOp[];
+      const image = web.args?.[web.args.indexOf('--supervisor-image') + 1] ?? '';
+      assert.deepEqual(applyPatch(pod, patch), mutatePod(pod, { image }));
+      const state = await inspectContainer(name);
+      assert.equal(state?.State.Running, true, 'still running');
+      const listening = (await events(name)).find((e) => e.event === 'webhook_listening');
+      assert.ok(listening, 'webhook_listening logged');
+      log(
+        `companion webhook container (user ${String(podSpec.securityContext.runAsUser)}, read-only root, capabilities dropped) answered with a ${patch.length}-operation patch`,
+      );
+    } finally {
+      await podman(['rm', '-f', '-t', '0', name], { reject: false });
+      await rm(certs, { recursive: true, force: true });
+    }
   });
 });
