@@ -256,6 +256,55 @@ describe('frr-supervisor webhook over HTTPS', () => {
   });
 });
 
+describe('frr-supervisor webhook: a client that stalls', () => {
+  it('a request whose body never completes is cut off after the request timeout (408), not held open', async () => {
+    const dir = await mkdtemp(join(tmpdir(), `fsw-${process.pid}-slow-`));
+    await execa('bash', [CERTS, dir]);
+    const hook = await startWebhook({
+      host: '127.0.0.1',
+      port: 0,
+      certFile: join(dir, 'tls.crt'),
+      keyFile: join(dir, 'tls.key'),
+      image: IMAGE,
+      reloadMs: 0,
+      requestTimeoutMs: 1000,
+      logger: createLogger('silent'),
+    });
+    try {
+      const port = (hook.server.address() as AddressInfo).port;
+      const ca = await readFile(join(dir, 'ca.crt'));
+      const t0 = performance.now();
+      const status = await new Promise<number>((resolve, reject) => {
+        const req = request(
+          {
+            host: '127.0.0.1',
+            port,
+            method: 'POST',
+            path: '/mutate-pod',
+            ca,
+            servername: SERVICE_DNS,
+            agent: false,
+            headers: { 'content-type': 'application/json', 'content-length': '1000' },
+          },
+          (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          },
+        );
+        req.on('error', () => resolve(0)); // the connection closed without an answer also counts as cut off
+        req.write('{"apiVersion": "admission.k8s.io/v1", '); // and then nothing more
+        setTimeout(() => reject(new Error('still open after 10 s')), 10_000).unref();
+      });
+      const ms = performance.now() - t0;
+      assert.ok(status === 408 || status === 0, `status ${status}`);
+      assert.ok(ms < 5000, `cut off after ${ms.toFixed(0)} ms (request timeout 1 s)`);
+    } finally {
+      await hook.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('frr-supervisor webhook: command line', () => {
   it('--help lists the flags; missing certificate or image is a usage error', async () => {
     const help = await runCli(['webhook', '--help']);
