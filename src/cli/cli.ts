@@ -16,6 +16,7 @@ const COMMANDS = {
   status: "print a running supervisor's daemons, neighbours and VNIs as a table",
   'kube-ovn-render': "print a Kube-OVN gateway's ConfigMap (+ Secret) for the supervisor, from kubectl output",
   'kube-ovn-sync': "keep every Kube-OVN gateway's ConfigMap (+ Secret) in step with its CRDs (in-cluster controller)",
+  webhook: "serve the admission webhook that puts the supervisor into Kube-OVN's gateway Pods",
 } as const;
 
 export const MAIN_HELP = `Usage: frr-supervisor <command> [options]
@@ -56,6 +57,10 @@ export async function main(argv: string[], io: Io): Promise<number> {
       case 'kube-ovn-sync': {
         const { kubeOvnSyncCommand } = await import('./kube-ovn-sync-cmd.ts');
         return await kubeOvnSyncCommand(rest, io);
+      }
+      case 'webhook': {
+        const { webhookCommand } = await import('./webhook-cmd.ts');
+        return await webhookCommand(rest, io);
       }
       case '--help':
       case '-h':
