@@ -5,6 +5,7 @@
  * their command line, never by name).
  */
 import { mkdirSync, readFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
@@ -258,7 +259,11 @@ export class SupervisorProcess {
   async cleanup(): Promise<void> {
     if (this.child && this.child.exitCode === null && this.child.signalCode === null) await this.stop('SIGKILL');
     // SIGKILL ends the podman client, not the container
-    if (this.containerName) await podman(['rm', '-f', '-t', '0', this.containerName], { reject: false });
+    if (this.containerName) {
+      await podman(['rm', '-f', '-t', '0', this.containerName], { reject: false });
+      // its run dir under the host's /run/frr (pid files, sockets), made by the container's FRR user
+      await rm(this.paths.instanceRunDir, { recursive: true, force: true });
+    }
     await stopLeftovers(this.paths, ['bgpd', 'staticd', 'bfdd', 'zebra'], { timeoutMs: 2000 }).catch(() => undefined);
   }
 
