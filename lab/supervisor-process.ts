@@ -17,11 +17,20 @@ import type { DaemonName } from '../src/frr/daemon.ts';
 import type { Lab } from './lab.ts';
 import { waitFor } from './lab.ts';
 import { ProjectedVolume } from './projected-volume.ts';
+import { chooseCode } from '../bin/build-stamp.js';
 
 const REPO = fileURLToPath(new URL('../', import.meta.url));
 const MAIN = join(REPO, 'src/cli/main.ts');
-/** FRRSUP_USE_DIST=1 runs the compiled build (`npm run build`), as the container does: the benchmarks use it. */
-const COMMAND = process.env.FRRSUP_USE_DIST === '1' ? [join(REPO, 'dist/cli/main.js')] : ['--import', 'tsx', MAIN];
+/**
+ * FRRSUP_USE_DIST=1 runs the compiled build (`npm run build`), as the container does: the benchmarks use it. A
+ * build that does not match src/ (bin/build-stamp.js) is refused, not measured.
+ */
+function command(): string[] {
+  if (process.env.FRRSUP_USE_DIST !== '1') return ['--import', 'tsx', MAIN];
+  const choice = chooseCode(REPO.replace(/\/$/, ''));
+  if (choice.code !== 'dist') throw new Error(`FRRSUP_USE_DIST=1 but dist/ is not a build of these sources: ${choice.why}`);
+  return [join(REPO, 'dist/cli/main.js')];
+}
 /** FRRSUP_NODE_ARGS: extra node flags for the supervisor process, space-separated (e.g. `--cpu-prof --cpu-prof-dir=/tmp/p`). */
 const NODE_ARGS = (process.env.FRRSUP_NODE_ARGS ?? '').split(' ').filter(Boolean);
 const HTTP_GET = join(REPO, 'lab/http-get.js');
@@ -93,7 +102,7 @@ export class SupervisorProcess {
       this.ns,
       process.execPath,
       ...NODE_ARGS,
-      ...COMMAND,
+      ...command(),
       'run',
       '--config-dir',
       this.configDir,
