@@ -498,6 +498,11 @@ const cases: Case[] = [
     files: { 'bgp-conf.yaml': BGP, 'bgp-conf.json': '{}' },
     expect: 'bgp-conf.yaml, bgp-conf.json: both files exist',
   },
+  {
+    name: 'BgpConf gracefulRestart not a boolean',
+    files: { 'bgp-conf.yaml': bgpWith('gracefulRestart', '"yes"') },
+    expect: 'bgp-conf.yaml: gracefulRestart: must be true or false; got',
+  },
   { name: 'not a mapping', files: { 'bgp-conf.yaml': '- 1\n- 2\n' }, expect: 'bgp-conf.yaml: must be a mapping' },
   { name: 'binary file', files: { 'bgp-conf.yaml': 'localASN: 6500\u0000\u0001' }, expect: 'bgp-conf.yaml: the file contains NUL bytes' },
   {
