@@ -12,7 +12,7 @@
 # images, copied files, packages, entrypoint) and `npm run test:image` builds it and runs it as the lab's
 # gateway.
 #
-# Capabilities (deploy/gateway.yaml drops ALL and adds back exactly these; deploy/README.md explains each):
+# Capabilities (deploy/reference-gateway.yaml drops ALL and adds back exactly these; deploy/README.md explains each):
 #   NET_ADMIN         zebra installs routes and reads links over netlink; the VRF, bridge and VXLAN devices
 #   NET_RAW           zebra and bgpd ask for it at start (FRR's privilege set)
 #   NET_BIND_SERVICE  bgpd listens on TCP port 179

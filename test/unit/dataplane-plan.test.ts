@@ -1146,3 +1146,51 @@ describe('a stale /run/netns entry (netns backend)', () => {
     assert.deepEqual(argvs(plan(NETNS, cur)).slice(0, 2), ['ip netns del vrf-vpn', 'ip netns add vrf-vpn']);
   });
 });
+
+// ---------------------------------------------------------------------------------------------------------
+// Kube-OVN 1.16's devices (the gateway Pod's `init` container, kept by the webhook's mutation)
+
+describe("plan: the devices Kube-OVN 1.16's init container made (kernel backend)", () => {
+  /**
+   * dist/images/init-vpc-egress-gateway.sh at kubeovn/kube-ovn 1533681d7, EVPN mode, in the kernel's terms (eth1 is
+   * the internal interface here): VRF table 2000, the bridge in it, the VXLAN without `nolearning` and without an
+   * MTU, the internal interface enslaved, the non-SNAT policy CIDRs routed in table 2000 (protocol boot: `ip route
+   * add` without `proto`).
+   */
+  const KUBE_OVN_INIT = [
+    'ip link add vrf-vpn type vrf table 2000',
+    'ip link set vrf-vpn up',
+    'ip link add br-vpn type bridge',
+    'ip link set br-vpn master vrf-vpn',
+    'ip link set br-vpn up',
+    'ip link add vxlan-vpn type vxlan id 1016 dstport 4789 local 10.0.1.13',
+    'ip link set vxlan-vpn master br-vpn',
+    'ip link set vxlan-vpn up',
+    'ip link set eth1 master vrf-vpn',
+    'ip route replace 10.17.0.0/16 via 10.0.2.1 dev eth1 table 2000',
+  ];
+
+  it('are taken over in place: learning off, the MTU set, the route made its own; nothing deleted, no zebra restart', () => {
+    const host = FakeHost.from(kernelNothing());
+    for (const cmd of KUBE_OVN_INIT) host.run(cmd.split(' '));
+    const before = host.state(KOWNED);
+    assert.equal(link(before.gatewayLinks, 'vxlan-vpn').vxlan?.learning, true);
+    assert.equal(link(before.gatewayLinks, 'vxlan-vpn').bridgePortLearning, true);
+    assert.deepEqual(
+      before.routes.map((r) => `${r.prefix} ${r.protocol}`),
+      ['10.17.0.0/16 boot'],
+    );
+    const { steps, after } = converge(KERNEL, before);
+    assert.deepEqual(argvs(steps), [
+      'ip link set vxlan-vpn mtu 1450',
+      'ip link set vxlan-vpn type vxlan nolearning',
+      'bridge link set dev vxlan-vpn learning off',
+      // `replace` swaps Kube-OVN's route for the same one with protocol static in one netlink call: no moment without it.
+      'ip route replace 10.17.0.0/16 via 10.0.2.1 table 2000 proto static',
+    ]);
+    assert.ok(steps.every((s) => !s.restartZebra && !s.warning));
+    assert.ok(!argvs(steps).some((a) => / del /.test(a)), 'no device or route deleted');
+    const vx = link(after.gatewayLinks, 'vxlan-vpn');
+    assert.deepEqual([vx.mtu, vx.vxlan?.learning, vx.bridgePortLearning, vx.master], [1450, false, false, 'br-vpn']);
+  });
+});

@@ -107,7 +107,7 @@ describe('FRR version facts', () => {
 
 describe('FRR capabilities', () => {
   // CapEff of a root process with every capability (this lab), and of the image test's container with
-  // deploy/gateway.yaml's set minus SYS_ADMIN.
+  // deploy/reference-gateway.yaml's set minus SYS_ADMIN.
   const FULL = 'Name:\tnode\nCapInh:\t0000000000000000\nCapEff:\t000001ffffffffff\n';
   const NO_SYS_ADMIN = 'CapEff:\t00000000000034e3\n';
 
@@ -126,7 +126,7 @@ describe('FRR capabilities', () => {
       writeFileSync(file, NO_SYS_ADMIN);
       await assert.rejects(
         checkFrrCapabilities(file),
-        /missing capability SYS_ADMIN: FRR's daemons need NET_BIND_SERVICE, NET_ADMIN, NET_RAW, SYS_ADMIN .*deploy\/gateway\.yaml/,
+        /missing capability SYS_ADMIN: FRR's daemons need NET_BIND_SERVICE, NET_ADMIN, NET_RAW, SYS_ADMIN .*deploy\/reference-gateway\.yaml/,
       );
       writeFileSync(file, FULL);
       await checkFrrCapabilities(file);
