@@ -5,7 +5,7 @@
 //   - no src/ (the container image: only dist/ is copied in): dist/
 //   - no dist/ (a checkout that was never built): src/ through tsx
 //   - both, stamp matches: dist/ (the build is current)
-//   - both, stamp missing or different: src/ through tsx, and a line on stderr saying so
+//   - both, stamp missing or different: src/ through tsx (`run` says so on stderr and in its supervisor_started log)
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -3,7 +3,7 @@
 // `probe live|ready` (kubelet's exec probe, every probe period) takes a fast path first: bin/probe.js, node:net
 // only, nothing else loaded.
 // Everything else runs the compiled dist/ when it was built from the sources beside it, else the TypeScript
-// sources through tsx, and says so on stderr when it passes over a stale dist/ (bin/build-stamp.js decides).
+// sources through tsx (bin/build-stamp.js decides); `run` says which.
 if (process.argv[2] === 'probe') {
   const { probe } = await import('./probe.js');
   const r = await probe(process.argv.slice(3), process.env);
@@ -13,9 +13,11 @@ if (process.argv[2] === 'probe') {
   const { chooseCode } = await import('./build-stamp.js');
   const root = new URL('..', import.meta.url);
   const choice = chooseCode(decodeURIComponent(root.pathname).replace(/\/$/, ''));
-  // `run` logs it (supervisor_started, field `code`)
+  // `run` logs it (supervisor_started, field `code`) and, over a stale dist/, says so on stderr first; the one-shot
+  // commands (render, check, kube-ovn-render, ...) keep their stderr for their own output: running the sources
+  // instead of a stale build changes only how fast they start
   globalThis.frrSupervisorCode = choice.why;
-  if (choice.stale) process.stderr.write(`frr-supervisor: running ${choice.why}\n`);
+  if (choice.stale && process.argv[2] === 'run') process.stderr.write(`frr-supervisor: running ${choice.why}\n`);
   if (choice.code === 'dist') {
     await import(new URL('dist/cli/main.js', root).href);
   } else {

@@ -112,10 +112,10 @@ function fakeRoot(): string {
   return root;
 }
 
-test('bin/frr-supervisor.js runs dist/ only when its build stamp matches src/, and says so when it passes over a stale one', async () => {
+test('bin/frr-supervisor.js runs dist/ only when its build stamp matches src/; `run` says so when it passes over a stale one', async () => {
   const root = fakeRoot();
-  const run = async (): Promise<{ out: string; err: string }> => {
-    const r = await execa('node', [join(root, 'bin/frr-supervisor.js'), 'check'], { reject: false });
+  const run = async (cmd = 'run'): Promise<{ out: string; err: string }> => {
+    const r = await execa('node', [join(root, 'bin/frr-supervisor.js'), cmd], { reject: false });
     assert.equal(r.exitCode, 0, r.stderr);
     return { out: r.stdout.trim(), err: r.stderr.trim() };
   };
@@ -140,6 +140,8 @@ test('bin/frr-supervisor.js runs dist/ only when its build stamp matches src/, a
       r.err,
       /dist\/ was built from other sources \(build stamp [0-9a-f]{12}, src\/ now [0-9a-f]{12}\); "npm run build" makes it current/,
     );
+    // a one-shot command runs the sources too, and keeps its stderr for its own output
+    assert.deepEqual(await run('check'), { out: 'src', err: '' });
     // a new file counts too
     await execa('node', [join(root, 'bin/build-stamp.js')]);
     assert.equal((await run()).out, 'dist');
