@@ -39,6 +39,9 @@ RUN --mount=type=secret,id=ca-certificates,target=/run/secrets/ca-certificates.c
  && npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src/ src/
+# bin/: src/cli/cli.ts imports bin/probe.js (typed by bin/probe.d.ts), and `npm run build` ends with
+# bin/build-stamp.js (dist/build-stamp.json: which sources dist/ was built from)
+COPY bin/ bin/
 RUN npm run build \
  && npm prune --omit=dev --no-audit --no-fund
 

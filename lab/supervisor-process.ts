@@ -19,11 +19,20 @@ import type { Lab } from './lab.ts';
 import { waitFor } from './lab.ts';
 import { ProjectedVolume } from './projected-volume.ts';
 import { ownContainer, podman, PODMAN, ULIMITS } from './podman.ts';
+import { chooseCode } from '../bin/build-stamp.js';
 
 const REPO = fileURLToPath(new URL('../', import.meta.url));
 const MAIN = join(REPO, 'src/cli/main.ts');
-/** FRRSUP_USE_DIST=1 runs the compiled build (`npm run build`), as the container does: the benchmarks use it. */
-const COMMAND = process.env.FRRSUP_USE_DIST === '1' ? [join(REPO, 'dist/cli/main.js')] : ['--import', 'tsx', MAIN];
+/**
+ * FRRSUP_USE_DIST=1 runs the compiled build (`npm run build`), as the container does: the benchmarks use it. A
+ * build that does not match src/ (bin/build-stamp.js) is refused, not measured.
+ */
+function command(): string[] {
+  if (process.env.FRRSUP_USE_DIST !== '1') return ['--import', 'tsx', MAIN];
+  const choice = chooseCode(REPO.replace(/\/$/, ''));
+  if (choice.code !== 'dist') throw new Error(`FRRSUP_USE_DIST=1 but dist/ is not a build of these sources: ${choice.why}`);
+  return [join(REPO, 'dist/cli/main.js')];
+}
 /** FRRSUP_NODE_ARGS: extra node flags for the supervisor process, space-separated (e.g. `--cpu-prof --cpu-prof-dir=/tmp/p`). */
 const NODE_ARGS = (process.env.FRRSUP_NODE_ARGS ?? '').split(' ').filter(Boolean);
 const HTTP_GET = join(REPO, 'lab/http-get.js');
@@ -131,7 +140,7 @@ export class SupervisorProcess {
     const args = [
       ...where,
       ...NODE_ARGS,
-      ...COMMAND,
+      ...command(),
       'run',
       '--config-dir',
       this.configDir,

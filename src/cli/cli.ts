@@ -14,6 +14,7 @@ const COMMANDS = {
   check: 'validate the input only; print ok or the problems',
   init: 'reconcile the EVPN devices once (for an init container)',
   status: "print a running supervisor's daemons, neighbours and VNIs as a table",
+  probe: 'live|ready: exit 0 or 1 as /livez or /readyz answers (an exec probe for kubelet)',
   'kube-ovn-render': "print a Kube-OVN gateway's ConfigMap (+ Secret) for the supervisor, from kubectl output",
   'kube-ovn-sync': "keep every Kube-OVN gateway's ConfigMap (+ Secret) in step with its CRDs (in-cluster controller)",
   webhook: "serve the admission webhook that puts the supervisor into Kube-OVN's gateway Pods",
@@ -49,6 +50,14 @@ export async function main(argv: string[], io: Io): Promise<number> {
       case 'status': {
         const { statusCommand } = await import('./status-cmd.ts');
         return await statusCommand(rest, io);
+      }
+      case 'probe': {
+        // bin/frr-supervisor.js runs bin/probe.js before loading any of this (kubelet calls it every period)
+        const { probe } = await import('../../bin/probe.js');
+        const r = await probe(rest, io.env);
+        if (r.code === 2) io.stderr(r.out);
+        else io.stdout(r.out);
+        return r.code;
       }
       case 'kube-ovn-render': {
         const { kubeOvnRenderCommand } = await import('./kube-ovn-render-cmd.ts');

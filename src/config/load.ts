@@ -162,6 +162,16 @@ export async function loadConfig(opts: LoadOptions): Promise<LoadResult> {
     bgp = validateBgp(bgpInput.spec, bgpInput.field, defaults);
   }
   const evpn = evpnInput ? validateEvpn(evpnInput.spec, evpnInput.field) : undefined;
+  if (bgp?.gracefulRestart !== undefined && gateway) {
+    // The BgpConf's spec.gracefulRestart wins over gateway.yaml's (default or set): one value downstream
+    const own =
+      files.gateway && !files.gateway.failed ? (files.gateway.value as Record<string, unknown> | null)?.gracefulRestart : undefined;
+    if (typeof own === 'boolean' && own !== bgp.gracefulRestart)
+      new Reporter(problems, files.gateway?.name ?? 'gateway.yaml', 'gracefulRestart').warn(
+        `${own} is overridden by ${files.bgp?.name ?? 'the BgpConf'}'s gracefulRestart: ${bgp.gracefulRestart}`,
+      );
+    gateway = { ...gateway, gracefulRestart: bgp.gracefulRestart };
+  }
   if (bgp && gateway && (!evpnInput || evpn) && checkBfd(gateway, bgp, new Reporter(problems, files.gateway?.name ?? 'gateway.yaml')))
     spec = { bgp, gateway, ...(evpn && { evpn }) };
   if (gateway && files.gateway && !files.gateway.failed) checkDeviceNames(gateway, evpnPresent, new Reporter(problems, files.gateway.name));

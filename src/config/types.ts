@@ -14,6 +14,11 @@ export interface BgpSpec {
   keepaliveTime?: number;
   connectTime?: number;
   ebgpMultiHop: boolean;
+  /**
+   * The BgpConf's spec.gracefulRestart when present (Kube-OVN's CRD has it; Kube-OVN ignores it). It wins over
+   * gateway.yaml's: the loader copies it into gateway.gracefulRestart, which everything downstream reads.
+   */
+  gracefulRestart?: boolean;
 }
 
 export interface EvpnSpec {

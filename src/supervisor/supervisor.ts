@@ -260,6 +260,8 @@ export class Supervisor implements SupervisorView {
         configDir: this.opts.configDir ?? null,
         env: this.opts.env,
         pathspace: this.opts.pathspace ?? null,
+        // which code runs: bin/frr-supervisor.js says (dist/ only when it matches src/); a direct start has no say
+        code: (globalThis as { frrSupervisorCode?: string }).frrSupervisorCode ?? 'started without bin/frr-supervisor.js',
       },
       'frr-supervisor started',
     );

@@ -365,6 +365,25 @@ describe('the container image, built and run as the lab gateway', { timeout: 1_8
     assert.ok(JSON.stringify(status.neighbours).includes(RT), '/status lists the neighbour');
   });
 
+  test('the exec probes in the image: `frr-supervisor probe live|ready` (as a Pod exec probe runs them) exit 0, one line; the image runs dist/', async () => {
+    for (const [which, path] of [
+      ['live', '/livez'],
+      ['ready', '/readyz'],
+    ] as const) {
+      const r = await podman(['exec', NAME, 'frr-supervisor', 'probe', which], { reject: false, timeoutMs: 30_000 });
+      assert.equal(r.exitCode, 0, `probe ${which}: ${r.stdout}${r.stderr}`);
+      assert.match(r.stdout, new RegExp(`^${path} 200: \\S[^\\n]*$`), 'one line');
+    }
+    const nothing = await podman(['exec', NAME, 'frr-supervisor', 'probe', 'ready', '--listen', '127.0.0.1:1'], {
+      reject: false,
+      timeoutMs: 30_000,
+    });
+    assert.equal(nothing.exitCode, 1, nothing.stdout);
+    assert.match(nothing.stdout, /^\/readyz: no answer from 127\.0\.0\.1:1 \(ECONNREFUSED\)/);
+    const started = (await events()).find((e) => e.event === 'supervisor_started');
+    assert.match(String(started?.code), /^dist\/ \(no src\/ here/, 'only dist/ is in the image, and it says so');
+  });
+
   test('a config change is applied in place (same container) and the peer keeps the routes (graceful restart)', async () => {
     const before = await inspectContainer(NAME);
     const bgpd = await daemonPid('bgpd');
