@@ -66,12 +66,11 @@ export interface ChangeDrainOptions {
  * packet hashed to that VTEP in between is lost (README, Replicas).
  */
 export function withdrawCommands(running: Spec, undo = false): string[] {
-  const inst = buildView(running).vrfInstance as
-    { advertiseIpv6?: boolean; afs: Array<{ afi: string; networks: string[]; redistribute: string | false }> } | false;
+  const inst = buildView(running).vrfInstance;
   const { bgp, gateway } = running;
   const no = (cmd: string): string => (undo ? cmd : `no ${cmd}`);
   const head = ['configure terminal', `router bgp ${bgp.localAsn} vrf ${gateway.vrf.name}`];
-  const v6 = inst && inst.advertiseIpv6 === true ? [no('advertise ipv6 unicast')] : [];
+  const v6 = inst && inst.advertiseIpv6 ? [no('advertise ipv6 unicast')] : [];
   const anchor = specAnchor(running);
   if (!anchor || !inst) return [...head, 'address-family l2vpn evpn', no('advertise ipv4 unicast'), ...v6];
   const v4 = inst.afs.find((a) => a.afi === 'ipv4');
