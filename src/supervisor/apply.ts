@@ -116,6 +116,11 @@ export class Applier {
   private loaded: { fingerprint: string; load: LoadResult; conf?: string; hash?: string; shown?: string } | undefined;
   /** The input whose apply failed, how often it was tried, and when a periodic resync may try it again. */
   private failing: { hash: string; attempts: number; nextAt: number; error: string } | undefined;
+  /**
+   * The config the daemons had before an apply that failed after its write (issue 26, defect 3): the retry plans from
+   * it, so that the steps that did not happen (a bfdd start, a bgpd restart) happen then. Cleared by a success.
+   */
+  private retryFrom: Running | undefined;
   /** The EVPN change drain in progress: aborted, with the reason, by close() and cutChangeDrain(). */
   private changeDrain: AbortController | undefined;
 
@@ -274,13 +279,23 @@ export class Applier {
 
     const tLoaded = performance.now();
     const frr: PlanFrr = { daemons: this.opts.daemons.names };
-    const plan = planChange(this.running?.spec, load.spec, frr, {
+    const planOpts = {
       ...(this.opts.render && { render: this.opts.render }),
       ...(this.opts.live && { live: this.opts.live.plan }),
-    });
+    };
+    let plan = planChange(this.running?.spec, load.spec, frr, planOpts);
+    let before = this.running;
     if (this.running && plan.unchanged) {
-      await this.resync(plan, load.spec, this.running, { reason, hash, shown, t0, retry });
-      return;
+      // An apply of this config failed after its write (a daemon step failed): unless the daemons took it meanwhile (a
+      // crash recovery started them with it), its plan is carried out again from the config they had.
+      const from = this.retryFrom;
+      const taken = from === undefined || this.verifiedHash === hash || (await this.runningMatches(this.running.conf));
+      if (taken) {
+        await this.resync(plan, load.spec, this.running, { reason, hash, shown, t0, retry });
+        return;
+      }
+      before = from;
+      plan = planChange(from.spec, load.spec, frr, planOpts);
     }
     if (retry === undefined)
       log.info(
@@ -294,7 +309,7 @@ export class Applier {
       );
     const run: Execution = {
       plan,
-      before: this.running,
+      before,
       next: load.spec,
       conf,
       hash,
@@ -416,7 +431,14 @@ export class Applier {
   ): Promise<'next' | 'closed' | 'failed' | 'fell-back' | { rest: PlanStep[] }> {
     const log = this.opts.logger;
     const { before } = run;
-    const fail = (error: string): 'failed' => {
+    const fail = async (error: string): Promise<'failed'> => {
+      // The old bgpd runs on (it was not restarted): what the change drain withdrew is advertised again.
+      if (run.drained && before && !run.restarted.includes('bgpd')) {
+        run.drained = false;
+        await this.undrain(before.spec);
+      }
+      // Some daemons may not have taken the written config: the retry carries out the plan from the config they had.
+      if (run.written && before) this.retryFrom ??= before;
       this.failed(run.hash, run.shown, run.reason, run.restarted, error, run.t0, run.retry, step.kind);
       return 'failed';
     };
@@ -432,14 +454,16 @@ export class Applier {
         if (this.closed) cut.abort('shutting down');
         else if (down.length > 0) cut.abort(`not running: ${down.join(', ')}`);
         try {
-          run.drained =
-            (await drainBeforeRestart({
+          // Withdrawn (confirmed or not): advertised again if the apply fails before bgpd restarts.
+          run.drained = (
+            await drainBeforeRestart({
               running: before.spec,
               drain: run.next.gateway.changeDrain,
               vtysh: this.opts.vtysh,
               logger: log,
               signal: cut.signal,
-            })) !== 'failed';
+            })
+          ).withdrawn;
         } finally {
           this.changeDrain = undefined;
         }
@@ -459,8 +483,7 @@ export class Applier {
         try {
           await writeFileAtomic(this.opts.paths.frrConf, run.conf, 0o600);
         } catch (e) {
-          // The old config keeps running: what the change drain withdrew is advertised again.
-          if (run.drained && before) await this.undrain(before.spec);
+          // The old config keeps running: what the change drain withdrew is advertised again (fail).
           return fail(
             `writing ${this.opts.paths.frrConf} failed: ${(e as Error).message}; generation ${before?.generation ?? 0} keeps running`,
           );
@@ -584,6 +607,7 @@ export class Applier {
   }
 
   private succeeded(rec: ApplyRecord, hash: string): void {
+    this.retryFrom = undefined;
     this.lastSuccessAt = new Date();
     this.verifiedHash = hash;
     this.failing = undefined;
@@ -654,6 +678,16 @@ export class Applier {
     }
     this.dataplane = report;
     return { restartZebra };
+  }
+
+  /** One comparison of the running config with a rendering, no wait (false when a daemon is down or vtysh fails). */
+  private async runningMatches(conf: string): Promise<boolean> {
+    if (this.opts.daemons.names.some((d) => !this.opts.daemons.isRunning(d))) return false;
+    try {
+      return runningConfigDiff(conf, await this.opts.vtysh.run(['show running-config'])) === '';
+    } catch {
+      return false;
+    }
   }
 
   /** The running config (as FRR prints it) must equal what was rendered, line for line. */

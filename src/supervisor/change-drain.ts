@@ -86,8 +86,15 @@ export function withdrawCommands(running: Spec, undo = false): string[] {
   ];
 }
 
-/** drained: withdrawn and settled; failed: the withdrawal failed (the restart goes on); cut: the signal ended it. */
-export type ChangeDrainOutcome = 'drained' | 'failed' | 'cut';
+/**
+ * drained: withdrawn and settled; failed: the withdrawal failed (the restart goes on); cut: the signal ended it.
+ * `withdrawn`: the withdrawal commands went to bgpd (their confirmation may have failed or been cut): if the restart
+ * does not happen, the routes must be advertised again.
+ */
+export interface ChangeDrainOutcome {
+  outcome: 'drained' | 'failed' | 'cut';
+  withdrawn: boolean;
+}
 
 /** The signal ended the drain. */
 class Cut extends Error {}
@@ -114,6 +121,8 @@ export async function drainBeforeRestart(o: ChangeDrainOptions): Promise<ChangeD
   const { slot, delayMs } = changeDrainDelay(running.bgp.routerId, drain);
   const t0 = Date.now();
   let phase: 'slot wait' | 'withdrawal' | 'settle' = 'slot wait';
+  // Set once the withdrawal commands were sent: even when they time out, bgpd may have taken them.
+  let withdrawn = false;
   const wait = (ms: number): Promise<void> => sleep(ms, undefined, { signal }).catch(() => Promise.reject(new Cut()));
   try {
     if (signal.aborted) throw new Cut();
@@ -135,6 +144,7 @@ export async function drainBeforeRestart(o: ChangeDrainOptions): Promise<ChangeD
     try {
       const cmds = withdrawCommands(running);
       sentBefore = await sentNow();
+      withdrawn = true;
       await unlessCut(vtysh.run(cmds, { timeoutMs: 3000 }), signal);
       // Done when the count of routes sent to the EVPN neighbours has dropped and holds still (what is left is not this
       // replica's type-5 routes: e.g. routes it passes on), or at maxWait.
@@ -148,8 +158,11 @@ export async function drainBeforeRestart(o: ChangeDrainOptions): Promise<ChangeD
       }
     } catch (e) {
       if (e instanceof Cut) throw e;
-      log.warn({ event: 'change_drain_failed', err: (e as Error).message }, `EVPN change drain failed: ${(e as Error).message}`);
-      return 'failed';
+      log.warn(
+        { event: 'change_drain_failed', err: (e as Error).message, withdrawn },
+        `EVPN change drain failed: ${(e as Error).message}${withdrawn ? ' (the withdrawal was sent: counted as withdrawn)' : ''}`,
+      );
+      return { outcome: 'failed', withdrawn };
     }
     const withdrawnMs = Date.now() - tWithdraw;
     log.info(
@@ -160,7 +173,7 @@ export async function drainBeforeRestart(o: ChangeDrainOptions): Promise<ChangeD
     );
     phase = 'settle';
     await wait(drain.settleSeconds * 1000);
-    return 'drained';
+    return { outcome: 'drained', withdrawn };
   } catch (e) {
     if (!(e instanceof Cut)) throw e;
     const reason = String(signal.reason);
@@ -168,6 +181,6 @@ export async function drainBeforeRestart(o: ChangeDrainOptions): Promise<ChangeD
       { event: 'change_drain_cut', reason, phase, afterMs: Date.now() - t0 },
       `EVPN change drain cut short in its ${phase} after ${Date.now() - t0} ms: ${reason}`,
     );
-    return 'cut';
+    return { outcome: 'cut', withdrawn };
   }
 }

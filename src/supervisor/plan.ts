@@ -21,8 +21,11 @@
  * - `verify`: the running config must equal the rendering, line for line.
  *
  * What restarts, per part of the config (FRR's daemons each hold their own part):
- * - zebra's part (VRF, VNI, VRF backend, graceful restart (`-K`), the prefix-lists and route-maps every daemon holds a
- *   copy of): zebra and its clients (phased restart); from FRR 9 on, mgmtd and everything after it (restartSetFor).
+ * - zebra's part (VRF, VNI, VRF backend (`-n`), graceful restart (`-K`), the prefix-lists and route-maps every daemon
+ *   holds a copy of): zebra and its clients (phased restart); from FRR 9 on, mgmtd and everything after it
+ *   (restartSetFor). zebra's arguments count even when frr.conf stays the same (a `vrfBackend`-only change).
+ * - staticd's part (the anchor's blackhole route, changeDrain.anchors): staticd on FRR 8 (zebra's clients do not
+ *   include it: a zebra restart leaves staticd's old route); mgmtd and everything after it from FRR 9 on.
  * - bfdd's part (the BFD profile, the configured peers): live, nothing restarts.
  * - everything else is bgpd's: bgpd alone.
  */
@@ -154,18 +157,30 @@ export function restartSignal(running: Spec): NodeJS.Signals {
   return running.gateway.gracefulRestart ? 'SIGKILL' : 'SIGTERM';
 }
 
-/** zebra's part of a spec, field by field (what a zebra-scope restart is for). */
+/**
+ * zebra's part of a spec, field by field (what a zebra-scope restart is for): what zebra sees (VRF, VNI), its
+ * arguments (`-n` for the netns backend, `-K` for graceful restart: they differ even when frr.conf does not), and the
+ * filters every daemon holds a copy of.
+ */
 function zebraPart(s: Spec): Record<string, string> {
   const view = buildView(s);
   return {
     vni: JSON.stringify(s.evpn?.vni ?? null),
     vrf: JSON.stringify(s.evpn ? s.gateway.vrf : null),
-    vrfBackend: JSON.stringify(s.gateway.vrfBackend),
+    vrfBackend: JSON.stringify(s.evpn ? s.gateway.vrfBackend : null),
     gracefulRestart: JSON.stringify(s.gateway.gracefulRestart),
     filters: JSON.stringify([view.v4Filter, view.v6Filter]),
-    // the anchor's route in the VRF is staticd's
-    anchor: JSON.stringify(specAnchor(s)),
   };
+}
+
+/** staticd's part: the anchor's blackhole route in the VRF (changeDrain.anchors). */
+function staticdPart(s: Spec): string {
+  return JSON.stringify(specAnchor(s));
+}
+
+/** Every daemon's arguments (zebra's only, today). */
+function argsOf(s: Spec): string {
+  return JSON.stringify(daemonArgs(s, 'zebra'));
 }
 
 function differing(a: Record<string, string>, b: Record<string, string>): string[] {
@@ -198,7 +213,7 @@ export function planChange(running: Spec | undefined, next: Spec, frr: PlanFrr, 
   }
   const confBefore = render(running);
   const confAfter = render(next);
-  if (configHash(confBefore) === configHash(confAfter)) {
+  if (configHash(confBefore) === configHash(confAfter) && argsOf(running) === argsOf(next)) {
     return { unchanged: true, steps: [{ kind: 'devices' }], restarts: [], live: false, changes: [] };
   }
 
@@ -207,6 +222,8 @@ export function planChange(running: Spec | undefined, next: Spec, frr: PlanFrr, 
   const because: string[] = [];
   const zebra = differing(zebraPart(running), zebraPart(next));
   if (zebra.length > 0) changes.push(`zebra: ${zebra.join(', ')}`);
+  const staticd = staticdPart(running) !== staticdPart(next);
+  if (staticd) changes.push('staticd: anchor route');
   if (bfddPart(running) !== bfddPart(next)) changes.push(`bfdd: ${!hadBfd ? 'on' : !bfd ? 'off' : 'profile or peers'}`);
   // bgpd's part: the rendering with the BFD profile left out (bfdd takes it live).
   const withoutProfile = (s: Spec): string => render(s.gateway.bfd ? { ...s, gateway: { ...s.gateway, bfd: BFD_DEFAULTS } } : s);
@@ -215,14 +232,22 @@ export function planChange(running: Spec | undefined, next: Spec, frr: PlanFrr, 
 
   // The daemons that run while the restart happens: bfdd joins before it (turned on) and leaves after it (turned off).
   const during = withBfd(base, bfd || hadBfd);
-  let set: DaemonName[] = [];
+  const restarting = new Set<DaemonName>();
   if (zebra.length > 0) {
-    set = restartSetFor('zebra', during);
+    for (const d of restartSetFor('zebra', during)) restarting.add(d);
     because.push(`zebra: ${zebra.join(', ')}`);
-  } else if (bgpd) {
-    set = restartSetFor('bgpd', during);
-    because.push('bgpd');
   }
+  if (staticd) {
+    // FRR 8: staticd takes its part from vtysh at its start, alone. From FRR 9 on its config lives in mgmtd, which
+    // `vtysh -b` only adds to: mgmtd and everything after it (as for zebra's part).
+    for (const d of during.includes('mgmtd') ? restartSetFor('zebra', during) : (['staticd'] as DaemonName[])) restarting.add(d);
+    because.push('staticd: anchor route');
+  }
+  if (bgpd) {
+    restarting.add('bgpd');
+    if (zebra.length === 0) because.push('bgpd');
+  }
+  const set = during.filter((d) => restarting.has(d));
 
   const signal = restartSignal(running);
   const restart = (daemons: DaemonName[]): PlanStep[] =>

@@ -52,6 +52,17 @@ describe('each kind of edit -> what restarts (FRR 8.4.4: zebra, staticd, bgpd)',
     ['BFD profile only', bfdOn, gw(bfdOn, { bfd: { ...BFD_DEFAULTS, receiveInterval: 100 } }), []],
     ['BFD on', advertising, bfdOn, ['bgpd']],
     ['BFD off', bfdOn, advertising, ['bgpd']],
+    // staticd's part: the anchor's blackhole route (FRR 8: zebra's restart would leave staticd's old route; defect 2)
+    ['anchors on', drain(evpnAdv), drain(evpnAdv, '10.17.255.0/24'), ['staticd', 'bgpd']],
+    ['another anchor range', drain(evpnAdv, '10.17.255.0/24'), drain(evpnAdv, '10.17.254.0/24'), ['staticd', 'bgpd']],
+    [
+      'anchors and the VNI',
+      drain(evpnAdv, '10.17.255.0/24'),
+      { ...drain(evpnAdv), evpn: { vni: 7, routeTargets: [] } },
+      ['zebra', 'staticd', 'bgpd'],
+    ],
+    // zebra's arguments: the same frr.conf, zebra restarted with -n (defect 5)
+    ['vrfBackend only (EVPN)', evpnAdv, gw(evpnAdv, { vrfBackend: 'netns' }), ['zebra', 'bgpd']],
     [
       'changeDrain slots (bgpd reads nothing of it, the rendering keeps it)',
       drain(evpnAdv, '10.17.255.0/24'),
@@ -69,7 +80,8 @@ describe('each kind of edit -> what restarts (FRR 8.4.4: zebra, staticd, bgpd)',
   }
 });
 
-test("FRR 9 and later: a change of zebra's part restarts mgmtd and everything after it; bgpd's part bgpd alone", () => {
+test("FRR 9 and later: a change of zebra's or staticd's part restarts mgmtd and everything after it; bgpd's part bgpd alone", () => {
+  assert.deepEqual(planChange(drain(evpnAdv), drain(evpnAdv, '10.17.255.0/24'), FRR10).restarts, ['mgmtd', 'zebra', 'staticd', 'bgpd']);
   assert.deepEqual(planChange(base, evpn, FRR10).restarts, ['mgmtd', 'zebra', 'staticd', 'bgpd']);
   assert.deepEqual(planChange(base, bgp(base, { holdTime: 9, keepaliveTime: 3 }), FRR10).restarts, ['bgpd']);
   assert.deepEqual(planChange(bfdOn, gw(bfdOn, { gracefulRestart: false }), FRR10).restarts, ['mgmtd', 'zebra', 'bfdd', 'staticd', 'bgpd']);
@@ -109,6 +121,11 @@ test('the steps, in order, per kind of edit', () => {
   const same = planChange(base, structuredClone(base), FRR8);
   assert.equal(same.unchanged, true);
   assert.deepEqual(kinds(same), ['devices']);
+  // the netns backend matters only with EVPN: BGP-only, the same rendering and arguments, unchanged
+  assert.equal(planChange(base, gw(base, { vrfBackend: 'netns' }), FRR8).unchanged, true);
+  const backend = planChange(evpnAdv, gw(evpnAdv, { vrfBackend: 'netns' }), FRR8);
+  assert.equal(backend.unchanged, false, 'the same frr.conf, but zebra needs -n');
+  assert.deepEqual(backend.changes, ['zebra: vrfBackend']);
 });
 
 test('the restart signal and its waits: SIGKILL after the peers refreshed with graceful restart; SIGTERM without', () => {
