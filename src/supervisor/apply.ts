@@ -20,7 +20,8 @@ import { desiredFromHost } from '../dataplane/state.ts';
 import { DataplaneStepError, reconcile } from '../dataplane/apply.ts';
 import { ownedFromSpec } from '../dataplane/types.ts';
 import { checkForwarding } from '../dataplane/forwarding.ts';
-import { writeFileAtomic } from './atomic-write.ts';
+import { stageFileAtomic, writeFileAtomic } from './atomic-write.ts';
+import type { StagedFile } from './atomic-write.ts';
 import { drainBeforeRestart, withdrawCommands } from './change-drain.ts';
 import type { Runner } from '../dataplane/exec.ts';
 import type { ApplyCheck, ApplyProgress, ApplyRecord, DataplaneReport } from './records.ts';
@@ -88,6 +89,8 @@ interface Execution {
   drained: boolean;
   /** frr.conf was written (the generation moved). */
   written?: boolean;
+  /** frr.conf staged before the drain (written in full, renamed by the write step). */
+  staged?: StagedFile;
   restarted: DaemonName[];
   /** Milliseconds per step kind (and loadRender). */
   phases: Record<string, number>;
@@ -322,9 +325,10 @@ export class Applier {
       phases: { loadRender: Math.round(tLoaded - t0) },
     };
     try {
-      if ((await this.execute(run, plan.steps)) === 'closed') return;
+      await this.execute(run, plan.steps);
     } finally {
       this.progress = undefined;
+      await run.staged?.discard().catch(() => undefined); // committed by the write step, unless the apply ended before
     }
   }
 
@@ -431,7 +435,7 @@ export class Applier {
   ): Promise<'next' | 'closed' | 'failed' | 'fell-back' | { rest: PlanStep[] }> {
     const log = this.opts.logger;
     const { before } = run;
-    const fail = async (error: string): Promise<'failed'> => {
+    const fail = async (error: string, failedStep: StepKind = step.kind): Promise<'failed'> => {
       // The old bgpd runs on (it was not restarted): what the change drain withdrew is advertised again.
       if (run.drained && before && !run.restarted.includes('bgpd')) {
         run.drained = false;
@@ -439,7 +443,7 @@ export class Applier {
       }
       // Some daemons may not have taken the written config: the retry carries out the plan from the config they had.
       if (run.written && before) this.retryFrom ??= before;
-      this.failed(run.hash, run.shown, run.reason, run.restarted, error, run.t0, run.retry, step.kind);
+      this.failed(run.hash, run.shown, run.reason, run.restarted, error, run.t0, run.retry, failedStep);
       return 'failed';
     };
     switch (step.kind) {
@@ -448,6 +452,13 @@ export class Applier {
         // (change-drain.ts). Cut short by a shutdown, or by a daemon going down (see cutChangeDrain); a daemon down
         // already (its crash recovery waits behind this apply) cuts it before it begins.
         if (!before) return 'next';
+        // frr.conf is written in full (not yet renamed) before anything is withdrawn: a disk that cannot take it fails
+        // the apply here, and its retries, without a withdrawal each time (issue 26, defect 7).
+        try {
+          run.staged = await stageFileAtomic(this.opts.paths.frrConf, run.conf, 0o600);
+        } catch (e) {
+          return fail(this.writeFailed(e, before), 'write');
+        }
         const cut = new AbortController();
         this.changeDrain = cut;
         const down = this.opts.daemons.names.filter((d) => !this.opts.daemons.isRunning(d));
@@ -481,12 +492,11 @@ export class Applier {
       }
       case 'write': {
         try {
-          await writeFileAtomic(this.opts.paths.frrConf, run.conf, 0o600);
+          if (run.staged) await run.staged.commit();
+          else await writeFileAtomic(this.opts.paths.frrConf, run.conf, 0o600);
         } catch (e) {
           // The old config keeps running: what the change drain withdrew is advertised again (fail).
-          return fail(
-            `writing ${this.opts.paths.frrConf} failed: ${(e as Error).message}; generation ${before?.generation ?? 0} keeps running`,
-          );
+          return fail(this.writeFailed(e, before));
         }
         run.written = true;
         this.generation++;
@@ -507,6 +517,10 @@ export class Applier {
           return fail(`apply of generation ${this.generation} failed: ${(e as Error).message}`);
         }
     }
+  }
+
+  private writeFailed(e: unknown, before: Running | undefined): string {
+    return `writing ${this.opts.paths.frrConf} failed: ${(e as Error).message}; generation ${before?.generation ?? 0} keeps running`;
   }
 
   /** The steps after the write: the daemons, live commands, verification (a throw fails the apply). */

@@ -63,7 +63,8 @@ export interface ChangeDrainOptions {
  * in the redistribute mode) and every IPv6 route: the router keeps this replica's router MAC (the anchor still uses
  * it) while it takes the replica out of the ECMP sets, and deletes it only at the restart, when no flow uses it.
  * An FRR router deletes a VTEP's router-MAC entry a moment (~0.1 ms) before it replaces the route that used it: a
- * packet hashed to that VTEP in between is lost (README, Replicas).
+ * packet hashed to that VTEP in between is lost (README, Replicas). Empty when the anchor is all this replica
+ * advertises (`advertise: []`): there is nothing to withdraw and nothing to wait for.
  */
 export function withdrawCommands(running: Spec, undo = false): string[] {
   const inst = buildView(running).vrfInstance;
@@ -74,6 +75,8 @@ export function withdrawCommands(running: Spec, undo = false): string[] {
   const anchor = specAnchor(running);
   if (!anchor || !inst) return [...head, 'address-family l2vpn evpn', no('advertise ipv4 unicast'), ...v6];
   const v4 = inst.afs.find((a) => a.afi === 'ipv4');
+  // Only the anchor is advertised (`advertise: []`): nothing to withdraw.
+  if ((v4?.networks ?? []).every((n) => n === anchor) && (v4 === undefined || v4.redistribute === false) && v6.length === 0) return [];
   return [
     ...head,
     'address-family ipv4 unicast',
@@ -133,6 +136,14 @@ export async function drainBeforeRestart(o: ChangeDrainOptions): Promise<ChangeD
     await wait(delayMs);
     phase = 'withdrawal';
     const tWithdraw = Date.now();
+    const cmds = withdrawCommands(running);
+    if (cmds.length === 0) {
+      log.info(
+        { event: 'change_drained', withdrawnMs: 0, nothingToWithdraw: true },
+        'EVPN change drain: only the anchor is advertised, nothing to withdraw; restarting now',
+      );
+      return { outcome: 'drained', withdrawn: false };
+    }
     const sentNow = async (): Promise<number> => {
       const out = await unlessCut(vtysh.run(['show bgp l2vpn evpn summary json'], { daemon: 'bgpd', timeoutMs: 1000 }), signal);
       return parseEvpnSummary(out)
@@ -142,7 +153,6 @@ export async function drainBeforeRestart(o: ChangeDrainOptions): Promise<ChangeD
     let sentBefore: number;
     let sent: number;
     try {
-      const cmds = withdrawCommands(running);
       sentBefore = await sentNow();
       withdrawn = true;
       await unlessCut(vtysh.run(cmds, { timeoutMs: 3000 }), signal);

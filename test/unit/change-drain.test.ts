@@ -91,6 +91,8 @@ async function drainHarness(o: {
   failRestart?: number;
   /** `show bgp l2vpn evpn summary json` times out once the routes were withdrawn. */
   confirmTimesOut?: boolean;
+  /** gateway.yaml's advertise list (default [10.17.0.0/16]). */
+  advertise?: string;
 }) {
   const dir = mkdtempSync(join(tmpdir(), 'frrsup-cdrain-'));
   const frrConf = join(dir, 'frr.conf');
@@ -101,7 +103,7 @@ async function drainHarness(o: {
   const write = (hold: string): void => {
     writeFileSync(join(dir, 'bgp-conf.yaml'), docsBgpConf({ hold, keepalive: '3s', connect: '1s', neighbours: ['10.0.2.1'] }));
     writeFileSync(join(dir, 'evpn-conf.yaml'), docsEvpnConf(1016));
-    writeFileSync(join(dir, 'gateway.yaml'), `advertise: [10.17.0.0/16]\nchangeDrain: ${o.changeDrain}\n`);
+    writeFileSync(join(dir, 'gateway.yaml'), `advertise: ${o.advertise ?? '[10.17.0.0/16]'}\nchangeDrain: ${o.changeDrain}\n`);
   };
   const vty = { sent: 3, summaries: 0, withdrawn: false };
   const vtysh = {
@@ -112,8 +114,8 @@ async function drainHarness(o: {
         const peer = { remoteAs: 65001, localAs: 65002, pfxRcd: 1, pfxSnt: vty.sent, state: 'Established', peerState: 'OK' };
         return Promise.resolve(JSON.stringify({ routerId: ROUTER_ID, as: 65002, peers: { '10.0.2.1': peer } }));
       }
-      if (cmds.includes('advertise ipv4 unicast')) log.push('advertise again');
-      if (cmds.includes('no advertise ipv4 unicast')) {
+      if (cmds.includes('advertise ipv4 unicast') || cmds.some((c) => c.startsWith('network '))) log.push('advertise again');
+      if (cmds.includes('no advertise ipv4 unicast') || cmds.some((c) => c.startsWith('no network '))) {
         log.push('withdraw');
         vty.withdrawn = true;
         if (o.drops) vty.sent = 0;
@@ -287,14 +289,31 @@ describe('change drain inside an apply (fakes, through the Lifecycle)', () => {
     }
   });
 
-  it('the write of frr.conf fails after the drain: the withdrawn routes are advertised again, the old config keeps running', async () => {
+  it('frr.conf cannot be written: nothing is withdrawn, at the apply or at its retries; the old config keeps running (issue 26, defect 7)', async () => {
     const h = await drainHarness({ changeDrain: '{slot: 1s, slots: 1, settle: 0s}', drops: true, unwritable: true });
     try {
       await h.lc.apply('change bgp-conf.yaml');
       assert.equal(h.applier.last?.result, 'failed');
       assert.match(String(h.applier.last?.error), /writing .*frr\.conf failed/);
-      assert.deepEqual(h.log, ['withdraw', 'advertise again'], 'withdrawn, then advertised again; nothing restarted');
-      assert.equal(h.find('change_drain_undone').length, 1);
+      await h.lc.apply('change bgp-conf.yaml'); // a retry (an event retries at once)
+      assert.equal(h.applier.last?.result, 'failed');
+      assert.deepEqual(h.log, [], 'the write is tried before the drain: nothing withdrawn, nothing restarted');
+      assert.equal(h.applier.running?.generation, 1);
+    } finally {
+      await h.cleanup();
+    }
+  });
+
+  it('anchors and `advertise: []`: nothing to withdraw, so no wait for a withdrawal (issue 26, defect 11)', async () => {
+    const h = await drainHarness({
+      changeDrain: '{slot: 1s, slots: 1, settle: 0s, maxWait: 60s, anchors: 10.17.255.0/24}',
+      advertise: '[]',
+      drops: true,
+    });
+    try {
+      assert.equal(await within(h.lc.apply('change bgp-conf.yaml'), 5000), 'done', 'no 60 s wait');
+      assert.equal(h.applier.last?.result, 'applied');
+      assert.deepEqual(h.log, ['restartFor:bgpd']);
     } finally {
       await h.cleanup();
     }
