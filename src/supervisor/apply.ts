@@ -26,7 +26,7 @@ import { drainBeforeRestart, withdrawCommands } from './change-drain.ts';
 import type { Runner } from '../dataplane/exec.ts';
 import type { ApplyCheck, ApplyProgress, ApplyRecord, DataplaneReport } from './records.ts';
 import { describeStep, planChange, withDevicesRestart } from './plan.ts';
-import type { ChangePlan, LivePlanner, PlanFrr, PlanStep, StepKind } from './plan.ts';
+import type { ChangePlan, LiveChanges, PlanFrr, PlanStep, StepKind } from './plan.ts';
 
 export type { ApplyCheck, ApplyProgress, ApplyRecord, ApplyResult, DataplaneReport } from './records.ts';
 
@@ -71,7 +71,7 @@ export interface ApplierOptions {
    * Changes applied in place (the plan's `live` step): `plan` says which commands take FRR from the running spec to
    * the next (null: restart), `run` sends them (vtysh, every daemon, by default). Without it every change restarts.
    */
-  live?: { plan: LivePlanner; run?: (commands: string[]) => Promise<void> };
+  live?: LiveChanges;
 }
 
 /** One apply being carried out: its plan, what it works on, and what it did so far. */
@@ -550,9 +550,9 @@ export class Applier {
         await this.verify(run.conf);
         return 'next';
       case 'live': {
-        await (this.opts.live?.run ?? ((cmds: string[]) => this.opts.vtysh.run(cmds, { timeoutMs: 10_000 }).then(() => undefined)))(
-          step.commands,
-        );
+        const send =
+          this.opts.live?.run ?? ((cmds: string[], vtysh: Vtysh) => vtysh.run(cmds, { timeoutMs: 10_000 }).then(() => undefined));
+        await send(step.commands, this.opts.vtysh);
         try {
           await this.verify(run.conf);
           return 'next';

@@ -32,6 +32,7 @@
 import type { Spec } from '../config/types.ts';
 import { BFD_DEFAULTS } from '../config/types.ts';
 import type { DaemonName } from '../frr/daemon.ts';
+import type { Vtysh } from '../frr/vtysh.ts';
 import { restartSetFor, withBfd } from '../frr/version.ts';
 import { bfdStaticPeers, bfddLiveCommands, buildView, configHash, renderFrrConf, specAnchor } from '../render/frr-conf.ts';
 import { changeDrainDelay, drainsBeforeRestart, withdrawCommands } from './change-drain.ts';
@@ -53,6 +54,17 @@ export type LivePlanner = (running: Spec, next: Spec, frr: PlanFrr) => string[] 
 
 /** No change is applied live: every change of bgpd's part restarts bgpd. */
 export const NO_LIVE: LivePlanner = () => null;
+
+/**
+ * Live changes as the supervisor uses them: `plan` decides (planChange's `live` option), `run` sends the commands
+ * (default: `vtysh.run(commands)`, every daemon); the Applier then verifies by the running-config comparison and
+ * falls back to the plan's restart on any difference (`live_apply_fallback`). src/supervisor/live-changes.ts says
+ * which one the supervisor and `frr-supervisor plan` use.
+ */
+export interface LiveChanges {
+  plan: LivePlanner;
+  run?: (commands: string[], vtysh: Vtysh) => Promise<void>;
+}
 
 export interface PlanOptions {
   /** Which changes are applied live ({@link NO_LIVE} by default). */

@@ -21,6 +21,7 @@ import { ConfigWatcher } from '../watch/config-watcher.ts';
 import { DaemonManager } from './daemons.ts';
 import { Applier } from './apply.ts';
 import { ZEBRA_GR_SECONDS, daemonArgs, restartSignal } from './plan.ts';
+import { LIVE_CHANGES } from './live-changes.ts';
 import { writeFileAtomic } from './atomic-write.ts';
 import { Observer } from '../observe/observer.ts';
 import { prepareZebraMountNs, releaseZebraMountNs } from '../frr/zebra-mountns.ts';
@@ -108,6 +109,7 @@ export class Supervisor implements SupervisorView {
       vtysh: this.vtysh,
       daemons: this.daemons,
       logger: opts.logger,
+      ...(LIVE_CHANGES && { live: LIVE_CHANGES }),
       onRecord: (rec, count) => {
         if (count === 'none') return;
         if (count === 'retry') this.observer.metrics.applyRetries.inc();

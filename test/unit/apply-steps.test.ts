@@ -12,6 +12,7 @@ import { Applier } from '../../src/supervisor/apply.ts';
 import type { DaemonName } from '../../src/frr/daemon.ts';
 import { createLogger } from '../../src/log.ts';
 import { restartSetFor } from '../../src/frr/version.ts';
+import type { LiveChanges } from '../../src/supervisor/plan.ts';
 import { docsBgpConf, docsEvpnConf } from '../../lab/configs.ts';
 
 const ROUTER_ID = '10.0.2.11';
@@ -32,7 +33,16 @@ interface FakeFrr {
  * `fail` names operations that reject (once each time they are listed): 'setBfd', 'restart', 'bfdd-live'.
  * `args` stands for the supervisor's extraArgs: what zebra would be started with, read from the applier at each start.
  */
-function fakeFrr(o: { daemons?: DaemonName[]; fail?: string[]; args?: (a: Applier) => string[] } = {}): FakeFrr {
+function fakeFrr(
+  o: {
+    daemons?: DaemonName[];
+    fail?: string[];
+    args?: (a: Applier) => string[];
+    /** Live changes plugged in; `liveTakes`: the fake FRR's running config follows the live commands. */
+    live?: LiveChanges;
+    liveTakes?: boolean;
+  } = {},
+): FakeFrr {
   const dir = mkdtempSync(join(tmpdir(), 'frrsup-steps-'));
   const inputDir = join(dir, 'input');
   mkdirSync(inputDir);
@@ -86,6 +96,7 @@ function fakeFrr(o: { daemons?: DaemonName[]; fail?: string[]; args?: (a: Applie
     run: (cmds: string[], opts: { daemon?: string } = {}): Promise<string> => {
       if (cmds[0] === 'show running-config') return Promise.resolve(taken);
       calls.push(`vtysh:${opts.daemon ?? 'all'}`);
+      if (cmds[0] === 'configure terminal' && opts.daemon === undefined && o.liveTakes) taken = readFileSync(frrConf, 'utf8');
       if (opts.daemon === 'bfdd' && failing('bfdd-live')) return Promise.reject(new Error('bfdd: vty timeout'));
       return Promise.resolve('');
     },
@@ -100,6 +111,7 @@ function fakeFrr(o: { daemons?: DaemonName[]; fail?: string[]; args?: (a: Applie
     logger: createLogger('debug', sink as unknown as NodeJS.WritableStream),
     runner: () => Promise.resolve({ exitCode: 1, stdout: '', stderr: 'a unit test runs no command' }),
     verifyTimeoutMs: 200,
+    ...(o.live && { live: o.live }),
   });
   return {
     dir,
@@ -185,6 +197,46 @@ test('FRR 8: an anchors change restarts staticd, whose blackhole route the ancho
     await h.applier.request('change gateway.yaml');
     const restart = h.calls.find((c) => c.startsWith('restart:'));
     assert.ok(restart?.split(':')[1]?.split(',').includes('staticd'), `staticd restarted: ${restart}`);
+  } finally {
+    h.cleanup();
+  }
+});
+
+test('a live change: the commands sent, verified, nothing restarted; the step shown while it runs', async () => {
+  const live: LiveChanges = { plan: () => ['configure terminal', 'router bgp 65002', 'neighbor 10.0.2.1 timers 3 12'] };
+  const h = fakeFrr({ live, liveTakes: true });
+  try {
+    h.input({ 'bgp-conf.yaml': bgpConf, 'gateway.yaml': 'advertise: [10.17.0.0/16]\n' });
+    await h.applier.request('startup');
+    h.calls.length = 0;
+    h.events.length = 0;
+    h.input({ 'bgp-conf.yaml': docsBgpConf({ hold: '12s', keepalive: '3s', connect: '1s', neighbours: ['10.0.2.1'] }) });
+    await h.applier.request('change bgp-conf.yaml');
+    assert.equal(h.applier.last?.result, 'applied', String(h.applier.last?.error));
+    assert.deepEqual(h.calls, ['vtysh:all']);
+    assert.deepEqual(h.applier.last?.restarted, []);
+    assert.deepEqual(h.applier.last?.steps, ['devices', 'write', 'live', 'verify']);
+    const steps = h.events.filter((e) => e.event === 'apply_step').map((e) => e.step);
+    assert.deepEqual(steps, ['devices', 'write', 'live', 'verify']);
+    assert.equal(h.applier.progress, undefined, 'no step in progress between applies');
+  } finally {
+    h.cleanup();
+  }
+});
+
+test('a live change FRR did not take exactly: live_apply_fallback, then the restart the plan had for it', async () => {
+  const live: LiveChanges = { plan: () => ['configure terminal', 'router bgp 65002', 'neighbor 10.0.2.1 timers 3 12'] };
+  const h = fakeFrr({ live, liveTakes: false });
+  try {
+    h.input({ 'bgp-conf.yaml': bgpConf, 'gateway.yaml': 'advertise: [10.17.0.0/16]\n' });
+    await h.applier.request('startup');
+    h.calls.length = 0;
+    h.input({ 'bgp-conf.yaml': docsBgpConf({ hold: '12s', keepalive: '3s', connect: '1s', neighbours: ['10.0.2.1'] }) });
+    await h.applier.request('change bgp-conf.yaml');
+    assert.equal(h.applier.last?.result, 'applied', String(h.applier.last?.error));
+    assert.deepEqual(h.calls, ['vtysh:all', 'restart:bgpd']);
+    assert.deepEqual(h.applier.last?.restarted, ['bgpd']);
+    assert.equal(h.events.filter((e) => e.event === 'live_apply_fallback').length, 1);
   } finally {
     h.cleanup();
   }
