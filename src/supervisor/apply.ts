@@ -22,7 +22,7 @@ import { ownedFromSpec } from '../dataplane/types.ts';
 import { checkForwarding } from '../dataplane/forwarding.ts';
 import { stageFileAtomic, writeFileAtomic } from './atomic-write.ts';
 import type { StagedFile } from './atomic-write.ts';
-import { drainBeforeRestart, withdrawCommands } from './change-drain.ts';
+import { drainBeforeRestart, logSlotWait, withdrawCommands } from './change-drain.ts';
 import type { Runner } from '../dataplane/exec.ts';
 import type { ApplyCheck, ApplyProgress, ApplyRecord, DataplaneReport } from './records.ts';
 import { describeStep, planChange, withDevicesRestart } from './plan.ts';
@@ -35,6 +35,9 @@ export const APPLY_RETRY = { initialMs: 10_000, maxMs: 300_000 } as const;
 
 /** How many runs of the pipeline /status lists. */
 export const RECENT_CHECKS = 10;
+
+/** The daemons whose loss takes this replica's routes (bgpd's; zebra's and mgmtd's restart bgpd): a crash ends a drain. */
+const ROUTE_DAEMONS: readonly DaemonName[] = ['bgpd', 'zebra', 'mgmtd'];
 
 export interface Running {
   spec: Spec;
@@ -68,6 +71,12 @@ export interface ApplierOptions {
   /** How the data plane's commands run (`ip`, sysctl reads; a test seam): execa by default. */
   runner?: Runner;
   /**
+   * Asks for a run of the pipeline (the supervisor: through the lifecycle). With it, a change drain's slot wait holds
+   * nothing: the run that meets the wait ends (resyncs, edits and crash recoveries run meanwhile), and the applier asks
+   * for a run when the slot is reached; that run carries out the latest input. Without it the wait is inline.
+   */
+  requestApply?: (reason: string) => void;
+  /**
    * Changes applied in place (the plan's `live` step): `plan` says which commands take FRR from the running spec to
    * the next (null: restart), `run` sends them (vtysh, every daemon, by default). Without it every change restarts.
    */
@@ -89,6 +98,8 @@ interface Execution {
   drained: boolean;
   /** frr.conf was written (the generation moved). */
   written?: boolean;
+  /** The drain's slot is waited inside this run (a live change's fallback), not between runs. */
+  inlineSlot?: boolean;
   /** frr.conf staged before the drain (written in full, renamed by the write step). */
   staged?: StagedFile;
   restarted: DaemonName[];
@@ -126,6 +137,10 @@ export class Applier {
   private retryFrom: Running | undefined;
   /** The EVPN change drain in progress: aborted, with the reason, by close() and cutChangeDrain(). */
   private changeDrain: AbortController | undefined;
+  /** A change drain's slot wait between runs (with requestApply): until when, and the timer that asks for the run. */
+  private slotWait: { until: number; slot: number; timer: NodeJS.Timeout; progress: ApplyProgress } | undefined;
+  /** The slot wait was cut (bgpd or zebra went down: the routes are gone anyway): the next run restarts at once. */
+  private slotCut: string | undefined;
 
   constructor(private readonly opts: ApplierOptions) {}
 
@@ -159,16 +174,37 @@ export class Applier {
   close(): void {
     this.closed = true;
     this.changeDrain?.abort('shutting down');
+    this.endSlotWait('shutting down');
   }
 
   /**
-   * A daemon went down (the supervisor wires DaemonManager's `crash` here): a change drain in progress ends at once,
-   * since this replica's routes are gone or going anyway, and the apply goes on (it restarts what the change needs, or
-   * fails naming the daemon that is down); the crash recovery, queued behind the apply, follows instead of waiting
-   * out the slot.
+   * A daemon went down (the supervisor wires DaemonManager's `crash` here). bgpd, zebra or mgmtd: this replica's routes
+   * are gone or going anyway, so a change drain in progress ends at once and the apply goes on (it restarts what the
+   * change needs, or fails naming the daemon that is down); the crash recovery follows instead of waiting out the
+   * slot. Another daemon (staticd, bfdd; `daemon` given): the routes stay, the drain goes on, and the daemon's
+   * recovery runs meanwhile (the slot wait holds nothing) (issue 26, defect 9).
    */
-  cutChangeDrain(reason: string): void {
+  cutChangeDrain(reason: string, daemon?: DaemonName): void {
+    if (daemon !== undefined && !ROUTE_DAEMONS.includes(daemon)) return;
     this.changeDrain?.abort(reason);
+    if (this.endSlotWait(reason)) {
+      this.slotCut = reason;
+      this.opts.requestApply?.(`change drain cut: ${reason}`);
+    }
+  }
+
+  /** Ends a slot wait between runs (logged as change_drain_cut); true when there was one. */
+  private endSlotWait(reason: string, log = true): boolean {
+    const w = this.slotWait;
+    if (!w) return false;
+    clearTimeout(w.timer);
+    this.slotWait = undefined;
+    if (log)
+      this.opts.logger.info(
+        { event: 'change_drain_cut', reason, phase: 'slot wait', afterMs: Date.now() - Date.parse(w.progress.since) },
+        `EVPN change drain cut short in its slot wait: ${reason}`,
+      );
+    return true;
   }
 
   private async applySafely(reason: string, periodic: boolean): Promise<void> {
@@ -266,6 +302,7 @@ export class Applier {
         );
       }
       this.record({ result: 'invalid', restarted: [], reason, error: errors.join('\n') }, t0, repeat ? 'none' : 'apply');
+      this.endSlotWait('the input became invalid: nothing to apply at the slot');
       return;
     }
     if (problems.length > 0 && problems.join('\n') !== previousProblems)
@@ -288,6 +325,8 @@ export class Applier {
     };
     let plan = planChange(this.running?.spec, load.spec, frr, planOpts);
     let before = this.running;
+    // The change that waited for its slot is gone (reverted, or it no longer restarts bgpd): no wait for it any more.
+    if (!plan.steps.some((st) => st.kind === 'drain')) this.endSlotWait('the change no longer needs a drain');
     if (this.running && plan.unchanged) {
       // An apply of this config failed after its write (a daemon step failed): unless the daemons took it meanwhile (a
       // crash recovery started them with it), its plan is carried out again from the config they had.
@@ -325,9 +364,9 @@ export class Applier {
       phases: { loadRender: Math.round(tLoaded - t0) },
     };
     try {
-      await this.execute(run, plan.steps);
+      if ((await this.execute(run, plan.steps)) === 'waiting') this.checked('slot-pending', reason);
     } finally {
-      this.progress = undefined;
+      this.progress = this.slotWait?.progress;
       await run.staged?.discard().catch(() => undefined); // committed by the write step, unless the apply ended before
     }
   }
@@ -392,14 +431,14 @@ export class Applier {
    * Carries out a plan's steps in order and records the outcome ('closed': a shutdown ended it, nothing recorded).
    * The first failure ends it: recorded as a failed apply naming the step, retried with backoff.
    */
-  private async execute(run: Execution, steps: PlanStep[]): Promise<'done' | 'closed' | 'failed'> {
+  private async execute(run: Execution, steps: PlanStep[]): Promise<'done' | 'closed' | 'failed' | 'waiting'> {
     for (let i = 0; i < steps.length; i++) {
       const step = steps[i] as PlanStep;
       this.enter(run, step, steps);
       const tStep = performance.now();
       const outcome = await this.runStep(run, step, steps.slice(i + 1));
       run.phases[step.kind] = (run.phases[step.kind] ?? 0) + Math.round(performance.now() - tStep);
-      if (outcome === 'closed' || outcome === 'failed') return outcome;
+      if (outcome === 'closed' || outcome === 'failed' || outcome === 'waiting') return outcome;
       if (outcome === 'fell-back') return 'done';
       if (typeof outcome === 'object') {
         // The devices asked for a zebra restart: the rest of the plan is the grown one's.
@@ -432,7 +471,7 @@ export class Applier {
     run: Execution,
     step: PlanStep,
     rest: PlanStep[],
-  ): Promise<'next' | 'closed' | 'failed' | 'fell-back' | { rest: PlanStep[] }> {
+  ): Promise<'next' | 'closed' | 'failed' | 'fell-back' | 'waiting' | { rest: PlanStep[] }> {
     const log = this.opts.logger;
     const { before } = run;
     const fail = async (error: string, failedStep: StepKind = step.kind): Promise<'failed'> => {
@@ -452,6 +491,39 @@ export class Applier {
         // (change-drain.ts). Cut short by a shutdown, or by a daemon going down (see cutChangeDrain); a daemon down
         // already (its crash recovery waits behind this apply) cuts it before it begins.
         if (!before) return 'next';
+        const down = this.opts.daemons.names.filter((d) => !this.opts.daemons.isRunning(d));
+        if (this.slotCut !== undefined) {
+          // bgpd or zebra went down during the slot wait: the routes are gone anyway, restart now.
+          this.slotCut = undefined;
+          return 'next';
+        }
+        // The slot wait, between runs: this run ends here, what runs is kept repaired, and the run asked for at the slot
+        // carries out the input of that moment (issue 26, defect 6).
+        let slotWaited = false;
+        if (this.opts.requestApply && !run.inlineSlot && step.delayMs > 0 && !this.closed && down.length === 0) {
+          if (!this.slotWait) {
+            logSlotWait(log, before.spec, run.next.gateway.changeDrain);
+            const request = this.opts.requestApply;
+            this.slotWait = {
+              until: Date.now() + step.delayMs,
+              slot: step.slot,
+              timer: setTimeout(() => request('change drain: slot reached'), step.delayMs),
+              progress: {
+                step: 'drain',
+                index: 1,
+                of: run.plan.steps.length,
+                detail: `drain: waiting for slot ${step.slot} until ${new Date(Date.now() + step.delayMs).toISOString()}`,
+                since: new Date().toISOString(),
+              },
+            };
+          }
+          if (Date.now() < this.slotWait.until) {
+            await this.reconcileDataplane(before.spec, before.spec);
+            return 'waiting';
+          }
+          this.endSlotWait('', false);
+          slotWaited = true;
+        }
         // frr.conf is written in full (not yet renamed) before anything is withdrawn: a disk that cannot take it fails
         // the apply here, and its retries, without a withdrawal each time (issue 26, defect 7).
         try {
@@ -461,7 +533,6 @@ export class Applier {
         }
         const cut = new AbortController();
         this.changeDrain = cut;
-        const down = this.opts.daemons.names.filter((d) => !this.opts.daemons.isRunning(d));
         if (this.closed) cut.abort('shutting down');
         else if (down.length > 0) cut.abort(`not running: ${down.join(', ')}`);
         try {
@@ -473,6 +544,7 @@ export class Applier {
               vtysh: this.opts.vtysh,
               logger: log,
               signal: cut.signal,
+              slotWaited,
             })
           ).withdrawn;
         } finally {
@@ -561,8 +633,11 @@ export class Applier {
             { event: 'live_apply_fallback', err: (e as Error).message, commands: step.commands.length },
             `the change applied live does not match the rendering; restarting instead: ${(e as Error).message}`,
           );
+          // The config is written and partly taken: the fallback's drain waits its slot inline, holding the apply.
+          run.inlineSlot = true;
           const outcome = await this.execute(run, step.fallback);
-          return outcome === 'done' ? 'fell-back' : outcome;
+          // ('waiting' cannot come back: inlineSlot)
+          return outcome === 'done' || outcome === 'waiting' ? 'fell-back' : outcome;
         }
       }
       default:

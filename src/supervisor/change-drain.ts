@@ -55,6 +55,8 @@ export interface ChangeDrainOptions {
    * are gone or going anyway: draining is pointless, and the crash recovery must not wait behind the slot).
    */
   signal: AbortSignal;
+  /** The slot was waited already (the Applier waits it without holding the lifecycle): withdraw at once. */
+  slotWaited?: boolean;
 }
 
 /**
@@ -89,6 +91,15 @@ export function withdrawCommands(running: Spec, undo = false): string[] {
   ];
 }
 
+/** The `change_drain_wait` log line: this replica's slot and the wait before it withdraws. */
+export function logSlotWait(log: Logger, running: Spec, drain: ChangeDrainSpec): void {
+  const { slot, delayMs } = changeDrainDelay(running.bgp.routerId, drain);
+  log.info(
+    { event: 'change_drain_wait', slot, delayMs, routerId: running.bgp.routerId },
+    `EVPN change drain: slot ${slot} of ${drain.slots}, waiting ${delayMs} ms before withdrawing and restarting`,
+  );
+}
+
 /**
  * drained: withdrawn and settled; failed: the withdrawal failed (the restart goes on); cut: the signal ended it.
  * `withdrawn`: the withdrawal commands went to bgpd (their confirmation may have failed or been cut): if the restart
@@ -121,7 +132,6 @@ function unlessCut<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
  */
 export async function drainBeforeRestart(o: ChangeDrainOptions): Promise<ChangeDrainOutcome> {
   const { running, drain, vtysh, logger: log, signal } = o;
-  const { slot, delayMs } = changeDrainDelay(running.bgp.routerId, drain);
   const t0 = Date.now();
   let phase: 'slot wait' | 'withdrawal' | 'settle' = 'slot wait';
   // Set once the withdrawal commands were sent: even when they time out, bgpd may have taken them.
@@ -129,11 +139,10 @@ export async function drainBeforeRestart(o: ChangeDrainOptions): Promise<ChangeD
   const wait = (ms: number): Promise<void> => sleep(ms, undefined, { signal }).catch(() => Promise.reject(new Cut()));
   try {
     if (signal.aborted) throw new Cut();
-    log.info(
-      { event: 'change_drain_wait', slot, delayMs, routerId: running.bgp.routerId },
-      `EVPN change drain: slot ${slot} of ${drain.slots}, waiting ${delayMs} ms before withdrawing and restarting`,
-    );
-    await wait(delayMs);
+    if (o.slotWaited !== true) {
+      logSlotWait(log, running, drain);
+      await wait(changeDrainDelay(running.bgp.routerId, drain).delayMs);
+    }
     phase = 'withdrawal';
     const tWithdraw = Date.now();
     const cmds = withdrawCommands(running);

@@ -11,7 +11,8 @@ export type ApplyResult = 'applied' | 'unchanged' | 'invalid' | 'failed';
 /** Every run of the pipeline, real apply or not (a resync that found nothing to do, a retry still backing off). */
 export interface ApplyCheck {
   at: string;
-  result: ApplyResult | 'retry-pending';
+  /** retry-pending: a failed input whose backoff has not passed; slot-pending: a change waiting for its drain slot. */
+  result: ApplyResult | 'retry-pending' | 'slot-pending';
   reason: string;
 }
 

@@ -110,6 +110,7 @@ export class Supervisor implements SupervisorView {
       daemons: this.daemons,
       logger: opts.logger,
       ...(LIVE_CHANGES && { live: LIVE_CHANGES }),
+      requestApply: (reason) => this.requestApply(reason, false),
       onRecord: (rec, count) => {
         if (count === 'none') return;
         if (count === 'retry') this.observer.metrics.applyRetries.inc();
@@ -145,7 +146,7 @@ export class Supervisor implements SupervisorView {
     this.daemons.on('crash', (exit) => {
       // This replica's routes are gone or going: an EVPN change drain waiting for its slot ends, and the apply (then
       // this crash's recovery, queued behind it) goes on at once.
-      this.applier.cutChangeDrain(`${exit.name} exited (${describeExit(exit)})`);
+      this.applier.cutChangeDrain(`${exit.name} exited (${describeExit(exit)})`, exit.name);
       this.observer.invalidateMetrics();
     });
   }

@@ -154,6 +154,8 @@ async function drainHarness(o: {
     logger,
     runner: () => Promise.resolve({ exitCode: 1, stdout: '', stderr: 'a unit test runs no command' }),
     verifyTimeoutMs: 200,
+    // as the supervisor wires it: an apply the applier asks for (its slot reached) goes through the lifecycle
+    requestApply: (reason: string) => void lc.apply(reason).catch(() => undefined),
   });
   const step = (name: string) => () => Promise.resolve(void log.push(name));
   const lc = new Lifecycle({
@@ -177,6 +179,7 @@ async function drainHarness(o: {
     lc,
     applier,
     log,
+    write,
     events,
     vty,
     running,
@@ -280,8 +283,8 @@ describe('change drain inside an apply (fakes, through the Lifecycle)', () => {
       assert.ok(!h.log.includes('withdraw'), 'nothing withdrawn: the routes are going anyway');
       assert.deepEqual(
         h.log.filter((l) => l !== 'withdraw'),
-        ['restartFor:bgpd', 'apply ended', 'recovery attempt'],
-        'the apply restarted bgpd, then the recovery found it running',
+        ['apply ended', 'restartFor:bgpd', 'recovery attempt'],
+        'the run that met the slot ended at once; the cut asked for a run, which restarted bgpd; then the recovery found it running',
       );
       assert.equal(h.applier.last?.result, 'applied');
     } finally {
@@ -336,6 +339,49 @@ describe('change drain inside an apply (fakes, through the Lifecycle)', () => {
       await h.lc.apply('change bgp-conf.yaml');
       assert.equal(h.applier.last?.result, 'failed');
       assert.deepEqual(h.log, ['withdraw', 'restartFor:bgpd', 'advertise again']);
+    } finally {
+      await h.cleanup();
+    }
+  });
+
+  it('the slot wait holds nothing: a resync runs at once, an edit during the wait is applied at the slot with one drain (issue 26, defect 6)', async () => {
+    const h = await drainHarness({ changeDrain: '{slot: 2s, slots: 4, settle: 0s}', drops: true }); // slot 3: 6 s
+    try {
+      const t0 = Date.now();
+      void h.lc.apply('change bgp-conf.yaml').catch(() => undefined);
+      await until('the slot wait', () => h.find('change_drain_wait').length > 0);
+      assert.equal(await within(h.lc.apply('periodic resync', { periodic: true }), 1500), 'done', 'the resync waited for the slot');
+      h.write('15s'); // another edit during the wait
+      assert.equal(await within(h.lc.apply('change bgp-conf.yaml'), 1500), 'done', 'the edit waited for the slot');
+      await until('the apply', () => h.applier.last?.result === 'applied', 15_000);
+      assert.ok(Date.now() - t0 >= 5500, `restarted at its slot (${Date.now() - t0} ms), not before`);
+      assert.equal(h.applier.running?.spec.bgp.holdTime, 15, 'the latest input');
+      assert.deepEqual(h.log, ['withdraw', 'restartFor:bgpd'], 'one drain, one restart');
+      assert.equal(h.find('change_drain_wait').length, 1, 'one slot wait');
+    } finally {
+      await h.cleanup();
+    }
+  });
+
+  it('staticd or bfdd exits during the slot wait: the drain goes on, bgpd is not restarted outside its slot, the recovery runs at once (issue 26, defect 9)', async () => {
+    const h = await drainHarness({ changeDrain: '{slot: 1s, slots: 4, settle: 0s}', drops: true }); // slot 3: 3 s
+    try {
+      const t0 = Date.now();
+      void h.lc.apply('change bgp-conf.yaml').catch(() => undefined);
+      await until('the slot wait', () => h.find('change_drain_wait').length > 0);
+      h.running.delete('staticd');
+      h.applier.cutChangeDrain('staticd exited (signal SIGKILL)', 'staticd');
+      const recovered = h.lc.recover('staticd', () => {
+        h.log.push('recovery attempt');
+        h.running.add('staticd');
+        return Promise.resolve(['staticd'] as DaemonName[]);
+      });
+      assert.equal(await within(recovered, 1500), 'done', 'the recovery waited for the slot');
+      assert.deepEqual(h.find('change_drain_cut'), [], 'the drain was not cut');
+      assert.deepEqual(h.log, ['recovery attempt'], 'nothing restarted outside the slot');
+      await until('the apply', () => h.applier.last?.result === 'applied', 10_000);
+      assert.ok(Date.now() - t0 >= 2500, 'at its slot');
+      assert.deepEqual(h.log, ['recovery attempt', 'withdraw', 'restartFor:bgpd']);
     } finally {
       await h.cleanup();
     }
