@@ -351,6 +351,9 @@ describe('change drain inside an apply (fakes, through the Lifecycle)', () => {
       void h.lc.apply('change bgp-conf.yaml').catch(() => undefined);
       await until('the slot wait', () => h.find('change_drain_wait').length > 0);
       assert.equal(await within(h.lc.apply('periodic resync', { periodic: true }), 1500), 'done', 'the resync waited for the slot');
+      assert.equal(h.applier.lastCheck?.result, 'slot-pending');
+      assert.equal(h.applier.progress?.step, 'drain', '/status shows the drain waiting');
+      assert.match(h.applier.progress?.detail ?? '', /^drain: waiting for slot 3 until /);
       h.write('15s'); // another edit during the wait
       assert.equal(await within(h.lc.apply('change bgp-conf.yaml'), 1500), 'done', 'the edit waited for the slot');
       await until('the apply', () => h.applier.last?.result === 'applied', 15_000);
