@@ -27,8 +27,8 @@ export const PLAN_FLAGS = {
 } satisfies Record<string, FlagSpec>;
 
 /**
- * What the restarts cost, from bench:traffic (README "bench:traffic": 2026-11-30, FRR 8.4.4, netns VRF backend, one
- * gateway, 1000 probes/s each way, medians of 5) and the replicas e2e test (README "Replicas"). Gaps in ms, the longer
+ * What the restarts cost, from bench:traffic (docs/benchmarks.md "bench:traffic": 2026-11-30, FRR 8.4.4, netns VRF backend, one
+ * gateway, 1000 probes/s each way, medians of 5) and the replicas e2e test (docs/design.md "Replicas"). Gaps in ms, the longer
  * direction's.
  */
 export const MEASURED = {
@@ -101,7 +101,7 @@ export function formatPlan(plan: ChangePlan, running: Spec, next: Spec, frr: Frr
   );
   out.push('traffic:');
   for (const l of trafficCost(plan, running, next)) out.push(`  ${l}`);
-  out.push(`  (${MEASURED.source}; README "bench:traffic" and "Replicas")`);
+  out.push(`  (${MEASURED.source}; docs/benchmarks.md "bench:traffic", docs/design.md "Replicas")`);
   return `${out.join('\n')}\n`;
 }
 
@@ -117,7 +117,7 @@ export async function planCommand(argv: string[], io: Io): Promise<number> {
     io.stdout(
       helpText(
         'frr-supervisor plan --from RUNNING_DIR --config-dir NEW_DIR [--frr-version V] [--json]',
-        'Prints what changing the config from RUNNING_DIR to NEW_DIR would do, before it is made: the steps, what restarts (and with which signal), what is applied live, and the traffic it costs according to the measurements in the README. Nothing is changed. Exit 0: printed; 1: an input is invalid (the supervisor would reject NEW_DIR and keep what runs); 2: usage error.',
+        'Prints what changing the config from RUNNING_DIR to NEW_DIR would do, before it is made: the steps, what restarts (and with which signal), what is applied live, and the traffic it costs according to the measurements in docs/benchmarks.md. Nothing is changed. Exit 0: printed; 1: an input is invalid (the supervisor would reject NEW_DIR and keep what runs); 2: usage error.',
         PLAN_FLAGS,
       ),
     );
