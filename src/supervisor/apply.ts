@@ -421,6 +421,8 @@ export class Applier {
     const index = steps.indexOf(step) + 1;
     const detail = describeStep(step);
     this.progress = { step: step.kind, index, of: steps.length, detail, since: new Date().toISOString() };
+    // A resync during a slot wait meets the drain step again: logged once, when the wait began.
+    if (step.kind === 'drain' && this.slotWait && Date.now() < this.slotWait.until) return;
     this.opts.logger.info(
       { event: 'apply_step', step: step.kind, index, of: steps.length, generation: this.generation + (run.written ? 0 : 1) },
       `apply step ${index}/${steps.length}: ${detail}`,

@@ -361,6 +361,7 @@ describe('change drain inside an apply (fakes, through the Lifecycle)', () => {
       assert.equal(h.applier.running?.spec.bgp.holdTime, 15, 'the latest input');
       assert.deepEqual(h.log, ['withdraw', 'restartFor:bgpd'], 'one drain, one restart');
       assert.equal(h.find('change_drain_wait').length, 1, 'one slot wait');
+      assert.equal(h.find('apply_step').filter((e) => e.step === 'drain').length, 2, 'the drain step logged when it began and at its slot');
     } finally {
       await h.cleanup();
     }
