@@ -330,14 +330,17 @@ export function planChange(running: Spec | undefined, next: Spec, frr: PlanFrr, 
 export function withDevicesRestart(plan: ChangePlan, running: Spec, frr: PlanFrr): ChangePlan {
   const base = frr.daemons.filter((d) => d !== 'bfdd');
   const during = withBfd(base, frr.daemons.includes('bfdd') || running.gateway.bfd !== undefined);
-  const set = restartSetFor('zebra', during);
+  // zebra's restart set, with what the plan restarted already (staticd for an anchor change)
+  const had = plan.steps.flatMap((st) => (st.kind === 'restart' ? st.daemons : []));
+  const zebra = restartSetFor('zebra', during);
+  const set = during.filter((d) => zebra.includes(d) || had.includes(d));
   const signal = restartSignal(running);
   const restart: RestartStep = {
     kind: 'restart',
     daemons: set,
     signal,
     waits: signal === 'SIGKILL' ? ['peers-refreshed'] : [],
-    because: ['devices: a device zebra knew was recreated'],
+    because: [...plan.steps.flatMap((st) => (st.kind === 'restart' ? st.because : [])), 'devices: a device zebra knew was recreated'],
   };
   const steps: PlanStep[] = [];
   let placed = false;

@@ -191,6 +191,9 @@ test("a device zebra knew was recreated: the plan grows to zebra's restart (the 
   const grown = withDevicesRestart(p, evpn, FRR8);
   assert.deepEqual(kinds(grown), ['devices', 'write', 'restart', 'push', 'verify']);
   assert.deepEqual(grown.restarts, ['zebra', 'bgpd']);
+  // what the plan restarted already stays in the set (staticd for an anchor change)
+  const anchors = planChange(drain(evpnAdv), drain(evpnAdv, '10.17.255.0/24'), FRR8);
+  assert.deepEqual(withDevicesRestart(anchors, drain(evpnAdv), FRR8).restarts, ['zebra', 'staticd', 'bgpd']);
   const unchanged = withDevicesRestart(planChange(evpn, evpn, FRR8), evpn, FRR8);
   assert.deepEqual(kinds(unchanged), ['devices', 'restart', 'push']);
 });
