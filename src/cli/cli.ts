@@ -18,6 +18,7 @@ const COMMANDS = {
   'kube-ovn-render': "print a Kube-OVN gateway's ConfigMap (+ Secret) for the supervisor, from kubectl output",
   'kube-ovn-sync': "keep every Kube-OVN gateway's ConfigMap (+ Secret) in step with its CRDs (in-cluster controller)",
   webhook: "serve the admission webhook that puts the supervisor into Kube-OVN's gateway Pods",
+  plan: 'print what a config change would do (steps, restarts, live, traffic cost) before it is made',
 } as const;
 
 export const MAIN_HELP = `Usage: frr-supervisor <command> [options]
@@ -46,6 +47,10 @@ export async function main(argv: string[], io: Io): Promise<number> {
       case 'init': {
         const { initCommand } = await import('./init-cmd.ts');
         return await initCommand(rest, io);
+      }
+      case 'plan': {
+        const { planCommand } = await import('./plan-cmd.ts');
+        return await planCommand(rest, io);
       }
       case 'status': {
         const { statusCommand } = await import('./status-cmd.ts');

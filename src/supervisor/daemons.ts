@@ -204,8 +204,9 @@ export class DaemonManager extends EventEmitter<Events> {
    * routes out of the kernel; from FRR 9 on mgmtd and everything after it: restartSetFor). Returns what was
    * restarted.
    */
-  async restartFor(scope: 'bgpd' | 'zebra', stopSignal: NodeJS.Signals = 'SIGTERM'): Promise<DaemonName[]> {
-    const order = restartSetFor(scope, this.order);
+  async restartFor(scope: 'bgpd' | 'zebra' | readonly DaemonName[], stopSignal: NodeJS.Signals = 'SIGTERM'): Promise<DaemonName[]> {
+    // An explicit set comes from the change planner (src/supervisor/plan.ts), in start order.
+    const order = typeof scope === 'string' ? restartSetFor(scope, this.order) : this.order.filter((d) => scope.includes(d));
     for (const name of [...order].reverse()) await this.stopOne(name, stopSignal);
     for (const name of order) {
       this.slot(name).restarts++;

@@ -19,7 +19,9 @@ import { pushDaemonConfig } from './push.ts';
 import type { Logger } from '../log.ts';
 import { ConfigWatcher } from '../watch/config-watcher.ts';
 import { DaemonManager } from './daemons.ts';
-import { Applier, restartSignal } from './apply.ts';
+import { Applier } from './apply.ts';
+import { ZEBRA_GR_SECONDS, daemonArgs, restartSignal } from './plan.ts';
+import { LIVE_CHANGES } from './live-changes.ts';
 import { writeFileAtomic } from './atomic-write.ts';
 import { Observer } from '../observe/observer.ts';
 import { prepareZebraMountNs, releaseZebraMountNs } from '../frr/zebra-mountns.ts';
@@ -50,8 +52,7 @@ export interface SupervisorOptions {
   frr?: FrrFlavour;
 }
 
-/** zebra keeps the kernel routes of its previous run this long (`-K`), when graceful restart is on. */
-export const ZEBRA_GR_SECONDS = 120;
+export { ZEBRA_GR_SECONDS };
 
 export class Supervisor implements SupervisorView {
   readonly paths: FrrPaths;
@@ -94,7 +95,7 @@ export class Supervisor implements SupervisorView {
     this.daemons = new DaemonManager({
       paths: this.paths,
       logger: opts.logger,
-      extraArgs: (name) => this.daemonArgs(name),
+      extraArgs: (name) => daemonArgs(this.applier.running?.spec, name),
       prepare: (name) => this.prepare(name),
       restartSignal: () => (this.applier.running ? restartSignal(this.applier.running.spec) : 'SIGTERM'),
       beforeGracefulStop: () => waitPeersRefreshed({ vtysh: this.vtysh, logger: opts.logger }),
@@ -112,6 +113,8 @@ export class Supervisor implements SupervisorView {
       daemons: this.daemons,
       logger: opts.logger,
       renderOptions: () => this.renderOptions(),
+      ...(LIVE_CHANGES && { live: LIVE_CHANGES }),
+      requestApply: (reason) => this.requestApply(reason, false),
       onRecord: (rec, count) => {
         if (count === 'none') return;
         if (count === 'retry') this.observer.metrics.applyRetries.inc();
@@ -147,7 +150,7 @@ export class Supervisor implements SupervisorView {
     this.daemons.on('crash', (exit) => {
       // This replica's routes are gone or going: an EVPN change drain waiting for its slot ends, and the apply (then
       // this crash's recovery, queued behind it) goes on at once.
-      this.applier.cutChangeDrain(`${exit.name} exited (${describeExit(exit)})`);
+      this.applier.cutChangeDrain(`${exit.name} exited (${describeExit(exit)})`, exit.name);
       this.observer.invalidateMetrics();
     });
   }
@@ -171,6 +174,9 @@ export class Supervisor implements SupervisorView {
   }
   lastApply(): ReturnType<SupervisorView['lastApply']> {
     return this.applier.last;
+  }
+  applyProgress(): ReturnType<NonNullable<SupervisorView['applyProgress']>> {
+    return this.applier.progress;
   }
   recentChecks(): ReturnType<SupervisorView['recentChecks']> {
     return [...this.applier.recentChecks];
@@ -200,12 +206,6 @@ export class Supervisor implements SupervisorView {
   private netnsVrf(): string | undefined {
     const spec = this.applier.running?.spec;
     return spec?.evpn && spec.gateway.vrfBackend === 'netns' ? spec.gateway.vrf.name : undefined;
-  }
-
-  private daemonArgs(name: DaemonName): string[] {
-    const spec = this.applier.running?.spec;
-    if (name !== 'zebra') return [];
-    return [...((spec?.gateway.gracefulRestart ?? true) ? ['-K', String(ZEBRA_GR_SECONDS)] : []), ...(this.netnsVrf() ? ['-n'] : [])];
   }
 
   /** zebra with the netns VRF backend runs in a mount namespace whose /run/netns holds only the VRF. */

@@ -11,7 +11,7 @@ import { loadConfig } from '../../src/config/load.ts';
 import { formatProblem } from '../../src/config/problems.ts';
 import type { Spec } from '../../src/config/types.ts';
 import { renderFrrConf } from '../../src/render/frr-conf.ts';
-import { restartScope, restartSignal } from '../../src/supervisor/apply.ts';
+import { planChange, restartSignal } from '../../src/supervisor/plan.ts';
 
 const BGP = (gr?: string): string =>
   `apiVersion: kubeovn.io/v1\nkind: BgpConf\nmetadata:\n  name: bgp-conf-6502\nspec:\n  localASN: 65002\n  peerASN: 65001\n  neighbours: [10.0.1.1]\n${gr === undefined ? '' : `  gracefulRestart: ${gr}\n`}`;
@@ -75,8 +75,10 @@ test("a BgpConf gracefulRestart change restarts (zebra's -K follows it, then bgp
   const on = (await load(BGP('true'))).spec!;
   const off = (await load(BGP('false'))).spec!;
   const absent = (await load(BGP())).spec!;
-  assert.equal(restartScope(on, off), 'zebra');
-  assert.equal(restartScope(off, on), 'zebra');
+  // zebra's -K (graceful restart) follows it: zebra then bgpd restart (the planner, FRR 8's daemons)
+  const frr8 = { daemons: ['zebra', 'staticd', 'bgpd'] as const };
+  assert.deepEqual(planChange(on, off, frr8).restarts, ['zebra', 'bgpd']);
+  assert.deepEqual(planChange(off, on, frr8).restarts, ['zebra', 'bgpd']);
   assert.equal(renderFrrConf(absent), renderFrrConf(on), 'absent and true: the same effective value, the same config');
   assert.equal(restartSignal(on), 'SIGKILL');
   assert.equal(restartSignal(off), 'SIGTERM');
