@@ -108,7 +108,7 @@ test('plan: an advertise-list change is printed as live once a live planner take
 });
 
 test('plan: usage and bad input', async () => {
-  assert.match(MAIN_HELP, /^ {2}plan {5}print what a config change would do/m);
+  assert.match(MAIN_HELP, /^ {2}plan +print what a config change would do/m);
   const help = await cli(['plan', '--help']);
   assert.equal(help.code, 0);
   assert.match(help.out, /--from VALUE/);
