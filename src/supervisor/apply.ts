@@ -25,6 +25,11 @@ import type { ForwardingCheck } from '../dataplane/forwarding.ts';
 import { writeFileAtomic } from './atomic-write.ts';
 import { drainBeforeRestart, drainsBeforeRestart, withdrawCommands } from './change-drain.ts';
 import type { Runner } from '../dataplane/exec.ts';
+import type { FrrFlavour } from '../frr/version.ts';
+import { liveCommands } from '../render/live-commands.ts';
+import type { LiveCommandsFn } from '../render/live-commands.ts';
+import { applyLive, liveFallback } from './live-apply.ts';
+import type { LiveFallbackStage } from './live-apply.ts';
 
 export type ApplyResult = 'applied' | 'unchanged' | 'invalid' | 'failed';
 
@@ -50,6 +55,8 @@ export interface ApplyRecord {
   at: string;
   durationMs: number;
   restarted: DaemonName[];
+  /** Applied in place with vtysh (a live change, src/render/live-commands.ts): nothing restarted. */
+  live?: boolean;
   reason: string;
   error?: string;
   /** Milliseconds spent in each phase (load, write, restart, verify), for the log line and /status. */
@@ -105,6 +112,12 @@ export interface ApplierOptions {
   render?: (spec: Spec) => string;
   /** How the data plane's commands run (`ip`, sysctl reads; a test seam): execa by default. */
   runner?: Runner;
+  /** The FRR being driven (known once the supervisor detected it): live changes need it. */
+  frr?: () => FrrFlavour | undefined;
+  /** The live-change step's commands (default liveCommands; false: every change restarts). */
+  liveCommands?: LiveCommandsFn | false;
+  /** A live change fell back to the restart path (counted in frr_supervisor_live_apply_fallbacks_total). */
+  onLiveFallback?: (stage: LiveFallbackStage) => void;
 }
 
 /**
@@ -371,6 +384,9 @@ export class Applier {
         `retrying the apply that failed (attempt ${retry}): ${failing?.error ?? ''}`,
       );
 
+    // A change FRR takes in place: vtysh, no drain, no restart (live-apply.ts); anything else, or a fallback, goes on.
+    if (await this.applyLiveChange(load.spec, { conf, hash, shown }, reason, t0, retry, tLoaded)) return;
+
     // EVPN with several replicas: wait this replica's slot and withdraw its routes before the restart (change-drain.ts).
     // Cut short by a shutdown, or by a daemon going down (see cutChangeDrain); a daemon down already (its crash
     // recovery waits behind this apply) cuts it before it begins.
@@ -460,6 +476,71 @@ export class Applier {
     );
   }
 
+  /**
+   * A live change (src/render/live-commands.ts, run and verified by live-apply.ts): true when done here (applied, or
+   * failed writing frr.conf); false when the change is not live, or fell back (logged and counted): the restart path
+   * takes it then. Not tried while a daemon is down or the running config is unverified, nor when the data plane
+   * change needs zebra to restart.
+   */
+  private async applyLiveChange(
+    spec: Spec,
+    next: { conf: string; hash: string; shown: string },
+    reason: string,
+    t0: number,
+    retry: number | undefined,
+    tLoaded: number,
+  ): Promise<boolean> {
+    const running = this.running;
+    const frr = this.opts.frr?.();
+    const fn = this.opts.liveCommands ?? liveCommands;
+    if (!running || !frr || fn === false) return false;
+    const commands = fn(running.spec, spec, frr);
+    if (!commands) return false;
+    const fb = { logger: this.opts.logger, ...(this.opts.onLiveFallback && { onFallback: this.opts.onLiveFallback }) };
+    const down = this.opts.daemons.names.filter((d) => !this.opts.daemons.isRunning(d));
+    if (down.length > 0) return (liveFallback(fb, 'precondition', `not running: ${down.join(', ')}`), false);
+    if (this.verifiedHash !== running.hash)
+      return (liveFallback(fb, 'precondition', `generation ${running.generation} was never verified running`), false);
+    // The devices and routes first (an advertised prefix's route in the VRF): as before a restart.
+    if ((await this.reconcileDataplane(spec, running.spec)).restartZebra)
+      return (liveFallback(fb, 'precondition', 'the data plane change restarts zebra'), false);
+    try {
+      await writeFileAtomic(this.opts.paths.frrConf, next.conf, 0o600);
+    } catch (e) {
+      const error = `writing ${this.opts.paths.frrConf} failed: ${(e as Error).message}; generation ${running.generation} keeps running`;
+      this.failed(next.hash, next.shown, reason, [], error, t0, retry);
+      return true;
+    }
+    const tWritten = performance.now();
+    const outcome = await applyLive({
+      commands,
+      conf: next.conf,
+      vtysh: this.opts.vtysh,
+      verify: (c, ms) => this.verify(c, ms),
+      ...fb,
+    });
+    if (!outcome.applied) return false;
+    this.generation++;
+    this.running = { spec, ...next, generation: this.generation, appliedAt: new Date().toISOString() };
+    const phases = {
+      loadRender: Math.round(tLoaded - t0),
+      write: Math.round(tWritten - tLoaded),
+      live: outcome.commandsMs,
+      verify: outcome.verifyMs,
+    };
+    const rec = {
+      result: 'applied' as const,
+      hash: next.shown,
+      restarted: [],
+      live: true,
+      reason,
+      phases,
+      ...(retry !== undefined && { retry }),
+    };
+    this.succeeded(this.record(rec, t0, 'apply'), next.hash);
+    return true;
+  }
+
   /** Advertises again what a change drain withdrew from the running bgpd (the restart it prepared did not happen). */
   private async undrain(running: Spec): Promise<void> {
     try {
@@ -515,8 +596,9 @@ export class Applier {
         restarted: rec.restarted,
         reason: rec.reason,
         ...(rec.retry !== undefined && { retry: rec.retry }),
+        ...(rec.live === true && { live: true }),
       },
-      `config generation ${rec.generation} applied in ${rec.durationMs} ms (restarted ${rec.restarted.join(', ') || 'nothing'})`,
+      `config generation ${rec.generation} applied ${rec.live === true ? 'live ' : ''}in ${rec.durationMs} ms (restarted ${rec.restarted.join(', ') || 'nothing'})`,
     );
   }
 
@@ -575,8 +657,8 @@ export class Applier {
   }
 
   /** The running config (as FRR prints it) must equal what was rendered, line for line. */
-  private async verify(conf: string): Promise<void> {
-    const deadline = Date.now() + (this.opts.verifyTimeoutMs ?? 3000);
+  private async verify(conf: string, timeoutMs = this.opts.verifyTimeoutMs ?? 3000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
     let diff: string;
     for (;;) {
       diff = runningConfigDiff(conf, await this.opts.vtysh.run(['show running-config']));

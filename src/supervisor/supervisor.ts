@@ -62,6 +62,8 @@ export class Supervisor implements SupervisorView {
   readonly lifecycle: Lifecycle;
   private watcher: ConfigWatcher | undefined;
   private resyncTimer: NodeJS.Timeout | undefined;
+  /** The FRR detected at start (live changes need it). */
+  private frr: FrrFlavour | undefined;
   readonly startedAt = new Date();
   /** Last time the event loop ran the heartbeat (see /livez). */
   lastBeat = new Date();
@@ -108,6 +110,11 @@ export class Supervisor implements SupervisorView {
       vtysh: this.vtysh,
       daemons: this.daemons,
       logger: opts.logger,
+      frr: () => this.frr,
+      onLiveFallback: (stage) => {
+        this.observer.metrics.liveFallbacks.inc({ stage });
+        this.observer.invalidateMetrics();
+      },
       onRecord: (rec, count) => {
         if (count === 'none') return;
         if (count === 'retry') this.observer.metrics.applyRetries.inc();
@@ -214,6 +221,7 @@ export class Supervisor implements SupervisorView {
     const log = this.opts.logger;
     await checkFrrCapabilities();
     const frr = this.opts.frr ?? (await detectFrr(this.paths.binDir));
+    this.frr = frr;
     this.daemons.setFrr(frr);
     log.info(
       { event: 'frr_detected', version: frr.version.text, daemons: frr.daemons, configFile: [...frr.configFile] },
