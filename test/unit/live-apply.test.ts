@@ -33,7 +33,10 @@ async function harness(o: { evpn?: boolean; mode: Mode }) {
     run: (cmds: string[]): Promise<string> => {
       if (cmds[0] === 'show running-config') return Promise.resolve(runningText);
       if (cmds[0] === 'show bgp l2vpn evpn summary json') return Promise.resolve('{}');
-      if (cmds.includes('no advertise ipv4 unicast')) return Promise.resolve(void log.push('drain') ?? '');
+      if (cmds.includes('no advertise ipv4 unicast')) {
+        log.push('drain');
+        return Promise.resolve('');
+      }
       if (cmds[0] === 'configure terminal') {
         log.push(`live:${cmds.length}`);
         if (o.mode === 'refuse') return Promise.reject(new VtyshError('vtysh failed (exit 1): % Unknown command: network x', 1, '', ''));
