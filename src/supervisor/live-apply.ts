@@ -4,10 +4,17 @@
  * difference is a fallback: logged as `live_apply_fallback` with the stage and the reason, counted
  * (frr_supervisor_live_apply_fallbacks_total), and the caller takes the restart path, which replaces whatever the
  * commands left half done (the restarted bgpd gets the whole rendering).
+ *
+ * One thing a restart did that the commands do not: a session FRR holds down because the peer sent more than the
+ * limit (`Idle (PfxCt)`) comes back only by a reset, and a new `maximum-prefix` does not reset it (seen on 8.4.4: still
+ * down 40 s after the limit was raised live). So after commands that change a limit, every neighbour held down that way
+ * is cleared (`clear bgp X`), as the restart would have brought it up again (and a peer still over the limit is torn
+ * down again, as after the restart).
  */
 import type { Vtysh } from '../frr/vtysh.ts';
 import { redactSecrets } from '../frr/running-config.ts';
 import type { Logger } from '../log.ts';
+import { parseBgpNeighbors } from '../state/bgp.ts';
 
 /** Why a live change fell back: vtysh refused a command (or failed), the running config differs, or it was not tried. */
 export type LiveFallbackStage = 'vtysh' | 'verify' | 'precondition';
@@ -41,11 +48,24 @@ export function liveFallback(
   return { applied: false, stage, reason: why };
 }
 
+/** Resets the neighbours held down for sending more prefixes than the limit (`Idle (PfxCt)`). */
+async function clearPrefixLimited(o: Pick<LiveApplyOptions, 'vtysh' | 'logger'>): Promise<void> {
+  const held = parseBgpNeighbors(await o.vtysh.run(['show bgp neighbors json'], { daemon: 'bgpd' })).filter((n) => n.prefixLimitExceeded);
+  for (const n of held) {
+    await o.vtysh.run([`clear bgp ${n.peer}`], { daemon: 'bgpd' });
+    o.logger.info(
+      { event: 'live_prefix_limit_cleared', peer: n.peer },
+      `maximum-prefix changed: ${n.peer}, held down for exceeding the old limit, reset (as a restart would)`,
+    );
+  }
+}
+
 /** Runs the live commands and verifies; never throws. */
 export async function applyLive(o: LiveApplyOptions): Promise<LiveOutcome> {
   const t0 = performance.now();
   try {
     await o.vtysh.run(o.commands, { daemon: 'bgpd' });
+    if (o.commands.some((c) => /\bmaximum-prefix\b/.test(c))) await clearPrefixLimited(o);
   } catch (e) {
     return liveFallback(o, 'vtysh', (e as Error).message);
   }

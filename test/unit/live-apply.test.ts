@@ -33,6 +33,20 @@ async function harness(o: { evpn?: boolean; mode: Mode }) {
     run: (cmds: string[]): Promise<string> => {
       if (cmds[0] === 'show running-config') return Promise.resolve(runningText);
       if (cmds[0] === 'show bgp l2vpn evpn summary json') return Promise.resolve('{}');
+      if (cmds[0] === 'show bgp neighbors json') {
+        log.push('neighbours?');
+        const n = (exceeded: boolean) => ({
+          remoteAs: 65001,
+          localAs: 65002,
+          bgpState: exceeded ? 'Idle' : 'Established',
+          prefixesConfigExceedMax: exceeded,
+        });
+        return Promise.resolve(JSON.stringify({ '10.0.1.1': n(true), '10.0.1.2': n(false) }));
+      }
+      if (cmds[0]?.startsWith('clear bgp ')) {
+        log.push(cmds[0]);
+        return Promise.resolve('');
+      }
       if (cmds.includes('no advertise ipv4 unicast')) {
         log.push('drain');
         return Promise.resolve('');
@@ -73,11 +87,12 @@ async function harness(o: { evpn?: boolean; mode: Mode }) {
     frr: () => flavourFor(parseFrrVersion('zebra version 8.4.4')),
     onLiveFallback: (stage) => fallbacks.push(stage),
   });
-  const write = (o2: { hold?: string; advertise?: string }): void => {
+  const write = (o2: { hold?: string; advertise?: string; maximumPrefix?: number }): void => {
     writeFileSync(join(dir, 'bgp-conf.yaml'), docsBgpConf({ hold: o2.hold ?? '9s', keepalive: '3s', connect: '1s' }));
     if (o.evpn) writeFileSync(join(dir, 'evpn-conf.yaml'), docsEvpnConf(1016));
     const drain = o.evpn ? 'changeDrain: {slots: 1}\n' : '';
-    writeFileSync(join(dir, 'gateway.yaml'), `advertise: [${o2.advertise ?? '10.17.0.0/16'}]\n${drain}`);
+    const limit = o2.maximumPrefix === undefined ? '' : `maximumPrefix: ${o2.maximumPrefix}\n`;
+    writeFileSync(join(dir, 'gateway.yaml'), `advertise: [${o2.advertise ?? '10.17.0.0/16'}]\n${drain}${limit}`);
   };
   write({});
   await applier.request('start');
@@ -154,4 +169,18 @@ test('EVPN with changeDrain: a fallback restart still drains first', async () =>
   await h.applier.request('edit');
   assert.equal(h.applier.last?.result, 'applied', h.applier.last?.error);
   assert.deepEqual(h.log, ['live:7', 'drain', 'restartFor:bgpd']);
+});
+
+test('maximum-prefix changed live: a neighbour held down for exceeding the limit is cleared (as a restart would)', async () => {
+  using h = await harness({ mode: 'ok' });
+  h.write({ maximumPrefix: 100 });
+  await h.applier.request('edit');
+  assert.equal(h.applier.last?.live, true, h.applier.last?.error);
+  assert.deepEqual(h.log, ['live:6', 'neighbours?', 'clear bgp 10.0.1.1']);
+  assert.equal(h.find('live_prefix_limit_cleared')[0]?.peer, '10.0.1.1');
+  // an advertise change asks nothing
+  h.log.length = 0;
+  h.write({ maximumPrefix: 100, advertise: '10.18.0.0/16' });
+  await h.applier.request('edit');
+  assert.deepEqual(h.log, ['live:7']);
 });
