@@ -15,7 +15,7 @@
  *
  * Each lab's router is started first and the restart events wait until it is older than its graceful-restart time (120 s):
  * FRR 8.4 sets the Restart bit in its OPENs during that time, which makes a restarting gateway's bgpd release its
- * preserved routes at once (README, graceful restart). Prints a line per figure, then one JSON object.
+ * preserved routes at once (docs/design.md, graceful restart). Prints a line per figure, then one JSON object.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';

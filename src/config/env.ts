@@ -6,7 +6,7 @@ import { Reporter } from './problems.ts';
 import type { Problem } from './problems.ts';
 import type { FieldReporter } from './validate.ts';
 
-/** variable -> [resource, field]; README's "Kube-OVN environment" table is this list. */
+/** variable -> [resource, field]; docs/configuration.md's "Kube-OVN environment" table is this list. */
 export const ENV_MAPPING = {
   LOCAL_ASN: ['bgp', 'localASN'],
   PEER_ASN: ['bgp', 'peerASN'],

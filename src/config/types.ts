@@ -9,7 +9,7 @@ export interface BgpSpec {
   /** Canonical addresses, sorted the way FRR sorts peers (IPv4 before IPv6, numerically). */
   neighbours: string[];
   password?: string;
-  /** Seconds; both set or both unset (the missing one is derived, see README). */
+  /** Seconds; both set or both unset (the missing one is derived, see docs/configuration.md). */
   holdTime?: number;
   keepaliveTime?: number;
   connectTime?: number;

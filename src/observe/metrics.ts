@@ -326,10 +326,14 @@ export class Metrics {
     if (last) this.lastSuccess.set(last.getTime() / 1000);
     // Reset first: a daemon that left the set (bfdd when BFD is turned off) leaves no stale series.
     this.daemonUp.reset();
-    for (const d of view.daemonStatus()) this.daemonUp.set({ daemon: d.name }, d.running ? 1 : 0);
+    const daemons = view.daemonStatus();
+    for (const d of daemons) this.daemonUp.set({ daemon: d.name }, d.running ? 1 : 0);
+    // The daemons of this FRR (mgmtd from 10.0) and of this config (bfdd with BFD) get their restart 0s when they join.
+    for (const d of daemons) for (const reason of RESTART_REASONS) this.expect(this.daemonRestarts, { daemon: d.name, reason });
     this.ready.set(ready ? 1 : 0);
     const evpn = view.evpn();
-    for (const command of pollCommands(evpn)) this.expect(this.pollErrors, { command });
+    const bfd = daemons.some((d) => d.name === 'bfdd');
+    for (const command of pollCommands(evpn, bfd)) this.expect(this.pollErrors, { command });
     const evpnKey = evpn ? `${evpn.vni}/${evpn.vrf}` : '';
     const frr = this.frr;
     if (!frr || frr.snapshot !== snapshot || frr.evpnKey !== evpnKey)

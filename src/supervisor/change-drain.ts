@@ -14,7 +14,7 @@
  *    BGP withdrawals, which any router honours; RFC 8326 graceful shutdown needs the router to act on the community),
  *    wait until bgpd has sent the withdrawals (the routes counted as sent to the established EVPN neighbours,
  *    `pfxSnt`, have dropped and hold still; bounded by `maxWait`), then `settle` for the router to reprogram its FIB
- *    (a router removed a drained replica's path within ~30 ms of the session going, README);
+ *    (a router removed a drained replica's path within ~30 ms of the session going, docs/design.md, Replicas);
  * 3. restart as usual (the new bgpd advertises again).
  *
  * Each wait ends at once when the Applier aborts the drain's signal: on shutdown (the apply stops there; the
@@ -63,7 +63,7 @@ export interface ChangeDrainOptions {
  * in the redistribute mode) and every IPv6 route: the router keeps this replica's router MAC (the anchor still uses
  * it) while it takes the replica out of the ECMP sets, and deletes it only at the restart, when no flow uses it.
  * An FRR router deletes a VTEP's router-MAC entry a moment (~0.1 ms) before it replaces the route that used it: a
- * packet hashed to that VTEP in between is lost (README, Replicas).
+ * packet hashed to that VTEP in between is lost (docs/investigations/2026-11-30-evpn-router-mac.md).
  */
 export function withdrawCommands(running: Spec, undo = false): string[] {
   const inst = buildView(running).vrfInstance as

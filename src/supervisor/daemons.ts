@@ -65,6 +65,8 @@ export interface DaemonManagerOptions {
   /** Test seams, passed to every FrrDaemon: how long stop() waits after SIGKILL, and how signals are sent. */
   killWaitMs?: number;
   sendSignal?: (pid: number | undefined, signal: NodeJS.Signals) => void;
+  /** Test seam: how long a daemon must have run for its crash backoff to start over (BACKOFF.stableMs). */
+  backoffStableMs?: number;
 }
 
 interface Slot {
@@ -241,9 +243,8 @@ export class DaemonManager extends EventEmitter<Events> {
     const s = this.slot(exit.name);
     s.lastExit = `${describeExit(exit)} at ${new Date().toISOString()}`;
     s.downSince ??= new Date();
-    const startedAt = s.daemon?.startedAt;
-    const uptime = startedAt ? Date.now() - startedAt.getTime() : 0;
-    if (uptime >= BACKOFF.stableMs) s.failures = 0;
+    // The run's own uptime: by now the daemon counts as not running, so its startedAt is gone.
+    if (exit.uptimeMs >= (this.opts.backoffStableMs ?? BACKOFF.stableMs)) s.failures = 0;
     this.opts.logger.error(
       {
         event: 'daemon_exited',

@@ -24,7 +24,10 @@ internalInterface: int0
 internalGateway: 10.16.0.1
 vrfBackend: netns
 vrf: {name: ${VRF}, table: 2000}
+changeDrain: {enabled: false, anchors: 10.255.255.0/24}
 `;
+/** This replica's changeDrain anchor: router id 10.0.1.13 -> offset 13 in 10.255.255.0/24. */
+const ANCHOR = '10.255.255.13/32';
 
 describe('EVPN type-5 on the netns VRF backend against real FRR', { timeout: 600_000 }, () => {
   let lab: Lab;
@@ -103,6 +106,24 @@ describe('EVPN type-5 on the netns VRF backend against real FRR', { timeout: 600
     assert.ok(r.rmac, 'router MAC present');
     const raw = await router.vtysh('show bgp l2vpn evpn route type prefix json');
     assert.match(raw, /RT:65000:1016/);
+  });
+
+  test('3a. with changeDrain anchors: the anchor reaches the router, and the gateway is ready and stays ready across resyncs', async () => {
+    await waitFor(() => type5At(() => router.vtysh('show bgp l2vpn evpn route type prefix json'), ANCHOR), {
+      timeoutMs: 20_000,
+      what: `the anchor ${ANCHOR} at the router`,
+    });
+    // The anchor's blackhole route in the VRF is staticd's (protocol 196, named `static` like the data plane's own
+    // routes): the data plane must leave it alone at every resync (--resync 2s) instead of failing on it.
+    const statuses: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      statuses.push((await sup.http('/readyz')).status);
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+    assert.deepEqual(statuses, [200, 200, 200, 200, 200, 200], '/readyz over three resync periods');
+    assert.equal(sup.events.filter((e) => e.event === 'dataplane_failed').length, 0, 'no data-plane failure');
+    const blackhole = await inVrf(['ip', '-json', 'route', 'show', ANCHOR]);
+    assert.equal((JSON.parse(blackhole.stdout || '[]') as unknown[]).length, 1, 'the anchor blackhole is in the VRF');
   });
 
   test('4. the VXLAN device matches the spec', async () => {

@@ -15,6 +15,12 @@ import { fileURLToPath } from 'node:url';
 import { stringify as yamlStringify } from 'yaml';
 import { Rng } from './rng.ts';
 import * as v from './values.ts';
+import { ENV_MAPPING } from '../../src/config/env.ts';
+import {
+  BGP_FIELDS as VALIDATED_BGP_FIELDS,
+  EVPN_FIELDS as VALIDATED_EVPN_FIELDS,
+  GATEWAY_FIELDS as VALIDATED_GATEWAY_FIELDS,
+} from '../../src/config/validate.ts';
 
 export type FileSpec = string | Uint8Array | { dir: true } | { symlink: string };
 
@@ -62,43 +68,11 @@ type Role = 'bgp' | 'evpn' | 'gateway';
 type Obj = Record<string, unknown>;
 const FILE_BASE: Record<Role, string> = { bgp: 'bgp-conf', evpn: 'evpn-conf', gateway: 'gateway' };
 const KIND: Record<'bgp' | 'evpn', string> = { bgp: 'BgpConf', evpn: 'EvpnConf' };
-const BGP_FIELDS = [
-  'localASN',
-  'peerASN',
-  'routerId',
-  'neighbours',
-  'password',
-  'holdTime',
-  'keepaliveTime',
-  'connectTime',
-  'ebgpMultiHop',
-];
-const EVPN_FIELDS = ['vni', 'routeTargets'];
-const GATEWAY_FIELDS = [
-  'advertise',
-  'externalInterface',
-  'internalInterface',
-  'internalGateway',
-  'vrf',
-  'bridge',
-  'vxlan',
-  'gracefulRestart',
-  'vrfBackend',
-  'maximumPrefix',
-];
-const ENV_VARS = [
-  'LOCAL_ASN',
-  'PEER_ASN',
-  'ROUTER_ID',
-  'NEIGHBOURS',
-  'BGP_PASSWORD',
-  'BGP_HOLD_TIME',
-  'BGP_KEEPALIVE_TIME',
-  'BGP_CONNECT_TIME',
-  'BGP_EBGP_MULTIHOP',
-  'VNI',
-  'ROUTE_TARGETS',
-];
+// The validator's own field lists (a copy here drifted: it lacked changeDrain and bfd).
+const BGP_FIELDS: readonly string[] = VALIDATED_BGP_FIELDS;
+const EVPN_FIELDS: readonly string[] = VALIDATED_EVPN_FIELDS;
+const GATEWAY_FIELDS: readonly string[] = VALIDATED_GATEWAY_FIELDS;
+const ENV_VARS: readonly string[] = Object.keys(ENV_MAPPING);
 /** Characters no validator accepts in any string field (whitespace, controls, non-ASCII, quotes). */
 export const BAD_CHAR = /[^\x21-\x7e]|["']/;
 
