@@ -14,6 +14,7 @@ const COMMANDS = {
   check: 'validate the input only; print ok or the problems',
   init: 'reconcile the EVPN devices once (for an init container)',
   status: "print a running supervisor's daemons, neighbours and VNIs as a table",
+  plan: 'print what a config change would do (steps, restarts, live, traffic cost) before it is made',
 } as const;
 
 export const MAIN_HELP = `Usage: frr-supervisor <command> [options]
@@ -42,6 +43,10 @@ export async function main(argv: string[], io: Io): Promise<number> {
       case 'init': {
         const { initCommand } = await import('./init-cmd.ts');
         return await initCommand(rest, io);
+      }
+      case 'plan': {
+        const { planCommand } = await import('./plan-cmd.ts');
+        return await planCommand(rest, io);
       }
       case 'status': {
         const { statusCommand } = await import('./status-cmd.ts');

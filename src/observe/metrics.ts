@@ -7,7 +7,7 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { DAEMON_NAMES } from '../frr/daemon.ts';
-import type { ApplyRecord } from '../supervisor/apply.ts';
+import type { ApplyRecord } from '../supervisor/records.ts';
 import type { LiveFallbackStage } from '../supervisor/live-apply.ts';
 import { pollCommands } from './poller.ts';
 import type { FrrSnapshot } from './poller.ts';

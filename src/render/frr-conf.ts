@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import ini from 'ini';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { BfdSpec, Spec } from '../config/types.ts';
+import type { BfdSpec, EvpnSpec, Spec } from '../config/types.ts';
 import { BFD_DEFAULTS, BFD_DEFAULT_MINIMUM_TTL } from '../config/types.ts';
 import { compareCidrs, ipv4ToNumber, numberToIpv4, parseCidr } from '../config/net.ts';
 import { Templates } from './template.ts';
@@ -78,12 +78,48 @@ export function bfddLiveCommands(before: Spec, after: Spec): string[] {
   ];
 }
 
-interface AfView {
+export interface AfView {
   afi: 'ipv4' | 'ipv6';
   networks: string[];
   redistribute: string | false;
   /** The neighbours activated in this family, with their inbound prefix limit (false: none). */
   activate: Array<{ address: string; maximumPrefix: number | false }>;
+}
+
+export interface NeighbourView {
+  address: string;
+  remoteAs: number;
+  password: string | false;
+  ebgpMultihop: boolean;
+  timers: { keepalive: number; hold: number } | false;
+  connect: number | false;
+  /** BFD on: the profile bgpd names (multihop sessions only; false: bfdd's configured session carries it). */
+  bfd: { profile: string | false } | false;
+}
+
+/** The VRF's BGP instance in EVPN mode: the VPC's prefixes, advertised as type-5 routes. */
+export interface VrfInstanceView {
+  vrf: string;
+  afs: AfView[];
+  advertiseIpv6: boolean;
+  rd: string;
+  routeTargets: EvpnSpec['routeTargets'];
+}
+
+/** What the template renders: every decision of the config is made here, the template only lays it out. */
+export interface FrrView {
+  localAsn: number;
+  routerId: string;
+  gracefulRestart: boolean;
+  neighbours: NeighbourView[];
+  evpn: { vrf: string; vni: number; activate: string[]; anchorRoute: string | false } | false;
+  defaultAfs: AfView[];
+  vrfInstance: VrfInstanceView | false;
+  v4Filter: { prefixList: string; routeMap: string } | false;
+  v6Filter: { prefixList: string; routeMap: string } | false;
+  bfd: ({ profile: string; staticPeers: string[] } & Record<string, number | boolean | string | string[]>) | false;
+  /** The bgpd boot variant: every neighbour created administratively down (renderBgpdBootConf). */
+  bootShutdown?: boolean;
 }
 
 const isV6 = (addr: string): boolean => addr.includes(':');
@@ -121,7 +157,7 @@ function sortCidrs(cidrs: string[]): string[] {
   return parsed.sort(compareCidrs).map((p) => p.canonical);
 }
 
-export function buildView(spec: Spec): Record<string, unknown> {
+export function buildView(spec: Spec): FrrView {
   const { bgp, evpn, gateway } = spec;
   const v4n = bgp.neighbours.filter((n) => !isV6(n));
   const v6n = bgp.neighbours.filter(isV6);
@@ -136,7 +172,7 @@ export function buildView(spec: Spec): Record<string, unknown> {
   });
   const hasAf = (a: AfView): boolean => a.networks.length > 0 || a.redistribute !== false || a.activate.length > 0;
 
-  const neighbours = bgp.neighbours.map((address) => ({
+  const neighbours = bgp.neighbours.map((address): NeighbourView => ({
     address,
     remoteAs: bgp.peerAsn,
     password: bgp.password ?? false,
@@ -157,7 +193,7 @@ export function buildView(spec: Spec): Record<string, unknown> {
   // This replica's anchor (changeDrain.anchors, EVPN only): advertised, and routed in the VRF.
   const anchor = specAnchor(spec);
   let defaultAfs: AfView[];
-  let vrfInstance: Record<string, unknown> | false = false;
+  let vrfInstance: VrfInstanceView | false = false;
   if (evpn) {
     // L3VPN: the neighbours carry only l2vpn evpn; the VPC's prefixes live in the VRF instance.
     defaultAfs = [];
@@ -216,7 +252,8 @@ export function renderFrrConf(spec: Spec): string {
  * neighbours are enabled once everything is in (see {@link enableNeighboursCommands}).
  */
 export function renderBgpdBootConf(spec: Spec): string {
-  return templates.render('frr.conf', { ...buildView(spec), bootShutdown: true });
+  const view: FrrView = { ...buildView(spec), bootShutdown: true };
+  return templates.render('frr.conf', view);
 }
 
 /** vtysh commands that enable the neighbours after {@link renderBgpdBootConf}. */

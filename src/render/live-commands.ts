@@ -21,13 +21,15 @@
  * Whatever FRR makes of the commands is checked by the same running-config comparison as a restart (live-apply.ts).
  */
 import type { Spec } from '../config/types.ts';
-import type { FrrFlavour } from '../frr/version.ts';
+import type { FrrVersion } from '../frr/version.ts';
 import { atLeast } from '../frr/version.ts';
 import { parseRunningConfig } from '../frr/running-config.ts';
 import { renderFrrConf } from './frr-conf.ts';
 
-/** The live-change function's shape (a pluggable step: the applier or the planner calls it). */
-export type LiveCommandsFn = (running: Spec, next: Spec, frr: FrrFlavour) => string[] | null;
+/** The FRR the commands are for: its version (unknown: nothing is live). A FrrFlavour or the planner's PlanFrr fits. */
+export interface LiveFrr {
+  version?: FrrVersion;
+}
 
 /** The oldest FRR the live commands were proven on (e2e: FRR 8.4.4). */
 export const LIVE_SINCE = { major: 8, minor: 4 } as const;
@@ -85,10 +87,10 @@ function notLive(s: Spec): string {
 
 /**
  * The vtysh commands (`configure terminal` first) that bring FRR running `running`'s rendering to `next`'s, or null
- * when the change is not only of the live kinds (or nothing differs).
+ * when the change is not only of the live kinds (or nothing differs, or the FRR version is unknown or older).
  */
-export function liveCommands(running: Spec, next: Spec, frr: FrrFlavour, render: (s: Spec) => string = renderFrrConf): string[] | null {
-  if (!atLeast(frr.version, LIVE_SINCE.major, LIVE_SINCE.minor)) return null;
+export function liveCommands(running: Spec, next: Spec, frr: LiveFrr, render: (s: Spec) => string = renderFrrConf): string[] | null {
+  if (!frr.version || !atLeast(frr.version, LIVE_SINCE.major, LIVE_SINCE.minor)) return null;
   if (notLive(running) !== notLive(next)) return null;
   if (running.gateway.advertise === undefined || next.gateway.advertise === undefined) return null;
   const removedNeighbours = running.bgp.neighbours.filter((n) => !next.bgp.neighbours.includes(n));

@@ -63,18 +63,20 @@ export interface ChangeDrainOptions {
  * in the redistribute mode) and every IPv6 route: the router keeps this replica's router MAC (the anchor still uses
  * it) while it takes the replica out of the ECMP sets, and deletes it only at the restart, when no flow uses it.
  * An FRR router deletes a VTEP's router-MAC entry a moment (~0.1 ms) before it replaces the route that used it: a
- * packet hashed to that VTEP in between is lost (docs/investigations/2026-11-30-evpn-router-mac.md).
+ * packet hashed to that VTEP in between is lost (docs/investigations/2026-11-30-evpn-router-mac.md). Empty when the
+ * anchor is all this replica advertises (`advertise: []`): there is nothing to withdraw and nothing to wait for.
  */
 export function withdrawCommands(running: Spec, undo = false): string[] {
-  const inst = buildView(running).vrfInstance as
-    { advertiseIpv6?: boolean; afs: Array<{ afi: string; networks: string[]; redistribute: string | false }> } | false;
+  const inst = buildView(running).vrfInstance;
   const { bgp, gateway } = running;
   const no = (cmd: string): string => (undo ? cmd : `no ${cmd}`);
   const head = ['configure terminal', `router bgp ${bgp.localAsn} vrf ${gateway.vrf.name}`];
-  const v6 = inst && inst.advertiseIpv6 === true ? [no('advertise ipv6 unicast')] : [];
+  const v6 = inst && inst.advertiseIpv6 ? [no('advertise ipv6 unicast')] : [];
   const anchor = specAnchor(running);
   if (!anchor || !inst) return [...head, 'address-family l2vpn evpn', no('advertise ipv4 unicast'), ...v6];
   const v4 = inst.afs.find((a) => a.afi === 'ipv4');
+  // Only the anchor is advertised (`advertise: []`): nothing to withdraw.
+  if ((v4?.networks ?? []).every((n) => n === anchor) && (v4 === undefined || v4.redistribute === false) && v6.length === 0) return [];
   return [
     ...head,
     'address-family ipv4 unicast',
@@ -87,8 +89,15 @@ export function withdrawCommands(running: Spec, undo = false): string[] {
   ];
 }
 
-/** drained: withdrawn and settled; failed: the withdrawal failed (the restart goes on); cut: the signal ended it. */
-export type ChangeDrainOutcome = 'drained' | 'failed' | 'cut';
+/**
+ * drained: withdrawn and settled; failed: the withdrawal failed (the restart goes on); cut: the signal ended it.
+ * `withdrawn`: the withdrawal commands went to bgpd (their confirmation may have failed or been cut): if the restart
+ * does not happen, the routes must be advertised again.
+ */
+export interface ChangeDrainOutcome {
+  outcome: 'drained' | 'failed' | 'cut';
+  withdrawn: boolean;
+}
 
 /** The signal ended the drain. */
 class Cut extends Error {}
@@ -115,6 +124,8 @@ export async function drainBeforeRestart(o: ChangeDrainOptions): Promise<ChangeD
   const { slot, delayMs } = changeDrainDelay(running.bgp.routerId, drain);
   const t0 = Date.now();
   let phase: 'slot wait' | 'withdrawal' | 'settle' = 'slot wait';
+  // Set once the withdrawal commands were sent: even when they time out, bgpd may have taken them.
+  let withdrawn = false;
   const wait = (ms: number): Promise<void> => sleep(ms, undefined, { signal }).catch(() => Promise.reject(new Cut()));
   try {
     if (signal.aborted) throw new Cut();
@@ -125,6 +136,14 @@ export async function drainBeforeRestart(o: ChangeDrainOptions): Promise<ChangeD
     await wait(delayMs);
     phase = 'withdrawal';
     const tWithdraw = Date.now();
+    const cmds = withdrawCommands(running);
+    if (cmds.length === 0) {
+      log.info(
+        { event: 'change_drained', withdrawnMs: 0, nothingToWithdraw: true },
+        'EVPN change drain: only the anchor is advertised, nothing to withdraw; restarting now',
+      );
+      return { outcome: 'drained', withdrawn: false };
+    }
     const sentNow = async (): Promise<number> => {
       const out = await unlessCut(vtysh.run(['show bgp l2vpn evpn summary json'], { daemon: 'bgpd', timeoutMs: 1000 }), signal);
       return parseEvpnSummary(out)
@@ -134,8 +153,8 @@ export async function drainBeforeRestart(o: ChangeDrainOptions): Promise<ChangeD
     let sentBefore: number;
     let sent: number;
     try {
-      const cmds = withdrawCommands(running);
       sentBefore = await sentNow();
+      withdrawn = true;
       await unlessCut(vtysh.run(cmds, { timeoutMs: 3000 }), signal);
       // Done when the count of routes sent to the EVPN neighbours has dropped and holds still (what is left is not this
       // replica's type-5 routes: e.g. routes it passes on), or at maxWait.
@@ -149,8 +168,11 @@ export async function drainBeforeRestart(o: ChangeDrainOptions): Promise<ChangeD
       }
     } catch (e) {
       if (e instanceof Cut) throw e;
-      log.warn({ event: 'change_drain_failed', err: (e as Error).message }, `EVPN change drain failed: ${(e as Error).message}`);
-      return 'failed';
+      log.warn(
+        { event: 'change_drain_failed', err: (e as Error).message, withdrawn },
+        `EVPN change drain failed: ${(e as Error).message}${withdrawn ? ' (the withdrawal was sent: counted as withdrawn)' : ''}`,
+      );
+      return { outcome: 'failed', withdrawn };
     }
     const withdrawnMs = Date.now() - tWithdraw;
     log.info(
@@ -161,7 +183,7 @@ export async function drainBeforeRestart(o: ChangeDrainOptions): Promise<ChangeD
     );
     phase = 'settle';
     await wait(drain.settleSeconds * 1000);
-    return 'drained';
+    return { outcome: 'drained', withdrawn };
   } catch (e) {
     if (!(e instanceof Cut)) throw e;
     const reason = String(signal.reason);
@@ -169,6 +191,6 @@ export async function drainBeforeRestart(o: ChangeDrainOptions): Promise<ChangeD
       { event: 'change_drain_cut', reason, phase, afterMs: Date.now() - t0 },
       `EVPN change drain cut short in its ${phase} after ${Date.now() - t0} ms: ${reason}`,
     );
-    return 'cut';
+    return { outcome: 'cut', withdrawn };
   }
 }

@@ -101,6 +101,11 @@ export class DaemonManager extends EventEmitter<Events> {
     for (const name of ALL_DAEMON_NAMES) this.slots.set(name, this.makeSlot(name));
   }
 
+  /** The FRR being driven (undefined before setFrr). */
+  get flavour(): FrrFlavour | undefined {
+    return this.frr;
+  }
+
   /** Drives this FRR: its daemon set and order, and which daemons take `-f` (call before startAll). */
   setFrr(frr: FrrFlavour): void {
     this.frr = frr;
@@ -204,8 +209,9 @@ export class DaemonManager extends EventEmitter<Events> {
    * routes out of the kernel; from FRR 9 on mgmtd and everything after it: restartSetFor). Returns what was
    * restarted.
    */
-  async restartFor(scope: 'bgpd' | 'zebra', stopSignal: NodeJS.Signals = 'SIGTERM'): Promise<DaemonName[]> {
-    const order = restartSetFor(scope, this.order);
+  async restartFor(scope: 'bgpd' | 'zebra' | readonly DaemonName[], stopSignal: NodeJS.Signals = 'SIGTERM'): Promise<DaemonName[]> {
+    // An explicit set comes from the change planner (src/supervisor/plan.ts), in start order.
+    const order = typeof scope === 'string' ? restartSetFor(scope, this.order) : this.order.filter((d) => scope.includes(d));
     for (const name of [...order].reverse()) await this.stopOne(name, stopSignal);
     for (const name of order) {
       this.slot(name).restarts++;

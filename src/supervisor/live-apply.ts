@@ -27,6 +27,8 @@ export interface LiveApplyOptions {
   /** The next rendering: what the running config must equal afterwards. */
   conf: string;
   vtysh: Vtysh;
+  /** How the commands are sent (default: one vtysh call to bgpd, {@link sendLiveCommands}). */
+  send?: (commands: string[], vtysh: Vtysh) => Promise<void>;
   logger: Logger;
   /** The running-config comparison (the Applier's verify): resolves when equal, throws with the difference. */
   verify: (conf: string, timeoutMs: number) => Promise<void>;
@@ -48,6 +50,11 @@ export function liveFallback(
   return { applied: false, stage, reason: why };
 }
 
+/** The live commands in one vtysh call to bgpd (vtysh stops at the first command FRR refuses, and exits 1). */
+export async function sendLiveCommands(commands: string[], vtysh: Vtysh): Promise<void> {
+  await vtysh.run(commands, { daemon: 'bgpd' });
+}
+
 /** Resets the neighbours held down for sending more prefixes than the limit (`Idle (PfxCt)`). */
 async function clearPrefixLimited(o: Pick<LiveApplyOptions, 'vtysh' | 'logger'>): Promise<void> {
   const held = parseBgpNeighbors(await o.vtysh.run(['show bgp neighbors json'], { daemon: 'bgpd' })).filter((n) => n.prefixLimitExceeded);
@@ -64,7 +71,7 @@ async function clearPrefixLimited(o: Pick<LiveApplyOptions, 'vtysh' | 'logger'>)
 export async function applyLive(o: LiveApplyOptions): Promise<LiveOutcome> {
   const t0 = performance.now();
   try {
-    await o.vtysh.run(o.commands, { daemon: 'bgpd' });
+    await (o.send ?? sendLiveCommands)(o.commands, o.vtysh);
     if (o.commands.some((c) => /\bmaximum-prefix\b/.test(c))) await clearPrefixLimited(o);
   } catch (e) {
     return liveFallback(o, 'vtysh', (e as Error).message);

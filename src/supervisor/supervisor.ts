@@ -3,6 +3,7 @@
  * over from leftovers of an earlier run, and hands everything that happens afterwards (the startup apply, file events,
  * resyncs, crash recoveries, the shutdown) to the lifecycle (lifecycle.ts), which runs them one at a time.
  */
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FrrPaths, removeStaleSockets } from '../frr/paths.ts';
 import { Vtysh } from '../frr/vtysh.ts';
@@ -18,7 +19,9 @@ import { pushDaemonConfig } from './push.ts';
 import type { Logger } from '../log.ts';
 import { ConfigWatcher } from '../watch/config-watcher.ts';
 import { DaemonManager } from './daemons.ts';
-import { Applier, restartSignal } from './apply.ts';
+import { Applier } from './apply.ts';
+import { ZEBRA_GR_SECONDS, daemonArgs, restartSignal } from './plan.ts';
+import { LIVE_CHANGES } from './live-changes.ts';
 import { writeFileAtomic } from './atomic-write.ts';
 import { Observer } from '../observe/observer.ts';
 import { prepareZebraMountNs, releaseZebraMountNs } from '../frr/zebra-mountns.ts';
@@ -49,8 +52,7 @@ export interface SupervisorOptions {
   frr?: FrrFlavour;
 }
 
-/** zebra keeps the kernel routes of its previous run this long (`-K`), when graceful restart is on. */
-export const ZEBRA_GR_SECONDS = 120;
+export { ZEBRA_GR_SECONDS };
 
 export class Supervisor implements SupervisorView {
   readonly paths: FrrPaths;
@@ -61,8 +63,6 @@ export class Supervisor implements SupervisorView {
   readonly lifecycle: Lifecycle;
   private watcher: ConfigWatcher | undefined;
   private resyncTimer: NodeJS.Timeout | undefined;
-  /** The FRR detected at start (live changes need it). */
-  private frr: FrrFlavour | undefined;
   readonly startedAt = new Date();
   /** Last time the event loop ran the heartbeat (see /livez). */
   lastBeat = new Date();
@@ -93,7 +93,7 @@ export class Supervisor implements SupervisorView {
     this.daemons = new DaemonManager({
       paths: this.paths,
       logger: opts.logger,
-      extraArgs: (name) => this.daemonArgs(name),
+      extraArgs: (name) => daemonArgs(this.applier.running?.spec, name),
       prepare: (name) => this.prepare(name),
       restartSignal: () => (this.applier.running ? restartSignal(this.applier.running.spec) : 'SIGTERM'),
       beforeGracefulStop: () => waitPeersRefreshed({ vtysh: this.vtysh, logger: opts.logger }),
@@ -109,7 +109,7 @@ export class Supervisor implements SupervisorView {
       vtysh: this.vtysh,
       daemons: this.daemons,
       logger: opts.logger,
-      frr: () => this.frr,
+      ...(LIVE_CHANGES && { live: LIVE_CHANGES }),
       onLiveFallback: (stage) => {
         this.observer.metrics.liveFallbacks.inc({ stage });
         this.observer.invalidateMetrics();
@@ -174,6 +174,9 @@ export class Supervisor implements SupervisorView {
   lastApply(): ReturnType<SupervisorView['lastApply']> {
     return this.applier.last;
   }
+  applyProgress(): ReturnType<NonNullable<SupervisorView['applyProgress']>> {
+    return this.applier.progress;
+  }
   recentChecks(): ReturnType<SupervisorView['recentChecks']> {
     return [...this.applier.recentChecks];
   }
@@ -199,12 +202,6 @@ export class Supervisor implements SupervisorView {
     return spec?.evpn && spec.gateway.vrfBackend === 'netns' ? spec.gateway.vrf.name : undefined;
   }
 
-  private daemonArgs(name: DaemonName): string[] {
-    const spec = this.applier.running?.spec;
-    if (name !== 'zebra') return [];
-    return [...((spec?.gateway.gracefulRestart ?? true) ? ['-K', String(ZEBRA_GR_SECONDS)] : []), ...(this.netnsVrf() ? ['-n'] : [])];
-  }
-
   /** zebra with the netns VRF backend runs in a mount namespace whose /run/netns holds only the VRF. */
   private async prepare(name: DaemonName): Promise<string[] | undefined> {
     const vrf = this.netnsVrf();
@@ -220,7 +217,6 @@ export class Supervisor implements SupervisorView {
     const log = this.opts.logger;
     await checkFrrCapabilities();
     const frr = this.opts.frr ?? (await detectFrr(this.paths.binDir));
-    this.frr = frr;
     this.daemons.setFrr(frr);
     log.info(
       { event: 'frr_detected', version: frr.version.text, daemons: frr.daemons, configFile: [...frr.configFile] },
@@ -278,8 +274,7 @@ export class Supervisor implements SupervisorView {
     await releaseZebraMountNs(this.mountHolder).catch((e: unknown) =>
       this.opts.logger.warn({ event: 'cleanup_failed', err: (e as Error).message }),
     );
-    for (const problem of await this.paths.removePidFiles(ALL_DAEMON_NAMES))
-      this.opts.logger.warn({ event: 'cleanup_failed', err: problem }, `cannot remove a pid file: ${problem}`);
+    for (const name of ALL_DAEMON_NAMES) await rm(this.paths.pidFile(name), { force: true });
     await removeStaleSockets(this.paths.instanceRunDir).catch(() => undefined);
   }
 }

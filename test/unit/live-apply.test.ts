@@ -18,6 +18,7 @@ import { docsBgpConf, docsEvpnConf } from '../../lab/configs.ts';
 import { flavourFor, parseFrrVersion } from '../../src/frr/version.ts';
 import { VtyshError } from '../../src/frr/vtysh.ts';
 import type { LiveFallbackStage } from '../../src/supervisor/live-apply.ts';
+import { LIVE_CHANGES } from '../../src/supervisor/live-changes.ts';
 
 type Mode = 'ok' | 'refuse' | 'differs';
 
@@ -66,10 +67,11 @@ async function harness(o: { evpn?: boolean; mode: Mode }) {
       runningText = readFileSync(frrConf, 'utf8');
       return Promise.resolve();
     },
-    restartFor: (scope: 'bgpd' | 'zebra') => {
-      log.push(`restartFor:${scope}`);
+    flavour: flavourFor(parseFrrVersion('zebra version 8.4.4')),
+    restartFor: (set: readonly DaemonName[]) => {
+      log.push(`restartFor:${set.join(',')}`);
       runningText = readFileSync(frrConf, 'utf8');
-      return Promise.resolve(scope === 'zebra' ? ['zebra', 'staticd', 'bgpd'] : ['bgpd']);
+      return Promise.resolve([...set]);
     },
   };
   const fallbacks: LiveFallbackStage[] = [];
@@ -84,7 +86,7 @@ async function harness(o: { evpn?: boolean; mode: Mode }) {
     logger,
     runner: () => Promise.resolve({ exitCode: 1, stdout: '', stderr: 'a unit test runs no command' }),
     verifyTimeoutMs: 200,
-    frr: () => flavourFor(parseFrrVersion('zebra version 8.4.4')),
+    live: LIVE_CHANGES,
     onLiveFallback: (stage) => fallbacks.push(stage),
   });
   const write = (o2: { hold?: string; advertise?: string; maximumPrefix?: number }): void => {
