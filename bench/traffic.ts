@@ -7,9 +7,13 @@
  * false), zebra_restart (a change zebra must see: the VRF table in EVPN mode, the VRF backend in BGP-only mode, which
  * has no VRF), kill_bgpd, kill_zebra (SIGKILL), drain (the supervisor SIGTERMed: how long the router black-holes,
  * from the last probe delivered to the router removing the gateway's route; a lone gateway carries nothing after),
- * pod_replace (Kube-OVN's way: the whole gateway stopped and started again; the outage until traffic flows).
+ * pod_replace (Kube-OVN's way: the whole gateway stopped and started again; the outage until traffic flows),
+ * advertise_change (a prefix added to gateway.yaml `advertise`, then removed, alternately; not one that carries the
+ * measured traffic) and neighbour_add (a neighbour added to the BgpConf, a peer that never answers; removed again
+ * between repetitions, unmetered): both applied live (no restart, src/render/live-commands.ts), and each run says
+ * whether it was (a fallback to the restart is counted, not hidden).
  *
- * Each lab's router is started first and the events wait until it is older than its graceful-restart time (120 s):
+ * Each lab's router is started first and the restart events wait until it is older than its graceful-restart time (120 s):
  * FRR 8.4 sets the Restart bit in its OPENs during that time, which makes a restarting gateway's bgpd release its
  * preserved routes at once (docs/design.md, graceful restart). Prints a line per figure, then one JSON object.
  */
@@ -30,8 +34,23 @@ import { ContainerRouter, ensureRouterImage, FRR107_IMAGE } from '../lab/router-
 
 const REPS = Number(process.env.BENCH_REPS ?? 5);
 const ROUTER_MIN_AGE_MS = Number(process.env.BENCH_ROUTER_AGE_S ?? 125) * 1000;
-const EVENTS = ['bgpd_restart_gr', 'bgpd_restart_no_gr', 'zebra_restart', 'kill_bgpd', 'kill_zebra', 'drain', 'pod_replace'] as const;
+const EVENTS = [
+  'bgpd_restart_gr',
+  'bgpd_restart_no_gr',
+  'zebra_restart',
+  'kill_bgpd',
+  'kill_zebra',
+  'drain',
+  'pod_replace',
+  'advertise_change',
+  'neighbour_add',
+] as const;
 type EventName = (typeof EVENTS)[number];
+/** Events applied live: nothing restarts, so the router's graceful-restart age does not matter. */
+const LIVE_EVENTS: readonly EventName[] = ['advertise_change', 'neighbour_add'];
+/** advertise_change's extra prefix (routed at the gateway, carries no measured traffic) and neighbour_add's neighbour. */
+const EXTRA_PREFIX = '10.18.0.0/16';
+const EXTRA_NEIGHBOUR = '10.0.1.2';
 type Mode = 'evpn' | 'bgp';
 const ONLY = process.env.BENCH_EVENTS?.split(',') as EventName[] | undefined;
 const MODES = (process.env.BENCH_MODES?.split(',') ?? ['bgp', 'evpn']) as Mode[];
@@ -49,9 +68,24 @@ interface Run {
   /** Per direction: lost probes and the longest gap (ms). */
   dirs: Record<string, { lost: number; gapMs: number }>;
   receiverDrops: number;
+  /** Live events: whether the change was applied live (false: it fell back to a restart). */
+  live?: boolean;
 }
 
-const bgpConf = (keepalive: number): string => docsBgpConf({ hold: `${keepalive * 3}s`, keepalive: `${keepalive}s`, connect: '1s' });
+const bgpConf = (keepalive: number, neighbours = [RT]): string =>
+  docsBgpConf({ hold: `${keepalive * 3}s`, keepalive: `${keepalive}s`, connect: '1s', neighbours });
+
+interface FilesOptions {
+  keepalive?: number;
+  gr?: boolean;
+  /** advertise_change: EXTRA_PREFIX advertised too. */
+  extraPrefix?: boolean;
+  /** neighbour_add: EXTRA_NEIGHBOUR a neighbour too. */
+  extraNeighbour?: boolean;
+}
+const advertised = (o: FilesOptions): string =>
+  [VPC.connectedCidr, VPC.routedCidr, ...(o.extraPrefix === true ? [EXTRA_PREFIX] : [])].join(', ');
+const neighbours = (o: FilesOptions): string[] => [RT, ...(o.extraNeighbour === true ? [EXTRA_NEIGHBOUR] : [])];
 
 interface Gw {
   mode: Mode;
@@ -67,7 +101,7 @@ interface Gw {
   hosts: LabHosts;
   sup: SupervisorProcess;
   routerStarted: number;
-  files: (o?: { keepalive?: number; gr?: boolean }) => Record<string, string>;
+  files: (o?: FilesOptions) => Record<string, string>;
   /** EVPN: the VNI both sides use now (files() reads it). */
   state: { vni: number };
 }
@@ -107,17 +141,18 @@ async function setup(mode: Mode, frr: Frr): Promise<Gw> {
   }
   if (mode === 'evpn') {
     files = (o = {}) => ({
-      'bgp-conf.yaml': bgpConf(o.keepalive ?? 3),
+      'bgp-conf.yaml': bgpConf(o.keepalive ?? 3, neighbours(o)),
       'evpn-conf.yaml': docsEvpnConf(state.vni),
-      'gateway.yaml': `advertise: [${VPC.connectedCidr}, ${VPC.routedCidr}]\ninternalInterface: ${VPC.gatewayIf}\ninternalGateway: ${VPC.address}\nvrfBackend: netns\nvrf: {name: ${vrf}, table: 2000}\ngracefulRestart: ${String(o.gr ?? true)}\n`,
+      'gateway.yaml': `advertise: [${advertised(o)}]\ninternalInterface: ${VPC.gatewayIf}\ninternalGateway: ${VPC.address}\nvrfBackend: netns\nvrf: {name: ${vrf}, table: 2000}\ngracefulRestart: ${String(o.gr ?? true)}\n`,
     });
   } else {
     await lab.exec(lab.gwNs, ['ip', 'route', 'add', VPC.routedCidr, 'via', VPC.address]);
+    await lab.exec(lab.gwNs, ['ip', 'route', 'add', EXTRA_PREFIX, 'via', VPC.address]);
     routerStarted = Date.now();
     router = await startRouter(bgpRouterConf({ connected: true }));
     files = (o = {}) => ({
-      'bgp-conf.yaml': bgpConf(o.keepalive ?? 3),
-      'gateway.yaml': `advertise: [${VPC.connectedCidr}, ${VPC.routedCidr}]\ninternalInterface: ${VPC.gatewayIf}\ngracefulRestart: ${String(o.gr ?? true)}\n`,
+      'bgp-conf.yaml': bgpConf(o.keepalive ?? 3, neighbours(o)),
+      'gateway.yaml': `advertise: [${advertised(o)}]\ninternalInterface: ${VPC.gatewayIf}\ngracefulRestart: ${String(o.gr ?? true)}\n`,
     });
   }
   if (!router) throw new Error('no router');
@@ -183,10 +218,21 @@ async function metered(g: Gw, event: () => Promise<void>): Promise<Run> {
   }
 }
 
-async function applyFiles(g: Gw, files: Record<string, string>): Promise<void> {
+/** Applies the files; true when the change was applied live (config_applied's `live`). */
+async function applyFiles(g: Gw, files: Record<string, string>): Promise<boolean> {
   const before = g.sup.events.length;
   g.sup.volume.update(files);
-  await g.sup.waitForEvent('config_applied', () => true, 60_000, before);
+  const e = await g.sup.waitForEvent('config_applied', () => true, 60_000, before);
+  return e.live === true;
+}
+
+/** A live event, metered; the run says whether the change was applied live. */
+async function meteredLive(g: Gw, files: Record<string, string>): Promise<Run> {
+  let live = false;
+  const run = await metered(g, async () => {
+    live = await applyFiles(g, files);
+  });
+  return { ...run, live };
 }
 
 async function killDaemon(g: Gw, name: 'bgpd' | 'zebra'): Promise<void> {
@@ -317,9 +363,9 @@ async function restartGateway(g: Gw): Promise<void> {
 async function runEvent(g: Gw, name: EventName, rep: number): Promise<Run> {
   switch (name) {
     case 'bgpd_restart_gr':
-      return metered(g, () => applyFiles(g, g.files({ keepalive: rep % 2 ? 3 : 4 })));
+      return metered(g, async () => void (await applyFiles(g, g.files({ keepalive: rep % 2 ? 3 : 4 }))));
     case 'bgpd_restart_no_gr':
-      return metered(g, () => applyFiles(g, g.files({ keepalive: rep % 2 ? 3 : 4, gr: false })));
+      return metered(g, async () => void (await applyFiles(g, g.files({ keepalive: rep % 2 ? 3 : 4, gr: false }))));
     case 'zebra_restart':
       // EVPN: a VNI change on both sides (zebra then bgpd restart; the VXLAN device is recreated). BGP-only has no
       // change that restarts zebra but switching graceful restart itself: not measured (null in the JSON).
@@ -336,6 +382,13 @@ async function runEvent(g: Gw, name: EventName, rep: number): Promise<Run> {
         // a new Pod: the CNI plugs its interface
         await restartGateway(g);
       });
+    case 'advertise_change':
+      return meteredLive(g, g.files({ extraPrefix: rep % 2 === 0 }));
+    case 'neighbour_add': {
+      const run = await meteredLive(g, g.files({ extraNeighbour: true }));
+      await applyFiles(g, g.files()); // removed again, unmetered
+      return run;
+    }
   }
 }
 
@@ -346,8 +399,9 @@ let exitCode = 0;
 try {
   // Both labs first: the second router ages while the first mode is measured.
   for (const mode of MODES) for (const frr of FRRS) gws.push(await setup(mode, frr));
+  const restartEvents = EVENTS.filter((e) => !LIVE_EVENTS.includes(e) && (!ONLY || ONLY.includes(e)));
   for (const g of gws) {
-    const wait = ROUTER_MIN_AGE_MS - (Date.now() - g.routerStarted);
+    const wait = restartEvents.length > 0 ? ROUTER_MIN_AGE_MS - (Date.now() - g.routerStarted) : 0;
     if (wait > 0) {
       console.log(`${g.key}: waiting ${Math.round(wait / 1000)} s until the router is older than its graceful-restart time`);
       await sleep(wait);
@@ -378,7 +432,9 @@ try {
         console.log(
           `${name} ${g.key} #${rep + 1}: ${Object.entries(r.dirs)
             .map(([d, x]) => `${d} lost ${x.lost} gap ${x.gapMs} ms`)
-            .join(', ')}${r.receiverDrops ? ` (receiver drops ${r.receiverDrops})` : ''}`,
+            .join(
+              ', ',
+            )}${r.receiverDrops ? ` (receiver drops ${r.receiverDrops})` : ''}${r.live === undefined ? '' : r.live ? ' (live)' : ' (NOT live: fell back to a restart)'}`,
         );
         await settle(g);
       }
@@ -406,13 +462,14 @@ try {
         gap_ms_median: median(gap),
         gap_ms_max: Math.max(...gap),
         runs: runs.length,
+        ...(LIVE_EVENTS.includes(name) && { live_runs: runs.filter((r) => r.live === true).length }),
         failed_runs: failures.length,
         ...(failures.length > 0 && { failures }),
         directions,
       };
       (results[name] ??= {})[g.key] = entry;
       console.log(
-        `${name} ${g.key} (FRR ${g.frrVersion}): lost (both directions) median ${entry.lost_median}, max ${entry.lost_max}; longest gap median ${entry.gap_ms_median} ms, max ${entry.gap_ms_max} ms (n=${runs.length})`,
+        `${name} ${g.key} (FRR ${g.frrVersion}): lost (both directions) median ${entry.lost_median}, max ${entry.lost_max}; longest gap median ${entry.gap_ms_median} ms, max ${entry.gap_ms_max} ms (n=${runs.length}${'live_runs' in entry ? `, ${entry.live_runs} applied live` : ''})`,
       );
     }
   }

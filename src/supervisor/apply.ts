@@ -28,6 +28,8 @@ import type { Runner } from '../dataplane/exec.ts';
 import type { ApplyCheck, ApplyProgress, ApplyRecord, DataplaneReport } from './records.ts';
 import { describeStep, planChange, withDevicesRestart } from './plan.ts';
 import type { ChangePlan, LiveChanges, PlanFrr, PlanStep, StepKind } from './plan.ts';
+import { applyLive, liveFallback } from './live-apply.ts';
+import type { LiveFallbackStage } from './live-apply.ts';
 
 export type { ApplyCheck, ApplyProgress, ApplyRecord, ApplyResult, DataplaneReport } from './records.ts';
 
@@ -84,6 +86,8 @@ export interface ApplierOptions {
    * the next (null: restart), `run` sends them (vtysh, every daemon, by default). Without it every change restarts.
    */
   live?: LiveChanges;
+  /** A live change fell back to the restart (counted in frr_supervisor_live_apply_fallbacks_total). */
+  onLiveFallback?: (stage: LiveFallbackStage) => void;
 }
 
 /** One apply being carried out: its plan, what it works on, and what it did so far. */
@@ -106,6 +110,8 @@ interface Execution {
   /** frr.conf staged before the drain (written in full, renamed by the write step). */
   staged?: StagedFile;
   restarted: DaemonName[];
+  /** The live step applied the change in place (no fallback). */
+  live?: boolean;
   /** Milliseconds per step kind (and loadRender). */
   phases: Record<string, number>;
 }
@@ -321,7 +327,8 @@ export class Applier {
     const retry = failing ? failing.attempts : undefined;
 
     const tLoaded = performance.now();
-    const frr: PlanFrr = { daemons: this.opts.daemons.names };
+    const version = this.opts.daemons.flavour?.version;
+    const frr: PlanFrr = { daemons: this.opts.daemons.names, ...(version && { version }) };
     const planOpts = {
       // The same rendering as the one written (with the FRR's facts: RenderOptions).
       render: (spec: Spec): string => (this.opts.render ? this.opts.render(spec) : renderFrrConf(spec, this.opts.renderOptions?.())),
@@ -458,6 +465,7 @@ export class Applier {
             result: 'applied',
             hash: run.shown,
             restarted: run.restarted,
+            ...(run.live === true && { live: true }),
             reason: run.reason,
             phases: run.phases,
             steps: run.plan.steps.map((st) => st.kind),
@@ -628,23 +636,33 @@ export class Applier {
         await this.verify(run.conf);
         return 'next';
       case 'live': {
-        const send =
-          this.opts.live?.run ?? ((cmds: string[], vtysh: Vtysh) => vtysh.run(cmds, { timeoutMs: 10_000 }).then(() => undefined));
-        await send(step.commands, this.opts.vtysh);
-        try {
-          await this.verify(run.conf);
+        // Applied in place and verified (live-apply.ts); any refusal or difference: live_apply_fallback, then the
+        // restart the plan holds for it (which replaces whatever the commands left half done).
+        const fb = { logger: this.opts.logger, ...(this.opts.onLiveFallback && { onFallback: this.opts.onLiveFallback }) };
+        const down = this.opts.daemons.names.filter((n) => !this.opts.daemons.isRunning(n));
+        const outcome =
+          down.length > 0
+            ? liveFallback(fb, 'precondition', `not running: ${down.join(', ')}`)
+            : run.before && this.verifiedHash !== run.before.hash
+              ? liveFallback(fb, 'precondition', `generation ${run.before.generation} was never verified running`)
+              : await applyLive({
+                  commands: step.commands,
+                  conf: run.conf,
+                  vtysh: this.opts.vtysh,
+                  // Without a sender of its own: every daemon that takes the commands, as vtysh does by default.
+                  send: this.opts.live?.run ?? ((cmds, vtysh) => vtysh.run(cmds, { timeoutMs: 10_000 }).then(() => undefined)),
+                  verify: (conf, ms) => this.verify(conf, ms),
+                  ...fb,
+                });
+        if (outcome.applied) {
+          run.live = true;
           return 'next';
-        } catch (e) {
-          this.opts.logger.warn(
-            { event: 'live_apply_fallback', err: (e as Error).message, commands: step.commands.length },
-            `the change applied live does not match the rendering; restarting instead: ${(e as Error).message}`,
-          );
-          // The config is written and partly taken: the fallback's drain waits its slot inline, holding the apply.
-          run.inlineSlot = true;
-          const outcome = await this.execute(run, step.fallback);
-          // ('waiting' cannot come back: inlineSlot)
-          return outcome === 'done' || outcome === 'waiting' ? 'fell-back' : outcome;
         }
+        // The config is written and partly taken: the fallback's drain waits its slot inline, holding the apply.
+        run.inlineSlot = true;
+        const fellBack = await this.execute(run, step.fallback);
+        // ('waiting' cannot come back: inlineSlot)
+        return fellBack === 'done' || fellBack === 'waiting' ? 'fell-back' : fellBack;
       }
       default:
         throw new Error(`step ${step.kind} runs before the write`);
@@ -716,8 +734,9 @@ export class Applier {
         restarted: rec.restarted,
         reason: rec.reason,
         ...(rec.retry !== undefined && { retry: rec.retry }),
+        ...(rec.live === true && { live: true }),
       },
-      `config generation ${rec.generation} applied in ${rec.durationMs} ms (restarted ${rec.restarted.join(', ') || 'nothing'})`,
+      `config generation ${rec.generation} applied ${rec.live === true ? 'live ' : ''}in ${rec.durationMs} ms (restarted ${rec.restarted.join(', ') || 'nothing'})`,
     );
   }
 
@@ -786,8 +805,8 @@ export class Applier {
   }
 
   /** The running config (as FRR prints it) must equal what was rendered, line for line. */
-  private async verify(conf: string): Promise<void> {
-    const deadline = Date.now() + (this.opts.verifyTimeoutMs ?? 3000);
+  private async verify(conf: string, timeoutMs = this.opts.verifyTimeoutMs ?? 3000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
     let diff: string;
     for (;;) {
       diff = runningConfigDiff(conf, await this.opts.vtysh.run(['show running-config']));

@@ -101,6 +101,11 @@ export class DaemonManager extends EventEmitter<Events> {
     for (const name of ALL_DAEMON_NAMES) this.slots.set(name, this.makeSlot(name));
   }
 
+  /** The FRR being driven (undefined before setFrr). */
+  get flavour(): FrrFlavour | undefined {
+    return this.frr;
+  }
+
   /** Drives this FRR: its daemon set and order, and which daemons take `-f` (call before startAll). */
   setFrr(frr: FrrFlavour): void {
     this.frr = frr;

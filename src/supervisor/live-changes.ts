@@ -1,8 +1,11 @@
 /**
- * The live changes the supervisor (its Applier) and `frr-supervisor plan` use: none yet, so every change restarts
- * what the planner says (src/supervisor/plan.ts). A LivePlanner plugged in here is consulted for changes of bgpd's
- * part alone; the Applier verifies what it did and falls back to the restart on any difference.
+ * The live changes the supervisor (its Applier) and `frr-supervisor plan` use: advertised prefixes, neighbours and
+ * maximum-prefix (src/render/live-commands.ts), sent to bgpd in one vtysh call. The planner consults them for changes
+ * of bgpd's part alone (src/supervisor/plan.ts); the Applier verifies what they did and falls back to the restart on
+ * any refusal or difference (src/supervisor/live-apply.ts).
  */
+import { liveCommands } from '../render/live-commands.ts';
+import { sendLiveCommands } from './live-apply.ts';
 import type { LiveChanges } from './plan.ts';
 
-export const LIVE_CHANGES: LiveChanges | undefined = undefined;
+export const LIVE_CHANGES: LiveChanges | undefined = { plan: liveCommands, run: sendLiveCommands };

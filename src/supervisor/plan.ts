@@ -34,6 +34,7 @@ import { BFD_DEFAULTS } from '../config/types.ts';
 import type { DaemonName } from '../frr/daemon.ts';
 import type { Vtysh } from '../frr/vtysh.ts';
 import { restartSetFor, withBfd } from '../frr/version.ts';
+import type { FrrVersion } from '../frr/version.ts';
 import { bfdStaticPeers, bfddLiveCommands, buildView, configHash, renderFrrConf, specAnchor } from '../render/frr-conf.ts';
 import { changeDrainDelay, drainsBeforeRestart, withdrawCommands } from './change-drain.ts';
 
@@ -43,6 +44,8 @@ export const ZEBRA_GR_SECONDS = 120;
 /** The FRR the plan is for: its daemon set in start order (a FrrFlavour fits; bfdd in it or not, it is ignored). */
 export interface PlanFrr {
   daemons: readonly DaemonName[];
+  /** The FRR version, when known: live changes are planned only for the versions they were proven on. */
+  version?: FrrVersion;
 }
 
 /**

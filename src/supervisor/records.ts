@@ -25,6 +25,8 @@ export interface ApplyRecord {
   at: string;
   durationMs: number;
   restarted: DaemonName[];
+  /** Applied in place with vtysh (the plan's `live` step, src/render/live-commands.ts): nothing restarted. */
+  live?: boolean;
   reason: string;
   error?: string;
   /** Milliseconds spent in each phase (load, write, restart, verify), for the log line and /status. */

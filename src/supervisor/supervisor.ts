@@ -3,6 +3,7 @@
  * over from leftovers of an earlier run, and hands everything that happens afterwards (the startup apply, file events,
  * resyncs, crash recoveries, the shutdown) to the lifecycle (lifecycle.ts), which runs them one at a time.
  */
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FrrPaths, removeStaleSockets } from '../frr/paths.ts';
 import { Vtysh } from '../frr/vtysh.ts';
@@ -115,6 +116,10 @@ export class Supervisor implements SupervisorView {
       renderOptions: () => this.renderOptions(),
       ...(LIVE_CHANGES && { live: LIVE_CHANGES }),
       requestApply: (reason) => this.requestApply(reason, false),
+      onLiveFallback: (stage) => {
+        this.observer.metrics.liveFallbacks.inc({ stage });
+        this.observer.invalidateMetrics();
+      },
       onRecord: (rec, count) => {
         if (count === 'none') return;
         if (count === 'retry') this.observer.metrics.applyRetries.inc();
@@ -283,8 +288,7 @@ export class Supervisor implements SupervisorView {
     await releaseZebraMountNs(this.mountHolder).catch((e: unknown) =>
       this.opts.logger.warn({ event: 'cleanup_failed', err: (e as Error).message }),
     );
-    for (const problem of await this.paths.removePidFiles(ALL_DAEMON_NAMES))
-      this.opts.logger.warn({ event: 'cleanup_failed', err: problem }, `cannot remove a pid file: ${problem}`);
+    for (const name of ALL_DAEMON_NAMES) await rm(this.paths.pidFile(name), { force: true });
     await removeStaleSockets(this.paths.instanceRunDir).catch(() => undefined);
   }
 }
