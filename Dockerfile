@@ -12,7 +12,7 @@
 # images, copied files, packages, entrypoint) and `npm run test:image` builds it and runs it as the lab's
 # gateway.
 #
-# Capabilities (deploy/gateway.yaml drops ALL and adds back exactly these; deploy/README.md explains each):
+# Capabilities (deploy/reference-gateway.yaml drops ALL and adds back exactly these; deploy/README.md explains each):
 #   NET_ADMIN         zebra installs routes and reads links over netlink; the VRF, bridge and VXLAN devices
 #   NET_RAW           zebra and bgpd ask for it at start (FRR's privilege set)
 #   NET_BIND_SERVICE  bgpd listens on TCP port 179
@@ -39,6 +39,9 @@ RUN --mount=type=secret,id=ca-certificates,target=/run/secrets/ca-certificates.c
  && npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src/ src/
+# bin/: src/cli/cli.ts imports bin/probe.js (typed by bin/probe.d.ts), and `npm run build` ends with
+# bin/build-stamp.js (dist/build-stamp.json: which sources dist/ was built from)
+COPY bin/ bin/
 RUN npm run build \
  && npm prune --omit=dev --no-audit --no-fund
 

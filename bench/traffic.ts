@@ -7,11 +7,15 @@
  * false), zebra_restart (a change zebra must see: the VRF table in EVPN mode, the VRF backend in BGP-only mode, which
  * has no VRF), kill_bgpd, kill_zebra (SIGKILL), drain (the supervisor SIGTERMed: how long the router black-holes,
  * from the last probe delivered to the router removing the gateway's route; a lone gateway carries nothing after),
- * pod_replace (Kube-OVN's way: the whole gateway stopped and started again; the outage until traffic flows).
+ * pod_replace (Kube-OVN's way: the whole gateway stopped and started again; the outage until traffic flows),
+ * advertise_change (a prefix added to gateway.yaml `advertise`, then removed, alternately; not one that carries the
+ * measured traffic) and neighbour_add (a neighbour added to the BgpConf, a peer that never answers; removed again
+ * between repetitions, unmetered): both applied live (no restart, src/render/live-commands.ts), and each run says
+ * whether it was (a fallback to the restart is counted, not hidden).
  *
- * Each lab's router is started first and the events wait until it is older than its graceful-restart time (120 s):
+ * Each lab's router is started first and the restart events wait until it is older than its graceful-restart time (120 s):
  * FRR 8.4 sets the Restart bit in its OPENs during that time, which makes a restarting gateway's bgpd release its
- * preserved routes at once (README, graceful restart). Prints a line per figure, then one JSON object.
+ * preserved routes at once (docs/design.md, graceful restart). Prints a line per figure, then one JSON object.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
@@ -20,79 +24,159 @@ import type { Lab } from '../lab/lab.ts';
 import { startSupervisor } from '../lab/supervisor-process.ts';
 import type { SupervisorProcess } from '../lab/supervisor-process.ts';
 import { bgpRouterConf, docsBgpConf, docsEvpnConf, GW, RT } from '../lab/configs.ts';
-import { evpnRouterConf, evpnRouterDevices } from '../lab/evpn-router.ts';
+import { evpnRouterConf, evpnRouterDevices, evpnVrfRouter, evpnVrfRouterVxlan, ROUTER_VRF } from '../lab/evpn-router.ts';
 import { addHosts, hostFlows, reattachVpcHost, VPC } from '../lab/hosts.ts';
 import type { LabHosts } from '../lab/hosts.ts';
 import { LossMeter } from '../lab/loss-meter.ts';
 import type { FlowStats } from '../lab/loss-meter.ts';
 import { median } from './stats.ts';
+import { ContainerRouter, ensureRouterImage, FRR107_IMAGE } from '../lab/router-container.ts';
 
 const REPS = Number(process.env.BENCH_REPS ?? 5);
 const ROUTER_MIN_AGE_MS = Number(process.env.BENCH_ROUTER_AGE_S ?? 125) * 1000;
-const EVENTS = ['bgpd_restart_gr', 'bgpd_restart_no_gr', 'zebra_restart', 'kill_bgpd', 'kill_zebra', 'drain', 'pod_replace'] as const;
+const EVENTS = [
+  'bgpd_restart_gr',
+  'bgpd_restart_no_gr',
+  'zebra_restart',
+  'kill_bgpd',
+  'kill_zebra',
+  'drain',
+  'pod_replace',
+  'advertise_change',
+  'neighbour_add',
+] as const;
 type EventName = (typeof EVENTS)[number];
+/** Events applied live: nothing restarts, so the router's graceful-restart age does not matter. */
+const LIVE_EVENTS: readonly EventName[] = ['advertise_change', 'neighbour_add'];
+/** advertise_change's extra prefix (routed at the gateway, carries no measured traffic) and neighbour_add's neighbour. */
+const EXTRA_PREFIX = '10.18.0.0/16';
+const EXTRA_NEIGHBOUR = '10.0.1.2';
 type Mode = 'evpn' | 'bgp';
 const ONLY = process.env.BENCH_EVENTS?.split(',') as EventName[] | undefined;
 const MODES = (process.env.BENCH_MODES?.split(',') ?? ['bgp', 'evpn']) as Mode[];
+/**
+ * BENCH_FRR=10.7: each mode also runs with FRR 10.7.1 on both sides (the router in a container, the supervisor in a
+ * container of the same image in the gateway namespace: lab/router-container.ts), side by side with the host's FRR in
+ * the same run; its results are keyed `MODE@frr10.7`.
+ */
+const EXTRA_FRR = process.env.BENCH_FRR ? process.env.BENCH_FRR.split(',').filter((f) => f !== 'host') : [];
+for (const f of EXTRA_FRR) if (f !== '10.7') throw new Error(`BENCH_FRR: unknown FRR ${f} (known: 10.7)`);
+type Frr = 'host' | '10.7';
+const FRRS: Frr[] = ['host', ...(EXTRA_FRR as Frr[])];
+// FRR 10.7 runs in containers: podman, runc and the debian:trixie-slim base, installed and made when missing.
+if (EXTRA_FRR.length > 0) await execa('bash', ['scripts/image-base.sh'], { stdio: 'inherit' });
 
 interface Run {
   /** Per direction: lost probes and the longest gap (ms). */
   dirs: Record<string, { lost: number; gapMs: number }>;
   receiverDrops: number;
+  /** Live events: whether the change was applied live (false: it fell back to a restart). */
+  live?: boolean;
 }
 
-const bgpConf = (keepalive: number): string => docsBgpConf({ hold: `${keepalive * 3}s`, keepalive: `${keepalive}s`, connect: '1s' });
+const bgpConf = (keepalive: number, neighbours = [RT]): string =>
+  docsBgpConf({ hold: `${keepalive * 3}s`, keepalive: `${keepalive}s`, connect: '1s', neighbours });
+
+interface FilesOptions {
+  keepalive?: number;
+  gr?: boolean;
+  /** advertise_change: EXTRA_PREFIX advertised too. */
+  extraPrefix?: boolean;
+  /** neighbour_add: EXTRA_NEIGHBOUR a neighbour too. */
+  extraNeighbour?: boolean;
+}
+const advertised = (o: FilesOptions): string =>
+  [VPC.connectedCidr, VPC.routedCidr, ...(o.extraPrefix === true ? [EXTRA_PREFIX] : [])].join(', ');
+const neighbours = (o: FilesOptions): string[] => [RT, ...(o.extraNeighbour === true ? [EXTRA_NEIGHBOUR] : [])];
 
 interface Gw {
   mode: Mode;
+  /** Which FRR runs on both sides, and its version. */
+  frr: Frr;
+  frrVersion: string;
+  /** The results' key: the mode, with `@frr10.7` for FRR 10.7. */
+  key: string;
+  /** The router (vtysh), on the host's FRR or in a container. */
+  router: { vtysh(cmds: string[]): Promise<string> };
+  container: ContainerRouter | undefined;
   lab: Lab;
   hosts: LabHosts;
   sup: SupervisorProcess;
   routerStarted: number;
-  files: (o?: { keepalive?: number; gr?: boolean }) => Record<string, string>;
+  files: (o?: FilesOptions) => Record<string, string>;
   /** EVPN: the VNI both sides use now (files() reads it). */
   state: { vni: number };
 }
 
-async function setup(mode: Mode): Promise<Gw> {
+let hostFrrVersion: string | undefined;
+async function hostFrr(): Promise<string> {
+  hostFrrVersion ??= /version (\S+)/.exec((await execa('/usr/lib/frr/zebra', ['--version'], { reject: false })).stdout)?.[1] ?? 'unknown';
+  return hostFrrVersion;
+}
+
+const vrfOf = (mode: Mode, frr: Frr): string => `fsl${process.pid}v${(mode === 'evpn' ? 2 : 3) + (frr === 'host' ? 0 : 2)}`;
+
+async function setup(mode: Mode, frr: Frr): Promise<Gw> {
+  const frrVersion = frr === 'host' ? await hostFrr() : await ensureRouterImage(frr);
   const lab = await createLab();
   const hosts = await addHosts(lab);
-  const vrf = `fsl${process.pid}v${mode === 'evpn' ? 2 : 3}`;
-  let routerStarted: number;
+  const vrf = vrfOf(mode, frr);
+  let routerStarted = 0;
   let files: Gw['files'];
   const state = { vni: 1016 };
-  if (mode === 'evpn') {
+  let container: ContainerRouter | undefined;
+  const startRouter = async (config: string, more: { prelude?: string; zebraOptions?: string } = {}): Promise<Gw['router']> => {
+    if (frr === 'host') return lab.startRouter(config);
+    container = await ContainerRouter.start({ ns: lab.rtNs, config, dir: lab.tmpDir, frr, ...more });
+    return container;
+  };
+  let router: Gw['router'] | undefined;
+  if (mode === 'evpn' && frr !== 'host') {
+    // FRR 10.7's router has its L3VNI in a VRF (lab/evpn-router.ts evpnVrfRouter says why not the default VRF)
+    const r = evpnVrfRouter(1016);
+    routerStarted = Date.now();
+    router = await startRouter(r.config, r);
+  } else if (mode === 'evpn') {
     await evpnRouterDevices(lab, 1016);
     routerStarted = Date.now();
-    await lab.startRouter(evpnRouterConf(1016, GW, RT, { connected: true }));
+    router = await startRouter(evpnRouterConf(1016, GW, RT, { connected: true }));
+  }
+  if (mode === 'evpn') {
     files = (o = {}) => ({
-      'bgp-conf.yaml': bgpConf(o.keepalive ?? 3),
+      'bgp-conf.yaml': bgpConf(o.keepalive ?? 3, neighbours(o)),
       'evpn-conf.yaml': docsEvpnConf(state.vni),
-      'gateway.yaml': `advertise: [${VPC.connectedCidr}, ${VPC.routedCidr}]\ninternalInterface: ${VPC.gatewayIf}\ninternalGateway: ${VPC.address}\nvrfBackend: netns\nvrf: {name: ${vrf}, table: 2000}\ngracefulRestart: ${String(o.gr ?? true)}\n`,
+      'gateway.yaml': `advertise: [${advertised(o)}]\ninternalInterface: ${VPC.gatewayIf}\ninternalGateway: ${VPC.address}\nvrfBackend: netns\nvrf: {name: ${vrf}, table: 2000}\ngracefulRestart: ${String(o.gr ?? true)}\n`,
     });
   } else {
     await lab.exec(lab.gwNs, ['ip', 'route', 'add', VPC.routedCidr, 'via', VPC.address]);
+    await lab.exec(lab.gwNs, ['ip', 'route', 'add', EXTRA_PREFIX, 'via', VPC.address]);
     routerStarted = Date.now();
-    await lab.startRouter(bgpRouterConf({ connected: true }));
+    router = await startRouter(bgpRouterConf({ connected: true }));
     files = (o = {}) => ({
-      'bgp-conf.yaml': bgpConf(o.keepalive ?? 3),
-      'gateway.yaml': `advertise: [${VPC.connectedCidr}, ${VPC.routedCidr}]\ninternalInterface: ${VPC.gatewayIf}\ngracefulRestart: ${String(o.gr ?? true)}\n`,
+      'bgp-conf.yaml': bgpConf(o.keepalive ?? 3, neighbours(o)),
+      'gateway.yaml': `advertise: [${advertised(o)}]\ninternalInterface: ${VPC.gatewayIf}\ngracefulRestart: ${String(o.gr ?? true)}\n`,
     });
   }
-  const sup = startSupervisor(lab, { files: files(), args: ['--resync', '2s', '--poll-interval', '1s'] });
+  if (!router) throw new Error('no router');
+  const container_ = frr === 'host' ? {} : { container: { image: FRR107_IMAGE } };
+  const sup = startSupervisor(lab, { files: files(), args: SUP_ARGS, ...container_ });
   await sup.waitForEvent('config_applied', () => true, 60_000);
-  return { mode, lab, hosts, sup, routerStarted, files, state };
+  const key = frr === 'host' ? mode : `${mode}@frr${frr}`;
+  return { mode, frr, frrVersion, key, router, container, lab, hosts, sup, routerStarted, files, state };
 }
+
+const SUP_ARGS = ['--resync', '2s', '--poll-interval', '1s'];
 
 async function teardown(g: Gw): Promise<void> {
   await g.sup.cleanup();
-  await execa('ip', ['netns', 'del', `fsl${process.pid}v${g.mode === 'evpn' ? 2 : 3}`], { reject: false });
+  await g.container?.stop();
+  await execa('ip', ['netns', 'del', vrfOf(g.mode, g.frr)], { reject: false });
   await g.lab.cleanup();
 }
 
 /** Waits until the gateway is ready and the traffic flows both ways (a short meter run). */
 async function settle(g: Gw): Promise<void> {
-  await waitFor(async () => (await g.sup.http('/readyz')).status === 200, { timeoutMs: 60_000, what: `${g.mode} gateway ready` });
+  await waitFor(async () => (await g.sup.http('/readyz')).status === 200, { timeoutMs: 60_000, what: `${g.key} gateway ready` });
   const m = await LossMeter.start(hostFlows(g.hosts));
   try {
     await m.waitFlowing({ timeoutMs: 60_000 });
@@ -136,10 +220,21 @@ async function metered(g: Gw, event: () => Promise<void>): Promise<Run> {
   }
 }
 
-async function applyFiles(g: Gw, files: Record<string, string>): Promise<void> {
+/** Applies the files; true when the change was applied live (config_applied's `live`). */
+async function applyFiles(g: Gw, files: Record<string, string>): Promise<boolean> {
   const before = g.sup.events.length;
   g.sup.volume.update(files);
-  await g.sup.waitForEvent('config_applied', () => true, 60_000, before);
+  const e = await g.sup.waitForEvent('config_applied', () => true, 60_000, before);
+  return e.live === true;
+}
+
+/** A live event, metered; the run says whether the change was applied live. */
+async function meteredLive(g: Gw, files: Record<string, string>): Promise<Run> {
+  let live = false;
+  const run = await metered(g, async () => {
+    live = await applyFiles(g, files);
+  });
+  return { ...run, live };
 }
 
 async function killDaemon(g: Gw, name: 'bgpd' | 'zebra'): Promise<void> {
@@ -159,8 +254,28 @@ async function killDaemon(g: Gw, name: 'bgpd' | 'zebra'): Promise<void> {
 
 /** EVPN: both sides move to another VNI (the router first: its L3VNI, devices and route targets), the gateway by its EvpnConf. */
 async function changeVni(g: Gw, vni: number): Promise<void> {
-  const router = g.lab.instances.find((i) => i.ns === g.lab.rtNs);
-  if (!router) throw new Error('no router');
+  if (g.container) {
+    // the router's L3VNI lives in its VRF (evpnVrfRouter)
+    const old = g.state.vni;
+    await g.container.vtysh(['configure terminal', `vrf ${ROUTER_VRF}`, `no vni ${old}`, 'exit-vrf']);
+    await g.container.sh(evpnVrfRouterVxlan(vni));
+    await g.container.vtysh([
+      'configure terminal',
+      `vrf ${ROUTER_VRF}`,
+      `vni ${vni}`,
+      'exit-vrf',
+      `router bgp 65001 vrf ${ROUTER_VRF}`,
+      'address-family l2vpn evpn',
+      `no route-target import 65000:${old}`,
+      `no route-target export 65000:${old}`,
+      `route-target import 65000:${vni}`,
+      `route-target export 65000:${vni}`,
+    ]);
+    g.state.vni = vni;
+    await applyFiles(g, g.files());
+    return;
+  }
+  const router = g.router;
   await router.vtysh(['configure terminal', 'vrf default', `no vni ${g.state.vni}`, 'exit-vrf']);
   await evpnRouterDevices(g.lab, vni);
   await router.vtysh([
@@ -243,16 +358,16 @@ async function drainOnce(g: Gw): Promise<Run> {
 /** A new supervisor after a drain or a stop (EVPN: the VRF namespace went with the old one's mount namespace, and int0 with it). */
 async function restartGateway(g: Gw): Promise<void> {
   await reattachVpcHost(g.lab, g.hosts.vpcNs);
-  g.sup.start({ files: g.files(), args: ['--resync', '2s', '--poll-interval', '1s'] });
+  g.sup.start({ files: g.files(), args: SUP_ARGS, ...(g.frr !== 'host' && { container: { image: FRR107_IMAGE } }) });
   await g.sup.waitForEvent('config_applied', () => true, 60_000);
 }
 
 async function runEvent(g: Gw, name: EventName, rep: number): Promise<Run> {
   switch (name) {
     case 'bgpd_restart_gr':
-      return metered(g, () => applyFiles(g, g.files({ keepalive: rep % 2 ? 3 : 4 })));
+      return metered(g, async () => void (await applyFiles(g, g.files({ keepalive: rep % 2 ? 3 : 4 }))));
     case 'bgpd_restart_no_gr':
-      return metered(g, () => applyFiles(g, g.files({ keepalive: rep % 2 ? 3 : 4, gr: false })));
+      return metered(g, async () => void (await applyFiles(g, g.files({ keepalive: rep % 2 ? 3 : 4, gr: false }))));
     case 'zebra_restart':
       // EVPN: a VNI change on both sides (zebra then bgpd restart; the VXLAN device is recreated). BGP-only has no
       // change that restarts zebra but switching graceful restart itself: not measured (null in the JSON).
@@ -269,6 +384,13 @@ async function runEvent(g: Gw, name: EventName, rep: number): Promise<Run> {
         // a new Pod: the CNI plugs its interface
         await restartGateway(g);
       });
+    case 'advertise_change':
+      return meteredLive(g, g.files({ extraPrefix: rep % 2 === 0 }));
+    case 'neighbour_add': {
+      const run = await meteredLive(g, g.files({ extraNeighbour: true }));
+      await applyFiles(g, g.files()); // removed again, unmetered
+      return run;
+    }
   }
 }
 
@@ -278,17 +400,18 @@ const gws: Gw[] = [];
 let exitCode = 0;
 try {
   // Both labs first: the second router ages while the first mode is measured.
-  for (const mode of MODES) gws.push(await setup(mode));
+  for (const mode of MODES) for (const frr of FRRS) gws.push(await setup(mode, frr));
+  const restartEvents = EVENTS.filter((e) => !LIVE_EVENTS.includes(e) && (!ONLY || ONLY.includes(e)));
   for (const g of gws) {
-    const wait = ROUTER_MIN_AGE_MS - (Date.now() - g.routerStarted);
+    const wait = restartEvents.length > 0 ? ROUTER_MIN_AGE_MS - (Date.now() - g.routerStarted) : 0;
     if (wait > 0) {
-      console.log(`${g.mode}: waiting ${Math.round(wait / 1000)} s until the router is older than its graceful-restart time`);
+      console.log(`${g.key}: waiting ${Math.round(wait / 1000)} s until the router is older than its graceful-restart time`);
       await sleep(wait);
     }
     for (const name of EVENTS) {
       if (ONLY && !ONLY.includes(name)) continue;
       if (name === 'zebra_restart' && g.mode === 'bgp') {
-        (results[name] ??= {})[g.mode] = null;
+        (results[name] ??= {})[g.key] = null;
         console.log('zebra_restart bgp: not measured (in BGP-only mode only switching graceful restart itself restarts zebra)');
         continue;
       }
@@ -303,15 +426,17 @@ try {
         } catch (e) {
           // one failed repetition is reported, not fatal: the next one starts from a settled gateway
           failures.push((e as Error).message.slice(0, 300));
-          console.log(`${name} ${g.mode} #${rep + 1}: FAILED: ${(e as Error).message}`);
+          console.log(`${name} ${g.key} #${rep + 1}: FAILED: ${(e as Error).message}`);
           await settle(g);
           continue;
         }
         runs.push(r);
         console.log(
-          `${name} ${g.mode} #${rep + 1}: ${Object.entries(r.dirs)
+          `${name} ${g.key} #${rep + 1}: ${Object.entries(r.dirs)
             .map(([d, x]) => `${d} lost ${x.lost} gap ${x.gapMs} ms`)
-            .join(', ')}${r.receiverDrops ? ` (receiver drops ${r.receiverDrops})` : ''}`,
+            .join(
+              ', ',
+            )}${r.receiverDrops ? ` (receiver drops ${r.receiverDrops})` : ''}${r.live === undefined ? '' : r.live ? ' (live)' : ' (NOT live: fell back to a restart)'}`,
         );
         await settle(g);
       }
@@ -333,18 +458,20 @@ try {
         directions[d] = { lost_median: median(l), lost_max: Math.max(...l), gap_ms_median: median(gp), gap_ms_max: Math.max(...gp) };
       }
       const entry = {
+        frr: g.frrVersion,
         lost_median: median(lost),
         lost_max: Math.max(...lost),
         gap_ms_median: median(gap),
         gap_ms_max: Math.max(...gap),
         runs: runs.length,
+        ...(LIVE_EVENTS.includes(name) && { live_runs: runs.filter((r) => r.live === true).length }),
         failed_runs: failures.length,
         ...(failures.length > 0 && { failures }),
         directions,
       };
-      (results[name] ??= {})[g.mode] = entry;
+      (results[name] ??= {})[g.key] = entry;
       console.log(
-        `${name} ${g.mode}: lost (both directions) median ${entry.lost_median}, max ${entry.lost_max}; longest gap median ${entry.gap_ms_median} ms, max ${entry.gap_ms_max} ms (n=${runs.length})`,
+        `${name} ${g.key} (FRR ${g.frrVersion}): lost (both directions) median ${entry.lost_median}, max ${entry.lost_max}; longest gap median ${entry.gap_ms_median} ms, max ${entry.gap_ms_max} ms (n=${runs.length}${'live_runs' in entry ? `, ${entry.live_runs} applied live` : ''})`,
       );
     }
   }
@@ -360,6 +487,8 @@ console.log(
     date: new Date().toISOString(),
     reps: REPS,
     rate_pps_each_way: 1000,
+    // the FRR measured: the host's, and BENCH_FRR's (both sides of a lab run the same FRR)
+    frr: Object.fromEntries(gws.map((g) => [g.key, g.frrVersion])),
     note: 'lost_* are both directions added per run, gap_ms_* the longer direction per run; directions[] has each; drain: black-hole time at the router',
     duration_s: Math.round((Date.now() - t0) / 1000),
     by_event: results,

@@ -63,7 +63,7 @@ export interface RouterOptions {
    * The router's graceful-restart mode: `full` (`bgp graceful-restart`, the default here) or `helper`
    * (no `bgp graceful-restart` line: FRR's default helper mode, which keeps the gateway's routes when the gateway restarts, never restarts
    * gracefully itself). FRR 8.4 in full mode sets the Restart bit in every OPEN, which makes a restarting gateway's
-   * bgpd tell zebra at once that its routes are complete (see the README's graceful restart section).
+   * bgpd tell zebra at once that its routes are complete (see docs/investigations/2026-11-30-graceful-restart-bgp-only.md).
    */
   grMode?: 'full' | 'helper';
 }

@@ -58,7 +58,7 @@ export const REPLICAS = {
  * entries (neighbour and FDB entries in its kernel) per prefix using them, and when an ECMP type-5 route changes its
  * set of next hops (one replica leaving or joining), it may delete the entries of the VTEPs that stay: measured here,
  * every flow, through every replica, lost for the 2.3 s a single replica's bgpd restart took. A route of its own per
- * replica keeps each VTEP's entries referenced: then a replica's restart lost nothing (README, "Replicas").
+ * replica keeps each VTEP's entries referenced: then a replica's restart lost nothing (docs/investigations/2026-11-30-evpn-router-mac.md).
  */
 export const uniquePrefix = (i: number): string => `10.17.255.${11 + i}/32`;
 

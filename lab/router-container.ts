@@ -21,22 +21,35 @@ import { ownContainer, podman, ULIMITS } from './podman.ts';
 import { pidAlive, waitFor } from './lab.ts';
 
 export const ROUTER_IMAGE = 'localhost/frr-supervisor-lab-router:10.3';
-const CONTAINERFILE_DIR = fileURLToPath(new URL('./router-image/', import.meta.url));
+/**
+ * FRR 10.7.1 (Debian forky's frr on trixie, lab/frr107-image/Containerfile), with Node.js: the lab's FRR 10.7 router,
+ * and the runtime of a supervisor run from the repository's source as the lab's gateway (lab/supervisor-process.ts).
+ */
+export const FRR107_IMAGE = 'localhost/frr-supervisor-lab-frr:10.7';
+/** The lab's container FRR versions: the image and the directory of its Containerfile. */
+export const LAB_FRR_IMAGES = {
+  '10.3': { image: ROUTER_IMAGE, dir: fileURLToPath(new URL('./router-image/', import.meta.url)) },
+  '10.7': { image: FRR107_IMAGE, dir: fileURLToPath(new URL('./frr107-image/', import.meta.url)) },
+} as const;
+export type LabFrr = keyof typeof LAB_FRR_IMAGES;
 const NAME_PREFIX = 'fslrt';
 
 let seq = 0;
 
-/** Builds the router image when it is missing (about 10 s with Debian's mirror reachable). Returns its FRR version. */
-export async function ensureRouterImage(): Promise<string> {
-  if ((await podman(['image', 'exists', ROUTER_IMAGE], { reject: false })).exitCode !== 0) {
-    const r = await podman(['build', '--network', 'host', '--pull=never', ...ULIMITS.slice(0, 2), '-t', ROUTER_IMAGE, CONTAINERFILE_DIR], {
+/**
+ * Builds a lab FRR image when it is missing (the 10.3 router about 10 s, the 10.7 one about 16 s with Debian's mirror
+ * reachable; both on the debian:trixie-slim base of scripts/image-base.sh). Returns its FRR version ("10.3", "10.7.1").
+ */
+export async function ensureRouterImage(frr: LabFrr = '10.3'): Promise<string> {
+  const { image, dir } = LAB_FRR_IMAGES[frr];
+  if ((await podman(['image', 'exists', image], { reject: false })).exitCode !== 0) {
+    const r = await podman(['build', '--network', 'host', '--pull=never', ...ULIMITS.slice(0, 2), '-t', image, dir], {
       reject: false,
       timeoutMs: 900_000,
     });
-    if (r.exitCode !== 0)
-      throw new Error(`building ${ROUTER_IMAGE} failed:\n${`${r.stdout}\n${r.stderr}`.split('\n').slice(-30).join('\n')}`);
+    if (r.exitCode !== 0) throw new Error(`building ${image} failed:\n${`${r.stdout}\n${r.stderr}`.split('\n').slice(-30).join('\n')}`);
   }
-  const v = await podman(['run', '--rm', ...ULIMITS, '--network', 'none', '--entrypoint', '/usr/lib/frr/zebra', ROUTER_IMAGE, '--version']);
+  const v = await podman(['run', '--rm', ...ULIMITS, '--network', 'none', '--entrypoint', '/usr/lib/frr/zebra', image, '--version']);
   return /version (\S+)/.exec(v.stdout)?.[1] ?? 'unknown';
 }
 
@@ -59,9 +72,15 @@ export interface ContainerRouterOptions {
   daemons?: Array<'bgpd' | 'bfdd'>;
   /** A directory of the lab's (its temp dir) for /etc/frr. */
   dir: string;
+  /** The FRR version (default 10.3; {@link ensureRouterImage} first). */
+  frr?: LabFrr;
+  /** Shell commands run in the container before FRR starts (e.g. a VRF namespace: {@link evpnVrfRouter}). */
+  prelude?: string;
+  /** More zebra options (e.g. `-n`, the netns VRF backend). */
+  zebraOptions?: string;
 }
 
-/** FRR 10.3 in a container in a lab namespace; `vtysh()` as the lab's own FRR instances have it. */
+/** FRR 10.3 (or 10.7) in a container in a lab namespace; `vtysh()` as the lab's own FRR instances have it. */
 export class ContainerRouter {
   private constructor(
     readonly name: string,
@@ -83,7 +102,7 @@ export class ContainerRouter {
         `bfdd=${daemons.has('bfdd') ? 'yes' : 'no'}`,
         'staticd=yes',
         'vtysh_enable=yes',
-        'zebra_options=" -A 127.0.0.1 -s 90000000"',
+        `zebra_options=" -A 127.0.0.1 -s 90000000${o.zebraOptions ? ` ${o.zebraOptions}` : ''}"`,
         'mgmtd_options=" -A 127.0.0.1"',
         'bgpd_options=" -A 127.0.0.1"',
         'staticd_options=" -A 127.0.0.1"',
@@ -106,15 +125,15 @@ export class ContainerRouter {
       `${etc}:/etc/frr`,
       '--entrypoint',
       '/bin/sh',
-      ROUTER_IMAGE,
+      LAB_FRR_IMAGES[o.frr ?? '10.3'].image,
       '-c',
-      '/usr/lib/frr/frrinit.sh start && exec sleep infinity',
+      `set -e\n${o.prelude ?? ''}\n/usr/lib/frr/frrinit.sh start && exec sleep infinity`,
     ]);
     try {
       await waitFor(async () => (await router.vtysh('show bgp summary json').catch(() => '')).includes('{'), {
         timeoutMs: 60_000,
         intervalMs: 250,
-        what: `FRR 10.3 router ${name} answering vtysh`,
+        what: `FRR ${o.frr ?? '10.3'} router ${name} answering vtysh`,
       });
     } catch (e) {
       const logs = await podman(['logs', name], { reject: false });
@@ -133,6 +152,11 @@ export class ContainerRouter {
     if (r.exitCode !== 0)
       throw new Error(`vtysh ${list.join('; ')} in ${this.name} failed (exit ${r.exitCode ?? '?'}): ${r.stderr || r.stdout}`);
     return r.stdout;
+  }
+
+  /** Runs a shell command line in the container (e.g. `ip` in its VRF namespace); rejects on a non-zero exit. */
+  async sh(script: string): Promise<string> {
+    return (await podman(['exec', this.name, 'sh', '-ec', script], { timeoutMs: 30_000 })).stdout;
   }
 
   /** Removes the container (its daemons die with it). Idempotent. */

@@ -18,16 +18,27 @@ import type { DaemonName } from '../src/frr/daemon.ts';
 import type { Lab } from './lab.ts';
 import { waitFor } from './lab.ts';
 import { ProjectedVolume } from './projected-volume.ts';
+import { ownContainer, podman, PODMAN, ULIMITS } from './podman.ts';
+import { chooseCode } from '../bin/build-stamp.js';
 
 const REPO = fileURLToPath(new URL('../', import.meta.url));
 const MAIN = join(REPO, 'src/cli/main.ts');
-/** FRRSUP_USE_DIST=1 runs the compiled build (`npm run build`), as the container does: the benchmarks use it. */
-const COMMAND = process.env.FRRSUP_USE_DIST === '1' ? [join(REPO, 'dist/cli/main.js')] : ['--import', 'tsx', MAIN];
+/**
+ * FRRSUP_USE_DIST=1 runs the compiled build (`npm run build`), as the container does: the benchmarks use it. A
+ * build that does not match src/ (bin/build-stamp.js) is refused, not measured.
+ */
+function command(): string[] {
+  if (process.env.FRRSUP_USE_DIST !== '1') return ['--import', 'tsx', MAIN];
+  const choice = chooseCode(REPO.replace(/\/$/, ''));
+  if (choice.code !== 'dist') throw new Error(`FRRSUP_USE_DIST=1 but dist/ is not a build of these sources: ${choice.why}`);
+  return [join(REPO, 'dist/cli/main.js')];
+}
 /** FRRSUP_NODE_ARGS: extra node flags for the supervisor process, space-separated (e.g. `--cpu-prof --cpu-prof-dir=/tmp/p`). */
 const NODE_ARGS = (process.env.FRRSUP_NODE_ARGS ?? '').split(' ').filter(Boolean);
 const HTTP_GET = join(REPO, 'lab/http-get.js');
 const live = new Set<SupervisorProcess>();
 let seq = 0;
+let containerSeq = 0;
 
 process.on('exit', () => {
   for (const s of live) s.killSync();
@@ -45,6 +56,14 @@ export interface StartSupervisorOptions {
   /** The namespace to run in (default the lab's gateway namespace) and its POD_IP (default the lab gateway's address). */
   ns?: string;
   podIp?: string;
+  /**
+   * Run the supervisor in a container of this image (a lab FRR image with Node.js, e.g. FRR107_IMAGE of
+   * lab/router-container.ts): the FRR inside is the one supervised. The same source and node_modules (the repository
+   * mounted read-only at its path), the lab's temp dir and /run/frr at their host paths, the gateway namespace as
+   * its network, the host's pid namespace (the pid files hold host pids: daemonPid and kill work as without a
+   * container), privileged (zebra, VRF namespaces). Events come from its stdout as without a container.
+   */
+  container?: { image: string };
 }
 
 export class SupervisorProcess {
@@ -57,6 +76,8 @@ export class SupervisorProcess {
   /** The HTTP port (from --listen in the args, default 9180). */
   port = 9180;
   private exited: Promise<{ code: number | undefined; signal: string | undefined }> | undefined;
+  /** The container this process runs in (opts.container), by name. */
+  containerName: string | undefined;
   /** The namespace the supervisor runs in, and its POD_IP. */
   readonly ns: string;
   readonly podIp: string;
@@ -87,14 +108,39 @@ export class SupervisorProcess {
     this.volume.update(opts.files);
     const listenAt = opts.args?.indexOf('--listen') ?? -1;
     if (listenAt >= 0) this.port = Number(opts.args?.[listenAt + 1]?.split(':').pop());
+    const where = opts.container
+      ? [
+          ...PODMAN,
+          'run',
+          '--rm',
+          '--name',
+          (this.containerName = ownContainer(`${this.pathspace}c${++containerSeq}`)),
+          ...ULIMITS,
+          '--privileged',
+          '--pid',
+          'host',
+          '--network',
+          `ns:/run/netns/${this.ns}`,
+          '-v',
+          `${REPO}:${REPO}:ro`,
+          '-v',
+          `${this.lab.tmpDir}:${this.lab.tmpDir}`,
+          '-v',
+          '/run/frr:/run/frr',
+          '-w',
+          REPO,
+          '--env',
+          `POD_IP=${this.podIp}`,
+          ...Object.entries(opts.env ?? {}).flatMap(([k, v]) => ['--env', `${k}=${v}`]),
+          '--entrypoint',
+          'node',
+          opts.container.image,
+        ]
+      : ['ip', 'netns', 'exec', this.ns, process.execPath];
     const args = [
-      'ip',
-      'netns',
-      'exec',
-      this.ns,
-      process.execPath,
+      ...where,
       ...NODE_ARGS,
-      ...COMMAND,
+      ...command(),
       'run',
       '--config-dir',
       this.configDir,
@@ -204,8 +250,15 @@ export class SupervisorProcess {
   ): Promise<{ code: number | undefined; signal: string | undefined; ms: number }> {
     const t0 = Date.now();
     if (!this.child || !this.exited) return { code: undefined, signal: undefined, ms: 0 };
-    this.child.kill(signal);
-    const timer = setTimeout(() => this.child?.kill('SIGKILL'), timeoutMs);
+    // In a container, SIGKILL goes to the container (killing the podman client would leave it running); other
+    // signals go through the client, which passes them on (--sig-proxy).
+    const kill = (sig: NodeJS.Signals): void => {
+      if (this.containerName && sig === 'SIGKILL')
+        podman(['kill', '-s', 'KILL', this.containerName], { reject: false }).catch(() => undefined);
+      else this.child?.kill(sig);
+    };
+    kill(signal);
+    const timer = setTimeout(() => kill('SIGKILL'), timeoutMs);
     const res = await this.exited;
     clearTimeout(timer);
     return { ...res, ms: Date.now() - t0 };
@@ -217,6 +270,12 @@ export class SupervisorProcess {
    */
   async cleanup(): Promise<void> {
     if (this.child && this.child.exitCode === null && this.child.signalCode === null) await this.stop('SIGKILL');
+    // SIGKILL ends the podman client, not the container
+    if (this.containerName) {
+      await podman(['rm', '-f', '-t', '0', this.containerName], { reject: false });
+      // its run dir under the host's /run/frr (pid files, sockets), made by the container's FRR user
+      await rm(this.paths.instanceRunDir, { recursive: true, force: true });
+    }
     await stopLeftovers(this.paths, ['bgpd', 'staticd', 'bfdd', 'zebra'], { timeoutMs: 2000 }).catch(() => undefined);
     if (this.paths.pathspace !== undefined) await rm(this.paths.instanceRunDir, { recursive: true, force: true });
   }
@@ -236,6 +295,7 @@ export function startSupervisor(lab: Lab, opts: StartSupervisorOptions): Supervi
   const configDir = join(base, 'config');
   const frrConfigDir = join(base, 'etc-frr');
   mkdirSync(frrConfigDir, { recursive: true });
+  if (opts.container) mkdirSync('/run/frr', { recursive: true }); // bind-mounted into the container
   const sup = new SupervisorProcess(lab, `fsl${process.pid}s${seq}`, configDir, frrConfigDir, opts.binDir, {
     ...(opts.ns !== undefined && { ns: opts.ns }),
     ...(opts.podIp !== undefined && { podIp: opts.podIp }),

@@ -32,6 +32,13 @@ if ! command -v vtysh >/dev/null 2>&1 || [ ! -x /usr/lib/frr/bgpd ]; then
   apt-get install -y -qq --no-install-recommends frr iproute2 >/dev/null
 fi
 
+if ! command -v openssl >/dev/null 2>&1; then
+  apt_update openssl
+  # The webhook test (test/unit/kube-ovn-webhook.test.ts) makes a self-signed certificate with it, as
+  # deploy/kube-ovn/webhook-certs.sh does without cert-manager.
+  apt-get install -y -qq --no-install-recommends openssl >/dev/null
+fi
+
 # Test tools only, not in the image. The tests run them themselves (in the lab's namespaces, temp dirs): no
 # service of these packages is used.
 missing=()

@@ -14,6 +14,11 @@ const COMMANDS = {
   check: 'validate the input only; print ok or the problems',
   init: 'reconcile the EVPN devices once (for an init container)',
   status: "print a running supervisor's daemons, neighbours and VNIs as a table",
+  probe: 'live|ready: exit 0 or 1 as /livez or /readyz answers (an exec probe for kubelet)',
+  'kube-ovn-render': "print a Kube-OVN gateway's ConfigMap (+ Secret) for the supervisor, from kubectl output",
+  'kube-ovn-sync': "keep every Kube-OVN gateway's ConfigMap (+ Secret) in step with its CRDs (in-cluster controller)",
+  webhook: "serve the admission webhook that puts the supervisor into Kube-OVN's gateway Pods",
+  plan: 'print what a config change would do (steps, restarts, live, traffic cost) before it is made',
 } as const;
 
 export const MAIN_HELP = `Usage: frr-supervisor <command> [options]
@@ -22,7 +27,7 @@ Renders, runs, supervises and observes FRR for Kube-OVN's VPC Egress Gateway (BG
 
 Commands:
 ${Object.entries(COMMANDS)
-  .map(([k, v]) => `  ${k.padEnd(8)} ${v}`)
+  .map(([k, v]) => `  ${k.padEnd(15)} ${v}`)
   .join('\n')}
 
 Run "frr-supervisor <command> --help" for a command's options.
@@ -43,9 +48,33 @@ export async function main(argv: string[], io: Io): Promise<number> {
         const { initCommand } = await import('./init-cmd.ts');
         return await initCommand(rest, io);
       }
+      case 'plan': {
+        const { planCommand } = await import('./plan-cmd.ts');
+        return await planCommand(rest, io);
+      }
       case 'status': {
         const { statusCommand } = await import('./status-cmd.ts');
         return await statusCommand(rest, io);
+      }
+      case 'probe': {
+        // bin/frr-supervisor.js runs bin/probe.js before loading any of this (kubelet calls it every period)
+        const { probe } = await import('../../bin/probe.js');
+        const r = await probe(rest, io.env);
+        if (r.code === 2) io.stderr(r.out);
+        else io.stdout(r.out);
+        return r.code;
+      }
+      case 'kube-ovn-render': {
+        const { kubeOvnRenderCommand } = await import('./kube-ovn-render-cmd.ts');
+        return await kubeOvnRenderCommand(rest, io);
+      }
+      case 'kube-ovn-sync': {
+        const { kubeOvnSyncCommand } = await import('./kube-ovn-sync-cmd.ts');
+        return await kubeOvnSyncCommand(rest, io);
+      }
+      case 'webhook': {
+        const { webhookCommand } = await import('./webhook-cmd.ts');
+        return await webhookCommand(rest, io);
       }
       case '--help':
       case '-h':

@@ -43,6 +43,9 @@ export function formatStatus(doc: StatusDoc): string {
     `config: ${cfg.valid ? 'valid' : 'INVALID'}; running generation ${cfg.running?.generation ?? '-'} (hash ${cfg.running?.hash ?? '-'}, applied ${cfg.running?.appliedAt ?? '-'}); last apply: ${last?.result ?? '-'}${last?.error ? `: ${last.error.split('\n')[0] ?? ''}` : ''}`,
   );
   for (const p of cfg.problems) out.push(`  ${p}`);
+  // Older supervisors' documents have no `applying`.
+  const step = (cfg as Partial<typeof cfg>).applying;
+  if (step) out.push(`applying: step ${step.index}/${step.of} since ${step.since}: ${step.detail}`);
   const dp = doc.dataplane;
   if (dp) {
     const fwd = dp.forwarding;

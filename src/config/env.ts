@@ -1,12 +1,16 @@
 /**
- * Kube-OVN compatibility: the environment variables Kube-OVN's controller sets on the gateway's FRR container
- * today, mapped onto BgpConf/EvpnConf fields. Conversion problems name the variable.
+ * Kube-OVN compatibility: the environment variables Kube-OVN 1.16's controller sets on the gateway Pod's
+ * `frr-config` init container (pkg/controller/vpc_egress_gateway.go, vpcEgressGatewayInitContainerFRRConfig),
+ * read as its `kube-ovn-cmd frr-render` reads them (cmd/frr/frr.go), mapped onto BgpConf/EvpnConf fields.
+ * An empty variable is unset (Kube-OVN always writes ROUTER_ID, `""` when the BgpConf has none). Conversion
+ * problems name the variable.
  */
 import { Reporter } from './problems.ts';
 import type { Problem } from './problems.ts';
 import type { FieldReporter } from './validate.ts';
+import { parseGoDuration, truncatedSeconds } from './go-duration.ts';
 
-/** variable -> [resource, field]; README's "Kube-OVN environment" table is this list. */
+/** variable -> [resource, field]; docs/configuration.md's "Kube-OVN environment" table is this list. */
 export const ENV_MAPPING = {
   LOCAL_ASN: ['bgp', 'localASN'],
   PEER_ASN: ['bgp', 'peerASN'],
@@ -31,6 +35,36 @@ export interface EnvInput {
 
 const list = (v: string): string[] => v.split(',').map((s) => s.trim());
 
+/**
+ * A timer variable as Kube-OVN's frr-render reads it (cmd/frr/frr.go parseDurationToSeconds): Go's
+ * time.ParseDuration, then `int64(d.Seconds())` (truncated toward zero), then 0..65535. Its controller writes
+ * `"%ds"` (`90s`). A bare number is taken as seconds too (Go would say "missing unit"): a hand-written `90`
+ * means 90 s to a reader, and the supervisor's own earlier releases read it so.
+ */
+function envSeconds(raw: string, r: Reporter): number | undefined {
+  const text = raw.trim();
+  const shown = JSON.stringify(raw.slice(0, 40));
+  if (/^\d{1,6}$/.test(text)) {
+    const n = Number(text);
+    if (n <= 65535) return n;
+    r.error(`${shown} is ${n} s; allowed: 0..65535 s (as Kube-OVN's frr-render)`);
+    return undefined;
+  }
+  const parsed = parseGoDuration(text);
+  if ('error' in parsed) {
+    r.error(`${parsed.error}: a Go duration like 90s or 1m30s (Kube-OVN writes whole seconds, "90s"), or a number of seconds`);
+    return undefined;
+  }
+  const seconds = truncatedSeconds(parsed.ns);
+  if (seconds < 0 || seconds > 65535) {
+    r.error(`${shown} is ${seconds} s; allowed: 0..65535 s (as Kube-OVN's frr-render)`);
+    return undefined;
+  }
+  if (parsed.ns !== BigInt(seconds) * 1_000_000_000n)
+    r.warn(`${shown} is taken as ${seconds} s: Kube-OVN's frr-render truncates to whole seconds, and so does the supervisor`);
+  return seconds;
+}
+
 /** Converts the variables to resource-shaped values (typed as the CRDs declare them); reports what does not convert. */
 export function readEnv(env: NodeJS.ProcessEnv, problems: Problem[]): EnvInput {
   const bgp: Record<string, unknown> = {};
@@ -53,11 +87,12 @@ export function readEnv(env: NodeJS.ProcessEnv, problems: Problem[]): EnvInput {
         break;
       case 'BGP_HOLD_TIME':
       case 'BGP_KEEPALIVE_TIME':
-      case 'BGP_CONNECT_TIME':
-        // Kube-OVN passes whole seconds; the validators take Kubernetes durations.
-        if (/^\d{1,6}$/.test(raw.trim())) target[fieldName] = `${Number(raw.trim())}s`;
-        else r.error(`must be whole seconds, e.g. 90; got ${JSON.stringify(raw.slice(0, 40))}`);
+      case 'BGP_CONNECT_TIME': {
+        const seconds = envSeconds(raw, r);
+        // the validators take Kubernetes durations: whole seconds from here on
+        if (seconds !== undefined) target[fieldName] = `${seconds}s`;
         break;
+      }
       case 'BGP_EBGP_MULTIHOP':
         if (raw === 'true' || raw === 'false') target[fieldName] = raw === 'true';
         else r.error(`must be true or false; got ${JSON.stringify(raw.slice(0, 40))}`);

@@ -277,6 +277,28 @@ async function readSnapshot(
 }
 
 /**
+ * The same roles from file contents held in memory (name -> text), as `kube-ovn-render` and `kube-ovn-sync` check
+ * what they are about to write: the names and parsing are those of {@link readConfigDir}. Unknown names are ignored,
+ * as a config dir ignores other files.
+ */
+export function parseConfigTexts(texts: Readonly<Record<string, string>>, problems: Problem[]): Partial<Record<Role, ParsedFile>> {
+  const out: Partial<Record<Role, ParsedFile>> = {};
+  for (const role of Object.keys(INPUT_FILES) as Role[]) {
+    const names = INPUT_FILES[role].filter((name) => texts[name] !== undefined);
+    if (names.length > 1) {
+      problems.push({ severity: 'error', source: names.join(', '), path: '', message: 'both files exist; keep only one of them' });
+      continue;
+    }
+    const name = names[0];
+    const text = name === undefined ? undefined : texts[name];
+    if (name === undefined || text === undefined) continue;
+    const value = role === 'password' ? text : parseStructured(name, text, problems);
+    out[role] = { name, value, text, failed: value === undefined };
+  }
+  return out;
+}
+
+/**
  * A cheap summary of everything `readConfigDir` could see: each entry of `dir` (following symlinks, so a kubelet
  * `..data` swap changes the visible files' inodes) with its inode, size, mtime and ctime in nanoseconds, and the
  * error code of anything that cannot be stat'ed. Two equal fingerprints mean the files were not touched between

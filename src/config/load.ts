@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { Reporter, hasErrors } from './problems.ts';
 import type { Problem } from './problems.ts';
-import { readConfigDir } from './files.ts';
+import { parseConfigTexts, readConfigDir } from './files.ts';
 import type { ParsedFile } from './files.ts';
 import { readEnv } from './env.ts';
 import { parseAddress, unusableUnicast } from './net.ts';
@@ -18,6 +18,8 @@ import type { HostFacts } from './facts.ts';
 
 export interface LoadOptions {
   configDir?: string;
+  /** The files' contents (name -> text) instead of a directory (checking what kube-ovn-render/-sync would write). */
+  files?: Readonly<Record<string, string>>;
   /** Read BgpConf/EvpnConf from Kube-OVN's environment variables instead of files. */
   env?: boolean;
   facts: HostFacts;
@@ -88,7 +90,7 @@ export async function loadConfig(opts: LoadOptions): Promise<LoadResult> {
   };
   const problems: Problem[] = [];
   const sources: LoadResult['sources'] = [];
-  const files = opts.configDir ? await readConfigDir(opts.configDir, problems) : {};
+  const files = opts.files ? parseConfigTexts(opts.files, problems) : opts.configDir ? await readConfigDir(opts.configDir, problems) : {};
   // A file that holds a password is listed without a hash: an unsalted hash of a weak password could be brute-forced.
   const holdsSecret = (file: ParsedFile): boolean => file.name === 'bgp-password' || /password/i.test(file.text);
   for (const file of Object.values(files))
@@ -160,6 +162,16 @@ export async function loadConfig(opts: LoadOptions): Promise<LoadResult> {
     bgp = validateBgp(bgpInput.spec, bgpInput.field, defaults);
   }
   const evpn = evpnInput ? validateEvpn(evpnInput.spec, evpnInput.field) : undefined;
+  if (bgp?.gracefulRestart !== undefined && gateway) {
+    // The BgpConf's spec.gracefulRestart wins over gateway.yaml's (default or set): one value downstream
+    const own =
+      files.gateway && !files.gateway.failed ? (files.gateway.value as Record<string, unknown> | null)?.gracefulRestart : undefined;
+    if (typeof own === 'boolean' && own !== bgp.gracefulRestart)
+      new Reporter(problems, files.gateway?.name ?? 'gateway.yaml', 'gracefulRestart').warn(
+        `${own} is overridden by ${files.bgp?.name ?? 'the BgpConf'}'s gracefulRestart: ${bgp.gracefulRestart}`,
+      );
+    gateway = { ...gateway, gracefulRestart: bgp.gracefulRestart };
+  }
   if (bgp && gateway && (!evpnInput || evpn) && checkBfd(gateway, bgp, new Reporter(problems, files.gateway?.name ?? 'gateway.yaml')))
     spec = { bgp, gateway, ...(evpn && { evpn }) };
   if (gateway && files.gateway && !files.gateway.failed) checkDeviceNames(gateway, evpnPresent, new Reporter(problems, files.gateway.name));

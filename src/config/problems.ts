@@ -24,7 +24,7 @@ export function printable(text: string): string {
   });
 }
 
-/** `error: bgp-conf.yaml: spec.neighbours[1]: ...`, the format documented in the README; always one printable line. */
+/** `error: bgp-conf.yaml: spec.neighbours[1]: ...`, the format documented in docs/configuration.md (Errors); always one printable line. */
 export function formatProblem(p: Problem): string {
   return [p.severity, p.source, p.path, p.message]
     .filter((s) => s !== '')

@@ -9,11 +9,16 @@ export interface BgpSpec {
   /** Canonical addresses, sorted the way FRR sorts peers (IPv4 before IPv6, numerically). */
   neighbours: string[];
   password?: string;
-  /** Seconds; both set or both unset (the missing one is derived, see README). */
+  /** Seconds; both set or both unset (the missing one is derived, see docs/configuration.md). */
   holdTime?: number;
   keepaliveTime?: number;
   connectTime?: number;
   ebgpMultiHop: boolean;
+  /**
+   * The BgpConf's spec.gracefulRestart when present (Kube-OVN's CRD has it; Kube-OVN ignores it). It wins over
+   * gateway.yaml's: the loader copies it into gateway.gracefulRestart, which everything downstream reads.
+   */
+  gracefulRestart?: boolean;
 }
 
 export interface EvpnSpec {

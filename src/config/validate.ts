@@ -22,6 +22,8 @@ export const BGP_FIELDS = [
   'keepaliveTime',
   'connectTime',
   'ebgpMultiHop',
+  // in Kube-OVN 1.16's BgpConf CRD (a bool), unused by Kube-OVN; here it wins over gateway.yaml's gracefulRestart
+  'gracefulRestart',
 ] as const;
 export const EVPN_FIELDS = ['vni', 'routeTargets'] as const;
 export const GATEWAY_FIELDS = [
@@ -167,6 +169,11 @@ export function validateBgp(spec: Record<string, unknown>, field: FieldReporter,
     ebgpMultiHop = false;
   }
 
+  let gracefulRestart: boolean | undefined;
+  if (spec.gracefulRestart !== undefined && spec.gracefulRestart !== null) {
+    gracefulRestart = need(f.boolean(spec.gracefulRestart, field('gracefulRestart')));
+  }
+
   if (!ok || localAsn === undefined || peerAsn === undefined || routerId === undefined) return undefined;
   neighbours.sort(compareAddresses);
   return {
@@ -179,6 +186,7 @@ export function validateBgp(spec: Record<string, unknown>, field: FieldReporter,
     ...(holdTime !== undefined && { holdTime, keepaliveTime }),
     ...(connectTime !== undefined && { connectTime }),
     ebgpMultiHop,
+    ...(gracefulRestart !== undefined && { gracefulRestart }),
   };
 }
 

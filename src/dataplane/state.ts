@@ -136,20 +136,57 @@ export function routePrefix(dst: string, family: Family): string {
   return typeof c === 'string' ? withLen : c.canonical;
 }
 
-/** `ip -json -4|-6 route show [table N]`: family says which (ip does not print it). */
+/**
+ * Route protocol numbers (`ip -N`) by the kernel's names. Names alone are ambiguous: FRR's
+ * /etc/iproute2/rt_protos.d/frr.conf names zebra's own static routes (196) `static` too, the name of ours (4).
+ */
+const ROUTE_PROTOCOLS: Readonly<Record<string, string>> = {
+  '2': 'kernel',
+  '3': 'boot',
+  '4': 'static',
+  '186': 'bgp',
+  '196': 'zebra-static',
+};
+/** Route type numbers (`ip -N`): RTN_*. */
+const ROUTE_TYPES: Readonly<Record<string, string>> = {
+  '1': 'unicast',
+  '2': 'local',
+  '3': 'broadcast',
+  '4': 'anycast',
+  '5': 'multicast',
+  '6': 'blackhole',
+  '7': 'unreachable',
+  '8': 'prohibit',
+  '9': 'throw',
+  '10': 'nat',
+};
+/** A protocol or type as `ip -N` prints it (a number) or as plain `ip` does (a name): a name either way. */
+const named = (v: string, names: Readonly<Record<string, string>>, prefix: string): string =>
+  /^\d+$/.test(v) ? (names[v] ?? `${prefix}${v}`) : v;
+
+/**
+ * `ip -json [-N] -4|-6 route show [table N]`: family says which (ip does not print it). With `-N` (how readRoutes
+ * asks), protocols and types come as numbers and are named here without ambiguity; zebra's static routes become
+ * `zebra-static`, never ours.
+ */
 export function parseRoutes(text: string, family: Family): RouteState[] {
   const out: RouteState[] = [];
   for (const r of parseArray(text, 'ip -json route show')) {
     if (!isObject(r)) continue;
     const dst = str(r.dst);
     if (dst === undefined) continue;
-    const route: RouteState = { family, prefix: routePrefix(dst, family), protocol: str(r.protocol) ?? 'boot' };
+    const protocol = str(r.protocol);
+    const route: RouteState = {
+      family,
+      prefix: routePrefix(dst, family),
+      protocol: protocol === undefined ? 'boot' : named(protocol, ROUTE_PROTOCOLS, 'proto-'),
+    };
     const via = str(r.gateway);
     if (via !== undefined) route.via = canonicalAddress(via);
     const dev = str(r.dev);
     if (dev !== undefined) route.dev = dev;
     const type = str(r.type);
-    if (type !== undefined) route.type = type;
+    if (type !== undefined) route.type = named(type, ROUTE_TYPES, 'type-');
     const metric = num(r.metric);
     if (metric !== undefined) route.metric = metric;
     out.push(route);
@@ -197,7 +234,8 @@ export async function readLinks(netns: string | undefined, runner: Runner = exec
 export async function readRoutes(netns: string | undefined, table: number | undefined, runner: Runner = execRunner): Promise<RouteState[]> {
   const out: RouteState[] = [];
   for (const family of [4, 6] as const) {
-    const argv = ipArgv(netns, '-json', `-${family}`, 'route', 'show', ...(table === undefined ? [] : ['table', String(table)]));
+    // -N: numeric protocols (see parseRoutes: the names are ambiguous).
+    const argv = ipArgv(netns, '-json', '-N', `-${family}`, 'route', 'show', ...(table === undefined ? [] : ['table', String(table)]));
     const r = await runner(argv);
     if (r.exitCode !== 0) {
       // "Error: ipv4: FIB table does not exist." (and a lone "[" on stdout): nothing was ever put in that table.

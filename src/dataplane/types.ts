@@ -88,7 +88,7 @@ export interface RouteState {
   prefix: string;
   via?: string;
   dev?: string;
-  /** `protocol`; `boot` when `ip` omits it (RTPROT_BOOT is the default). */
+  /** `protocol` by name (`boot` when `ip` omits it: RTPROT_BOOT is the default); zebra's static routes are `zebra-static`. */
   protocol: string;
   /** Route type when not unicast (local, broadcast, ...). */
   type?: string;

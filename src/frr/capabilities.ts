@@ -37,6 +37,6 @@ export async function checkFrrCapabilities(statusFile = '/proc/self/status'): Pr
   throw new Error(
     `missing capabilit${missing.length === 1 ? 'y' : 'ies'} ${missing.join(', ')}: FRR's daemons need ${Object.keys(FRR_CAPABILITIES).join(', ')} ` +
       '(without them each exits at start with "privs_init: initial cap_set_proc failed"); add them to the container\'s ' +
-      'securityContext.capabilities (see deploy/gateway.yaml), or run as root with them',
+      'securityContext.capabilities (see deploy/reference-gateway.yaml), or run as root with them',
   );
 }

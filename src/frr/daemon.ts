@@ -78,6 +78,8 @@ export interface DaemonExit {
   expected: boolean;
   /** The daemon's last output lines (stdout and stderr). */
   lastOutput: string[];
+  /** How long this run lasted, from its spawn to its exit (0 when it never started). */
+  uptimeMs: number;
 }
 
 /** Typed events of {@link FrrDaemon}. */
@@ -113,6 +115,9 @@ export class FrrDaemon extends EventEmitter<FrrDaemonEvents> {
   #run: Running | undefined;
   #expected = false;
   #stopping: Promise<void> | undefined;
+  /** A start() is between its call and its spawn; stop() meanwhile sets #cancelStart, so it does not spawn. */
+  #starting = false;
+  #cancelStart = false;
   #startedAt: Date | undefined;
   #output: string[] = [];
   #unkillable: Unkillable | undefined;
@@ -174,24 +179,17 @@ export class FrrDaemon extends EventEmitter<FrrDaemonEvents> {
     if (this.#run !== undefined && !this.#run.done) {
       throw new Error(`${this.name} is already running (pid ${this.#run.pid ?? '?'})`);
     }
-    const bin = this.binary;
+    this.#starting = true;
+    this.#cancelStart = false;
     try {
-      await access(bin, fsConstants.X_OK);
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      throw new Error(
-        code === 'ENOENT' ? `${this.name}: binary not found: ${bin}` : `${this.name}: cannot execute ${bin} (${code ?? String(err)})`,
-        { cause: err },
-      );
+      await this.#checkStartable();
+    } finally {
+      this.#starting = false;
     }
+    // stop() came while the checks ran (a shutdown reaching a start in flight): no process must appear after it.
+    if (this.#cancelStart) throw new Error(`${this.name}: stopped while starting; not started`);
+    const bin = this.binary;
     const sock = this.paths.vtySocket(this.name);
-    if (await socketAnswers(sock)) {
-      throw new Error(
-        `${this.name}: another ${this.name} is already running for ${this.#where()}: its vty socket ${sock} answers; ` +
-          'refusing to start a second one (it would take over the socket)',
-      );
-    }
-
     const argv = this.argv;
     const [file, ...args] = argv as [string, ...string[]];
     this.#expected = false;
@@ -217,6 +215,8 @@ export class FrrDaemon extends EventEmitter<FrrDaemonEvents> {
     });
     const pid = child.pid;
     this.#startedAt = new Date();
+    // This run's own start, for its exit's uptime (#startedAt belongs to whichever run is current).
+    const spawnedAt = pid === undefined ? undefined : this.#startedAt.getTime();
     const streamsDone = [this.#readLines(child.stdout, 'stdout'), this.#readLines(child.stderr, 'stderr')];
 
     const run: Running = {
@@ -251,6 +251,7 @@ export class FrrDaemon extends EventEmitter<FrrDaemonEvents> {
             signal: r.signal,
             expected: this.#expected,
             lastOutput: this.recentOutput(),
+            uptimeMs: spawnedAt === undefined ? 0 : Date.now() - spawnedAt,
           };
           const fields = { daemon: this.name, pid, code: info.code, signal: info.signal };
           if (info.expected) log?.info(fields, `${this.name} exited`);
@@ -291,6 +292,27 @@ export class FrrDaemon extends EventEmitter<FrrDaemonEvents> {
     throw new Error(`${this.name} (${bin}) exited during start (${describeExit(info)}).${this.#tail()}`);
   }
 
+  /** Before a spawn: the binary can run, and no other daemon answers on this one's vty socket. */
+  async #checkStartable(): Promise<void> {
+    const bin = this.binary;
+    try {
+      await access(bin, fsConstants.X_OK);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      throw new Error(
+        code === 'ENOENT' ? `${this.name}: binary not found: ${bin}` : `${this.name}: cannot execute ${bin} (${code ?? String(err)})`,
+        { cause: err },
+      );
+    }
+    const sock = this.paths.vtySocket(this.name);
+    if (await socketAnswers(sock)) {
+      throw new Error(
+        `${this.name}: another ${this.name} is already running for ${this.#where()}: its vty socket ${sock} answers; ` +
+          'refusing to start a second one (it would take over the socket)',
+      );
+    }
+  }
+
   /**
    * Stops the daemon: sends `signal` (default SIGTERM), SIGKILL after `timeoutMs` (default 5000), resolves once
    * the process has exited. The `'exit'` event then has expected=true. Idempotent; a no-op when not running.
@@ -303,6 +325,7 @@ export class FrrDaemon extends EventEmitter<FrrDaemonEvents> {
    */
   stop(opts: StopOptions = {}): Promise<void> {
     const run = this.#run;
+    if (this.#starting) this.#cancelStart = true; // a start() not spawned yet: it gives up (see start())
     if (run === undefined || run.done || this.#unkillable !== undefined) return Promise.resolve();
     if (this.#stopping !== undefined) return this.#stopping;
     this.#expected = true;

@@ -98,6 +98,24 @@ export class FrrPaths {
   pidFile(name: DaemonName): string {
     return join(this.instanceRunDir, `${name}.pid`);
   }
+  /**
+   * Removes the daemons' pid files (at shutdown, after they stopped). Never throws: what cannot be removed (a
+   * directory planted at the name, a permission problem) is returned, one line each, for the caller to log.
+   */
+  async removePidFiles(names: readonly DaemonName[]): Promise<string[]> {
+    const problems: string[] = [];
+    for (const name of names) {
+      const file = this.pidFile(name);
+      try {
+        await unlink(file);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code !== 'ENOENT')
+          problems.push(`${file}: ${code === 'EISDIR' || code === 'EPERM' ? 'is not a file' : (err as Error).message}`);
+      }
+    }
+    return problems;
+  }
 
   /** The daemon's vty socket (what vtysh connects to). */
   vtySocket(name: DaemonName): string {

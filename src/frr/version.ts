@@ -12,6 +12,12 @@
 // - FRR 9.0 moved staticd's config to mgmtd (mgmtd first shipped in 8.5, unused by the daemons we run);
 //   Kube-OVN's FRR 9.1.3 has mgmtd. Versions from 9.0 on are driven like 10.3; whether a daemon takes `-f` is
 //   read from its `--help`, never assumed.
+// - FRR 10.7.1 (Debian forky/sid, on trixie in the lab's container and the image): driven like 10.3 (mgmtd first;
+//   mgmtd and staticd refuse `-f`, zebra, bgpd and bfdd take it). Graceful restart covers L2VPN EVPN from 10.6.0 on
+//   (FRR PR 19778; the fix for suppress-fib-pending blocking it is in 10.7.0): the helper keeps the restarting
+//   peer's EVPN routes as stale, and zebra keeps remote router MACs, neighbours and L3VNI next hops ("EVPN-GR:
+//   client bgp has GR enabled. Retaining EVPN entries"). Before 10.6 (8.4.4, 10.3, Kube-OVN's 10.5.1) graceful
+//   restart covers IPv4 and IPv6 unicast only.
 // - Phased restarts: zebra restarted alone leaves bgpd's routes out of the kernel, so bgpd restarts after
 //   zebra (as watchfrr does). mgmtd holds the running config of its backends (zebra, staticd): when mgmtd
 //   restarts, everything after it restarts and gets its config again.
@@ -40,8 +46,14 @@ export interface FrrFlavour {
 /** The first version whose daemons need mgmtd (staticd's config goes through it). */
 export const MGMTD_SINCE = { major: 9, minor: 0 } as const;
 
+/**
+ * The first version with graceful restart for L2VPN EVPN (FRR PR 19778, "BGP GR Support For L2VPN EVPN" in
+ * doc/user/bgp.rst): graceful restart configured in a BGP instance then covers its EVPN routes.
+ */
+export const EVPN_GR_SINCE = { major: 10, minor: 6 } as const;
+
 /** The versions this project has been run against (the lab's and the image's). */
-export const TESTED_VERSIONS = ['8.4.4', '10.3'] as const;
+export const TESTED_VERSIONS = ['8.4.4', '10.3', '10.7.1'] as const;
 
 const VERSION_RE = /\bversion\s+(\d+)\.(\d+)(?:\.(\d+))?/;
 
@@ -56,6 +68,11 @@ export function parseFrrVersion(output: string): FrrVersion {
 /** True when version >= major.minor. */
 export function atLeast(v: FrrVersion, major: number, minor = 0): boolean {
   return v.major > major || (v.major === major && v.minor >= minor);
+}
+
+/** Whether a version's graceful restart covers L2VPN EVPN ({@link EVPN_GR_SINCE}). */
+export function supportsEvpnGracefulRestart(v: FrrVersion): boolean {
+  return atLeast(v, EVPN_GR_SINCE.major, EVPN_GR_SINCE.minor);
 }
 
 /** The daemons of a version, in start order (bfdd only with BFD on: {@link withBfd}). */

@@ -33,7 +33,7 @@ async function run(argv: string[]): Promise<void> {
     const out = (r.stderr || r.stdout).trim();
     // Seen in a container without SYS_CHROOT: setns(CLONE_NEWNS) needs CAP_SYS_CHROOT besides CAP_SYS_ADMIN.
     const hint = /reassociate to namespace 'ns\/mnt' failed: Operation not permitted/.test(out)
-      ? " (entering a mount namespace needs the SYS_CHROOT capability besides SYS_ADMIN: add SYS_CHROOT to the container's capabilities for vrfBackend netns, see deploy/gateway.yaml)"
+      ? " (entering a mount namespace needs the SYS_CHROOT capability besides SYS_ADMIN: add SYS_CHROOT to the container's capabilities for vrfBackend netns, see deploy/reference-gateway.yaml)"
       : '';
     throw new Error(`preparing zebra's mount namespace: ${argv.join(' ')} failed (exit ${String(r.exitCode)}): ${out}${hint}`);
   }

@@ -7,7 +7,8 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { DAEMON_NAMES } from '../frr/daemon.ts';
-import type { ApplyRecord } from '../supervisor/apply.ts';
+import type { ApplyRecord } from '../supervisor/records.ts';
+import type { LiveFallbackStage } from '../supervisor/live-apply.ts';
 import { pollCommands } from './poller.ts';
 import type { FrrSnapshot } from './poller.ts';
 import type { SupervisorView } from './view.ts';
@@ -32,6 +33,7 @@ export const METRIC_NAMES = [
   'frr_supervisor_config_apply_retries_total',
   'frr_supervisor_config_apply_duration_seconds',
   'frr_supervisor_config_last_success_timestamp_seconds',
+  'frr_supervisor_live_apply_fallbacks_total',
   'frr_supervisor_daemon_up',
   'frr_supervisor_daemon_restarts_total',
   'frr_supervisor_poll_duration_seconds',
@@ -203,6 +205,8 @@ export function renderFrrFamilies(snapshot: FrrSnapshot | undefined, evpn: { vni
 
 /** Results of frr_supervisor_config_applies_total (an `unchanged` apply is not counted). */
 export const APPLY_RESULTS = ['applied', 'failed', 'invalid'] as const;
+/** Stages of frr_supervisor_live_apply_fallbacks_total (src/supervisor/live-apply.ts). */
+export const LIVE_FALLBACK_STAGES = ['vtysh', 'verify', 'precondition'] as const satisfies readonly LiveFallbackStage[];
 /** Reasons of frr_supervisor_daemon_restarts_total: the daemons' `started` reasons but `initial` (src/supervisor/daemons.ts). */
 export const RESTART_REASONS = ['config', 'crash', 'dependency'] as const;
 
@@ -240,6 +244,11 @@ export class Metrics {
     buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30],
     registers: [this.registry],
   });
+  readonly liveFallbacks = this.counter(
+    'frr_supervisor_live_apply_fallbacks_total',
+    'Live changes (vtysh, no restart) that fell back to a restart, by stage: vtysh refused a command, the running config differed (verify), or not tried (precondition).',
+    { stage: LIVE_FALLBACK_STAGES },
+  );
   private readonly lastSuccess = this.gauge(
     'frr_supervisor_config_last_success_timestamp_seconds',
     'When a config was last applied successfully (unix time).',
@@ -317,10 +326,14 @@ export class Metrics {
     if (last) this.lastSuccess.set(last.getTime() / 1000);
     // Reset first: a daemon that left the set (bfdd when BFD is turned off) leaves no stale series.
     this.daemonUp.reset();
-    for (const d of view.daemonStatus()) this.daemonUp.set({ daemon: d.name }, d.running ? 1 : 0);
+    const daemons = view.daemonStatus();
+    for (const d of daemons) this.daemonUp.set({ daemon: d.name }, d.running ? 1 : 0);
+    // The daemons of this FRR (mgmtd from 10.0) and of this config (bfdd with BFD) get their restart 0s when they join.
+    for (const d of daemons) for (const reason of RESTART_REASONS) this.expect(this.daemonRestarts, { daemon: d.name, reason });
     this.ready.set(ready ? 1 : 0);
     const evpn = view.evpn();
-    for (const command of pollCommands(evpn)) this.expect(this.pollErrors, { command });
+    const bfd = daemons.some((d) => d.name === 'bfdd');
+    for (const command of pollCommands(evpn, bfd)) this.expect(this.pollErrors, { command });
     const evpnKey = evpn ? `${evpn.vni}/${evpn.vrf}` : '';
     const frr = this.frr;
     if (!frr || frr.snapshot !== snapshot || frr.evpnKey !== evpnKey)

@@ -2,7 +2,7 @@
 import type { FrrSnapshot } from './poller.ts';
 import type { Verdict } from './health.ts';
 import type { SupervisorView } from './view.ts';
-import type { DataplaneReport } from '../supervisor/apply.ts';
+import type { ApplyProgress, DataplaneReport } from '../supervisor/records.ts';
 import { afiSafi } from './metrics.ts';
 import { bfdSessionFor } from '../state/bfd.ts';
 
@@ -14,6 +14,8 @@ export interface StatusDoc {
     problems: string[];
     running: { generation: number; hash: string; appliedAt: string } | null;
     lastApply: unknown;
+    /** The step of the change plan in progress (null between applies). */
+    applying: ApplyProgress | null;
     recentChecks: Array<{ at: string; result: string; reason: string }>;
     lastSuccessAt: string | null;
   };
@@ -107,6 +109,7 @@ export function buildStatus(view: SupervisorView, snap: FrrSnapshot | undefined,
       problems: input?.problems ?? [],
       running: view.running() ?? null,
       lastApply: view.lastApply() ?? null,
+      applying: view.applyProgress?.() ?? null,
       recentChecks: view.recentChecks(),
       lastSuccessAt: view.lastSuccessAt()?.toISOString() ?? null,
     },

@@ -1,5 +1,5 @@
 /** What the observability layer reads from the supervisor (the config/apply side and the daemons). */
-import type { ApplyCheck, ApplyRecord, DataplaneReport } from '../supervisor/apply.ts';
+import type { ApplyCheck, ApplyProgress, ApplyRecord, DataplaneReport } from '../supervisor/records.ts';
 import type { DaemonStatus } from '../supervisor/daemons.ts';
 
 export type ReadyWhen = 'applied' | 'any' | 'all';
@@ -17,6 +17,8 @@ export interface SupervisorView {
   running(): { generation: number; hash: string; appliedAt: string } | undefined;
   /** The last real outcome: applied, failed or invalid (a resync that found nothing to do does not replace it). */
   lastApply(): ApplyRecord | undefined;
+  /** The step of the change plan in progress (undefined between applies), like `show watchfrr`'s phase. */
+  applyProgress?(): ApplyProgress | undefined;
   /** The last runs of the apply pipeline, newest last, whatever they found (e.g. `unchanged` at every resync). */
   recentChecks(): ApplyCheck[];
   lastSuccessAt(): Date | undefined;

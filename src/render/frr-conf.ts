@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import ini from 'ini';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { BfdSpec, Spec } from '../config/types.ts';
+import type { BfdSpec, EvpnSpec, Spec } from '../config/types.ts';
 import { BFD_DEFAULTS, BFD_DEFAULT_MINIMUM_TTL } from '../config/types.ts';
 import { compareCidrs, ipv4ToNumber, numberToIpv4, parseCidr } from '../config/net.ts';
 import { Templates } from './template.ts';
@@ -78,12 +78,50 @@ export function bfddLiveCommands(before: Spec, after: Spec): string[] {
   ];
 }
 
-interface AfView {
+export interface AfView {
   afi: 'ipv4' | 'ipv6';
   networks: string[];
   redistribute: string | false;
   /** The neighbours activated in this family, with their inbound prefix limit (false: none). */
   activate: Array<{ address: string; maximumPrefix: number | false }>;
+}
+
+export interface NeighbourView {
+  address: string;
+  remoteAs: number;
+  password: string | false;
+  ebgpMultihop: boolean;
+  timers: { keepalive: number; hold: number } | false;
+  connect: number | false;
+  /** BFD on: the profile bgpd names (multihop sessions only; false: bfdd's configured session carries it). */
+  bfd: { profile: string | false } | false;
+}
+
+/** The VRF's BGP instance in EVPN mode: the VPC's prefixes, advertised as type-5 routes. */
+export interface VrfInstanceView {
+  vrf: string;
+  afs: AfView[];
+  advertiseIpv6: boolean;
+  rd: string;
+  routeTargets: EvpnSpec['routeTargets'];
+  /** FRR 10.6+ with graceful restart on: the VRF instance has graceful restart too (RenderOptions.evpnGracefulRestart). */
+  gracefulRestart: boolean;
+}
+
+/** What the template renders: every decision of the config is made here, the template only lays it out. */
+export interface FrrView {
+  localAsn: number;
+  routerId: string;
+  gracefulRestart: boolean;
+  neighbours: NeighbourView[];
+  evpn: { vrf: string; vni: number; activate: string[]; anchorRoute: string | false } | false;
+  defaultAfs: AfView[];
+  vrfInstance: VrfInstanceView | false;
+  v4Filter: { prefixList: string; routeMap: string } | false;
+  v6Filter: { prefixList: string; routeMap: string } | false;
+  bfd: ({ profile: string; staticPeers: string[] } & Record<string, number | boolean | string | string[]>) | false;
+  /** The bgpd boot variant: every neighbour created administratively down (renderBgpdBootConf). */
+  bootShutdown?: boolean;
 }
 
 const isV6 = (addr: string): boolean => addr.includes(':');
@@ -121,7 +159,22 @@ function sortCidrs(cidrs: string[]): string[] {
   return parsed.sort(compareCidrs).map((p) => p.canonical);
 }
 
-export function buildView(spec: Spec): Record<string, unknown> {
+/** What the rendering may depend on besides the spec: facts about the FRR in use. */
+export interface RenderOptions {
+  /**
+   * The FRR in use has graceful restart for L2VPN EVPN (10.6 and later: supportsEvpnGracefulRestart). Then the VRF
+   * instance gets graceful restart too (with gracefulRestart on), as FRR's own EVPN graceful-restart setup has it
+   * (topotest bgp_evpn_gr: a global `bgp graceful-restart`, so every instance): bgpd then defers the VRF's path
+   * selection until the EVPN routes are in ("BGP GR Support For L2VPN EVPN", doc/user/bgp.rst), and zebra keeps
+   * the VRF's routes under the graceful-restart stale timer (seen on 10.7.1: "GR zebra_gr_client_disconnect:
+   * Client bgp vrf NAME(1) Stale timer update"). In the lab the packets lost were the same without it (one
+   * `kill -9 bgpd` each way, 2053 and 1765-2567 lost towards the router, both from zebra's EVPN flush, not the
+   * route). Older FRR keeps the rendering it was tested with.
+   */
+  evpnGracefulRestart?: boolean;
+}
+
+export function buildView(spec: Spec, o: RenderOptions = {}): FrrView {
   const { bgp, evpn, gateway } = spec;
   const v4n = bgp.neighbours.filter((n) => !isV6(n));
   const v6n = bgp.neighbours.filter(isV6);
@@ -136,7 +189,7 @@ export function buildView(spec: Spec): Record<string, unknown> {
   });
   const hasAf = (a: AfView): boolean => a.networks.length > 0 || a.redistribute !== false || a.activate.length > 0;
 
-  const neighbours = bgp.neighbours.map((address) => ({
+  const neighbours = bgp.neighbours.map((address): NeighbourView => ({
     address,
     remoteAs: bgp.peerAsn,
     password: bgp.password ?? false,
@@ -157,7 +210,7 @@ export function buildView(spec: Spec): Record<string, unknown> {
   // This replica's anchor (changeDrain.anchors, EVPN only): advertised, and routed in the VRF.
   const anchor = specAnchor(spec);
   let defaultAfs: AfView[];
-  let vrfInstance: Record<string, unknown> | false = false;
+  let vrfInstance: VrfInstanceView | false = false;
   if (evpn) {
     // L3VPN: the neighbours carry only l2vpn evpn; the VPC's prefixes live in the VRF instance.
     defaultAfs = [];
@@ -172,6 +225,7 @@ export function buildView(spec: Spec): Record<string, unknown> {
       afs: vrfAfs,
       advertiseIpv6: vrfAfs.some((a) => a.afi === 'ipv6'),
       rd: routeDistinguisher(bgp.routerId, evpn.vni),
+      gracefulRestart: gateway.gracefulRestart && o.evpnGracefulRestart === true,
       routeTargets: evpn.routeTargets,
     };
   } else {
@@ -204,8 +258,8 @@ export function buildView(spec: Spec): Record<string, unknown> {
 
 const templates = new Templates(TEMPLATE_DIR);
 
-export function renderFrrConf(spec: Spec): string {
-  return templates.render('frr.conf', buildView(spec));
+export function renderFrrConf(spec: Spec, o: RenderOptions = {}): string {
+  return templates.render('frr.conf', buildView(spec, o));
 }
 
 /**
@@ -215,8 +269,9 @@ export function renderFrrConf(spec: Spec): string {
  * after a graceful restart, drop the gateway's stale routes: "address family not preserved"). The
  * neighbours are enabled once everything is in (see {@link enableNeighboursCommands}).
  */
-export function renderBgpdBootConf(spec: Spec): string {
-  return templates.render('frr.conf', { ...buildView(spec), bootShutdown: true });
+export function renderBgpdBootConf(spec: Spec, o: RenderOptions = {}): string {
+  const view: FrrView = { ...buildView(spec, o), bootShutdown: true };
+  return templates.render('frr.conf', view);
 }
 
 /** vtysh commands that enable the neighbours after {@link renderBgpdBootConf}. */

@@ -9,8 +9,8 @@ import type { LoadResult } from '../config/load.ts';
 import { formatProblem, hasErrors } from '../config/problems.ts';
 import type { HostFacts } from '../config/facts.ts';
 import type { Spec } from '../config/types.ts';
-import { BFD_DEFAULTS } from '../config/types.ts';
-import { bfdStaticPeers, bfddLiveCommands, buildView, configHash, renderFrrConf, shownConfigHash, specAnchor } from '../render/frr-conf.ts';
+import { configHash, renderFrrConf, shownConfigHash } from '../render/frr-conf.ts';
+import type { RenderOptions } from '../render/frr-conf.ts';
 import type { FrrPaths } from '../frr/paths.ts';
 import type { Vtysh } from '../frr/vtysh.ts';
 import type { DaemonName } from '../frr/daemon.ts';
@@ -21,12 +21,17 @@ import { desiredFromHost } from '../dataplane/state.ts';
 import { DataplaneStepError, reconcile } from '../dataplane/apply.ts';
 import { ownedFromSpec } from '../dataplane/types.ts';
 import { checkForwarding } from '../dataplane/forwarding.ts';
-import type { ForwardingCheck } from '../dataplane/forwarding.ts';
-import { writeFileAtomic } from './atomic-write.ts';
-import { drainBeforeRestart, drainsBeforeRestart, withdrawCommands } from './change-drain.ts';
+import { stageFileAtomic, writeFileAtomic } from './atomic-write.ts';
+import type { StagedFile } from './atomic-write.ts';
+import { drainBeforeRestart, logSlotWait, withdrawCommands } from './change-drain.ts';
 import type { Runner } from '../dataplane/exec.ts';
+import type { ApplyCheck, ApplyProgress, ApplyRecord, DataplaneReport } from './records.ts';
+import { describeStep, planChange, withDevicesRestart } from './plan.ts';
+import type { ChangePlan, LiveChanges, PlanFrr, PlanStep, StepKind } from './plan.ts';
+import { applyLive, liveFallback } from './live-apply.ts';
+import type { LiveFallbackStage } from './live-apply.ts';
 
-export type ApplyResult = 'applied' | 'unchanged' | 'invalid' | 'failed';
+export type { ApplyCheck, ApplyProgress, ApplyRecord, ApplyResult, DataplaneReport } from './records.ts';
 
 /** A failed apply of the same input is retried at resyncs, 10 s doubling to 5 min (a new input retries at once). */
 export const APPLY_RETRY = { initialMs: 10_000, maxMs: 300_000 } as const;
@@ -34,45 +39,8 @@ export const APPLY_RETRY = { initialMs: 10_000, maxMs: 300_000 } as const;
 /** How many runs of the pipeline /status lists. */
 export const RECENT_CHECKS = 10;
 
-/** Every run of the pipeline, real apply or not (a resync that found nothing to do, a retry still backing off). */
-export interface ApplyCheck {
-  at: string;
-  result: ApplyResult | 'retry-pending';
-  reason: string;
-}
-
-export interface ApplyRecord {
-  result: ApplyResult;
-  /** Increments on every config that was written and (re)started. */
-  generation: number;
-  /** The rendering's shown hash (password tokens redacted before hashing). */
-  hash?: string;
-  at: string;
-  durationMs: number;
-  restarted: DaemonName[];
-  reason: string;
-  error?: string;
-  /** Milliseconds spent in each phase (load, write, restart, verify), for the log line and /status. */
-  phases?: Record<string, number>;
-  /** Set on a retry of an input whose apply failed before: the attempt number (1 = the first retry). */
-  retry?: number;
-}
-
-/**
- * The data plane as last reconciled and checked (every apply and resync). A failure here does not stop FRR: BGP
- * runs with what could be set up (a prefix without its route is simply not announced), and /readyz and /status
- * name the failing steps until a resync succeeds.
- */
-export interface DataplaneReport {
-  ok: boolean;
-  checkedAt: string;
-  /** The reconcile error (every failed step, or why the plan could not be made). */
-  error?: string;
-  failedSteps?: Array<{ argv: string[]; why: string; error: string }>;
-  /** What the plan could not do (a missing internal interface). */
-  warnings: string[];
-  forwarding?: ForwardingCheck;
-}
+/** The daemons whose loss takes this replica's routes (bgpd's; zebra's and mgmtd's restart bgpd): a crash ends a drain. */
+const ROUTE_DAEMONS: readonly DaemonName[] = ['bgpd', 'zebra', 'mgmtd'];
 
 export interface Running {
   spec: Spec;
@@ -103,52 +71,49 @@ export interface ApplierOptions {
   onRecord?: (rec: ApplyRecord, count: 'apply' | 'retry' | 'none') => void;
   /** The renderer (a test seam: the template's own refusal is the second line of defence behind validation). */
   render?: (spec: Spec) => string;
+  /** Facts about the FRR in use for the renderer (asked at each rendering: known once FRR is detected). */
+  renderOptions?: () => RenderOptions;
   /** How the data plane's commands run (`ip`, sysctl reads; a test seam): execa by default. */
   runner?: Runner;
+  /**
+   * Asks for a run of the pipeline (the supervisor: through the lifecycle). With it, a change drain's slot wait holds
+   * nothing: the run that meets the wait ends (resyncs, edits and crash recoveries run meanwhile), and the applier asks
+   * for a run when the slot is reached; that run carries out the latest input. Without it the wait is inline.
+   */
+  requestApply?: (reason: string) => void;
+  /**
+   * Changes applied in place (the plan's `live` step): `plan` says which commands take FRR from the running spec to
+   * the next (null: restart), `run` sends them (vtysh, every daemon, by default). Without it every change restarts.
+   */
+  live?: LiveChanges;
+  /** A live change fell back to the restart (counted in frr_supervisor_live_apply_fallbacks_total). */
+  onLiveFallback?: (stage: LiveFallbackStage) => void;
 }
 
-/**
- * What must restart when the spec changes: zebra sees the VRF/VNI and its own flags, and holds a copy of the
- * prefix-lists and route-maps (vtysh gives them to every daemon that takes them): a bgpd-only restart would leave a
- * removed filter behind in zebra's running config. A change of the BFD profile alone (bfdd's part) restarts nothing:
- * bfdd takes it live ({@link bfddLiveCommands}). Everything else is bgpd's.
- */
-export function restartScope(before: Spec, after: Spec): 'zebra' | 'bgpd' | 'none' {
-  const zebraView = (s: Spec): string => {
-    const view = buildView(s);
-    return JSON.stringify({
-      vni: s.evpn?.vni ?? null,
-      vrf: s.evpn ? s.gateway.vrf : null,
-      backend: s.gateway.vrfBackend,
-      gr: s.gateway.gracefulRestart,
-      filters: [view.v4Filter, view.v6Filter],
-      // the anchor's route in the VRF is staticd's: only a zebra-scope restart restarts staticd
-      anchor: specAnchor(s),
-    });
-  };
-  if (zebraView(before) !== zebraView(after)) return 'zebra';
-  if (before.gateway.bfd && after.gateway.bfd) {
-    const withoutProfile = (s: Spec): string => renderFrrConf({ ...s, gateway: { ...s.gateway, bfd: BFD_DEFAULTS } });
-    if (withoutProfile(before) === withoutProfile(after)) return 'none';
-  }
-  return 'bgpd';
-}
-
-/** True when bfdd's part of the config differs (profile settings, configured peers). */
-function bfddChanged(before: Spec, after: Spec): boolean {
-  const part = (s: Spec): string => JSON.stringify([s.gateway.bfd, bfdStaticPeers(s)]);
-  return part(before) !== part(after);
-}
-
-/**
- * How a config change stops the daemons it restarts. With graceful restart, SIGKILL: bgpd sends nothing,
- * the peers see the session drop and keep the gateway's routes as stale until bgpd is back (RFC 4724), and
- * zebra keeps the forwarding state (`preserve-fw-state`, zebra's -K). SIGTERM would make bgpd send a Cease
- * NOTIFICATION that FRR marks as Hard Reset (`bgp hard-administrative-reset`), and the peers withdraw the
- * routes at once: the e2e test "graceful restart" pins this.
- */
-export function restartSignal(running: Spec): NodeJS.Signals {
-  return running.gateway.gracefulRestart ? 'SIGKILL' : 'SIGTERM';
+/** One apply being carried out: its plan, what it works on, and what it did so far. */
+interface Execution {
+  plan: ChangePlan;
+  before: Running | undefined;
+  next: Spec;
+  conf: string;
+  hash: string;
+  shown: string;
+  reason: string;
+  t0: number;
+  retry: number | undefined;
+  /** The change drain withdrew this replica's routes (advertised again if the apply fails before its restart). */
+  drained: boolean;
+  /** frr.conf was written (the generation moved). */
+  written?: boolean;
+  /** The drain's slot is waited inside this run (a live change's fallback), not between runs. */
+  inlineSlot?: boolean;
+  /** frr.conf staged before the drain (written in full, renamed by the write step). */
+  staged?: StagedFile;
+  restarted: DaemonName[];
+  /** The live step applied the change in place (no fallback). */
+  live?: boolean;
+  /** Milliseconds per step kind (and loadRender). */
+  phases: Record<string, number>;
 }
 
 export class Applier {
@@ -163,6 +128,8 @@ export class Applier {
   verifiedHash: string | undefined;
   /** The data plane's state after the last reconcile and forwarding check. */
   dataplane: DataplaneReport | undefined;
+  /** The step of the plan being carried out (undefined between applies). */
+  progress: ApplyProgress | undefined;
   /** Periodic resyncs that found the input files untouched and reused the last load (counted for the tests). */
   resyncsSkipped = 0;
   private generation = 0;
@@ -172,8 +139,17 @@ export class Applier {
   private loaded: { fingerprint: string; load: LoadResult; conf?: string; hash?: string; shown?: string } | undefined;
   /** The input whose apply failed, how often it was tried, and when a periodic resync may try it again. */
   private failing: { hash: string; attempts: number; nextAt: number; error: string } | undefined;
+  /**
+   * The config the daemons had before an apply that failed after its write (issue 26, defect 3): the retry plans from
+   * it, so that the steps that did not happen (a bfdd start, a bgpd restart) happen then. Cleared by a success.
+   */
+  private retryFrom: Running | undefined;
   /** The EVPN change drain in progress: aborted, with the reason, by close() and cutChangeDrain(). */
   private changeDrain: AbortController | undefined;
+  /** A change drain's slot wait between runs (with requestApply): until when, and the timer that asks for the run. */
+  private slotWait: { until: number; slot: number; timer: NodeJS.Timeout; progress: ApplyProgress } | undefined;
+  /** The slot wait was cut (bgpd or zebra went down: the routes are gone anyway): the next run restarts at once. */
+  private slotCut: string | undefined;
 
   constructor(private readonly opts: ApplierOptions) {}
 
@@ -207,16 +183,37 @@ export class Applier {
   close(): void {
     this.closed = true;
     this.changeDrain?.abort('shutting down');
+    this.endSlotWait('shutting down');
   }
 
   /**
-   * A daemon went down (the supervisor wires DaemonManager's `crash` here): a change drain in progress ends at once,
-   * since this replica's routes are gone or going anyway, and the apply goes on (it restarts what the change needs, or
-   * fails naming the daemon that is down); the crash recovery, queued behind the apply, follows instead of waiting
-   * out the slot.
+   * A daemon went down (the supervisor wires DaemonManager's `crash` here). bgpd, zebra or mgmtd: this replica's routes
+   * are gone or going anyway, so a change drain in progress ends at once and the apply goes on (it restarts what the
+   * change needs, or fails naming the daemon that is down); the crash recovery follows instead of waiting out the
+   * slot. Another daemon (staticd, bfdd; `daemon` given): the routes stay, the drain goes on, and the daemon's
+   * recovery runs meanwhile (the slot wait holds nothing) (issue 26, defect 9).
    */
-  cutChangeDrain(reason: string): void {
+  cutChangeDrain(reason: string, daemon?: DaemonName): void {
+    if (daemon !== undefined && !ROUTE_DAEMONS.includes(daemon)) return;
     this.changeDrain?.abort(reason);
+    if (this.endSlotWait(reason)) {
+      this.slotCut = reason;
+      this.opts.requestApply?.(`change drain cut: ${reason}`);
+    }
+  }
+
+  /** Ends a slot wait between runs (logged as change_drain_cut); true when there was one. */
+  private endSlotWait(reason: string, log = true): boolean {
+    const w = this.slotWait;
+    if (!w) return false;
+    clearTimeout(w.timer);
+    this.slotWait = undefined;
+    if (log)
+      this.opts.logger.info(
+        { event: 'change_drain_cut', reason, phase: 'slot wait', afterMs: Date.now() - Date.parse(w.progress.since) },
+        `EVPN change drain cut short in its slot wait: ${reason}`,
+      );
+    return true;
   }
 
   private async applySafely(reason: string, periodic: boolean): Promise<void> {
@@ -249,7 +246,7 @@ export class Applier {
     let rendered: { conf: string; hash: string; shown: string } | undefined;
     if (load.spec && !hasErrors(load.problems)) {
       try {
-        const conf = (this.opts.render ?? renderFrrConf)(load.spec);
+        const conf = this.opts.render ? this.opts.render(load.spec) : renderFrrConf(load.spec, this.opts.renderOptions?.());
         rendered = { conf, hash: configHash(conf), shown: shownConfigHash(conf) };
       } catch (e) {
         // Validation should make this impossible; the template refusing a value is the second line of defence.
@@ -314,6 +311,7 @@ export class Applier {
         );
       }
       this.record({ result: 'invalid', restarted: [], reason, error: errors.join('\n') }, t0, repeat ? 'none' : 'apply');
+      this.endSlotWait('the input became invalid: nothing to apply at the slot');
       return;
     }
     if (problems.length > 0 && problems.join('\n') !== previousProblems)
@@ -329,135 +327,346 @@ export class Applier {
     const retry = failing ? failing.attempts : undefined;
 
     const tLoaded = performance.now();
-    if (this.running?.hash === hash) {
-      // Nothing to render, but a device deleted by hand is recreated here (every resync).
-      let restarted: DaemonName[] = [];
-      try {
-        const dp = await this.reconcileDataplane(load.spec, this.running.spec);
-        if (dp.restartZebra) restarted = await this.opts.daemons.restartFor('zebra', restartSignal(this.running.spec));
-      } catch (e) {
-        this.failed(hash, shown, reason, restarted, `restarting zebra for the data plane failed: ${(e as Error).message}`, t0, retry);
+    const version = this.opts.daemons.flavour?.version;
+    const frr: PlanFrr = { daemons: this.opts.daemons.names, ...(version && { version }) };
+    const planOpts = {
+      // The same rendering as the one written (with the FRR's facts: RenderOptions).
+      render: (spec: Spec): string => (this.opts.render ? this.opts.render(spec) : renderFrrConf(spec, this.opts.renderOptions?.())),
+      ...(this.opts.live && { live: this.opts.live.plan }),
+    };
+    let plan = planChange(this.running?.spec, load.spec, frr, planOpts);
+    let before = this.running;
+    // The change that waited for its slot is gone (reverted, or it no longer restarts bgpd): no wait for it any more.
+    if (!plan.steps.some((st) => st.kind === 'drain')) this.endSlotWait('the change no longer needs a drain');
+    if (this.running && plan.unchanged) {
+      // An apply of this config failed after its write (a daemon step failed): unless the daemons took it meanwhile (a
+      // crash recovery started them with it), its plan is carried out again from the config they had.
+      const from = this.retryFrom;
+      const taken = from === undefined || this.verifiedHash === hash || (await this.runningMatches(this.running.conf));
+      if (taken) {
+        await this.resync(plan, load.spec, this.running, { reason, hash, shown, t0, retry });
         return;
       }
-      if (restarted.length === 0 && this.verifiedHash === hash) {
-        this.checked('unchanged', reason);
-        return;
-      }
-      // Not verified yet (the apply failed, e.g. a daemon could not start and came back later): verify now. While a
-      // daemon is down the running config cannot match: fail at once, its recovery asks for the verification when it
-      // is back ('daemons recovered'), and it does not wait behind a verification that cannot succeed.
-      try {
-        const down = this.opts.daemons.names.filter((d) => !this.opts.daemons.isRunning(d));
-        if (down.length > 0) throw new Error(`not running yet: ${down.join(', ')} (recovering with backoff)`);
-        await this.verify(this.running.conf);
-      } catch (e) {
-        this.failed(hash, shown, reason, restarted, (e as Error).message, t0, retry);
-        return;
-      }
-      this.succeeded(
-        this.record({ result: 'applied', hash: shown, restarted, reason, ...(retry !== undefined && { retry }) }, t0, 'apply'),
-        hash,
-      );
-      return;
+      before = from;
+      plan = planChange(from.spec, load.spec, frr, planOpts);
     }
     if (retry === undefined)
       log.info(
-        { event: 'config_changed', reason, hash: shown, previousHash: this.running?.shown ?? null },
-        `config change seen (${reason})`,
+        { event: 'config_changed', reason, hash: shown, previousHash: this.running?.shown ?? null, changes: plan.changes },
+        `config change seen (${reason}): ${plan.steps.map((st) => st.kind).join(' -> ')}`,
       );
     else
       log.info(
         { event: 'config_apply_retry', reason, hash: shown, attempt: retry },
         `retrying the apply that failed (attempt ${retry}): ${failing?.error ?? ''}`,
       );
-
-    // EVPN with several replicas: wait this replica's slot and withdraw its routes before the restart (change-drain.ts).
-    // Cut short by a shutdown, or by a daemon going down (see cutChangeDrain); a daemon down already (its crash
-    // recovery waits behind this apply) cuts it before it begins.
-    // Only when the change restarts bgpd (a BFD-profile-only change restarts nothing: a drain would leave the routes
-    // withdrawn). A data plane change found later may still restart zebra without a drain.
-    let drained = false;
-    if (this.running && drainsBeforeRestart(this.running.spec, load.spec, restartScope(this.running.spec, load.spec) !== 'none')) {
-      const cut = new AbortController();
-      this.changeDrain = cut;
-      const down = this.opts.daemons.names.filter((d) => !this.opts.daemons.isRunning(d));
-      if (this.closed) cut.abort('shutting down');
-      else if (down.length > 0) cut.abort(`not running: ${down.join(', ')}`);
-      try {
-        drained =
-          (await drainBeforeRestart({
-            running: this.running.spec,
-            drain: load.spec.gateway.changeDrain,
-            vtysh: this.opts.vtysh,
-            logger: log,
-            signal: cut.signal,
-          })) !== 'failed';
-      } finally {
-        this.changeDrain = undefined;
-      }
-      if (this.closed) return; // shutting down: the shutdown's own drain follows
-    }
-
-    // The devices come first: zebra must find them when it (re)starts. A data plane failure does not stop the
-    // apply: BGP runs with what could be set up, the failure is reported (/status, /readyz) and retried every resync.
-    const dataplaneRestart = (await this.reconcileDataplane(load.spec, this.running?.spec)).restartZebra;
-
-    try {
-      await writeFileAtomic(this.opts.paths.frrConf, conf, 0o600);
-    } catch (e) {
-      // The old config keeps running: what the change drain withdrew is advertised again.
-      if (drained && this.running) await this.undrain(this.running.spec);
-      this.failed(
-        hash,
-        shown,
-        reason,
-        [],
-        `writing ${this.opts.paths.frrConf} failed: ${(e as Error).message}; generation ${this.running?.generation ?? 0} keeps running`,
-        t0,
-        retry,
-      );
-      return;
-    }
-    const tWritten = performance.now();
-    const before = this.running;
-    this.generation++;
-    this.running = { spec: load.spec, conf, hash, shown, generation: this.generation, appliedAt: new Date().toISOString() };
-    let restarted: DaemonName[] = [];
-    let tRestarted: number;
-    try {
-      const bfd = load.spec.gateway.bfd !== undefined;
-      if (!before) {
-        if (bfd) await this.opts.daemons.setBfd(true, false);
-        await this.opts.daemons.startAll();
-        restarted = [...this.opts.daemons.names];
-      } else {
-        const hadBfd = before.spec.gateway.bfd !== undefined;
-        // BFD turned on: bfdd first (it reads the new frr.conf), so that the restarted bgpd finds it.
-        if (bfd && !hadBfd) restarted.push(...(await this.opts.daemons.setBfd(true, true)));
-        // BFD stays on: bfdd keeps running (its sessions stay up) and takes a changed profile or peer list live.
-        if (bfd && hadBfd && bfddChanged(before.spec, load.spec))
-          await this.opts.vtysh.run(bfddLiveCommands(before.spec, load.spec), { daemon: 'bfdd' });
-        const scope = dataplaneRestart ? 'zebra' : restartScope(before.spec, load.spec);
-        if (scope !== 'none') restarted.push(...(await this.opts.daemons.restartFor(scope, restartSignal(before.spec))));
-        // BFD turned off: bgpd runs without its `bfd` lines by now; bfdd goes.
-        if (!bfd && hadBfd) await this.opts.daemons.setBfd(false, true);
-      }
-      tRestarted = performance.now();
-      await this.verify(conf);
-    } catch (e) {
-      this.failed(hash, shown, reason, restarted, `apply of generation ${this.generation} failed: ${(e as Error).message}`, t0, retry);
-      return;
-    }
-    const phases = {
-      loadRender: Math.round(tLoaded - t0),
-      write: Math.round(tWritten - tLoaded),
-      restart: Math.round(tRestarted - tWritten),
-      verify: Math.round(performance.now() - tRestarted),
+    const run: Execution = {
+      plan,
+      before,
+      next: load.spec,
+      conf,
+      hash,
+      shown,
+      reason,
+      t0,
+      retry,
+      drained: false,
+      restarted: [],
+      phases: { loadRender: Math.round(tLoaded - t0) },
     };
+    try {
+      if ((await this.execute(run, plan.steps)) === 'waiting') this.checked('slot-pending', reason);
+    } finally {
+      this.progress = this.slotWait?.progress;
+      await run.staged?.discard().catch(() => undefined); // committed by the write step, unless the apply ended before
+    }
+  }
+
+  /**
+   * The input renders what runs: the devices are checked (a device deleted by hand is recreated here, every resync;
+   * zebra restarts when a recreated device asks for it), and a config not verified yet is verified.
+   */
+  private async resync(
+    plan: ChangePlan,
+    next: Spec,
+    running: Running,
+    r: { reason: string; hash: string; shown: string; t0: number; retry: number | undefined },
+  ): Promise<void> {
+    const { reason, hash, shown, t0, retry } = r;
+    let restarted: DaemonName[] = [];
+    try {
+      const dp = await this.reconcileDataplane(next, running.spec);
+      if (dp.restartZebra) {
+        const restart = withDevicesRestart(plan, running.spec, { daemons: this.opts.daemons.names }).steps.find(
+          (st) => st.kind === 'restart',
+        );
+        if (restart?.kind === 'restart') restarted = await this.opts.daemons.restartFor(restart.daemons, restart.signal);
+      }
+    } catch (e) {
+      this.failed(hash, shown, reason, restarted, `restarting zebra for the data plane failed: ${(e as Error).message}`, t0, retry);
+      return;
+    }
+    if (restarted.length === 0 && this.verifiedHash === hash) {
+      this.checked('unchanged', reason);
+      return;
+    }
+    // Not verified yet (the apply failed, e.g. a daemon could not start and came back later): verify now. While a
+    // daemon is down the running config cannot match: fail at once, its recovery asks for the verification when it
+    // is back ('daemons recovered'), and it does not wait behind a verification that cannot succeed.
+    try {
+      const down = this.opts.daemons.names.filter((d) => !this.opts.daemons.isRunning(d));
+      if (down.length > 0) throw new Error(`not running yet: ${down.join(', ')} (recovering with backoff)`);
+      await this.verify(running.conf);
+    } catch (e) {
+      this.failed(hash, shown, reason, restarted, (e as Error).message, t0, retry);
+      return;
+    }
     this.succeeded(
-      this.record({ result: 'applied', hash: shown, restarted, reason, phases, ...(retry !== undefined && { retry }) }, t0, 'apply'),
+      this.record({ result: 'applied', hash: shown, restarted, reason, ...(retry !== undefined && { retry }) }, t0, 'apply'),
       hash,
     );
+  }
+
+  /** Shows the step in progress (/status, `apply_step` log line). */
+  private enter(run: Execution, step: PlanStep, steps: PlanStep[]): void {
+    const index = steps.indexOf(step) + 1;
+    const detail = describeStep(step);
+    this.progress = { step: step.kind, index, of: steps.length, detail, since: new Date().toISOString() };
+    // A resync during a slot wait meets the drain step again: logged once, when the wait began.
+    if (step.kind === 'drain' && this.slotWait && Date.now() < this.slotWait.until) return;
+    this.opts.logger.info(
+      { event: 'apply_step', step: step.kind, index, of: steps.length, generation: this.generation + (run.written ? 0 : 1) },
+      `apply step ${index}/${steps.length}: ${detail}`,
+    );
+  }
+
+  /**
+   * Carries out a plan's steps in order and records the outcome ('closed': a shutdown ended it, nothing recorded).
+   * The first failure ends it: recorded as a failed apply naming the step, retried with backoff.
+   */
+  private async execute(run: Execution, steps: PlanStep[]): Promise<'done' | 'closed' | 'failed' | 'waiting'> {
+    for (let i = 0; i < steps.length; i++) {
+      const step = steps[i] as PlanStep;
+      this.enter(run, step, steps);
+      const tStep = performance.now();
+      const outcome = await this.runStep(run, step, steps.slice(i + 1));
+      run.phases[step.kind] = (run.phases[step.kind] ?? 0) + Math.round(performance.now() - tStep);
+      if (outcome === 'closed' || outcome === 'failed' || outcome === 'waiting') return outcome;
+      if (outcome === 'fell-back') return 'done';
+      if (typeof outcome === 'object') {
+        // The devices asked for a zebra restart: the rest of the plan is the grown one's.
+        return this.execute(run, outcome.rest);
+      }
+    }
+    if (steps.at(-1)?.kind === 'verify' || steps.length === 0) {
+      this.succeeded(
+        this.record(
+          {
+            result: 'applied',
+            hash: run.shown,
+            restarted: run.restarted,
+            ...(run.live === true && { live: true }),
+            reason: run.reason,
+            phases: run.phases,
+            steps: run.plan.steps.map((st) => st.kind),
+            ...(run.retry !== undefined && { retry: run.retry }),
+          },
+          run.t0,
+          'apply',
+        ),
+        run.hash,
+      );
+    }
+    return 'done';
+  }
+
+  /** One step. Returns how the plan goes on: next step, stop (closed, failed), the rest replaced, or done by a fallback. */
+  private async runStep(
+    run: Execution,
+    step: PlanStep,
+    rest: PlanStep[],
+  ): Promise<'next' | 'closed' | 'failed' | 'fell-back' | 'waiting' | { rest: PlanStep[] }> {
+    const log = this.opts.logger;
+    const { before } = run;
+    const fail = async (error: string, failedStep: StepKind = step.kind): Promise<'failed'> => {
+      // The old bgpd runs on (it was not restarted): what the change drain withdrew is advertised again.
+      if (run.drained && before && !run.restarted.includes('bgpd')) {
+        run.drained = false;
+        await this.undrain(before.spec);
+      }
+      // Some daemons may not have taken the written config: the retry carries out the plan from the config they had.
+      if (run.written && before) this.retryFrom ??= before;
+      this.failed(run.hash, run.shown, run.reason, run.restarted, error, run.t0, run.retry, failedStep);
+      return 'failed';
+    };
+    switch (step.kind) {
+      case 'drain': {
+        // EVPN with several replicas: wait this replica's slot and withdraw its routes before the restart
+        // (change-drain.ts). Cut short by a shutdown, or by a daemon going down (see cutChangeDrain); a daemon down
+        // already (its crash recovery waits behind this apply) cuts it before it begins.
+        if (!before) return 'next';
+        const down = this.opts.daemons.names.filter((d) => !this.opts.daemons.isRunning(d));
+        if (this.slotCut !== undefined) {
+          // bgpd or zebra went down during the slot wait: the routes are gone anyway, restart now.
+          this.slotCut = undefined;
+          return 'next';
+        }
+        // The slot wait, between runs: this run ends here, what runs is kept repaired, and the run asked for at the slot
+        // carries out the input of that moment (issue 26, defect 6).
+        let slotWaited = false;
+        if (this.opts.requestApply && !run.inlineSlot && step.delayMs > 0 && !this.closed && down.length === 0) {
+          if (!this.slotWait) {
+            logSlotWait(log, before.spec, run.next.gateway.changeDrain);
+            const request = this.opts.requestApply;
+            this.slotWait = {
+              until: Date.now() + step.delayMs,
+              slot: step.slot,
+              timer: setTimeout(() => request('change drain: slot reached'), step.delayMs),
+              progress: {
+                step: 'drain',
+                index: 1,
+                of: run.plan.steps.length,
+                detail: `drain: waiting for slot ${step.slot} until ${new Date(Date.now() + step.delayMs).toISOString()}`,
+                since: new Date().toISOString(),
+              },
+            };
+          }
+          if (Date.now() < this.slotWait.until) {
+            await this.reconcileDataplane(before.spec, before.spec);
+            return 'waiting';
+          }
+          this.endSlotWait('', false);
+          slotWaited = true;
+        }
+        // frr.conf is written in full (not yet renamed) before anything is withdrawn: a disk that cannot take it fails
+        // the apply here, and its retries, without a withdrawal each time (issue 26, defect 7).
+        try {
+          run.staged = await stageFileAtomic(this.opts.paths.frrConf, run.conf, 0o600);
+        } catch (e) {
+          return fail(this.writeFailed(e, before), 'write');
+        }
+        const cut = new AbortController();
+        this.changeDrain = cut;
+        if (this.closed) cut.abort('shutting down');
+        else if (down.length > 0) cut.abort(`not running: ${down.join(', ')}`);
+        try {
+          // Withdrawn (confirmed or not): advertised again if the apply fails before bgpd restarts.
+          run.drained = (
+            await drainBeforeRestart({
+              running: before.spec,
+              drain: run.next.gateway.changeDrain,
+              vtysh: this.opts.vtysh,
+              logger: log,
+              signal: cut.signal,
+              slotWaited,
+            })
+          ).withdrawn;
+        } finally {
+          this.changeDrain = undefined;
+        }
+        return this.closed ? 'closed' : 'next'; // shutting down: the shutdown's own drain follows
+      }
+      case 'devices': {
+        // A data plane failure does not stop the apply: BGP runs with what could be set up, the failure is reported
+        // (/status, /readyz) and retried every resync.
+        const dp = await this.reconcileDataplane(run.next, before?.spec);
+        if (!dp.restartZebra || !before) return 'next';
+        const grown = withDevicesRestart({ ...run.plan, steps: rest }, before.spec, { daemons: this.opts.daemons.names });
+        if (JSON.stringify(grown.steps) === JSON.stringify(rest)) return 'next';
+        run.plan = { ...run.plan, steps: [...run.plan.steps.slice(0, run.plan.steps.length - rest.length), ...grown.steps] };
+        return { rest: grown.steps };
+      }
+      case 'write': {
+        try {
+          if (run.staged) await run.staged.commit();
+          else await writeFileAtomic(this.opts.paths.frrConf, run.conf, 0o600);
+        } catch (e) {
+          // The old config keeps running: what the change drain withdrew is advertised again (fail).
+          return fail(this.writeFailed(e, before));
+        }
+        run.written = true;
+        this.generation++;
+        this.running = {
+          spec: run.next,
+          conf: run.conf,
+          hash: run.hash,
+          shown: run.shown,
+          generation: this.generation,
+          appliedAt: new Date().toISOString(),
+        };
+        return 'next';
+      }
+      default:
+        try {
+          return await this.runDaemonStep(run, step);
+        } catch (e) {
+          return fail(`apply of generation ${this.generation} failed: ${(e as Error).message}`);
+        }
+    }
+  }
+
+  private writeFailed(e: unknown, before: Running | undefined): string {
+    return `writing ${this.opts.paths.frrConf} failed: ${(e as Error).message}; generation ${before?.generation ?? 0} keeps running`;
+  }
+
+  /** The steps after the write: the daemons, live commands, verification (a throw fails the apply). */
+  private async runDaemonStep(run: Execution, step: PlanStep): Promise<'next' | 'closed' | 'failed' | 'fell-back'> {
+    const d = this.opts.daemons;
+    switch (step.kind) {
+      case 'start':
+        if (run.next.gateway.bfd !== undefined) await d.setBfd(true, false);
+        await d.startAll();
+        run.restarted = [...d.names];
+        return 'next';
+      case 'bfdd':
+        // BFD turned on: bfdd first (it reads the new frr.conf), so that the restarted bgpd finds it. BFD stays on:
+        // bfdd keeps running (its sessions stay up) and takes a changed profile or peer list live. BFD turned off:
+        // bgpd runs without its `bfd` lines by now; bfdd goes.
+        if (step.action === 'start') run.restarted.push(...(await d.setBfd(true, true)));
+        else if (step.action === 'live') await this.opts.vtysh.run(step.commands, { daemon: 'bfdd' });
+        else await d.setBfd(false, true);
+        return 'next';
+      case 'restart':
+        run.restarted.push(...(await d.restartFor(step.daemons, step.signal)));
+        return 'next';
+      case 'push':
+        // Done by each start above (DaemonManager's configure hook): nothing more to send.
+        return 'next';
+      case 'verify':
+        await this.verify(run.conf);
+        return 'next';
+      case 'live': {
+        // Applied in place and verified (live-apply.ts); any refusal or difference: live_apply_fallback, then the
+        // restart the plan holds for it (which replaces whatever the commands left half done).
+        const fb = { logger: this.opts.logger, ...(this.opts.onLiveFallback && { onFallback: this.opts.onLiveFallback }) };
+        const down = this.opts.daemons.names.filter((n) => !this.opts.daemons.isRunning(n));
+        const outcome =
+          down.length > 0
+            ? liveFallback(fb, 'precondition', `not running: ${down.join(', ')}`)
+            : run.before && this.verifiedHash !== run.before.hash
+              ? liveFallback(fb, 'precondition', `generation ${run.before.generation} was never verified running`)
+              : await applyLive({
+                  commands: step.commands,
+                  conf: run.conf,
+                  vtysh: this.opts.vtysh,
+                  // Without a sender of its own: every daemon that takes the commands, as vtysh does by default.
+                  send: this.opts.live?.run ?? ((cmds, vtysh) => vtysh.run(cmds, { timeoutMs: 10_000 }).then(() => undefined)),
+                  verify: (conf, ms) => this.verify(conf, ms),
+                  ...fb,
+                });
+        if (outcome.applied) {
+          run.live = true;
+          return 'next';
+        }
+        // The config is written and partly taken: the fallback's drain waits its slot inline, holding the apply.
+        run.inlineSlot = true;
+        const fellBack = await this.execute(run, step.fallback);
+        // ('waiting' cannot come back: inlineSlot)
+        return fellBack === 'done' || fellBack === 'waiting' ? 'fell-back' : fellBack;
+      }
+      default:
+        throw new Error(`step ${step.kind} runs before the write`);
+    }
   }
 
   /** Advertises again what a change drain withdrew from the running bgpd (the restart it prepared did not happen). */
@@ -482,6 +691,7 @@ export class Applier {
     error: string,
     t0: number,
     retry: number | undefined,
+    failedStep?: StepKind,
   ): void {
     const attempts = (retry ?? 0) + 1;
     const delay = Math.min(APPLY_RETRY.maxMs, APPLY_RETRY.initialMs * 2 ** (attempts - 1));
@@ -495,13 +705,22 @@ export class Applier {
       );
     this.failing = { hash, attempts, nextAt: Date.now() + delay, error };
     this.record(
-      { result: 'failed', hash: shown, restarted, reason, error, ...(retry !== undefined && { retry }) },
+      {
+        result: 'failed',
+        hash: shown,
+        restarted,
+        reason,
+        error,
+        ...(retry !== undefined && { retry }),
+        ...(failedStep && { failedStep }),
+      },
       t0,
       retry === undefined ? 'apply' : 'retry',
     );
   }
 
   private succeeded(rec: ApplyRecord, hash: string): void {
+    this.retryFrom = undefined;
     this.lastSuccessAt = new Date();
     this.verifiedHash = hash;
     this.failing = undefined;
@@ -515,8 +734,9 @@ export class Applier {
         restarted: rec.restarted,
         reason: rec.reason,
         ...(rec.retry !== undefined && { retry: rec.retry }),
+        ...(rec.live === true && { live: true }),
       },
-      `config generation ${rec.generation} applied in ${rec.durationMs} ms (restarted ${rec.restarted.join(', ') || 'nothing'})`,
+      `config generation ${rec.generation} applied ${rec.live === true ? 'live ' : ''}in ${rec.durationMs} ms (restarted ${rec.restarted.join(', ') || 'nothing'})`,
     );
   }
 
@@ -574,9 +794,19 @@ export class Applier {
     return { restartZebra };
   }
 
+  /** One comparison of the running config with a rendering, no wait (false when a daemon is down or vtysh fails). */
+  private async runningMatches(conf: string): Promise<boolean> {
+    if (this.opts.daemons.names.some((d) => !this.opts.daemons.isRunning(d))) return false;
+    try {
+      return runningConfigDiff(conf, await this.opts.vtysh.run(['show running-config'])) === '';
+    } catch {
+      return false;
+    }
+  }
+
   /** The running config (as FRR prints it) must equal what was rendered, line for line. */
-  private async verify(conf: string): Promise<void> {
-    const deadline = Date.now() + (this.opts.verifyTimeoutMs ?? 3000);
+  private async verify(conf: string, timeoutMs = this.opts.verifyTimeoutMs ?? 3000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
     let diff: string;
     for (;;) {
       diff = runningConfigDiff(conf, await this.opts.vtysh.run(['show running-config']));

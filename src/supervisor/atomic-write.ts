@@ -11,6 +11,20 @@ import { randomBytes } from 'node:crypto';
 import { fdPath, isRoot, openDirNoFollow, untrustedDirReason } from '../frr/safe-fs.ts';
 
 export async function writeFileAtomic(path: string, text: string, mode = 0o600): Promise<void> {
+  await (await stageFileAtomic(path, text, mode)).commit();
+}
+
+/** A file written in full beside its final name: `commit` renames it into place, `discard` removes it. */
+export interface StagedFile {
+  commit(): Promise<void>;
+  discard(): Promise<void>;
+}
+
+/**
+ * The first half of writeFileAtomic: the temp file written and synced (a full disk, a bad directory fail here), the
+ * rename left for later. The change drain stages frr.conf before it withdraws anything (issue 26, defect 7).
+ */
+export async function stageFileAtomic(path: string, text: string, mode = 0o600): Promise<StagedFile> {
   const dirName = dirname(path);
   const dir = await openDirNoFollow(dirName).catch((e: NodeJS.ErrnoException) => {
     throw e.code === 'ELOOP' || e.code === 'ENOTDIR'
@@ -29,12 +43,27 @@ export async function writeFileAtomic(path: string, text: string, mode = 0o600):
     await fh.sync();
     await fh.close();
     fh = undefined;
-    await rename(tmp, fdPath(dir, basename(path)));
   } catch (e) {
     await fh?.close().catch(() => undefined);
     await rm(tmp, { force: true }).catch(() => undefined);
-    throw e;
-  } finally {
     await dir.close();
+    throw e;
   }
+  let done = false;
+  const finish = async (f: () => Promise<void>): Promise<void> => {
+    if (done) return;
+    done = true;
+    try {
+      await f();
+    } catch (e) {
+      await rm(tmp, { force: true }).catch(() => undefined);
+      throw e;
+    } finally {
+      await dir.close();
+    }
+  };
+  return {
+    commit: () => finish(() => rename(tmp, fdPath(dir, basename(path)))),
+    discard: () => finish(() => rm(tmp, { force: true })),
+  };
 }

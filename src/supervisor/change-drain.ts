@@ -14,7 +14,7 @@
  *    BGP withdrawals, which any router honours; RFC 8326 graceful shutdown needs the router to act on the community),
  *    wait until bgpd has sent the withdrawals (the routes counted as sent to the established EVPN neighbours,
  *    `pfxSnt`, have dropped and hold still; bounded by `maxWait`), then `settle` for the router to reprogram its FIB
- *    (a router removed a drained replica's path within ~30 ms of the session going, README);
+ *    (a router removed a drained replica's path within ~30 ms of the session going, docs/design.md, Replicas);
  * 3. restart as usual (the new bgpd advertises again).
  *
  * Each wait ends at once when the Applier aborts the drain's signal: on shutdown (the apply stops there; the
@@ -55,6 +55,8 @@ export interface ChangeDrainOptions {
    * are gone or going anyway: draining is pointless, and the crash recovery must not wait behind the slot).
    */
   signal: AbortSignal;
+  /** The slot was waited already (the Applier waits it without holding the lifecycle): withdraw at once. */
+  slotWaited?: boolean;
 }
 
 /**
@@ -63,18 +65,20 @@ export interface ChangeDrainOptions {
  * in the redistribute mode) and every IPv6 route: the router keeps this replica's router MAC (the anchor still uses
  * it) while it takes the replica out of the ECMP sets, and deletes it only at the restart, when no flow uses it.
  * An FRR router deletes a VTEP's router-MAC entry a moment (~0.1 ms) before it replaces the route that used it: a
- * packet hashed to that VTEP in between is lost (README, Replicas).
+ * packet hashed to that VTEP in between is lost (docs/investigations/2026-11-30-evpn-router-mac.md). Empty when the
+ * anchor is all this replica advertises (`advertise: []`): there is nothing to withdraw and nothing to wait for.
  */
 export function withdrawCommands(running: Spec, undo = false): string[] {
-  const inst = buildView(running).vrfInstance as
-    { advertiseIpv6?: boolean; afs: Array<{ afi: string; networks: string[]; redistribute: string | false }> } | false;
+  const inst = buildView(running).vrfInstance;
   const { bgp, gateway } = running;
   const no = (cmd: string): string => (undo ? cmd : `no ${cmd}`);
   const head = ['configure terminal', `router bgp ${bgp.localAsn} vrf ${gateway.vrf.name}`];
-  const v6 = inst && inst.advertiseIpv6 === true ? [no('advertise ipv6 unicast')] : [];
+  const v6 = inst && inst.advertiseIpv6 ? [no('advertise ipv6 unicast')] : [];
   const anchor = specAnchor(running);
   if (!anchor || !inst) return [...head, 'address-family l2vpn evpn', no('advertise ipv4 unicast'), ...v6];
   const v4 = inst.afs.find((a) => a.afi === 'ipv4');
+  // Only the anchor is advertised (`advertise: []`): nothing to withdraw.
+  if ((v4?.networks ?? []).every((n) => n === anchor) && (v4 === undefined || v4.redistribute === false) && v6.length === 0) return [];
   return [
     ...head,
     'address-family ipv4 unicast',
@@ -87,8 +91,24 @@ export function withdrawCommands(running: Spec, undo = false): string[] {
   ];
 }
 
-/** drained: withdrawn and settled; failed: the withdrawal failed (the restart goes on); cut: the signal ended it. */
-export type ChangeDrainOutcome = 'drained' | 'failed' | 'cut';
+/** The `change_drain_wait` log line: this replica's slot and the wait before it withdraws. */
+export function logSlotWait(log: Logger, running: Spec, drain: ChangeDrainSpec): void {
+  const { slot, delayMs } = changeDrainDelay(running.bgp.routerId, drain);
+  log.info(
+    { event: 'change_drain_wait', slot, delayMs, routerId: running.bgp.routerId },
+    `EVPN change drain: slot ${slot} of ${drain.slots}, waiting ${delayMs} ms before withdrawing and restarting`,
+  );
+}
+
+/**
+ * drained: withdrawn and settled; failed: the withdrawal failed (the restart goes on); cut: the signal ended it.
+ * `withdrawn`: the withdrawal commands went to bgpd (their confirmation may have failed or been cut): if the restart
+ * does not happen, the routes must be advertised again.
+ */
+export interface ChangeDrainOutcome {
+  outcome: 'drained' | 'failed' | 'cut';
+  withdrawn: boolean;
+}
 
 /** The signal ended the drain. */
 class Cut extends Error {}
@@ -112,19 +132,27 @@ function unlessCut<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
  */
 export async function drainBeforeRestart(o: ChangeDrainOptions): Promise<ChangeDrainOutcome> {
   const { running, drain, vtysh, logger: log, signal } = o;
-  const { slot, delayMs } = changeDrainDelay(running.bgp.routerId, drain);
   const t0 = Date.now();
   let phase: 'slot wait' | 'withdrawal' | 'settle' = 'slot wait';
+  // Set once the withdrawal commands were sent: even when they time out, bgpd may have taken them.
+  let withdrawn = false;
   const wait = (ms: number): Promise<void> => sleep(ms, undefined, { signal }).catch(() => Promise.reject(new Cut()));
   try {
     if (signal.aborted) throw new Cut();
-    log.info(
-      { event: 'change_drain_wait', slot, delayMs, routerId: running.bgp.routerId },
-      `EVPN change drain: slot ${slot} of ${drain.slots}, waiting ${delayMs} ms before withdrawing and restarting`,
-    );
-    await wait(delayMs);
+    if (o.slotWaited !== true) {
+      logSlotWait(log, running, drain);
+      await wait(changeDrainDelay(running.bgp.routerId, drain).delayMs);
+    }
     phase = 'withdrawal';
     const tWithdraw = Date.now();
+    const cmds = withdrawCommands(running);
+    if (cmds.length === 0) {
+      log.info(
+        { event: 'change_drained', withdrawnMs: 0, nothingToWithdraw: true },
+        'EVPN change drain: only the anchor is advertised, nothing to withdraw; restarting now',
+      );
+      return { outcome: 'drained', withdrawn: false };
+    }
     const sentNow = async (): Promise<number> => {
       const out = await unlessCut(vtysh.run(['show bgp l2vpn evpn summary json'], { daemon: 'bgpd', timeoutMs: 1000 }), signal);
       return parseEvpnSummary(out)
@@ -134,8 +162,8 @@ export async function drainBeforeRestart(o: ChangeDrainOptions): Promise<ChangeD
     let sentBefore: number;
     let sent: number;
     try {
-      const cmds = withdrawCommands(running);
       sentBefore = await sentNow();
+      withdrawn = true;
       await unlessCut(vtysh.run(cmds, { timeoutMs: 3000 }), signal);
       // Done when the count of routes sent to the EVPN neighbours has dropped and holds still (what is left is not this
       // replica's type-5 routes: e.g. routes it passes on), or at maxWait.
@@ -149,8 +177,11 @@ export async function drainBeforeRestart(o: ChangeDrainOptions): Promise<ChangeD
       }
     } catch (e) {
       if (e instanceof Cut) throw e;
-      log.warn({ event: 'change_drain_failed', err: (e as Error).message }, `EVPN change drain failed: ${(e as Error).message}`);
-      return 'failed';
+      log.warn(
+        { event: 'change_drain_failed', err: (e as Error).message, withdrawn },
+        `EVPN change drain failed: ${(e as Error).message}${withdrawn ? ' (the withdrawal was sent: counted as withdrawn)' : ''}`,
+      );
+      return { outcome: 'failed', withdrawn };
     }
     const withdrawnMs = Date.now() - tWithdraw;
     log.info(
@@ -161,7 +192,7 @@ export async function drainBeforeRestart(o: ChangeDrainOptions): Promise<ChangeD
     );
     phase = 'settle';
     await wait(drain.settleSeconds * 1000);
-    return 'drained';
+    return { outcome: 'drained', withdrawn };
   } catch (e) {
     if (!(e instanceof Cut)) throw e;
     const reason = String(signal.reason);
@@ -169,6 +200,6 @@ export async function drainBeforeRestart(o: ChangeDrainOptions): Promise<ChangeD
       { event: 'change_drain_cut', reason, phase, afterMs: Date.now() - t0 },
       `EVPN change drain cut short in its ${phase} after ${Date.now() - t0} ms: ${reason}`,
     );
-    return 'cut';
+    return { outcome: 'cut', withdrawn };
   }
 }

@@ -65,6 +65,8 @@ export interface DaemonManagerOptions {
   /** Test seams, passed to every FrrDaemon: how long stop() waits after SIGKILL, and how signals are sent. */
   killWaitMs?: number;
   sendSignal?: (pid: number | undefined, signal: NodeJS.Signals) => void;
+  /** Test seam: how long a daemon must have run for its crash backoff to start over (BACKOFF.stableMs). */
+  backoffStableMs?: number;
 }
 
 interface Slot {
@@ -97,6 +99,11 @@ export class DaemonManager extends EventEmitter<Events> {
   constructor(private readonly opts: DaemonManagerOptions) {
     super();
     for (const name of ALL_DAEMON_NAMES) this.slots.set(name, this.makeSlot(name));
+  }
+
+  /** The FRR being driven (undefined before setFrr). */
+  get flavour(): FrrFlavour | undefined {
+    return this.frr;
   }
 
   /** Drives this FRR: its daemon set and order, and which daemons take `-f` (call before startAll). */
@@ -202,8 +209,9 @@ export class DaemonManager extends EventEmitter<Events> {
    * routes out of the kernel; from FRR 9 on mgmtd and everything after it: restartSetFor). Returns what was
    * restarted.
    */
-  async restartFor(scope: 'bgpd' | 'zebra', stopSignal: NodeJS.Signals = 'SIGTERM'): Promise<DaemonName[]> {
-    const order = restartSetFor(scope, this.order);
+  async restartFor(scope: 'bgpd' | 'zebra' | readonly DaemonName[], stopSignal: NodeJS.Signals = 'SIGTERM'): Promise<DaemonName[]> {
+    // An explicit set comes from the change planner (src/supervisor/plan.ts), in start order.
+    const order = typeof scope === 'string' ? restartSetFor(scope, this.order) : this.order.filter((d) => scope.includes(d));
     for (const name of [...order].reverse()) await this.stopOne(name, stopSignal);
     for (const name of order) {
       this.slot(name).restarts++;
@@ -241,9 +249,8 @@ export class DaemonManager extends EventEmitter<Events> {
     const s = this.slot(exit.name);
     s.lastExit = `${describeExit(exit)} at ${new Date().toISOString()}`;
     s.downSince ??= new Date();
-    const startedAt = s.daemon?.startedAt;
-    const uptime = startedAt ? Date.now() - startedAt.getTime() : 0;
-    if (uptime >= BACKOFF.stableMs) s.failures = 0;
+    // The run's own uptime: by now the daemon counts as not running, so its startedAt is gone.
+    if (exit.uptimeMs >= (this.opts.backoffStableMs ?? BACKOFF.stableMs)) s.failures = 0;
     this.opts.logger.error(
       {
         event: 'daemon_exited',

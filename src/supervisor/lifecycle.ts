@@ -107,13 +107,16 @@ type Operation =
       reject: (e: unknown) => void;
     };
 
+/** How many changes of state {@link Lifecycle.history} keeps. */
+export const HISTORY_LENGTH = 64;
+
 export class Lifecycle {
   #state: LifecycleState = 'starting';
   readonly #queue: Operation[] = [];
   /** The operation running now (its promise never rejects). */
   #inFlight: { op: Operation; done: Promise<void> } | undefined;
   #stopping: Promise<void> | undefined;
-  /** Every change of state, in order (the tests read it). */
+  /** The last {@link HISTORY_LENGTH} changes of state, oldest first (every resync adds two: bounded). */
   readonly history: LifecycleState[] = ['starting'];
 
   constructor(private readonly opts: LifecycleOptions) {}
@@ -193,7 +196,10 @@ export class Lifecycle {
   }
 
   #enter(state: LifecycleState): void {
-    if (state !== this.#state) this.history.push(state);
+    if (state !== this.#state) {
+      this.history.push(state);
+      if (this.history.length > HISTORY_LENGTH) this.history.splice(0, this.history.length - HISTORY_LENGTH);
+    }
     this.#state = state;
   }
 
@@ -254,7 +260,18 @@ export class Lifecycle {
     }
     this.opts.daemons.close();
     this.opts.applier.close();
-    await this.opts.steps.stopInputs();
+    // A step that fails must not end the shutdown before the daemons are stopped and `stopped` is logged.
+    const step = async (name: string, run: () => Promise<void>): Promise<void> => {
+      try {
+        await run();
+      } catch (e) {
+        log.error(
+          { event: 'shutdown_step_failed', step: name, err: (e as Error).message },
+          `shutdown: ${name} failed: ${(e as Error).message}`,
+        );
+      }
+    };
+    await step('stopInputs', () => this.opts.steps.stopInputs());
     const inFlight = this.#inFlight;
     if (inFlight) {
       const what = inFlight.op.kind === 'apply' ? `apply (${inFlight.op.reason})` : `recovery of ${inFlight.op.daemon}`;
@@ -270,10 +287,10 @@ export class Lifecycle {
           `the ${what} in flight did not finish in time; stopping anyway`,
         );
     }
-    await this.opts.steps.stopObserving();
-    await this.opts.steps.drain();
-    await this.opts.daemons.stopAll(budget.stopEachMs);
-    await this.opts.steps.cleanup();
+    await step('stopObserving', () => this.opts.steps.stopObserving());
+    await step('drain', () => this.opts.steps.drain());
+    await step('stopAll', () => this.opts.daemons.stopAll(budget.stopEachMs));
+    await step('cleanup', () => this.opts.steps.cleanup());
     this.#enter('stopped');
     log.info({ event: 'stopped', durationMs: Math.round(performance.now() - t0) }, 'frr-supervisor stopped');
   }

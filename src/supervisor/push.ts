@@ -10,14 +10,19 @@ import type { DaemonName } from '../frr/daemon.ts';
 import type { FrrPaths } from '../frr/paths.ts';
 import type { Vtysh } from '../frr/vtysh.ts';
 import { enableNeighboursCommands, renderBgpdBootConf } from '../render/frr-conf.ts';
+import type { RenderOptions } from '../render/frr-conf.ts';
 import { writeFileAtomic } from './atomic-write.ts';
 
 const PUSH_TIMEOUT_MS = 10_000;
 
-export async function pushDaemonConfig(name: DaemonName, spec: Spec | undefined, o: { paths: FrrPaths; vtysh: Vtysh }): Promise<void> {
+export async function pushDaemonConfig(
+  name: DaemonName,
+  spec: Spec | undefined,
+  o: { paths: FrrPaths; vtysh: Vtysh; render?: RenderOptions },
+): Promise<void> {
   if (name !== 'bgpd' || !spec) return o.vtysh.pushConfig({ daemon: name, timeoutMs: PUSH_TIMEOUT_MS });
   const boot = join(o.paths.instanceConfigDir, 'bgpd-boot.conf');
-  await writeFileAtomic(boot, renderBgpdBootConf(spec), 0o600);
+  await writeFileAtomic(boot, renderBgpdBootConf(spec, o.render), 0o600);
   await o.vtysh.pushConfig({ daemon: 'bgpd', file: boot, timeoutMs: PUSH_TIMEOUT_MS });
   await o.vtysh.run(enableNeighboursCommands(spec), { daemon: 'bgpd', timeoutMs: PUSH_TIMEOUT_MS });
 }

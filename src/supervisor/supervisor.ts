@@ -10,16 +10,19 @@ import { Vtysh } from '../frr/vtysh.ts';
 import { stopLeftovers } from '../frr/leftovers.ts';
 import { ALL_DAEMON_NAMES, describeExit } from '../frr/daemon.ts';
 import type { DaemonName } from '../frr/daemon.ts';
-import { detectFrr } from '../frr/version.ts';
+import { detectFrr, supportsEvpnGracefulRestart } from '../frr/version.ts';
 import { checkFrrCapabilities } from '../frr/capabilities.ts';
 import type { FrrFlavour } from '../frr/version.ts';
 import type { HostFacts } from '../config/facts.ts';
 import { renderDaemons } from '../render/frr-conf.ts';
+import type { RenderOptions } from '../render/frr-conf.ts';
 import { pushDaemonConfig } from './push.ts';
 import type { Logger } from '../log.ts';
 import { ConfigWatcher } from '../watch/config-watcher.ts';
 import { DaemonManager } from './daemons.ts';
-import { Applier, restartSignal } from './apply.ts';
+import { Applier } from './apply.ts';
+import { ZEBRA_GR_SECONDS, daemonArgs, restartSignal } from './plan.ts';
+import { LIVE_CHANGES } from './live-changes.ts';
 import { writeFileAtomic } from './atomic-write.ts';
 import { Observer } from '../observe/observer.ts';
 import { prepareZebraMountNs, releaseZebraMountNs } from '../frr/zebra-mountns.ts';
@@ -50,8 +53,7 @@ export interface SupervisorOptions {
   frr?: FrrFlavour;
 }
 
-/** zebra keeps the kernel routes of its previous run this long (`-K`), when graceful restart is on. */
-export const ZEBRA_GR_SECONDS = 120;
+export { ZEBRA_GR_SECONDS };
 
 export class Supervisor implements SupervisorView {
   readonly paths: FrrPaths;
@@ -62,6 +64,8 @@ export class Supervisor implements SupervisorView {
   readonly lifecycle: Lifecycle;
   private watcher: ConfigWatcher | undefined;
   private resyncTimer: NodeJS.Timeout | undefined;
+  /** The FRR found at start. */
+  private frr: FrrFlavour | undefined;
   readonly startedAt = new Date();
   /** Last time the event loop ran the heartbeat (see /livez). */
   lastBeat = new Date();
@@ -92,11 +96,12 @@ export class Supervisor implements SupervisorView {
     this.daemons = new DaemonManager({
       paths: this.paths,
       logger: opts.logger,
-      extraArgs: (name) => this.daemonArgs(name),
+      extraArgs: (name) => daemonArgs(this.applier.running?.spec, name),
       prepare: (name) => this.prepare(name),
       restartSignal: () => (this.applier.running ? restartSignal(this.applier.running.spec) : 'SIGTERM'),
       beforeGracefulStop: () => waitPeersRefreshed({ vtysh: this.vtysh, logger: opts.logger }),
-      configure: (name) => pushDaemonConfig(name, this.applier.running?.spec, { paths: this.paths, vtysh: this.vtysh }),
+      configure: (name) =>
+        pushDaemonConfig(name, this.applier.running?.spec, { paths: this.paths, vtysh: this.vtysh, render: this.renderOptions() }),
       onDaemonSet: (names) => writeFileAtomic(join(this.paths.instanceConfigDir, 'daemons'), renderDaemons(names), 0o644),
       schedule: (name, attempt) => this.lifecycle.recover(name, attempt),
     });
@@ -108,6 +113,13 @@ export class Supervisor implements SupervisorView {
       vtysh: this.vtysh,
       daemons: this.daemons,
       logger: opts.logger,
+      renderOptions: () => this.renderOptions(),
+      ...(LIVE_CHANGES && { live: LIVE_CHANGES }),
+      requestApply: (reason) => this.requestApply(reason, false),
+      onLiveFallback: (stage) => {
+        this.observer.metrics.liveFallbacks.inc({ stage });
+        this.observer.invalidateMetrics();
+      },
       onRecord: (rec, count) => {
         if (count === 'none') return;
         if (count === 'retry') this.observer.metrics.applyRetries.inc();
@@ -143,7 +155,7 @@ export class Supervisor implements SupervisorView {
     this.daemons.on('crash', (exit) => {
       // This replica's routes are gone or going: an EVPN change drain waiting for its slot ends, and the apply (then
       // this crash's recovery, queued behind it) goes on at once.
-      this.applier.cutChangeDrain(`${exit.name} exited (${describeExit(exit)})`);
+      this.applier.cutChangeDrain(`${exit.name} exited (${describeExit(exit)})`, exit.name);
       this.observer.invalidateMetrics();
     });
   }
@@ -168,6 +180,9 @@ export class Supervisor implements SupervisorView {
   lastApply(): ReturnType<SupervisorView['lastApply']> {
     return this.applier.last;
   }
+  applyProgress(): ReturnType<NonNullable<SupervisorView['applyProgress']>> {
+    return this.applier.progress;
+  }
   recentChecks(): ReturnType<SupervisorView['recentChecks']> {
     return [...this.applier.recentChecks];
   }
@@ -188,15 +203,14 @@ export class Supervisor implements SupervisorView {
     return spec?.evpn && { vni: spec.evpn.vni, vrf: spec.gateway.vrf.name };
   }
 
+  /** What the renderer needs to know about the FRR in use (nothing before it is detected). */
+  private renderOptions(): RenderOptions {
+    return { evpnGracefulRestart: this.frr !== undefined && supportsEvpnGracefulRestart(this.frr.version) };
+  }
+
   private netnsVrf(): string | undefined {
     const spec = this.applier.running?.spec;
     return spec?.evpn && spec.gateway.vrfBackend === 'netns' ? spec.gateway.vrf.name : undefined;
-  }
-
-  private daemonArgs(name: DaemonName): string[] {
-    const spec = this.applier.running?.spec;
-    if (name !== 'zebra') return [];
-    return [...((spec?.gateway.gracefulRestart ?? true) ? ['-K', String(ZEBRA_GR_SECONDS)] : []), ...(this.netnsVrf() ? ['-n'] : [])];
   }
 
   /** zebra with the netns VRF backend runs in a mount namespace whose /run/netns holds only the VRF. */
@@ -214,6 +228,7 @@ export class Supervisor implements SupervisorView {
     const log = this.opts.logger;
     await checkFrrCapabilities();
     const frr = this.opts.frr ?? (await detectFrr(this.paths.binDir));
+    this.frr = frr;
     this.daemons.setFrr(frr);
     log.info(
       { event: 'frr_detected', version: frr.version.text, daemons: frr.daemons, configFile: [...frr.configFile] },
@@ -250,6 +265,8 @@ export class Supervisor implements SupervisorView {
         configDir: this.opts.configDir ?? null,
         env: this.opts.env,
         pathspace: this.opts.pathspace ?? null,
+        // which code runs: bin/frr-supervisor.js says (dist/ only when it matches src/); a direct start has no say
+        code: (globalThis as { frrSupervisorCode?: string }).frrSupervisorCode ?? 'started without bin/frr-supervisor.js',
       },
       'frr-supervisor started',
     );

@@ -200,6 +200,23 @@ describe('EVPN data plane in a lab', () => {
       assert.equal(r.restartZebra, false);
     });
 
+    it("zebra's static routes in the VRF (protocol 196, which FRR's rt_protos.d also names `static`) are not ours: left alone", async () => {
+      // The changeDrain anchor's blackhole route is staticd's; taking it for one of ours made every resync try to
+      // delete it (dataplane_failed, /readyz 503 for good).
+      await lab.exec(vrf, ['ip', 'route', 'add', 'blackhole', '10.17.255.13/32', 'proto', '196']);
+      try {
+        const r = await reconcile(desired, { netns: lab.gwNs });
+        assert.deepEqual(
+          r.steps.map((s) => s.argv.join(' ')),
+          [],
+        );
+        const left = JSON.parse((await lab.exec(vrf, ['ip', '-j', 'route', 'show', '10.17.255.13/32'])).stdout) as unknown[];
+        assert.equal(left.length, 1, 'the blackhole route is still there');
+      } finally {
+        await lab.exec(vrf, ['ip', 'route', 'del', 'blackhole', '10.17.255.13/32', 'proto', '196']);
+      }
+    });
+
     it('a VXLAN deleted by hand is recreated', async () => {
       await lab.exec(vrf, ['ip', 'link', 'del', 'vxlan-vpn']);
       const r = await reconcile(desired, { netns: lab.gwNs });

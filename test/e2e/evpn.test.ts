@@ -24,7 +24,10 @@ internalInterface: int0
 internalGateway: 10.16.0.1
 vrfBackend: netns
 vrf: {name: ${VRF}, table: 2000}
+changeDrain: {enabled: false, anchors: 10.255.255.0/24}
 `;
+/** This replica's changeDrain anchor: router id 10.0.1.13 -> offset 13 in 10.255.255.0/24. */
+const ANCHOR = '10.255.255.13/32';
 
 describe('EVPN type-5 on the netns VRF backend against real FRR', { timeout: 600_000 }, () => {
   let lab: Lab;
@@ -105,6 +108,24 @@ describe('EVPN type-5 on the netns VRF backend against real FRR', { timeout: 600
     assert.match(raw, /RT:65000:1016/);
   });
 
+  test('3a. with changeDrain anchors: the anchor reaches the router, and the gateway is ready and stays ready across resyncs', async () => {
+    await waitFor(() => type5At(() => router.vtysh('show bgp l2vpn evpn route type prefix json'), ANCHOR), {
+      timeoutMs: 20_000,
+      what: `the anchor ${ANCHOR} at the router`,
+    });
+    // The anchor's blackhole route in the VRF is staticd's (protocol 196, named `static` like the data plane's own
+    // routes): the data plane must leave it alone at every resync (--resync 2s) instead of failing on it.
+    const statuses: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      statuses.push((await sup.http('/readyz')).status);
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+    assert.deepEqual(statuses, [200, 200, 200, 200, 200, 200], '/readyz over three resync periods');
+    assert.equal(sup.events.filter((e) => e.event === 'dataplane_failed').length, 0, 'no data-plane failure');
+    const blackhole = await inVrf(['ip', '-json', 'route', 'show', ANCHOR]);
+    assert.equal((JSON.parse(blackhole.stdout || '[]') as unknown[]).length, 1, 'the anchor blackhole is in the VRF');
+  });
+
   test('4. the VXLAN device matches the spec', async () => {
     const r = await inVrf(['ip', '-d', '-j', 'link', 'show', 'vxlan-vpn']);
     const link = (
@@ -145,6 +166,39 @@ describe('EVPN type-5 on the netns VRF backend against real FRR', { timeout: 600
     assert.equal(v?.state, 'Up');
     assert.deepEqual(v?.remoteVteps, [RT]);
     assert.match(v?.routerMac ?? '', /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/);
+  });
+
+  test('4b. changeDrain.anchors on FRR 8: staticd restarts with the anchor route, the anchor reaches the router; another range replaces it (issue 26, defect 2)', async () => {
+    const withAnchors = (range: string): string =>
+      `${GATEWAY.replace(/^changeDrain: .*\n/m, '')}changeDrain: {enabled: false, anchors: ${range}}\n`;
+    const apply = async (range: string): Promise<string[]> => {
+      const before = sup.events.length;
+      sup.volume.update({ 'bgp-conf.yaml': BGP, 'evpn-conf.yaml': evpnConf(1016), 'gateway.yaml': withAnchors(range) });
+      const applied = await sup.waitForEvent('config_applied', () => true, 30_000, before);
+      return applied.restarted as string[];
+    };
+    const inGatewayVrf = async (prefix: string): Promise<boolean> =>
+      (await sup.vty.run([`show ip route vrf ${VRF} ${prefix} json`])).includes('"static"');
+    const atRouter = (prefix: string): Promise<unknown> =>
+      type5At(() => router.vtysh('show bgp l2vpn evpn route type prefix json'), prefix);
+    // GW 10.0.1.13: the /32 at offset 13 of the range
+    assert.deepEqual(await apply('10.17.255.0/24'), ['staticd', 'bgpd'], "the anchor route is staticd's");
+    await waitFor(() => inGatewayVrf('10.17.255.13/32'), { timeoutMs: 10_000, what: "the anchor's blackhole route in the VRF" });
+    await waitFor(() => atRouter('10.17.255.13/32'), { timeoutMs: 20_000, what: 'the anchor at the router' });
+    assert.deepEqual(await apply('10.17.254.0/24'), ['staticd', 'bgpd']);
+    await waitFor(() => atRouter('10.17.254.13/32'), { timeoutMs: 20_000, what: 'the new anchor at the router' });
+    await waitFor(async () => !(await inGatewayVrf('10.17.255.13/32')) && !(await atRouter('10.17.255.13/32')), {
+      timeoutMs: 20_000,
+      what: 'the old anchor gone from the VRF and the router',
+    });
+    // back to the suite's gateway.yaml (its anchor range) for the tests below
+    const before = sup.events.length;
+    sup.volume.update({ 'bgp-conf.yaml': BGP, 'evpn-conf.yaml': evpnConf(1016), 'gateway.yaml': GATEWAY });
+    await sup.waitForEvent('config_applied', () => true, 30_000, before);
+    await waitFor(async () => !(await atRouter('10.17.254.13/32')) && (await atRouter(ANCHOR)), {
+      timeoutMs: 20_000,
+      what: "the suite's anchor back at the router, the test's gone",
+    });
   });
 
   test('5a. deleting vxlan-vpn by hand: recreated within one reconcile period, routes back', async () => {

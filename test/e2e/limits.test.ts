@@ -92,8 +92,13 @@ describe('inbound prefix limit against real FRR', { timeout: 600_000 }, () => {
     await new Promise((r) => setTimeout(r, 5000));
     assert.equal((await neighbour(s))?.established, false);
 
-    // Raising the limit (a bgpd restart) brings the session back with all 9 prefixes.
+    // Raising the limit brings the session back with all 9 prefixes: applied live, the held-down session cleared (a
+    // new limit alone leaves it down on FRR 8.4.4; the restart this replaced brought it back).
+    const mark = s.events.length;
     s.volume.update({ 'bgp-conf.yaml': BGP, 'gateway.yaml': gatewayYaml(100) });
+    const applied = await s.waitForEvent('config_applied', () => true, 20_000, mark);
+    assert.equal(applied.live, true, 'applied live');
+    assert.equal((await s.waitForEvent('live_prefix_limit_cleared', () => true, 1000, mark)).peer, RT);
     await waitFor(
       async () => {
         const x = await neighbour(s);

@@ -19,7 +19,8 @@
  *    lost packets, every flow flows in the end, and no more flows were hit than the dead replica carried.
  * Packets lost are asserted in both modes. Why EVPN needs anchors: an FRR router (8.4.4 and 10.3 alike) deletes and
  * re-adds the router-MAC entries of every VTEP of an ECMP type-5 route when the route's next hops change, unless each
- * VTEP's entry is also held by a route of its own; a packet arriving in that ~0.1 ms is lost (README, Replicas).
+ * VTEP's entry is also held by a route of its own; a packet arriving in that ~0.1 ms is lost
+ * (docs/investigations/2026-11-30-evpn-router-mac.md).
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -198,7 +198,7 @@ describe('frr-supervisor run against real FRR', { timeout: 600_000 }, () => {
     // Right after a new supervisor's bgpd came up (fresh() returns once the session is up and the router counts the
     // prefix, which may still be the previous bgpd's stale path): the change restarts a bgpd whose updates may not
     // have left yet, and the router deletes a path that is still stale when the session drops again. The supervisor
-    // waits for End-of-RIB sent first (README, "Graceful restart and packets"); this test restarted the router
+    // waits for End-of-RIB sent first (docs/design.md, "Graceful restart and packets"); this test restarted the router
     // before that fix to hide it (it failed in 2 of 3 runs without).
     const s = await fresh();
     const inRib: boolean[] = [];

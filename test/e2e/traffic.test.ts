@@ -427,7 +427,7 @@ describe('traffic through a BGP-only gateway against real FRR', { timeout: 600_0
   test('5. kill -9 zebra, then a config change as soon as the session is back: no packet lost, 5 times (the router never drops the routes)', async () => {
     // The recovered bgpd's session is up but its updates have not left yet: the router still holds the gateway's
     // routes as stale from the recovery, and FRR deletes a path that is still stale when the session drops again.
-    // The supervisor waits for End-of-RIB sent before it SIGKILLs bgpd (README, "Graceful restart and packets").
+    // The supervisor waits for End-of-RIB sent before it SIGKILLs bgpd (docs/design.md, "Graceful restart and packets").
     const router = lab.instances.find((i) => i.ns === lab.rtNs);
     assert.ok(router);
     const routerPfx = async (): Promise<number> =>

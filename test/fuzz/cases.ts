@@ -15,6 +15,12 @@ import { fileURLToPath } from 'node:url';
 import { stringify as yamlStringify } from 'yaml';
 import { Rng } from './rng.ts';
 import * as v from './values.ts';
+import { ENV_MAPPING } from '../../src/config/env.ts';
+import {
+  BGP_FIELDS as VALIDATED_BGP_FIELDS,
+  EVPN_FIELDS as VALIDATED_EVPN_FIELDS,
+  GATEWAY_FIELDS as VALIDATED_GATEWAY_FIELDS,
+} from '../../src/config/validate.ts';
 
 export type FileSpec = string | Uint8Array | { dir: true } | { symlink: string };
 
@@ -62,43 +68,11 @@ type Role = 'bgp' | 'evpn' | 'gateway';
 type Obj = Record<string, unknown>;
 const FILE_BASE: Record<Role, string> = { bgp: 'bgp-conf', evpn: 'evpn-conf', gateway: 'gateway' };
 const KIND: Record<'bgp' | 'evpn', string> = { bgp: 'BgpConf', evpn: 'EvpnConf' };
-const BGP_FIELDS = [
-  'localASN',
-  'peerASN',
-  'routerId',
-  'neighbours',
-  'password',
-  'holdTime',
-  'keepaliveTime',
-  'connectTime',
-  'ebgpMultiHop',
-];
-const EVPN_FIELDS = ['vni', 'routeTargets'];
-const GATEWAY_FIELDS = [
-  'advertise',
-  'externalInterface',
-  'internalInterface',
-  'internalGateway',
-  'vrf',
-  'bridge',
-  'vxlan',
-  'gracefulRestart',
-  'vrfBackend',
-  'maximumPrefix',
-];
-const ENV_VARS = [
-  'LOCAL_ASN',
-  'PEER_ASN',
-  'ROUTER_ID',
-  'NEIGHBOURS',
-  'BGP_PASSWORD',
-  'BGP_HOLD_TIME',
-  'BGP_KEEPALIVE_TIME',
-  'BGP_CONNECT_TIME',
-  'BGP_EBGP_MULTIHOP',
-  'VNI',
-  'ROUTE_TARGETS',
-];
+// The validator's own field lists (a copy here drifted: it lacked changeDrain and bfd).
+const BGP_FIELDS: readonly string[] = VALIDATED_BGP_FIELDS;
+const EVPN_FIELDS: readonly string[] = VALIDATED_EVPN_FIELDS;
+const GATEWAY_FIELDS: readonly string[] = VALIDATED_GATEWAY_FIELDS;
+const ENV_VARS: readonly string[] = Object.keys(ENV_MAPPING);
 /** Characters no validator accepts in any string field (whitespace, controls, non-ASCII, quotes). */
 export const BAD_CHAR = /[^\x21-\x7e]|["']/;
 
@@ -277,9 +251,9 @@ function genValid(rng: Rng, envMode: boolean): Model {
     if (routerIdMode === 'spec') env.ROUTER_ID = routerId;
     env.NEIGHBOURS = neighbours.map((n) => v.addrText(rng, n)).join(rng.pick([',', ', ', ' ,']));
     if (password !== undefined) env.BGP_PASSWORD = password;
-    if (hold !== undefined) env.BGP_HOLD_TIME = pad(rng, String(hold));
-    if (keepalive !== undefined) env.BGP_KEEPALIVE_TIME = pad(rng, String(keepalive));
-    if (connect !== undefined) env.BGP_CONNECT_TIME = pad(rng, String(connect));
+    if (hold !== undefined) env.BGP_HOLD_TIME = pad(rng, envSeconds(rng, hold));
+    if (keepalive !== undefined) env.BGP_KEEPALIVE_TIME = pad(rng, envSeconds(rng, keepalive));
+    if (connect !== undefined) env.BGP_CONNECT_TIME = pad(rng, envSeconds(rng, connect));
     if (multihop !== undefined) env.BGP_EBGP_MULTIHOP = String(multihop);
     if (evpn) {
       env.VNI = pad(rng, String(evpn.vni));
@@ -307,6 +281,14 @@ function genValid(rng: Rng, envMode: boolean): Model {
 }
 
 /** Whitespace around a number in an env var is trimmed by the loader; leading zeros are allowed there. */
+/** Whole seconds as the Kube-OVN env may carry them: Kube-OVN's `%ds` (90s), a Go duration of the same value, or bare seconds. */
+function envSeconds(rng: Rng, n: number): string {
+  const forms = [`${n}s`, String(n), `${n * 1000}ms`];
+  if (n >= 60) forms.push(`${Math.floor(n / 60)}m${n % 60 ? `${n % 60}s` : ''}`);
+  if (n % 3600 === 0 && n > 0) forms.push(`${n / 3600}h`);
+  return rng.pick(forms);
+}
+
 function pad(rng: Rng, s: string): string {
   if (rng.chance(0.9)) return s;
   return rng.pick([` ${s}`, `${s} `, `\t${s}\n`, s.length < 10 ? `0${s}` : s]);
@@ -783,9 +765,10 @@ const INVALID_ENV: Record<string, readonly string[]> = {
   PEER_ASN: ['0', '99999999999', '+65001', '0x10'],
   ROUTER_ID: [' 10.0.1.13', '10.0.1.13 ', 'fd00::13', '0.0.0.0', '127.0.0.1', '10.0.1.013'],
   NEIGHBOURS: ['10.0.1.1,,10.0.1.2', ',', '10.0.1.1,', 'fe80::1', '10.0.1.1;10.0.1.2', '10.0.1.1 10.0.1.2', '10.0.1.1,10.0.1.1'],
-  BGP_HOLD_TIME: ['1', '2', '65536', '1234567', '90s', '-1', '1.5', '9 0'],
-  BGP_KEEPALIVE_TIME: ['0', '65536', '21846', '30s'],
-  BGP_CONNECT_TIME: ['0', '65536', '10s'],
+  // Go durations (Kube-OVN writes `90s`), whole seconds 0..65535 after truncation, a bare number as seconds
+  BGP_HOLD_TIME: ['1', '2', '65536', '1234567', '90sec', '-1', '-90s', '1.5', '9 0', '1s', '2.9s', '20h', 's', '90S'],
+  BGP_KEEPALIVE_TIME: ['0', '65536', '21846', '0s', '500ms', '30x', '1d'],
+  BGP_CONNECT_TIME: ['0', '65536', '0s', '999ms', '10 s', '+'],
   BGP_EBGP_MULTIHOP: ['True', 'yes', '1', ' true', 'false '],
   VNI: ['0', '16777216', '1.10', 'x'],
   ROUTE_TARGETS: ['65000', '65000:1,,65000:2', '0:1', '65000:1,65000:1', '65000:1;65000:2'],

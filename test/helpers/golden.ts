@@ -1,8 +1,13 @@
-/** The golden cases in test/golden/: an input dir (optional), an env.json, and the expected frr.conf. */
+/**
+ * The golden cases in test/golden/: an input dir (optional), an env.json, and the expected frr.conf. env.json's
+ * `__render` holds the renderer's options (facts about the FRR in use, e.g. `{"evpnGracefulRestart": true}` for
+ * FRR 10.6 and later); without it the case renders as for FRR 8.4.4 and 10.3.
+ */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import type { HostFacts } from '../../src/config/facts.ts';
+import type { RenderOptions } from '../../src/render/frr-conf.ts';
 
 export const GOLDEN_DIR = fileURLToPath(new URL('../golden/', import.meta.url));
 
@@ -13,6 +18,7 @@ export interface GoldenCase {
   env: Record<string, string>;
   facts: HostFacts;
   expectedPath: string;
+  render: RenderOptions;
 }
 
 export function goldenCases(): GoldenCase[] {
@@ -32,6 +38,7 @@ export function goldenCases(): GoldenCase[] {
         env,
         facts: { env, interfaceIPv4: (name: string) => Promise.resolve(ifaces[name]) },
         expectedPath: join(dir, 'frr.conf'),
+        render: raw.__render ?? {},
       };
     });
 }

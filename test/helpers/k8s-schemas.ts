@@ -5,6 +5,8 @@
  * - kubernetes-models 4.3.1: the Kubernetes 1.27 OpenAPI definitions as JSON Schema (core/v1, apps/v1, ...).
  * - @kubernetes-models/prometheus-operator 4.0.0: the openAPIV3Schema of the Prometheus Operator CRDs
  *   (monitoring.coreos.com/v1 PodMonitor, PrometheusRule, ...).
+ * - @kubernetes-models/cert-manager 4.3.1: the openAPIV3Schema of cert-manager's CRDs (cert-manager.io/v1 Issuer,
+ *   Certificate), for deploy/kube-ovn/.
  * Later versions of both ship precompiled validator code instead of the schemas, hence the exact pins.
  *
  * Both packages hand every schema to `register(id, schema)` of @kubernetes-models/validate (their own ajv
@@ -24,7 +26,7 @@ const addFormats = addFormatsModule.default;
 const require = createRequire(import.meta.url);
 
 /** The packages whose model classes register schemas; their shared validate module is replaced. */
-const MODEL_PACKAGES = ['kubernetes-models', '@kubernetes-models/prometheus-operator'];
+const MODEL_PACKAGES = ['kubernetes-models', '@kubernetes-models/prometheus-operator', '@kubernetes-models/cert-manager'];
 
 const collected = new Map<string, SchemaObject>();
 let lastId: string | undefined;
@@ -61,6 +63,7 @@ installCollector();
 /** The model module of an apiVersion (`v1`, `apps/v1`, `monitoring.coreos.com/v1`). */
 function modelModule(apiVersion: string): string {
   if (apiVersion.startsWith('monitoring.coreos.com/')) return `@kubernetes-models/prometheus-operator/${apiVersion}`;
+  if (apiVersion.startsWith('cert-manager.io/')) return `@kubernetes-models/cert-manager/${apiVersion}`;
   return `kubernetes-models/${apiVersion}`;
 }
 

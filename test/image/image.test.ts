@@ -3,7 +3,7 @@
  * podman and the debian:trixie-slim base first). The image (FRR 10.3 from Debian trixie) runs as the lab's
  * gateway: in the gateway namespace (`--network ns:/run/netns/NAME`), the config directory bind-mounted
  * read-only and updated the way kubelet updates a projected volume, with exactly the capabilities, arguments,
- * mount path, probe paths and grace period of deploy/gateway.yaml (read from the manifest, not repeated here),
+ * mount path, probe paths and grace period of deploy/reference-gateway.yaml (read from the manifest, not repeated here),
  * against the host's FRR 8.4.4 as the external router.
  */
 import assert from 'node:assert/strict';
@@ -39,7 +39,7 @@ const HTTP_GET = join(REPO, 'lab/http-get.js');
 const MB = 1_000_000;
 const TARGET_IMAGE_MB = 300;
 
-// ---- deploy/gateway.yaml: what the test takes from the manifest ----------------------------------------------
+// ---- deploy/reference-gateway.yaml: what the test takes from the manifest ----------------------------------------------
 interface Probe {
   httpGet: { path: string; port: string | number };
 }
@@ -54,7 +54,7 @@ interface Container {
   securityContext: { capabilities: { drop: string[]; add: string[] }; runAsUser?: number };
   volumeMounts: Array<{ name: string; mountPath: string; readOnly?: boolean }>;
 }
-const manifestDocs = parseAllDocuments(readFileSync(join(REPO, 'deploy/gateway.yaml'), 'utf8')).map(
+const manifestDocs = parseAllDocuments(readFileSync(join(REPO, 'deploy/reference-gateway.yaml'), 'utf8')).map(
   (d) => d.toJS() as { kind?: string; spec?: unknown },
 );
 const deployment = manifestDocs.find((d) => d.kind === 'Deployment') as {
@@ -62,7 +62,7 @@ const deployment = manifestDocs.find((d) => d.kind === 'Deployment') as {
 };
 const podSpec = deployment.spec.template.spec;
 const container = podSpec.containers.find((c) => c.name === 'frr-supervisor');
-if (!container) throw new Error('deploy/gateway.yaml has no frr-supervisor container');
+if (!container) throw new Error('deploy/reference-gateway.yaml has no frr-supervisor container');
 const MANIFEST = {
   image: container.image,
   args: container.args ?? [],
@@ -143,8 +143,8 @@ describe('the container image, built and run as the lab gateway', { timeout: 1_8
   let volume: ProjectedVolume;
 
   before(async () => {
-    assert.ok(MANIFEST.configMount, 'deploy/gateway.yaml mounts the frr-supervisor-config volume');
-    assert.ok(MANIFEST.httpPort, 'deploy/gateway.yaml names the http-metrics port');
+    assert.ok(MANIFEST.configMount, 'deploy/reference-gateway.yaml mounts the frr-supervisor-config volume');
+    assert.ok(MANIFEST.httpPort, 'deploy/reference-gateway.yaml names the http-metrics port');
     lab = await createLab();
     configDir = await mkdtemp(join(tmpdir(), `fsi-${process.pid}-config-`));
     volume = new ProjectedVolume(configDir);
@@ -266,7 +266,7 @@ describe('the container image, built and run as the lab gateway', { timeout: 1_8
     assert.ok(size <= TARGET_IMAGE_MB * MB, `the image is ${(size / MB).toFixed(1)} MB, over ${TARGET_IMAGE_MB} MB`);
     assert.ok(
       MANIFEST.image.endsWith(`:${pkg.version}`) && MANIFEST.image.split(':')[0]?.endsWith(pkg.name),
-      `deploy/gateway.yaml runs ${pkg.name}:${pkg.version} (has ${MANIFEST.image})`,
+      `deploy/reference-gateway.yaml runs ${pkg.name}:${pkg.version} (has ${MANIFEST.image})`,
     );
     const versions = await podman(['run', '--rm', ...ULIMITS, '--network', 'none', '--entrypoint', '/usr/lib/frr/zebra', TAG, '--version']);
     assert.match(versions.stdout, /zebra version 10\.3\b/, "the image runs Debian trixie's FRR 10.3");
@@ -290,7 +290,7 @@ describe('the container image, built and run as the lab gateway', { timeout: 1_8
     const fatal = (await containerEvents(name)).find((e) => e.event === 'startup_failed');
     assert.ok(fatal, 'a startup_failed event');
     assert.match(String(fatal.err), /missing capability SYS_ADMIN/);
-    assert.match(String(fatal.err), /deploy\/gateway\.yaml/);
+    assert.match(String(fatal.err), /deploy\/reference-gateway\.yaml/);
     await podman(['rm', '-f', name]);
   });
 
@@ -363,6 +363,25 @@ describe('the container image, built and run as the lab gateway', { timeout: 1_8
       ],
     );
     assert.ok(JSON.stringify(status.neighbours).includes(RT), '/status lists the neighbour');
+  });
+
+  test('the exec probes in the image: `frr-supervisor probe live|ready` (as a Pod exec probe runs them) exit 0, one line; the image runs dist/', async () => {
+    for (const [which, path] of [
+      ['live', '/livez'],
+      ['ready', '/readyz'],
+    ] as const) {
+      const r = await podman(['exec', NAME, 'frr-supervisor', 'probe', which], { reject: false, timeoutMs: 30_000 });
+      assert.equal(r.exitCode, 0, `probe ${which}: ${r.stdout}${r.stderr}`);
+      assert.match(r.stdout, new RegExp(`^${path} 200: \\S[^\\n]*$`), 'one line');
+    }
+    const nothing = await podman(['exec', NAME, 'frr-supervisor', 'probe', 'ready', '--listen', '127.0.0.1:1'], {
+      reject: false,
+      timeoutMs: 30_000,
+    });
+    assert.equal(nothing.exitCode, 1, nothing.stdout);
+    assert.match(nothing.stdout, /^\/readyz: no answer from 127\.0\.0\.1:1 \(ECONNREFUSED\)/);
+    const started = (await events()).find((e) => e.event === 'supervisor_started');
+    assert.match(String(started?.code), /^dist\/ \(no src\/ here/, 'only dist/ is in the image, and it says so');
   });
 
   test('a config change is applied in place (same container) and the peer keeps the routes (graceful restart)', async () => {

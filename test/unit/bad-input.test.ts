@@ -498,6 +498,11 @@ const cases: Case[] = [
     files: { 'bgp-conf.yaml': BGP, 'bgp-conf.json': '{}' },
     expect: 'bgp-conf.yaml, bgp-conf.json: both files exist',
   },
+  {
+    name: 'BgpConf gracefulRestart not a boolean',
+    files: { 'bgp-conf.yaml': bgpWith('gracefulRestart', '"yes"') },
+    expect: 'bgp-conf.yaml: gracefulRestart: must be true or false; got',
+  },
   { name: 'not a mapping', files: { 'bgp-conf.yaml': '- 1\n- 2\n' }, expect: 'bgp-conf.yaml: must be a mapping' },
   { name: 'binary file', files: { 'bgp-conf.yaml': 'localASN: 6500\u0000\u0001' }, expect: 'bgp-conf.yaml: the file contains NUL bytes' },
   {
@@ -522,11 +527,36 @@ const cases: Case[] = [
     args: ['--env'],
     expect: 'NEIGHBOURS: neighbours[1]:',
   },
+  // Kube-OVN writes `90s` (Go durations, read with Go's grammar): what Go rejects is rejected, naming the variable
   {
-    name: 'env: hold time with a unit',
-    env: { LOCAL_ASN: '65002', PEER_ASN: '65001', ROUTER_ID: '10.0.1.13', NEIGHBOURS: '10.0.1.1', BGP_HOLD_TIME: '90s' },
+    name: 'env: hold time with an unknown unit',
+    env: { LOCAL_ASN: '65002', PEER_ASN: '65001', ROUTER_ID: '10.0.1.13', NEIGHBOURS: '10.0.1.1', BGP_HOLD_TIME: '90sec' },
     args: ['--env'],
-    expect: 'BGP_HOLD_TIME: holdTime: must be whole seconds',
+    expect: 'BGP_HOLD_TIME: holdTime: unknown unit "sec" in duration "90sec"',
+  },
+  {
+    name: 'env: keepalive time not a duration',
+    env: { LOCAL_ASN: '65002', PEER_ASN: '65001', ROUTER_ID: '10.0.1.13', NEIGHBOURS: '10.0.1.1', BGP_KEEPALIVE_TIME: 'thirty' },
+    args: ['--env'],
+    expect: 'BGP_KEEPALIVE_TIME: keepaliveTime: invalid duration "thirty"',
+  },
+  {
+    name: "env: connect time above 65535 s (Kube-OVN's range)",
+    env: { LOCAL_ASN: '65002', PEER_ASN: '65001', ROUTER_ID: '10.0.1.13', NEIGHBOURS: '10.0.1.1', BGP_CONNECT_TIME: '20h' },
+    args: ['--env'],
+    expect: 'BGP_CONNECT_TIME: connectTime: "20h" is 72000 s; allowed: 0..65535 s',
+  },
+  {
+    name: 'env: negative hold time',
+    env: { LOCAL_ASN: '65002', PEER_ASN: '65001', ROUTER_ID: '10.0.1.13', NEIGHBOURS: '10.0.1.1', BGP_HOLD_TIME: '-90s' },
+    args: ['--env'],
+    expect: 'BGP_HOLD_TIME: holdTime: "-90s" is -90 s; allowed: 0..65535 s',
+  },
+  {
+    name: 'env: a duration Kube-OVN truncates to a value FRR refuses (connect 500ms -> 0 s)',
+    env: { LOCAL_ASN: '65002', PEER_ASN: '65001', ROUTER_ID: '10.0.1.13', NEIGHBOURS: '10.0.1.1', BGP_CONNECT_TIME: '500ms' },
+    args: ['--env'],
+    expect: 'BGP_CONNECT_TIME: connectTime: "0s" is 0 s; allowed: 1..65535 s',
   },
   {
     name: 'env: bad route target',

@@ -13,7 +13,7 @@ import type { Spec } from '../../src/config/types.ts';
 import { bfdSessionFor, parseBfdPeers } from '../../src/state/bfd.ts';
 import { FrrJsonError } from '../../src/state/json.ts';
 import { bfddLiveCommands, bfdStaticPeers, renderFrrConf } from '../../src/render/frr-conf.ts';
-import { restartScope } from '../../src/supervisor/apply.ts';
+import { planChange } from '../../src/supervisor/plan.ts';
 import { daemonsFor, dependentsOf, parseFrrVersion, restartSetFor, withBfd } from '../../src/frr/version.ts';
 import { Poller } from '../../src/observe/poller.ts';
 import type { PolledDaemon } from '../../src/observe/poller.ts';
@@ -94,10 +94,11 @@ test('restart scopes: BFD profile alone -> none (bfdd live); BFD on/off or a BGP
   const faster = await spec('bfd: {enabled: true, receiveInterval: 100, transmitInterval: 100, echoMode: true}\n');
   const off = await spec('{}\n');
   const timers = await spec('bfd: {enabled: true}\n', 'ebgpMultiHop: false\nholdTime: 30s\n');
-  assert.equal(restartScope(base, faster), 'none');
-  assert.equal(restartScope(base, off), 'bgpd');
-  assert.equal(restartScope(off, base), 'bgpd');
-  assert.equal(restartScope(base, timers), 'bgpd');
+  const restarts = (a: Spec, b: Spec): string[] => planChange(a, b, { daemons: ['zebra', 'staticd', 'bgpd'] }).restarts;
+  assert.deepEqual(restarts(base, faster), []);
+  assert.deepEqual(restarts(base, off), ['bgpd']);
+  assert.deepEqual(restarts(off, base), ['bgpd']);
+  assert.deepEqual(restarts(base, timers), ['bgpd']);
   assert.deepEqual(bfddLiveCommands(base, faster), [
     'configure terminal',
     'bfd',

@@ -82,7 +82,18 @@ test('the drain runs only when the running config is in EVPN mode and the new on
  * sent; `no advertise` takes them to 0 when `drops`), fake daemons and a data plane runner that fails every command
  * (no host is touched: the data plane step is reported failed and the apply goes on).
  */
-async function drainHarness(o: { changeDrain: string; drops: boolean; down?: DaemonName[]; unwritable?: boolean }) {
+async function drainHarness(o: {
+  changeDrain: string;
+  drops: boolean;
+  down?: DaemonName[];
+  unwritable?: boolean;
+  /** restartFor rejects (a daemon that cannot start), this many times. */
+  failRestart?: number;
+  /** `show bgp l2vpn evpn summary json` times out once the routes were withdrawn. */
+  confirmTimesOut?: boolean;
+  /** gateway.yaml's advertise list (default [10.17.0.0/16]). */
+  advertise?: string;
+}) {
   const dir = mkdtempSync(join(tmpdir(), 'frrsup-cdrain-'));
   const frrConf = join(dir, 'frr.conf');
   const log: string[] = [];
@@ -92,18 +103,19 @@ async function drainHarness(o: { changeDrain: string; drops: boolean; down?: Dae
   const write = (hold: string): void => {
     writeFileSync(join(dir, 'bgp-conf.yaml'), docsBgpConf({ hold, keepalive: '3s', connect: '1s', neighbours: ['10.0.2.1'] }));
     writeFileSync(join(dir, 'evpn-conf.yaml'), docsEvpnConf(1016));
-    writeFileSync(join(dir, 'gateway.yaml'), `advertise: [10.17.0.0/16]\nchangeDrain: ${o.changeDrain}\n`);
+    writeFileSync(join(dir, 'gateway.yaml'), `advertise: ${o.advertise ?? '[10.17.0.0/16]'}\nchangeDrain: ${o.changeDrain}\n`);
   };
   const vty = { sent: 3, summaries: 0, withdrawn: false };
   const vtysh = {
     run: (cmds: string[]): Promise<string> => {
       if (cmds[0] === 'show bgp l2vpn evpn summary json') {
         if (vty.withdrawn) vty.summaries++;
+        if (vty.withdrawn && o.confirmTimesOut) return Promise.reject(new Error('vtysh: timed out after 1000 ms'));
         const peer = { remoteAs: 65001, localAs: 65002, pfxRcd: 1, pfxSnt: vty.sent, state: 'Established', peerState: 'OK' };
         return Promise.resolve(JSON.stringify({ routerId: ROUTER_ID, as: 65002, peers: { '10.0.2.1': peer } }));
       }
-      if (cmds.includes('advertise ipv4 unicast')) log.push('advertise again');
-      if (cmds.includes('no advertise ipv4 unicast')) {
+      if (cmds.includes('advertise ipv4 unicast') || cmds.some((c) => c.startsWith('network '))) log.push('advertise again');
+      if (cmds.includes('no advertise ipv4 unicast') || cmds.some((c) => c.startsWith('no network '))) {
         log.push('withdraw');
         vty.withdrawn = true;
         if (o.drops) vty.sent = 0;
@@ -113,12 +125,17 @@ async function drainHarness(o: { changeDrain: string; drops: boolean; down?: Dae
     },
   };
   const running = new Set<DaemonName>(['zebra', 'staticd', 'bgpd'].filter((d) => !o.down?.includes(d as DaemonName)) as DaemonName[]);
+  let failRestart = o.failRestart ?? 0;
   const daemons = {
     names: ['zebra', 'staticd', 'bgpd'] as DaemonName[],
     isRunning: (d: DaemonName) => running.has(d),
-    restartFor: (scope: 'bgpd' | 'zebra') => {
-      log.push(`restartFor:${scope}`);
-      const set: DaemonName[] = scope === 'zebra' ? ['zebra', 'staticd', 'bgpd'] : ['bgpd'];
+    restartFor: (scope: 'bgpd' | 'zebra' | readonly DaemonName[]) => {
+      log.push(`restartFor:${String(scope)}`);
+      if (failRestart > 0) {
+        failRestart--;
+        return Promise.reject(new Error('bgpd could not start: a unit test says so'));
+      }
+      const set: DaemonName[] = scope === 'zebra' ? ['zebra', 'staticd', 'bgpd'] : typeof scope === 'string' ? ['bgpd'] : [...scope];
       for (const d of set) running.add(d);
       return Promise.resolve(set);
     },
@@ -137,6 +154,8 @@ async function drainHarness(o: { changeDrain: string; drops: boolean; down?: Dae
     logger,
     runner: () => Promise.resolve({ exitCode: 1, stdout: '', stderr: 'a unit test runs no command' }),
     verifyTimeoutMs: 200,
+    // as the supervisor wires it: an apply the applier asks for (its slot reached) goes through the lifecycle
+    requestApply: (reason: string) => void lc.apply(reason).catch(() => undefined),
   });
   const step = (name: string) => () => Promise.resolve(void log.push(name));
   const lc = new Lifecycle({
@@ -160,6 +179,7 @@ async function drainHarness(o: { changeDrain: string; drops: boolean; down?: Dae
     lc,
     applier,
     log,
+    write,
     events,
     vty,
     running,
@@ -263,8 +283,8 @@ describe('change drain inside an apply (fakes, through the Lifecycle)', () => {
       assert.ok(!h.log.includes('withdraw'), 'nothing withdrawn: the routes are going anyway');
       assert.deepEqual(
         h.log.filter((l) => l !== 'withdraw'),
-        ['restartFor:bgpd', 'apply ended', 'recovery attempt'],
-        'the apply restarted bgpd, then the recovery found it running',
+        ['apply ended', 'restartFor:bgpd', 'recovery attempt'],
+        'the run that met the slot ended at once; the cut asked for a run, which restarted bgpd; then the recovery found it running',
       );
       assert.equal(h.applier.last?.result, 'applied');
     } finally {
@@ -272,14 +292,100 @@ describe('change drain inside an apply (fakes, through the Lifecycle)', () => {
     }
   });
 
-  it('the write of frr.conf fails after the drain: the withdrawn routes are advertised again, the old config keeps running', async () => {
+  it('frr.conf cannot be written: nothing is withdrawn, at the apply or at its retries; the old config keeps running (issue 26, defect 7)', async () => {
     const h = await drainHarness({ changeDrain: '{slot: 1s, slots: 1, settle: 0s}', drops: true, unwritable: true });
     try {
       await h.lc.apply('change bgp-conf.yaml');
       assert.equal(h.applier.last?.result, 'failed');
       assert.match(String(h.applier.last?.error), /writing .*frr\.conf failed/);
-      assert.deepEqual(h.log, ['withdraw', 'advertise again'], 'withdrawn, then advertised again; nothing restarted');
-      assert.equal(h.find('change_drain_undone').length, 1);
+      await h.lc.apply('change bgp-conf.yaml'); // a retry (an event retries at once)
+      assert.equal(h.applier.last?.result, 'failed');
+      assert.deepEqual(h.log, [], 'the write is tried before the drain: nothing withdrawn, nothing restarted');
+      assert.equal(h.applier.running?.generation, 1);
+    } finally {
+      await h.cleanup();
+    }
+  });
+
+  it('anchors and `advertise: []`: nothing to withdraw, so no wait for a withdrawal (issue 26, defect 11)', async () => {
+    const h = await drainHarness({
+      changeDrain: '{slot: 1s, slots: 1, settle: 0s, maxWait: 60s, anchors: 10.17.255.0/24}',
+      advertise: '[]',
+      drops: true,
+    });
+    try {
+      assert.equal(await within(h.lc.apply('change bgp-conf.yaml'), 5000), 'done', 'no 60 s wait');
+      assert.equal(h.applier.last?.result, 'applied');
+      assert.deepEqual(h.log, ['restartFor:bgpd']);
+    } finally {
+      await h.cleanup();
+    }
+  });
+
+  it('the restart fails after the drain: the withdrawn routes are advertised again (issue 26, defect 3)', async () => {
+    const h = await drainHarness({ changeDrain: '{slot: 1s, slots: 1, settle: 0s}', drops: true, failRestart: 1 });
+    try {
+      await h.lc.apply('change bgp-conf.yaml');
+      assert.equal(h.applier.last?.result, 'failed');
+      assert.deepEqual(h.log, ['withdraw', 'restartFor:bgpd', 'advertise again'], 'the old bgpd runs on: it advertises again');
+    } finally {
+      await h.cleanup();
+    }
+  });
+
+  it('the withdrawal went out but its confirmation timed out, then the restart fails: advertised again (issue 26, defect 10)', async () => {
+    const h = await drainHarness({ changeDrain: '{slot: 1s, slots: 1, settle: 0s}', drops: true, failRestart: 1, confirmTimesOut: true });
+    try {
+      await h.lc.apply('change bgp-conf.yaml');
+      assert.equal(h.applier.last?.result, 'failed');
+      assert.deepEqual(h.log, ['withdraw', 'restartFor:bgpd', 'advertise again']);
+    } finally {
+      await h.cleanup();
+    }
+  });
+
+  it('the slot wait holds nothing: a resync runs at once, an edit during the wait is applied at the slot with one drain (issue 26, defect 6)', async () => {
+    const h = await drainHarness({ changeDrain: '{slot: 2s, slots: 4, settle: 0s}', drops: true }); // slot 3: 6 s
+    try {
+      const t0 = Date.now();
+      void h.lc.apply('change bgp-conf.yaml').catch(() => undefined);
+      await until('the slot wait', () => h.find('change_drain_wait').length > 0);
+      assert.equal(await within(h.lc.apply('periodic resync', { periodic: true }), 1500), 'done', 'the resync waited for the slot');
+      assert.equal(h.applier.lastCheck?.result, 'slot-pending');
+      assert.equal(h.applier.progress?.step, 'drain', '/status shows the drain waiting');
+      assert.match(h.applier.progress?.detail ?? '', /^drain: waiting for slot 3 until /);
+      h.write('15s'); // another edit during the wait
+      assert.equal(await within(h.lc.apply('change bgp-conf.yaml'), 1500), 'done', 'the edit waited for the slot');
+      await until('the apply', () => h.applier.last?.result === 'applied', 15_000);
+      assert.ok(Date.now() - t0 >= 5500, `restarted at its slot (${Date.now() - t0} ms), not before`);
+      assert.equal(h.applier.running?.spec.bgp.holdTime, 15, 'the latest input');
+      assert.deepEqual(h.log, ['withdraw', 'restartFor:bgpd'], 'one drain, one restart');
+      assert.equal(h.find('change_drain_wait').length, 1, 'one slot wait');
+      assert.equal(h.find('apply_step').filter((e) => e.step === 'drain').length, 2, 'the drain step logged when it began and at its slot');
+    } finally {
+      await h.cleanup();
+    }
+  });
+
+  it('staticd or bfdd exits during the slot wait: the drain goes on, bgpd is not restarted outside its slot, the recovery runs at once (issue 26, defect 9)', async () => {
+    const h = await drainHarness({ changeDrain: '{slot: 1s, slots: 4, settle: 0s}', drops: true }); // slot 3: 3 s
+    try {
+      const t0 = Date.now();
+      void h.lc.apply('change bgp-conf.yaml').catch(() => undefined);
+      await until('the slot wait', () => h.find('change_drain_wait').length > 0);
+      h.running.delete('staticd');
+      h.applier.cutChangeDrain('staticd exited (signal SIGKILL)', 'staticd');
+      const recovered = h.lc.recover('staticd', () => {
+        h.log.push('recovery attempt');
+        h.running.add('staticd');
+        return Promise.resolve(['staticd'] as DaemonName[]);
+      });
+      assert.equal(await within(recovered, 1500), 'done', 'the recovery waited for the slot');
+      assert.deepEqual(h.find('change_drain_cut'), [], 'the drain was not cut');
+      assert.deepEqual(h.log, ['recovery attempt'], 'nothing restarted outside the slot');
+      await until('the apply', () => h.applier.last?.result === 'applied', 10_000);
+      assert.ok(Date.now() - t0 >= 2500, 'at its slot');
+      assert.deepEqual(h.log, ['recovery attempt', 'withdraw', 'restartFor:bgpd']);
     } finally {
       await h.cleanup();
     }

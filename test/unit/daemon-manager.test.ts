@@ -161,6 +161,29 @@ describe('DaemonManager races (fake daemons, through the Lifecycle)', () => {
     assert.equal(calls.length, 1, 'not for a SIGTERM restart nor the shutdown');
   });
 
+  it('the crash backoff starts over after a daemon stayed up stableMs: 0.5 s, 1 s, then (after a stable run) 0.5 s again', async () => {
+    const m = await newManager({ manager: { backoffStableMs: 5000 } });
+    await lifecycle!.start();
+    /** Kills bgpd and returns the delay its recovery waits before the first attempt. */
+    const crash = async (): Promise<number | undefined> => {
+      const pid = pidOf('bgpd')!;
+      const crashed = new Promise<void>((resolve) => m.once('crash', () => resolve()));
+      process.kill(pid, 'SIGKILL');
+      await crashed;
+      const delay = m.status().find((d) => d.name === 'bgpd')?.nextAttemptMs;
+      // The recovery is over (it counts the crash after its attempt succeeded), not only bgpd running again.
+      await until(
+        'bgpd back, the recovery over',
+        () => running(m).includes('bgpd') && ![undefined, pid].includes(pidOf('bgpd')) && lifecycle!.state === 'idle',
+      );
+      return delay;
+    };
+    assert.equal(await crash(), 500, 'first crash');
+    assert.equal(await crash(), 1000, 'a crash right after the recovery doubles the delay');
+    await sleep(5200); // bgpd stays up longer than stableMs (5 s: a loaded machine takes seconds to restart it)
+    assert.equal(await crash(), 500, 'after a stable run the backoff starts over');
+  });
+
   it('zebra crashes while an apply restarts bgpd: the recovery waits for the apply, then zebra and bgpd come back', async () => {
     const m = await newManager({ apply: async (dm) => void (await dm.restartFor('bgpd', 'SIGKILL')) });
     await lifecycle!.start();

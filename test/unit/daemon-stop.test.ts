@@ -128,3 +128,34 @@ net.createServer((c) => c.destroy()).listen(dir + '/bgpd.vty');
     await rm(tmp, { recursive: true, force: true });
   }
 });
+
+test('stop() while start() is still checking (before the spawn): the start is cancelled, nothing runs afterwards', async () => {
+  // The shutdown's stopAll can reach a daemon whose start (an apply abandoned at shutdown) has not spawned yet:
+  // that stop found no process and did nothing, the start then spawned a daemon after stopAll, and cleanup()
+  // removed its pid file.
+  const tmp = await mkdtemp(join(tmpdir(), 'frrsup-stop-'));
+  let pid: number | undefined;
+  try {
+    const paths = await fakeBgpd(tmp);
+    const d = new FrrDaemon({ name: 'bgpd', paths, logger: memLogger() });
+    d.on('spawn', (p) => (pid = p));
+    const starting = d.start();
+    await d.stop();
+    await assert.rejects(starting, /stopped while starting/);
+    assert.equal(pid, undefined, 'no process was spawned');
+    assert.equal(d.running, false);
+    // A later start (a new run after a stop) is not affected by the cancelled one.
+    await d.start();
+    assert.equal(d.running, true);
+    await d.stop({ signal: 'SIGKILL' });
+  } finally {
+    if (pid !== undefined) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
+    await rm(tmp, { recursive: true, force: true });
+  }
+});

@@ -154,6 +154,15 @@ describe('ip -json parsers (captured outputs)', () => {
     assert.equal(routePrefix('fd00:0:0::1', 6), 'fd00::1/128');
   });
 
+  it("parses ip -json -N routes: numeric protocols and types are named, zebra's static (196) apart from ours (4)", () => {
+    assert.deepEqual(parseRoutes(fx('vrfns-route4-numeric-anchor.json'), 4), [
+      { family: 4, prefix: '10.0.2.0/24', dev: 'eth1', protocol: 'kernel' },
+      { family: 4, prefix: '10.17.0.0/16', via: '10.0.2.1', dev: 'eth1', protocol: 'static' },
+      { family: 4, prefix: '10.17.255.13/32', protocol: 'zebra-static', type: 'blackhole' },
+      { family: 4, prefix: '10.20.0.0/16', via: '10.0.2.1', dev: 'eth1', protocol: 'bgp', metric: 20 },
+    ]);
+  });
+
   it('parses ip -json netns list', () => {
     const names = parseNetnsList(fx('netns-list.json'));
     assert.ok(names.includes('vrf-vpn-cap') && names.includes('dpcap-gw'));
@@ -758,6 +767,11 @@ describe('plan: netns backend', () => {
     assert.deepEqual(plan(NETNS, netnsComplete()), []);
   });
 
+  it("zebra's routes in the VRF (a changeDrain anchor's blackhole, BGP routes) are not ours: no step touches them", () => {
+    const current: CurrentDataplane = { ...netnsComplete(), routes: parseRoutes(fx('vrfns-route4-numeric-anchor.json'), 4) };
+    assert.deepEqual(argvs(plan({ ...NETNS, routes: [{ prefix: '10.17.0.0/16', via: '10.0.2.1' }] }, current)), []);
+  });
+
   it('VNI change: the VXLAN is deleted in the VRF namespace, recreated outside and moved in, restartZebra', () => {
     const d = { ...NETNS, vxlan: { ...NETNS.vxlan, vni: 2016 } };
     const { steps, after } = converge(d, netnsComplete());
@@ -877,12 +891,12 @@ function replay(answers: Record<string, { stdout?: string; stderr?: string; exit
 describe('readers and reconcile (replayed ip output)', () => {
   it('readRoutes: a table that does not exist yet is empty (captured "[" + "FIB table does not exist")', async () => {
     const runner = replay({
-      'ip -json -4 route show table 2000': {
+      'ip -json -N -4 route show table 2000': {
         stdout: fx('route-table-missing.stdout.txt'),
         stderr: fx('route-table-missing.stderr.txt'),
         exitCode: 2,
       },
-      'ip -json -6 route show table 2000': {
+      'ip -json -N -6 route show table 2000': {
         stdout: fx('gw-route6-table2000-missing.stdout.txt'),
         stderr: fx('gw-route6-table2000-missing.stderr.txt'),
         exitCode: 2,
@@ -897,8 +911,8 @@ describe('readers and reconcile (replayed ip output)', () => {
       'ip -n dpcap-gw -json -details addr show': { stdout: fx('gw-addr-after-netns-backend.json') },
       'ip -json netns list': { stdout: fx('netns-list.json') },
       'ip -n vrf-vpn-cap -json -details addr show': { stdout: fx('vrfns-addr-netns-backend.json') },
-      'ip -n vrf-vpn-cap -json -4 route show': { stdout: fx('vrfns-route4.json') },
-      'ip -n vrf-vpn-cap -json -6 route show': { stdout: fx('vrfns-route6.json') },
+      'ip -n vrf-vpn-cap -json -N -4 route show': { stdout: fx('vrfns-route4.json') },
+      'ip -n vrf-vpn-cap -json -N -6 route show': { stdout: fx('vrfns-route6.json') },
       'ip netns exec vrf-vpn-cap cat /proc/sys/net/ipv4/ip_forward': { stdout: '1\n' },
       'ip netns exec vrf-vpn-cap cat /proc/sys/net/ipv6/conf/all/forwarding': { stdout: '0\n' },
     });
@@ -917,8 +931,8 @@ describe('readers and reconcile (replayed ip output)', () => {
   it('reconcile (kernel backend) on a kernel without VRF devices fails with the CONFIG_NET_VRF message and runs nothing', async () => {
     const runner = replay({
       'ip -json -details addr show': { stdout: fx('gw-addr-before.json') },
-      'ip -json -4 route show table 2000': { stdout: '[', stderr: fx('route-table-missing.stderr.txt'), exitCode: 2 },
-      'ip -json -6 route show table 2000': { stdout: '[', stderr: fx('gw-route6-table2000-missing.stderr.txt'), exitCode: 2 },
+      'ip -json -N -4 route show table 2000': { stdout: '[', stderr: fx('route-table-missing.stderr.txt'), exitCode: 2 },
+      'ip -json -N -6 route show table 2000': { stdout: '[', stderr: fx('gw-route6-table2000-missing.stderr.txt'), exitCode: 2 },
       'unshare --net -- ip link add fsvrfprobe type vrf table 1': { stderr: 'Error: Unknown device type.\n', exitCode: 2 },
     });
     await assert.rejects(reconcile(KERNEL, { runner }), (err: unknown) => {
@@ -1130,5 +1144,53 @@ describe('a stale /run/netns entry (netns backend)', () => {
     assert.equal(cur.staleVrfEntry, true);
     assert.equal(cur.vrfNamespace, undefined);
     assert.deepEqual(argvs(plan(NETNS, cur)).slice(0, 2), ['ip netns del vrf-vpn', 'ip netns add vrf-vpn']);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------
+// Kube-OVN 1.16's devices (the gateway Pod's `init` container, kept by the webhook's mutation)
+
+describe("plan: the devices Kube-OVN 1.16's init container made (kernel backend)", () => {
+  /**
+   * dist/images/init-vpc-egress-gateway.sh at kubeovn/kube-ovn 1533681d7, EVPN mode, in the kernel's terms (eth1 is
+   * the internal interface here): VRF table 2000, the bridge in it, the VXLAN without `nolearning` and without an
+   * MTU, the internal interface enslaved, the non-SNAT policy CIDRs routed in table 2000 (protocol boot: `ip route
+   * add` without `proto`).
+   */
+  const KUBE_OVN_INIT = [
+    'ip link add vrf-vpn type vrf table 2000',
+    'ip link set vrf-vpn up',
+    'ip link add br-vpn type bridge',
+    'ip link set br-vpn master vrf-vpn',
+    'ip link set br-vpn up',
+    'ip link add vxlan-vpn type vxlan id 1016 dstport 4789 local 10.0.1.13',
+    'ip link set vxlan-vpn master br-vpn',
+    'ip link set vxlan-vpn up',
+    'ip link set eth1 master vrf-vpn',
+    'ip route replace 10.17.0.0/16 via 10.0.2.1 dev eth1 table 2000',
+  ];
+
+  it('are taken over in place: learning off, the MTU set, the route made its own; nothing deleted, no zebra restart', () => {
+    const host = FakeHost.from(kernelNothing());
+    for (const cmd of KUBE_OVN_INIT) host.run(cmd.split(' '));
+    const before = host.state(KOWNED);
+    assert.equal(link(before.gatewayLinks, 'vxlan-vpn').vxlan?.learning, true);
+    assert.equal(link(before.gatewayLinks, 'vxlan-vpn').bridgePortLearning, true);
+    assert.deepEqual(
+      before.routes.map((r) => `${r.prefix} ${r.protocol}`),
+      ['10.17.0.0/16 boot'],
+    );
+    const { steps, after } = converge(KERNEL, before);
+    assert.deepEqual(argvs(steps), [
+      'ip link set vxlan-vpn mtu 1450',
+      'ip link set vxlan-vpn type vxlan nolearning',
+      'bridge link set dev vxlan-vpn learning off',
+      // `replace` swaps Kube-OVN's route for the same one with protocol static in one netlink call: no moment without it.
+      'ip route replace 10.17.0.0/16 via 10.0.2.1 table 2000 proto static',
+    ]);
+    assert.ok(steps.every((s) => !s.restartZebra && !s.warning));
+    assert.ok(!argvs(steps).some((a) => / del /.test(a)), 'no device or route deleted');
+    const vx = link(after.gatewayLinks, 'vxlan-vpn');
+    assert.deepEqual([vx.mtu, vx.vxlan?.learning, vx.bridgePortLearning, vx.master], [1450, false, false, 'br-vpn']);
   });
 });

@@ -1,5 +1,5 @@
 /**
- * deploy/gateway.yaml says what the VM test (test/vm/guest/test.sh) proved with the kernel VRF backend: the
+ * deploy/reference-gateway.yaml says what the VM test (test/vm/guest/test.sh) proved with the kernel VRF backend: the
  * container's capabilities are the set the supervisor and FRR 10.3 ran under there, and the Pod sets the sysctl
  * that lets the probes reach the supervisor on the Pod IP once eth0 is in the VRF.
  */
@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { parseAllDocuments } from 'yaml';
 
 const GUEST = readFileSync(new URL('../vm/guest/test.sh', import.meta.url), 'utf8');
-const docs = parseAllDocuments(readFileSync(new URL('../../deploy/gateway.yaml', import.meta.url), 'utf8')).map(
+const docs = parseAllDocuments(readFileSync(new URL('../../deploy/reference-gateway.yaml', import.meta.url), 'utf8')).map(
   (d) => d.toJS() as Record<string, unknown>,
 );
 
@@ -20,7 +20,7 @@ interface PodSpec {
 
 function podSpec(): PodSpec {
   const dep = docs.find((d) => d.kind === 'Deployment') as { spec: { template: { spec: PodSpec } } } | undefined;
-  assert.ok(dep, 'deploy/gateway.yaml has a Deployment');
+  assert.ok(dep, 'deploy/reference-gateway.yaml has a Deployment');
   return dep.spec.template.spec;
 }
 

@@ -387,11 +387,11 @@ describe('deploy/: every manifest is valid against the Kubernetes API schemas (s
   it('deploy/ holds the expected resources', () => {
     const kinds = manifests.map((m) => `${m.file}:${String(m.doc.kind)}`).sort();
     assert.deepEqual(kinds, [
-      'gateway.yaml:ConfigMap',
-      'gateway.yaml:Deployment',
-      'gateway.yaml:Secret',
       'podmonitor.yaml:PodMonitor',
       'prometheusrule.yaml:PrometheusRule',
+      'reference-gateway.yaml:ConfigMap',
+      'reference-gateway.yaml:Deployment',
+      'reference-gateway.yaml:Secret',
     ]);
   });
 
@@ -437,8 +437,8 @@ describe('deploy/: every manifest is valid against the Kubernetes API schemas (s
   });
 });
 
-describe('deploy/gateway.yaml: the frr-supervisor container matches the code', () => {
-  const gatewayDocs = manifests.filter((m) => m.file === 'gateway.yaml').map((m) => m.doc);
+describe('deploy/reference-gateway.yaml: the frr-supervisor container matches the code', () => {
+  const gatewayDocs = manifests.filter((m) => m.file === 'reference-gateway.yaml').map((m) => m.doc);
 
   it('probes, port, config volume, POD_IP, capabilities, resources and grace period', async () => {
     assert.deepEqual(await checkGateway(gatewayDocs), []);

@@ -30,9 +30,9 @@ const buildTsconfig = JSON.parse(read('tsconfig.build.json')) as { compilerOptio
 const EXTRA_RUNTIME_PACKAGES = ['nodejs', 'tini'];
 /**
  * What scripts/install-deps.sh installs for the tests only (Prometheus, promtool, the exporter compared with;
- * iptables for the BFD test's link cut, procps for pgrep): never in the image.
+ * openssl for the webhook's certificates; iptables for the BFD test's link cut, procps for pgrep): never in the image.
  */
-const TEST_ONLY_PACKAGES = ['prometheus', 'prometheus-frr-exporter', 'iptables', 'procps'];
+const TEST_ONLY_PACKAGES = ['prometheus', 'prometheus-frr-exporter', 'openssl', 'iptables', 'procps'];
 /** The build stage: Debian's Node.js and npm, nothing else. */
 const BUILD_PACKAGES = ['nodejs', 'npm'];
 /** Both stages start from Debian trixie slim (Node.js 20 and FRR 10.3 are Debian trixie packages). */
@@ -301,6 +301,10 @@ describe('Dockerfile: the runtime tree, laid out from this checkout', () => {
       const help = await execa(process.execPath, [bin, 'run', '--help'], { reject: false });
       assert.equal(help.exitCode, 0, help.stderr);
       assert.match(help.stdout, /--config-dir/);
+      // kube-ovn-sync loads @kubernetes/client-node: a production dependency, present in the pruned tree
+      const syncHelp = await execa(process.execPath, [bin, 'kube-ovn-sync', '--help'], { reject: false });
+      assert.equal(syncHelp.exitCode, 0, syncHelp.stderr);
+      assert.match(syncHelp.stdout, /--namespaces/);
       const golden = join(REPO, 'test/golden/docs-evpn');
       const env = JSON.parse(readFileSync(join(golden, 'env.json'), 'utf8')) as Record<string, string>;
       const render = await execa(process.execPath, [bin, 'render', '--config-dir', join(golden, 'input')], {

@@ -15,8 +15,8 @@ import { canonicalConfigLine } from '../../src/frr/version.ts';
 const fixture = (path: string): string => readFileSync(new URL(`../fixtures/frr-json/${path}`, import.meta.url), 'utf8');
 
 interface VersionFixtures {
-  /** BGP-only gateway (IPv4 unicast, one peer 10.0.1.1 announcing one prefix). */
-  off: { summary: string; neighbors: string; evpnVni: string };
+  /** BGP-only gateway (IPv4 unicast, one peer 10.0.1.1 announcing one prefix); not captured from 10.7.1. */
+  off?: { summary: string; neighbors: string; evpnVni: string };
   /** EVPN gateway: L3VNI 1016 in a netns VRF, type-5 routes both ways. */
   evpn: { summary: string; neighbors: string; evpnSummary: string; evpnVni: string; vrfVni: string; rmac: string; type5: string };
 }
@@ -50,6 +50,17 @@ const VERSIONS: Record<string, VersionFixtures> = {
       type5: '10.3/evpn/bgp_l2vpn_evpn_route_type_prefix.json',
     },
   },
+  '10.7.1': {
+    evpn: {
+      summary: '10.7/evpn/bgp_vrf_all_summary.json',
+      neighbors: '10.7/evpn/bgp_vrf_all_neighbors.json',
+      evpnSummary: '10.7/evpn/bgp_l2vpn_evpn_summary.json',
+      evpnVni: '10.7/evpn/evpn_vni.json',
+      vrfVni: '10.7/evpn/vrf_vni.json',
+      rmac: '10.7/evpn/evpn_rmac_vni_all.json',
+      type5: '10.7/evpn/bgp_l2vpn_evpn_route_type_prefix.json',
+    },
+  },
 };
 
 const PEER = '10.0.1.1';
@@ -57,56 +68,60 @@ const MAC = /^[0-9a-f]{2}(?::[0-9a-f]{2}){5}$/;
 
 for (const [version, f] of Object.entries(VERSIONS)) {
   describe(`FRR ${version}: what the poller reads`, () => {
-    it('BGP-only: the IPv4 unicast session Established with one prefix each way', () => {
-      const peers = parseBgpSummary(fixture(f.off.summary));
-      const v4 = peers.find((p) => p.afi === 'ipv4Unicast' && p.peer === PEER);
-      assert.ok(v4, JSON.stringify(peers));
-      assert.deepEqual(
-        {
-          vrf: v4.vrf,
-          state: v4.state,
-          established: v4.established,
-          adminDown: v4.adminDown,
-          remoteAs: v4.remoteAs,
-          localAs: v4.localAs,
-          routerId: v4.routerId,
-          prefixesReceived: v4.prefixesReceived,
-        },
-        {
-          vrf: 'default',
-          state: 'Established',
-          established: true,
-          adminDown: false,
-          remoteAs: 65001,
-          localAs: 65002,
-          routerId: '10.0.1.13',
-          prefixesReceived: 1,
-        },
-      );
-      assert.ok(v4.prefixesSent >= 1);
-      assert.ok(v4.uptimeSeconds >= 0 && v4.messagesReceived > 0 && v4.connectionsEstablished >= 1);
-      assert.deepEqual(
-        peers.filter((p) => p.afi === 'l2VpnEvpn'),
-        [],
-      );
-    });
+    // BGP-only: from the versions that have a capture of it (8.4.4 and 10.3)
+    const off = f.off;
+    if (off) {
+      it('BGP-only: the IPv4 unicast session Established with one prefix each way', () => {
+        const peers = parseBgpSummary(fixture(off.summary));
+        const v4 = peers.find((p) => p.afi === 'ipv4Unicast' && p.peer === PEER);
+        assert.ok(v4, JSON.stringify(peers));
+        assert.deepEqual(
+          {
+            vrf: v4.vrf,
+            state: v4.state,
+            established: v4.established,
+            adminDown: v4.adminDown,
+            remoteAs: v4.remoteAs,
+            localAs: v4.localAs,
+            routerId: v4.routerId,
+            prefixesReceived: v4.prefixesReceived,
+          },
+          {
+            vrf: 'default',
+            state: 'Established',
+            established: true,
+            adminDown: false,
+            remoteAs: 65001,
+            localAs: 65002,
+            routerId: '10.0.1.13',
+            prefixesReceived: 1,
+          },
+        );
+        assert.ok(v4.prefixesSent >= 1);
+        assert.ok(v4.uptimeSeconds >= 0 && v4.messagesReceived > 0 && v4.connectionsEstablished >= 1);
+        assert.deepEqual(
+          peers.filter((p) => p.afi === 'l2VpnEvpn'),
+          [],
+        );
+      });
 
-    it('BGP-only: the neighbour detail (state, timers, address families)', () => {
-      const [n, ...rest] = parseBgpNeighbors(fixture(f.off.neighbors));
-      assert.deepEqual(rest, []);
-      assert.ok(n);
-      assert.equal(n.peer, PEER);
-      assert.equal(n.state, 'Established');
-      assert.equal(n.established, true);
-      assert.equal(n.adminDown, false);
-      assert.equal(n.remoteAs, 65001);
-      assert.ok(n.negotiatedAfis.includes('ipv4Unicast'), JSON.stringify(n.negotiatedAfis));
-      assert.ok((n.holdTimeMsecs ?? 0) > 0 && (n.keepaliveIntervalMsecs ?? 0) > 0);
-    });
+      it('BGP-only: the neighbour detail (state, timers, address families)', () => {
+        const [n, ...rest] = parseBgpNeighbors(fixture(off.neighbors));
+        assert.deepEqual(rest, []);
+        assert.ok(n);
+        assert.equal(n.peer, PEER);
+        assert.equal(n.state, 'Established');
+        assert.equal(n.established, true);
+        assert.equal(n.adminDown, false);
+        assert.equal(n.remoteAs, 65001);
+        assert.ok(n.negotiatedAfis.includes('ipv4Unicast'), JSON.stringify(n.negotiatedAfis));
+        assert.ok((n.holdTimeMsecs ?? 0) > 0 && (n.keepaliveIntervalMsecs ?? 0) > 0);
+      });
 
-    it('BGP-only: no VNI (8.4.4 prints nothing, 10.3 prints {})', () => {
-      assert.deepEqual(parseEvpnVni(fixture(f.off.evpnVni)), []);
-    });
+      it('BGP-only: no VNI (8.4.4 prints nothing, 10.3 prints {})', () => {
+        assert.deepEqual(parseEvpnVni(fixture(off.evpnVni)), []);
+      });
+    }
 
     it('EVPN: the l2vpn evpn session, in the VRF summary and the EVPN summary', () => {
       const evpn = parseBgpSummary(fixture(f.evpn.summary)).find((p) => p.afi === 'l2VpnEvpn' && p.peer === PEER);
@@ -170,5 +185,29 @@ describe('FRR 10.3 only (no 8.4.4 capture of these yet)', () => {
     }
     const evpn = parseRunningConfig(fixture('10.3/evpn/running_config.txt'));
     assert.ok(evpn.some((l) => /^vrf \S+$/.test(l)) && evpn.includes(' vni 1016'), 'the VRF block with its VNI');
+  });
+});
+
+describe('FRR 10.7.1 only', () => {
+  it('show evpn vni detail json is a list, as in 10.3; the VRF route summary counts the BGP route', () => {
+    const [v] = parseEvpnVni(fixture('10.7/evpn/evpn_vni_detail.json'));
+    assert.equal(v?.vni, 1016);
+    assert.equal(v?.type, 'L3');
+    assert.equal(v?.state, 'Up');
+    assert.match(v?.routerMac ?? '', MAC);
+    assert.equal(parseRouteSummary(fixture('10.7/evpn/ip_route_vrf_VRF_summary.json')).bgp, 1);
+  });
+
+  it('show running-config: graceful restart in the VRF instance (rendered for FRR 10.6+), the bare `ebgp-multihop`', () => {
+    const lines = parseRunningConfig(fixture('10.7/evpn/running_config.txt'));
+    const vrfAt = lines.findIndex((l) => /^router bgp 65002 vrf \S+$/.test(l));
+    assert.ok(vrfAt > 0);
+    assert.deepEqual(lines.slice(vrfAt + 1, vrfAt + 4), [
+      ' bgp router-id 10.0.1.13',
+      ' bgp graceful-restart',
+      ' bgp graceful-restart preserve-fw-state',
+    ]);
+    assert.ok(lines.map(canonicalConfigLine).includes(canonicalConfigLine(' neighbor 10.0.1.1 ebgp-multihop 255')));
+    assert.ok(!lines.some((l) => /^(?:frr version|hostname|Building)/.test(l)));
   });
 });

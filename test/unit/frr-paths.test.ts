@@ -395,3 +395,18 @@ describe('Vtysh', () => {
     assert.match(ko.output, /line 2: % Unknown command/);
   });
 });
+
+it('removePidFiles: a directory planted at a pid file name is reported, not thrown; the other pid files go', async () => {
+  const tmp = await mkdtemp(join(tmpdir(), 'frrsup-pid-'));
+  try {
+    const paths = new FrrPaths({ runDir: tmp, pathspace: 'pidtest' });
+    await mkdir(paths.instanceRunDir, { recursive: true });
+    await writeFile(paths.pidFile('zebra'), '1\n');
+    await mkdir(paths.pidFile('bgpd'));
+    const problems = await paths.removePidFiles(['zebra', 'staticd', 'bgpd']);
+    assert.deepEqual(problems, [`${paths.pidFile('bgpd')}: is not a file`]);
+    assert.equal(existsSync(paths.pidFile('zebra')), false);
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+});

@@ -16,13 +16,18 @@ import {
   helpTakesConfigFile,
   parseFrrVersion,
   restartSetFor,
+  supportsEvpnGracefulRestart,
   withBfd,
 } from '../../src/frr/version.ts';
+import { renderFrrConf } from '../../src/render/frr-conf.ts';
+import { loadConfig } from '../../src/config/load.ts';
+import { goldenCases } from '../helpers/golden.ts';
 import { checkFrrCapabilities, effectiveCaps, missingFrrCaps } from '../../src/frr/capabilities.ts';
 
 // The first line of `zebra --version` in each (the rest is the configure line).
 const V844 = 'zebra version 8.4.4\nCopyright 1996-2005 Kunihiro Ishiguro, et al.\n';
 const V103 = 'zebra version 10.3\nCopyright 1996-2005 Kunihiro Ishiguro, et al.\n';
+const V1071 = 'zebra version 10.7.1\nCopyright 1996-2005 Kunihiro Ishiguro, et al.\n';
 // FRR 10.3's `staticd --help` (trimmed): no -f; bgpd's has it.
 const STATICD_103_HELP = `Usage: staticd [OPTION...]
 
@@ -48,6 +53,39 @@ describe('FRR version facts', () => {
     assert.deepEqual(daemonsFor(parseFrrVersion('zebra version 8.5.4')), ['zebra', 'staticd', 'bgpd']);
     assert.deepEqual(daemonsFor(parseFrrVersion('zebra version 9.1.3')), ['mgmtd', 'zebra', 'staticd', 'bgpd']);
     assert.deepEqual(daemonsFor(parseFrrVersion(V103)), ['mgmtd', 'zebra', 'staticd', 'bgpd']);
+  });
+
+  it('FRR 10.7.1 is driven like 10.3: mgmtd first, no -f for mgmtd and staticd (seen in its --help)', () => {
+    const v = parseFrrVersion(V1071);
+    assert.deepEqual(v, { major: 10, minor: 7, patch: 1, text: '10.7.1' });
+    assert.deepEqual(daemonsFor(v), ['mgmtd', 'zebra', 'staticd', 'bgpd']);
+    assert.deepEqual([...flavourFor(v).configFile].sort(), ['bfdd', 'bgpd', 'zebra']);
+  });
+
+  it('graceful restart covers L2VPN EVPN from FRR 10.6 on (not 8.4.4, 10.3, 10.5.1)', () => {
+    for (const [text, yes] of [
+      ['8.4.4', false],
+      ['9.1.3', false],
+      ['10.3', false],
+      ['10.5.1', false],
+      ['10.6.0', true],
+      ['10.7.1', true],
+      ['11.0', true],
+    ] as const)
+      assert.equal(supportsEvpnGracefulRestart(parseFrrVersion(`zebra version ${text}`)), yes, text);
+  });
+
+  it('EVPN graceful restart in the VRF instance is rendered only for an FRR that has it, and only with gracefulRestart on', async () => {
+    const c = goldenCases().find((g) => g.name === 'docs-evpn');
+    assert.ok(c?.configDir);
+    const { spec } = await loadConfig({ configDir: c.configDir, facts: c.facts });
+    assert.ok(spec);
+    const vrfPart = (text: string): string => text.slice(text.indexOf(`router bgp 65002 vrf `));
+    const on = renderFrrConf(spec, { evpnGracefulRestart: true });
+    assert.match(vrfPart(on), /^ bgp graceful-restart\n bgp graceful-restart preserve-fw-state$/m);
+    assert.doesNotMatch(vrfPart(renderFrrConf(spec)), /graceful-restart/, 'FRR before 10.6: as before');
+    const off = renderFrrConf({ ...spec, gateway: { ...spec.gateway, gracefulRestart: false } }, { evpnGracefulRestart: true });
+    assert.doesNotMatch(off, /graceful-restart/);
   });
 
   it('-f is passed only to the daemons whose --help lists it', () => {
@@ -107,7 +145,7 @@ describe('FRR version facts', () => {
 
 describe('FRR capabilities', () => {
   // CapEff of a root process with every capability (this lab), and of the image test's container with
-  // deploy/gateway.yaml's set minus SYS_ADMIN.
+  // deploy/reference-gateway.yaml's set minus SYS_ADMIN.
   const FULL = 'Name:\tnode\nCapInh:\t0000000000000000\nCapEff:\t000001ffffffffff\n';
   const NO_SYS_ADMIN = 'CapEff:\t00000000000034e3\n';
 
@@ -126,7 +164,7 @@ describe('FRR capabilities', () => {
       writeFileSync(file, NO_SYS_ADMIN);
       await assert.rejects(
         checkFrrCapabilities(file),
-        /missing capability SYS_ADMIN: FRR's daemons need NET_BIND_SERVICE, NET_ADMIN, NET_RAW, SYS_ADMIN .*deploy\/gateway\.yaml/,
+        /missing capability SYS_ADMIN: FRR's daemons need NET_BIND_SERVICE, NET_ADMIN, NET_RAW, SYS_ADMIN .*deploy\/reference-gateway\.yaml/,
       );
       writeFileSync(file, FULL);
       await checkFrrCapabilities(file);

@@ -33,7 +33,7 @@ function gate(): Gate {
 }
 
 /** A Lifecycle on fakes. `log` records what ran; an operation whose name has a gate waits for it. */
-function harness(o: { unverified?: boolean; running?: boolean; applyMs?: number } = {}) {
+function harness(o: { unverified?: boolean; running?: boolean; applyMs?: number; cleanupFails?: string } = {}) {
   const log: string[] = [];
   const gates = new Map<string, Gate>();
   const hold = (name: string): Gate => {
@@ -69,7 +69,10 @@ function harness(o: { unverified?: boolean; running?: boolean; applyMs?: number 
       stopInputs: () => pass('stopInputs'),
       stopObserving: () => pass('stopObserving'),
       drain: () => pass('drain'),
-      cleanup: () => pass('cleanup'),
+      cleanup: async () => {
+        await pass('cleanup');
+        if (o.cleanupFails !== undefined) throw new Error(o.cleanupFails);
+      },
     },
     budget: { applyMs: o.applyMs ?? 5000, stopEachMs: 100 },
   });
@@ -239,6 +242,30 @@ describe('lifecycle rules', () => {
       'cleanup',
     ]);
     assert.deepEqual(h.lc.history.slice(-3), ['applying', 'draining', 'stopped']);
+  });
+
+  it('history keeps the last 64 changes of state, however many resyncs run', async () => {
+    const h = harness();
+    await h.lc.start();
+    for (let i = 0; i < 100; i++) {
+      await h.lc.apply('resync', { periodic: true });
+      await tick(); // back to idle, as between two resyncs
+    }
+    assert.equal(h.lc.history.length, 64, h.lc.history.join(' '));
+    assert.deepEqual(h.lc.history.slice(-2), ['applying', 'idle']);
+  });
+
+  it('shutdown: a step that throws (cleanup meeting a directory at a pid file) is logged; the shutdown goes on to stopped', async () => {
+    const h = harness({ cleanupFails: 'EISDIR: illegal operation on a directory, unlink' });
+    await h.lc.start();
+    await h.lc.shutdown('SIGTERM');
+    assert.equal(h.lc.state, 'stopped');
+    const failed = h.events.find((e) => e.event === 'shutdown_step_failed');
+    assert.deepEqual([failed?.step, failed?.err], ['cleanup', 'EISDIR: illegal operation on a directory, unlink']);
+    assert.ok(
+      h.events.some((e) => e.event === 'stopped'),
+      'stopped is logged',
+    );
   });
 
   it('shutdown: an operation that does not finish within the budget is abandoned, logged, and the shutdown goes on', async () => {

@@ -158,6 +158,19 @@ test('status document and table', () => {
   assert.match(text, /^bgpd\s+up\s+1/m);
   assert.doesNotMatch(text, /^NEIGHBOUR\s+BFD/m, 'no BFD table without BFD');
   assert.equal(doc.neighbours[0]!.bfd, null);
+  assert.equal(doc.config.applying, null, 'no step in progress');
+  assert.doesNotMatch(text, /^applying:/m);
+  // an apply in progress: its step, like show watchfrr's phase
+  const applying = {
+    step: 'restart' as const,
+    index: 3,
+    of: 5,
+    detail: 'restart bgpd (SIGKILL, graceful)',
+    since: '2026-12-04T21:00:00.000Z',
+  };
+  const busy = buildStatus({ ...v, applyProgress: () => applying }, s, liveness(v, 0), readiness(v, s, 'any'));
+  assert.deepEqual(busy.config.applying, applying);
+  assert.match(formatStatus(busy), /^applying: step 3\/5 since 2026-12-04T21:00:00\.000Z: restart bgpd \(SIGKILL, graceful\)$/m);
 });
 
 test('status document and table: the BFD session of each neighbour (real FRR 8.4.4 output)', () => {

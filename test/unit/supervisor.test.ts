@@ -1,11 +1,12 @@
-/** The supervision layer without FRR: restart decisions, verification diff, backoff, atomic writes, the watcher, resync reuse. */
+/** The supervision layer without FRR: the restart signal, verification diff, backoff, atomic writes, the watcher, resync reuse. */
 import { test } from 'node:test';
 import { execa } from 'execa';
 import assert from 'node:assert/strict';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, readdirSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Applier, restartScope, restartSignal } from '../../src/supervisor/apply.ts';
+import { Applier } from '../../src/supervisor/apply.ts';
+import { restartSignal } from '../../src/supervisor/plan.ts';
 import { contextKeys, lineDiff } from '../../src/frr/running-config.ts';
 import { inputFingerprint, readConfigDir } from '../../src/config/files.ts';
 import type { Problem } from '../../src/config/problems.ts';
@@ -22,31 +23,6 @@ const base: Spec = {
   bgp: { localAsn: 65002, peerAsn: 65001, routerId: '10.0.1.13', routerIdSource: 'spec', neighbours: ['10.0.1.1'], ebgpMultiHop: false },
   gateway: GATEWAY_DEFAULTS,
 };
-const evpn: Spec = { ...base, evpn: { vni: 1016, routeTargets: ['65000:1016'] } };
-
-test('restart scope: BGP-only changes restart bgpd; VRF/VNI/graceful-restart changes restart zebra too', () => {
-  assert.equal(restartScope(base, { ...base, bgp: { ...base.bgp, holdTime: 9, keepaliveTime: 3 } }), 'bgpd');
-  assert.equal(restartScope(base, { ...base, bgp: { ...base.bgp, neighbours: ['10.0.1.1', '10.0.1.2'] } }), 'bgpd');
-  assert.equal(restartScope(evpn, { ...evpn, evpn: { vni: 1016, routeTargets: ['65000:1', '65000:2'] } }), 'bgpd');
-  assert.equal(restartScope(base, evpn), 'zebra');
-  // the redistribute filters (prefix-list, route-map) live in zebra too: removing them restarts zebra
-  const advertising: Spec = { ...base, gateway: { ...base.gateway, advertise: ['10.17.0.0/16'] } };
-  assert.equal(restartScope(base, advertising), 'zebra', 'redistribute -> advertise drops the filters');
-  assert.equal(restartScope(advertising, base), 'zebra', 'advertise -> redistribute adds them');
-  assert.equal(restartScope(advertising, { ...advertising, gateway: { ...advertising.gateway, advertise: ['10.18.0.0/16'] } }), 'bgpd');
-  assert.equal(restartScope(evpn, base), 'zebra');
-  assert.equal(restartScope(evpn, { ...evpn, evpn: { vni: 2000, routeTargets: ['65000:1016'] } }), 'zebra');
-  assert.equal(restartScope(evpn, { ...evpn, gateway: { ...evpn.gateway, vrf: { name: 'vrf-x', table: 2000 } } }), 'zebra');
-  assert.equal(restartScope(base, { ...base, gateway: { ...base.gateway, gracefulRestart: false } }), 'zebra');
-  // changeDrain.anchors: the anchor's blackhole route is staticd's (restarted with zebra); slot changes are bgpd's
-  const drain = (anchors?: string, slots = 10): Spec => ({
-    ...evpn,
-    gateway: { ...evpn.gateway, changeDrain: { ...evpn.gateway.changeDrain, enabled: true, slots, ...(anchors && { anchors }) } },
-  });
-  assert.equal(restartScope(drain(), drain('10.17.255.0/24')), 'zebra', 'anchors on');
-  assert.equal(restartScope(drain('10.17.255.0/24'), drain('10.17.254.0/24')), 'zebra', 'another anchor');
-  assert.equal(restartScope(drain('10.17.255.0/24'), drain('10.17.255.0/24', 3)), 'bgpd');
-});
 
 test('restart signal: SIGKILL with graceful restart (peers keep routes), SIGTERM without', () => {
   assert.equal(restartSignal(base), 'SIGKILL');

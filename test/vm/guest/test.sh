@@ -23,7 +23,7 @@ RT=10.0.1.1
 VPC_HOST=10.17.0.10
 REMOTE=192.168.100.10
 SUP_PID=
-# deploy/gateway.yaml's capabilities: the supervisor (and mgmtd) run with only these in the bounding set
+# deploy/reference-gateway.yaml's capabilities: the supervisor (and mgmtd) run with only these in the bounding set
 CAPS=+chown,+dac_override,+kill,+setgid,+setuid,+net_bind_service,+net_admin,+net_raw,+sys_admin
 CAPBND=00000000002034e3
 CAPPED=(setpriv --no-new-privs --inh-caps=-all --bounding-set=-all,$CAPS --)
