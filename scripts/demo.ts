@@ -313,7 +313,7 @@ try {
         const lost = phases.map((p) => `${p.flow.label} ${p.change?.lost ?? 0}`);
         const total = phases.reduce((a, p) => a + (p.change?.lost ?? 0), 0);
         const gap = Math.max(...phases.map((p) => p.change?.longestGapMs ?? 0));
-        c.result = `config change (BgpConf timers 90s/30s -> 60s/20s, through the config volume): ${c.applied}, session back in ${((c.sessionBackMs ?? 0) / 1000).toFixed(1)} s, ${total} packets lost (${lost.join(', ')}; longest gap ${gap} ms)${total > 0 ? "; EVPN routes are not covered by FRR 8.4's graceful restart (README)" : ''}`;
+        c.result = `config change (BgpConf timers 90s/30s -> 60s/20s, through the config volume): ${c.applied}, session back in ${((c.sessionBackMs ?? 0) / 1000).toFixed(1)} s, ${total} packets lost (${lost.join(', ')}; longest gap ${gap} ms)${total > 0 ? '; graceful restart covers EVPN routes only from FRR 10.6, this lab runs 8.4.4 (docs/benchmarks.md)' : ''}`;
         console.log(c.result);
       })().catch((e: unknown) => {
         c.result = `config change: ${(e as Error).message}`;
