@@ -28,28 +28,13 @@ import { ContainerRouter, ensureRouterImage, FRR107_IMAGE } from '../../lab/rout
 import { podman, removeAll, ULIMITS } from '../../lab/podman.ts';
 import { startSupervisor } from '../../lab/supervisor-process.ts';
 import type { SupervisorProcess } from '../../lab/supervisor-process.ts';
+import { captureFileName, fixtureCaptures } from '../../lab/fixture-captures.ts';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const VRF = `fsl${process.pid}v7`;
 const CAPTURE_DIR = process.env.FRRSUP_CAPTURE_DIR;
-const CAPTURES = [
-  'show bgp vrf all summary json',
-  'show bgp vrf all neighbors json',
-  'show bgp l2vpn evpn summary json',
-  'show evpn vni json',
-  'show evpn vni detail json',
-  'show vrf vni json',
-  'show evpn rmac vni all json',
-  `show ip route vrf ${VRF} summary json`,
-  'show bgp l2vpn evpn route type prefix json',
-  'show running-config',
-];
-const captureName = (cmd: string): string =>
-  cmd
-    .replace(VRF, 'VRF')
-    .replace(/^show /, '')
-    .replace(/ json$/, '')
-    .replace(/[^a-zA-Z0-9]+/g, '_') + (cmd.endsWith(' json') ? '.json' : '.txt');
+const CAPTURES = fixtureCaptures(VRF).evpn;
+const captureName = (cmd: string): string => captureFileName(cmd, VRF);
 
 /** `ip monitor neigh` in the gateway's VRF: zebra removing the router's MAC (its neighbour entry on the L3VNI's bridge). */
 const RMAC_DELETED = /^Deleted 10\.0\.1\.1 dev \S+ lladdr/m;

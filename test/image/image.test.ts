@@ -33,6 +33,7 @@ import {
   removeAll,
   ULIMITS,
 } from '../../lab/podman.ts';
+import { captureFileName, fixtureCaptures } from '../../lab/fixture-captures.ts';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const HTTP_GET = join(REPO, 'lab/http-get.js');
@@ -103,33 +104,8 @@ changeDrain: {enabled: false, anchors: ${ANCHORS}}
  * into DIR (how test/fixtures/frr-json/10.3/ was made; see its README).
  */
 const CAPTURE_DIR = process.env.FRRSUP_CAPTURE_DIR;
-const CAPTURES: Record<string, string[]> = {
-  off: [
-    'show bgp vrf all summary json',
-    'show bgp vrf all neighbors json',
-    'show bgp ipv4 unicast summary json',
-    'show evpn vni json',
-    'show running-config',
-  ],
-  evpn: [
-    'show bgp vrf all summary json',
-    'show bgp vrf all neighbors json',
-    'show bgp l2vpn evpn summary json',
-    'show evpn vni json',
-    'show evpn vni detail json',
-    'show vrf vni json',
-    'show evpn rmac vni all json',
-    `show ip route vrf ${VRF} summary json`,
-    'show bgp l2vpn evpn route type prefix json',
-    'show running-config',
-  ],
-};
-const captureName = (cmd: string): string =>
-  cmd
-    .replace(VRF, 'VRF')
-    .replace(/^show /, '')
-    .replace(/ json$/, '')
-    .replace(/[^a-zA-Z0-9]+/g, '_') + (cmd.endsWith(' json') ? '.json' : '.txt');
+const CAPTURES = fixtureCaptures(VRF);
+const captureName = (cmd: string): string => captureFileName(cmd, VRF);
 
 /** One line per measured step, for the CI log and the README. */
 function timing(what: string, seconds: number): void {
