@@ -42,8 +42,11 @@ COPY src/ src/
 # bin/: src/cli/cli.ts imports bin/probe.js (typed by bin/probe.d.ts), and `npm run build` ends with
 # bin/build-stamp.js (dist/build-stamp.json: which sources dist/ was built from)
 COPY bin/ bin/
+# The dependencies' type declarations and source maps are not read at run time: without them the runtime tree is
+# 34 MB smaller (most of it @kubernetes/client-node's generated API, for kube-ovn-sync).
 RUN npm run build \
- && npm prune --omit=dev --no-audit --no-fund
+ && npm prune --omit=dev --no-audit --no-fund \
+ && find node_modules -type f \( -name '*.d.ts' -o -name '*.d.mts' -o -name '*.d.cts' -o -name '*.map' \) -delete
 
 # ---- runtime: Debian trixie slim with Debian's Node.js 20 and FRR 10.3, the built code ----
 FROM debian:trixie-slim AS runtime
