@@ -20,6 +20,18 @@ function memLogger(): FrrLogger & { lines: Array<{ level: string; obj: Record<st
   return { lines, info: at('info'), warn: at('warn'), error: at('error'), debug: at('debug') };
 }
 
+/** Kills the fake daemon this test started (by pid, if it is still there) and removes its directory. */
+async function cleanUp(tmp: string, pid: number | undefined): Promise<void> {
+  if (pid !== undefined) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
+  await rm(tmp, { recursive: true, force: true });
+}
+
 async function fakeBgpd(tmp: string): Promise<FrrPaths> {
   const bin = join(tmp, 'bin');
   await mkdir(bin);
@@ -54,14 +66,7 @@ test('stop({ signal: SIGKILL }) (the graceful-restart restart) is bounded by kil
     assert.equal(d.unkillable?.pid, pid);
     assert.ok(log.lines.some((l) => l.obj.event === 'daemon_unkillable'));
   } finally {
-    if (pid !== undefined) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        /* gone */
-      }
-    }
-    await rm(tmp, { recursive: true, force: true });
+    await cleanUp(tmp, pid);
   }
 });
 
@@ -118,14 +123,7 @@ net.createServer((c) => c.destroy()).listen(dir + '/bgpd.vty');
     await d.waitExit();
     assert.equal(d.unkillable, undefined);
   } finally {
-    if (pid !== undefined) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        /* gone */
-      }
-    }
-    await rm(tmp, { recursive: true, force: true });
+    await cleanUp(tmp, pid);
   }
 });
 
@@ -149,13 +147,6 @@ test('stop() while start() is still checking (before the spawn): the start is ca
     assert.equal(d.running, true);
     await d.stop({ signal: 'SIGKILL' });
   } finally {
-    if (pid !== undefined) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        /* gone */
-      }
-    }
-    await rm(tmp, { recursive: true, force: true });
+    await cleanUp(tmp, pid);
   }
 });
