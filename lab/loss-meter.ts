@@ -11,6 +11,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
 import type { ResultPromise } from 'execa';
 import { waitFor } from './lab.ts';
@@ -366,6 +367,28 @@ function round(ms: number): number {
 }
 
 /** One line per flow: `label: sent N, lost L (x %), reordered R, longest gap G ms`. */
+/**
+ * Steady-state traffic over `ms`: a first meter until every flow flows (routes converged, neighbours resolved), then
+ * a fresh meter for the window, with `during` (a change, a crash) run inside it when given.
+ */
+export async function steadyWindow(flows: FlowSpec[], ms: number, during?: () => Promise<void>): Promise<Record<string, FlowStats>> {
+  const warm = await LossMeter.start(flows);
+  try {
+    await warm.waitFlowing({ timeoutMs: 60_000 });
+  } finally {
+    await warm.close();
+  }
+  const m = await LossMeter.start(flows);
+  try {
+    await m.waitFlowing({ timeoutMs: 10_000 });
+    await (during ? Promise.all([during(), sleep(ms)]) : sleep(ms));
+    return await m.stop();
+  } catch (e) {
+    await m.close();
+    throw e;
+  }
+}
+
 export function formatFlow(s: FlowStats): string {
   const pct = s.sent > 0 ? ((100 * s.lost) / s.sent).toFixed(2) : '-';
   return `${s.label} (${s.from} -> ${s.dst}, sport ${s.srcPort}): sent ${s.sent}, received ${s.received}, lost ${s.lost} (${pct} %), reordered ${s.reordered}, duplicates ${s.duplicates}, longest gap ${s.longestGapMs} ms${s.stalls ? `, sender stalls ${s.stalls}` : ''}${s.receiverDrops ? `, RECEIVER DROPS ${s.receiverDrops}` : ''}`;

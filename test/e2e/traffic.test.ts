@@ -24,7 +24,7 @@ import { evpnRouterConf, evpnRouterDevices } from '../../lab/evpn-router.ts';
 import { bgpRouterConf, docsBgpConf, docsEvpnConf, GW, RT } from '../../lab/configs.ts';
 import { addHosts, hostFlows, REMOTE, VPC } from '../../lab/hosts.ts';
 import type { LabHosts } from '../../lab/hosts.ts';
-import { formatFlow, LossMeter, METER_PORT } from '../../lab/loss-meter.ts';
+import { formatFlow, LossMeter, METER_PORT, steadyWindow } from '../../lab/loss-meter.ts';
 import type { FlowStats } from '../../lab/loss-meter.ts';
 import { Capture } from '../../lab/capture.ts';
 import type { StatusDoc } from '../../src/observe/status.ts';
@@ -59,28 +59,6 @@ function assertDelivered(stats: Record<string, FlowStats>, minSent: number, maxL
 }
 
 /** A meter window of `ms` once every flow delivers (a first meter waits for the path, then is discarded). */
-async function steadyWindow(
-  flows: ReturnType<typeof hostFlows>,
-  ms: number,
-  during?: () => Promise<void>,
-): Promise<Record<string, FlowStats>> {
-  const warm = await LossMeter.start(flows);
-  try {
-    await warm.waitFlowing({ timeoutMs: 60_000 });
-  } finally {
-    await warm.close();
-  }
-  const m = await LossMeter.start(flows);
-  try {
-    await m.waitFlowing({ timeoutMs: 10_000 });
-    await (during ? Promise.all([during(), sleep(ms)]) : sleep(ms));
-    return await m.stop();
-  } catch (e) {
-    await m.close();
-    throw e;
-  }
-}
-
 // The BGP-only lab and its router start first: the graceful-restart test needs a router older than its restart
 // time (120 s; README, "Graceful restart and packets"), and it ages while the EVPN tests run.
 let bgpLab: Lab;

@@ -35,7 +35,7 @@ import { evpnRouterConf, evpnRouterDevices } from '../../lab/evpn-router.ts';
 import { listType5Routes } from '../../lab/evpn-routes.ts';
 import { addHosts, hostFlows, VPC } from '../../lab/hosts.ts';
 import type { LabHosts } from '../../lab/hosts.ts';
-import { formatFlow, LossMeter } from '../../lab/loss-meter.ts';
+import { formatFlow, LossMeter, steadyWindow } from '../../lab/loss-meter.ts';
 import type { FlowStats } from '../../lab/loss-meter.ts';
 import { ProjectedVolume } from '../../lab/projected-volume.ts';
 import { buildImage, containerEvents, inspectContainer, ownContainer, podman, removeAll, ULIMITS } from '../../lab/podman.ts';
@@ -148,24 +148,6 @@ async function kubeOvnInit(lab: Lab, evpn: boolean): Promise<string[]> {
   for (const src of [VPC.connectedCidr, VPC.routedCidr])
     await gw(['ip', 'route', 'add', src, 'via', VPC.address, 'dev', VPC.gatewayIf, 'table', '2000']);
   return cannot;
-}
-
-async function steady(flows: ReturnType<typeof hostFlows>, ms: number): Promise<Record<string, FlowStats>> {
-  const warm = await LossMeter.start(flows);
-  try {
-    await warm.waitFlowing({ timeoutMs: 60_000 });
-  } finally {
-    await warm.close();
-  }
-  const m = await LossMeter.start(flows);
-  try {
-    await m.waitFlowing({ timeoutMs: 10_000 });
-    await sleep(ms);
-    return await m.stop();
-  } catch (e) {
-    await m.close();
-    throw e;
-  }
 }
 
 function assertDelivered(stats: Record<string, FlowStats>, minSent: number): void {
@@ -316,7 +298,7 @@ describe("Kube-OVN 1.16's gateway Pod, mutated, run for real against the lab rou
     assert.ok(live.ok, live.line);
     for (const [what, r] of Object.entries({ startup, live, ready }))
       log(`probe ${what}: ${r.how} -> ok in ${r.ms.toFixed(0)} ms: ${r.line}`);
-    assertDelivered(await steady(hostFlows(hosts, { target: 'both' }), 2000), 1500);
+    assertDelivered(await steadyWindow(hostFlows(hosts, { target: 'both' }), 2000), 1500);
   });
 
   test('a ConfigMap edit, written the way kubelet writes it, is applied in the same container (no restart)', async () => {
@@ -413,7 +395,7 @@ describe("Kube-OVN 1.16's gateway Pod, mutated, run for real against the lab rou
     log(`probe ready: ${ready.how} -> ok in ${ready.ms.toFixed(0)} ms; live ${live.ms.toFixed(0)} ms`);
     // The takeover happens before the first BGP session (no route exists before it, so no traffic can be hit by it);
     // once traffic flows, nothing touches the devices again: a steady window with the resync running loses nothing.
-    assertDelivered(await steady(hostFlows(hosts, { target: 'both' }), 3000), 2500);
+    assertDelivered(await steadyWindow(hostFlows(hosts, { target: 'both' }), 3000), 2500);
     log(`what Kube-OVN's init does that this kernel cannot: ${cannot.length === 0 ? 'nothing' : cannot.join('; ')}`);
     await stopPod(name, grace);
   });
