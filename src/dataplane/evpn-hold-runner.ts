@@ -34,6 +34,16 @@ export interface EvpnHoldRunnerOptions {
 
 const TICK_MS = 200;
 
+export interface HoldWhere {
+  devices: EvpnDevices;
+  netns?: string;
+}
+
+/** One string for a runner's devices and namespace. */
+export function holdKey(w: HoldWhere): string {
+  return `${w.netns ?? ''}|${w.devices.bridge}|${w.devices.vxlan}|${w.devices.table ?? ''}`;
+}
+
 export class EvpnHoldRunner {
   readonly hold: EvpnHold;
   private monitor: ResultPromise | undefined;
@@ -53,10 +63,9 @@ export class EvpnHoldRunner {
     });
   }
 
-  /** Which devices and namespace this runner watches (the supervisor restarts it when they change). */
-  get key(): string {
-    const d = this.opts.devices;
-    return `${this.opts.netns ?? ''}|${d.bridge}|${d.vxlan}|${d.table ?? ''}`;
+  /** Which devices and namespace this runner watches (the supervisor starts another when they change). */
+  get where(): HoldWhere {
+    return { devices: this.opts.devices, ...(this.opts.netns !== undefined && { netns: this.opts.netns }) };
   }
 
   async start(): Promise<void> {
