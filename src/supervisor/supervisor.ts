@@ -261,9 +261,10 @@ export class Supervisor implements SupervisorView {
       bgpdGone: () => !processRunning(this.daemons.status().find((d) => d.name === 'bgpd')?.pid),
       onReport: (r) => {
         this.observer.metrics.evpnHolds.inc({ outcome: r.outcome });
+        this.observer.metrics.evpnHoldRestored.inc({ kind: 'neighbour' }, r.restoredNeighbours);
+        this.observer.metrics.evpnHoldRestored.inc({ kind: 'fdb' }, r.restoredFdb);
         this.observer.invalidateMetrics();
       },
-      onRestored: (kind, n) => this.observer.metrics.evpnHoldRestored.inc({ kind }, n),
     });
     this.evpnHold = next;
     await next.start();
