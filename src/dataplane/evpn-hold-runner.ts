@@ -86,6 +86,19 @@ export class EvpnHoldRunner {
     if (!was) await this.armed();
   }
 
+  /**
+   * zebra (re)started: what it installs now is its own view (it may recreate or drop the entries); a hold in
+   * progress ends (its route copies go) and zebra's entries are tracked afresh from the kernel.
+   */
+  async rebase(): Promise<void> {
+    if (this.stopped) return;
+    clearInterval(this.ticker);
+    const { lines, report } = this.hold.stop();
+    this.send(lines);
+    if (report) this.report(report);
+    else await this.seed();
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.ticker);
@@ -211,7 +224,7 @@ export class EvpnHoldRunner {
     );
     this.opts.onReport?.(r);
     // what zebra has now, tracked afresh (entries it changed while the hold could not tell its own from zebra's)
-    if (r.outcome !== 'stopped') this.seed().catch((e: unknown) => this.failed(e));
+    if (!this.stopped) this.seed().catch((e: unknown) => this.failed(e));
   }
 
   private send(lines: BatchLines): void {

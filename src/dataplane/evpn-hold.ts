@@ -185,10 +185,23 @@ export class EvpnHold {
         if (ev.mac === undefined || !ev.externLearn || !isZebra(ev.proto)) return out;
         const entry = { ip: ev.ip, mac: ev.mac };
         this.neighs.set(key, entry);
-        if (this.hold?.neigh.delete(key)) {
-          this.hold.takenBackAt = this.now();
+        const h = this.hold;
+        const ours = h?.neigh.get(key);
+        if (h && ours) {
+          h.neigh.delete(key);
+          h.waiting.delete(key);
+          h.takenBackAt = this.now();
           // zebra installs a router MAC's FDB entries with its next hop: those are its own again too
-          for (const [k, f] of this.hold.fdb) if (f.mac === entry.mac) this.hold.fdb.delete(k);
+          for (const [k, f] of h.fdb) if (f.mac === entry.mac) h.fdb.delete(k);
+          // the next hop came back with another router MAC (the router's devices were recreated): the old MAC's
+          // entries the hold put back are nobody's now, unless another next hop still has that MAC
+          if (ours.mac !== entry.mac && ![...this.neighs.values()].some((n) => n.mac === ours.mac))
+            for (const [k, f] of h.fdb)
+              if (f.mac === ours.mac) {
+                h.fdb.delete(k);
+                this.fdbs.delete(k);
+                out.bridge.push(removeFdb(f, d));
+              }
         }
         return out;
       }
@@ -208,8 +221,9 @@ export class EvpnHold {
     if (ev.kind === 'fdb') {
       const key = fdbKey(ev.entry);
       if (!ev.deleted) {
-        // while holding, an entry could be ours as well as zebra's: only zebra's neighbour tells (above)
-        if (ev.externLearn && !this.hold) this.fdbs.set(key, ev.entry);
+        // while holding, an entry the hold put back could be ours as well as zebra's (only zebra's neighbour tells,
+        // above); any other is zebra's
+        if (ev.externLearn && !this.hold?.fdb.has(key)) this.fdbs.set(key, ev.entry);
         if (this.hold && ev.entry.kind === 'self') {
           this.hold.fdbUnconfirmed.delete(ev.entry.mac);
           out.ip.push(...this.putBackWaiting((w) => w.entry.mac === ev.entry.mac));

@@ -164,6 +164,7 @@ export class Supervisor implements SupervisorView {
       },
     });
     this.daemons.on('started', (name, reason) => {
+      if (name === 'zebra' && reason !== 'initial') this.evpnHold?.rebase().catch(() => undefined);
       if (reason !== 'initial') this.observer.metrics.daemonRestarts.inc({ daemon: name, reason });
       this.observer.invalidateMetrics();
     });

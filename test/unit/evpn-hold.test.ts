@@ -313,4 +313,27 @@ describe('EvpnHold', () => {
     assert.equal(s.report?.outcome, 'stopped');
     assert.deepEqual(s.lines, { ip: [`route del 192.168.100.0/24 metric ${HOLD_METRIC} proto 186`], bridge: [] });
   });
+
+  test("while holding, zebra's new entries are tracked; a next hop back with another router MAC drops the old MAC's entries", () => {
+    const h = harness();
+    seeded(h);
+    h.setBgpdGone(true);
+    h.feed(...FLUSH);
+    h.feed(`10.0.1.1 dev vxlan-vpn lladdr ${MAC} extern_learn REACHABLE`);
+    const NEW = '0a:0b:0c:0d:0e:0f';
+    // the router's devices were recreated: zebra installs the next hop with a new router MAC
+    h.feed(`dev vxlan-vpn lladdr ${NEW} extern_learn REACHABLE`, `10.0.1.1 dev vxlan-vpn lladdr ${NEW} extern_learn REACHABLE`);
+    const out = h.feed(`10.0.1.1 dev br-vpn lladdr ${NEW} extern_learn NOARP proto 11`);
+    assert.deepEqual(out.bridge, [`fdb del ${MAC} dev vxlan-vpn master`, `fdb del ${MAC} dev vxlan-vpn dst 10.0.1.1 self`]);
+    assert.deepEqual(
+      h.hold
+        .tracked()
+        .fdb.map((f) => `${f.kind} ${f.mac}`)
+        .sort(),
+      [`master ${NEW}`, `self ${NEW}`],
+      "the new MAC's entries are tracked although they came during a hold",
+    );
+    h.setBgpdGone(false);
+    assert.equal(h.hold.tick().report?.outcome, 'released');
+  });
 });
