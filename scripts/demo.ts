@@ -250,7 +250,7 @@ try {
         ? `FRR 10.7.1 on both sides (DEMO_FRR=host: the host's FRR instead): the image ${FRR107_IMAGE} is here`
         : `FRR 10.7.1 on both sides (DEMO_FRR=host: the host's FRR instead): first run on this machine, building ${FRR107_IMAGE} ` +
             '(podman, runc, debootstrap installed when missing, a debian:trixie-slim base, FRR 10.7.1 from Debian forky: ' +
-            'about 1-2 min with a reachable Debian mirror; later runs reuse it)',
+            'about 1 min with a reachable Debian mirror; later runs reuse it)',
     );
     const t = performance.now();
     await execa('bash', ['scripts/image-base.sh'], { cwd: REPO, stdin: 'ignore', stdout: 'inherit', stderr: 'inherit' });
