@@ -31,8 +31,8 @@ import { startSupervisor } from '../lab/supervisor-process.ts';
 import type { SupervisorProcess } from '../lab/supervisor-process.ts';
 import { existsSync } from 'node:fs';
 import { evpnRouterConf, evpnRouterDevices, evpnVrfRouter, ROUTER_PREFIX, ROUTER_VRF } from '../lab/evpn-router.ts';
-import { ContainerRouter, ensureRouterImage, FRR107_IMAGE } from '../lab/router-container.ts';
-import { imageExists, podman, removeAll } from '../lab/podman.ts';
+import { ContainerRouter, ensureRouterImage, FRR107_IMAGE, routerImageCurrent } from '../lab/router-container.ts';
+import { podman, removeAll } from '../lab/podman.ts';
 import { docsBgpConf, docsEvpnConf, GW, RT } from '../lab/configs.ts';
 import { addHosts, hostFlows, REMOTE, VPC } from '../lab/hosts.ts';
 import { LossMeter } from '../lab/loss-meter.ts';
@@ -244,11 +244,11 @@ try {
   let routerFrr: string;
   if (CONTAINERS) {
     // podman, runc, debootstrap and the debian:trixie-slim base (installed and made when missing), then the image
-    const cached = await imageExists(FRR107_IMAGE).catch(() => false);
+    const cached = await routerImageCurrent('10.7').catch(() => false);
     console.log(
       cached
         ? `FRR 10.7.1 on both sides (DEMO_FRR=host: the host's FRR instead): the image ${FRR107_IMAGE} is here`
-        : `FRR 10.7.1 on both sides (DEMO_FRR=host: the host's FRR instead): first run on this machine, building ${FRR107_IMAGE} ` +
+        : `FRR 10.7.1 on both sides (DEMO_FRR=host: the host's FRR instead): building ${FRR107_IMAGE}, as on the first run on a machine or after its Containerfile changed ` +
             '(podman, runc, debootstrap installed when missing, a debian:trixie-slim base, FRR 10.7.1 from Debian forky: ' +
             'about 1 min with a reachable Debian mirror; later runs reuse it)',
     );
