@@ -183,7 +183,7 @@ function lossNote(frrVersion: string): string {
   const [major = 0, minor = 0] = frrVersion.split('.').map(Number);
   if (major < 10 || (major === 10 && minor < 6))
     return `; graceful restart covers EVPN routes only from FRR 10.6, this gateway runs ${frrVersion} (docs/benchmarks.md; DEMO_FRR unset: FRR 10.7.1)`;
-  return `; where FRR ${frrVersion} still loses packets: docs/investigations/2026-12-04-evpn-graceful-restart-frr-10.7.md`;
+  return `; FRR ${frrVersion}: graceful restart for EVPN at the router, the supervisor's EVPN hold at the gateway (docs/design.md#the-evpn-hold-frr-106)`;
 }
 
 async function teardown(code: number): Promise<never> {
