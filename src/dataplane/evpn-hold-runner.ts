@@ -25,14 +25,22 @@ export interface EvpnHoldRunnerOptions {
   logger: Logger;
   bgpdGone: () => boolean;
   onReport?: (r: HoldReport) => void;
-  /** Entries put back, by kind (neighbour, fdb), for the metrics. */
-  onRestored?: (kind: 'neighbour' | 'fdb', n: number) => void;
   maxHoldMs?: number;
   settleMs?: number;
   runner?: Runner;
 }
 
 const TICK_MS = 200;
+
+export interface HoldWhere {
+  devices: EvpnDevices;
+  netns?: string;
+}
+
+/** One string for a runner's devices and namespace. */
+export function holdKey(w: HoldWhere): string {
+  return `${w.netns ?? ''}|${w.devices.bridge}|${w.devices.vxlan}|${w.devices.table ?? ''}`;
+}
 
 export class EvpnHoldRunner {
   readonly hold: EvpnHold;
@@ -41,6 +49,7 @@ export class EvpnHoldRunner {
   private bridgeBatch: ResultPromise | undefined;
   private ticker: NodeJS.Timeout | undefined;
   private stopped = false;
+  private monitorFailures = 0;
   private readonly runner: Runner;
 
   constructor(private readonly opts: EvpnHoldRunnerOptions) {
@@ -53,10 +62,9 @@ export class EvpnHoldRunner {
     });
   }
 
-  /** Which devices and namespace this runner watches (the supervisor restarts it when they change). */
-  get key(): string {
-    const d = this.opts.devices;
-    return `${this.opts.netns ?? ''}|${d.bridge}|${d.vxlan}|${d.table ?? ''}`;
+  /** Which devices and namespace this runner watches (the supervisor starts another when they change). */
+  get where(): HoldWhere {
+    return { devices: this.opts.devices, ...(this.opts.netns !== undefined && { netns: this.opts.netns }) };
   }
 
   async start(): Promise<void> {
@@ -123,24 +131,31 @@ export class EvpnHoldRunner {
     const [file, ...args] = ipArgv(this.opts.netns, '-N', 'monitor', 'neigh', 'route');
     const p = execa(file ?? 'ip', args, {
       stdin: 'ignore',
-      stderr: 'ignore',
+      stderr: 'pipe',
       buffer: false,
       reject: false,
       extendEnv: false,
       env: childEnv(),
     });
     this.monitor = p;
+    const startedAt = Date.now();
+    let err = '';
     if (p.stdout) createInterface({ input: p.stdout }).on('line', (line) => this.onLine(line));
+    if (p.stderr) createInterface({ input: p.stderr }).on('line', (line) => (err ||= line));
     p.then(
-      () => {
+      (r) => {
         if (this.stopped) return;
+        // a monitor that ran a while is started again at once; one that keeps failing (the VRF namespace missing)
+        // less and less often, up to every 30 s
+        this.monitorFailures = Date.now() - startedAt > 10_000 ? 0 : this.monitorFailures + 1;
+        const delayMs = Math.min(30_000, 1000 * 2 ** Math.max(0, this.monitorFailures - 1));
         this.opts.logger.warn(
-          { event: 'evpn_hold_process_exited', tool: 'ip monitor' },
-          'EVPN hold: ip monitor exited: started again in 1 s',
+          { event: 'evpn_hold_process_exited', tool: 'ip monitor', exitCode: r.exitCode ?? null, err: err || null, restartInMs: delayMs },
+          `EVPN hold: ip monitor exited${err ? ` (${err})` : ''}: started again in ${delayMs / 1000} s`,
         );
         setTimeout(() => {
           if (!this.stopped) this.startMonitor();
-        }, 1000).unref();
+        }, delayMs).unref();
       },
       () => undefined,
     );
@@ -152,9 +167,6 @@ export class EvpnHoldRunner {
     const was = this.hold.holding;
     const lines = this.hold.onEvent(ev);
     this.send(lines);
-    if (lines.ip.some((l) => l.startsWith('neigh replace')))
-      this.opts.onRestored?.('neighbour', lines.ip.filter((l) => l.startsWith('neigh')).length);
-    if (lines.bridge.length > 0) this.opts.onRestored?.('fdb', lines.bridge.length);
     if (lines.ip.length + lines.bridge.length > 0)
       this.opts.logger.debug({ event: 'evpn_hold_restored', lines }, `EVPN hold: ${[...lines.bridge, ...lines.ip].join('; ')}`);
     if (!was && this.hold.holding) this.armed().catch((e: unknown) => this.failed(e));
@@ -198,6 +210,8 @@ export class EvpnHoldRunner {
         `${r.routesUsed} of ${r.routesHeld} route copies used`,
     );
     this.opts.onReport?.(r);
+    // what zebra has now, tracked afresh (entries it changed while the hold could not tell its own from zebra's)
+    if (r.outcome !== 'stopped') this.seed().catch((e: unknown) => this.failed(e));
   }
 
   private send(lines: BatchLines): void {

@@ -31,7 +31,7 @@ import { formatProblem, hasErrors } from '../config/problems.ts';
 import { drainRunningBgp } from './drain.ts';
 import { Lifecycle, SHUTDOWN_BUDGET } from './lifecycle.ts';
 import { waitPeersRefreshed } from './peers-refreshed.ts';
-import { EvpnHoldRunner } from '../dataplane/evpn-hold-runner.ts';
+import { EvpnHoldRunner, holdKey } from '../dataplane/evpn-hold-runner.ts';
 import type { Spec } from '../config/types.ts';
 
 export { SHUTDOWN_BUDGET };
@@ -242,31 +242,32 @@ export class Supervisor implements SupervisorView {
   private holdSync: Promise<void> = Promise.resolve();
 
   private async setEvpnHold(spec: Spec | undefined): Promise<void> {
-    const next =
-      spec &&
-      new EvpnHoldRunner({
-        devices: {
-          bridge: spec.gateway.bridge.name,
-          vxlan: spec.gateway.vxlan.name,
-          ...(spec.gateway.vrfBackend === 'kernel' && { table: String(spec.gateway.vrf.table) }),
-        },
-        ...(spec.gateway.vrfBackend === 'netns' && { netns: spec.gateway.vrf.name }),
-        logger: this.opts.logger,
-        bgpdGone: () => !processRunning(this.daemons.status().find((d) => d.name === 'bgpd')?.pid),
-        onReport: (r) => {
-          this.observer.metrics.evpnHolds.inc({ outcome: r.outcome });
-          this.observer.invalidateMetrics();
-        },
-        onRestored: (kind, n) => this.observer.metrics.evpnHoldRestored.inc({ kind }, n),
-      });
-    if ((next?.key ?? null) === (this.evpnHold?.key ?? null)) return;
+    const where = spec && {
+      devices: {
+        bridge: spec.gateway.bridge.name,
+        vxlan: spec.gateway.vxlan.name,
+        ...(spec.gateway.vrfBackend === 'kernel' && { table: String(spec.gateway.vrf.table) }),
+      },
+      ...(spec.gateway.vrfBackend === 'netns' && { netns: spec.gateway.vrf.name }),
+    };
+    if ((where && holdKey(where)) === (this.evpnHold && holdKey(this.evpnHold.where))) return;
     const old = this.evpnHold;
     this.evpnHold = undefined;
     await old?.stop();
-    if (next && !this.closing) {
-      this.evpnHold = next;
-      await next.start();
-    }
+    if (!where || this.closing) return;
+    const next = new EvpnHoldRunner({
+      ...where,
+      logger: this.opts.logger,
+      bgpdGone: () => !processRunning(this.daemons.status().find((d) => d.name === 'bgpd')?.pid),
+      onReport: (r) => {
+        this.observer.metrics.evpnHolds.inc({ outcome: r.outcome });
+        this.observer.metrics.evpnHoldRestored.inc({ kind: 'neighbour' }, r.restoredNeighbours);
+        this.observer.metrics.evpnHoldRestored.inc({ kind: 'fdb' }, r.restoredFdb);
+        this.observer.invalidateMetrics();
+      },
+    });
+    this.evpnHold = next;
+    await next.start();
   }
 
   private netnsVrf(): string | undefined {

@@ -2,8 +2,9 @@
  * FRR 10.7.1 (Debian forky's frr on trixie; lab/frr107-image) on both sides of one EVPN gateway: the lab's router in a
  * container with its L3VNI in a VRF (lab/evpn-router.ts evpnVrfRouter), the supervisor from this repository's source in
  * a container of the same image in the gateway namespace (lab/supervisor-process.ts), the netns VRF backend. FRR 10.6+
- * has graceful restart for L2VPN EVPN; this test measures, at 1000 probes/s each way, what a graceful-restart config
- * change and a `kill -9 bgpd` cost.
+ * has graceful restart for L2VPN EVPN, and the supervisor's EVPN hold (src/dataplane/evpn-hold.ts) undoes what the
+ * gateway's zebra 10.7.1 still removes: this test asserts, at 1000 probes/s each way, 0 lost in both directions for a
+ * graceful-restart config change and for a `kill -9 bgpd`, and that zebra did flush (so that it says when FRR fixes it).
  *
  * Builds what it needs on a fresh machine (scripts/image-base.sh's debian:trixie-slim base, then the 10.7 image: about
  * 30 s and 16 s, cached by podman afterwards). FRRSUP_CAPTURE_DIR=DIR also writes FRR 10.7.1's answers to the poller's
