@@ -42,6 +42,19 @@ let seq = 0;
 /** The label a lab FRR image carries: the hash of the Containerfile it was built from. */
 const CONTAINERFILE_LABEL = 'org.frr-supervisor.containerfile';
 
+const containerfileHash = (frr: LabFrr): string =>
+  createHash('sha256')
+    .update(readFileSync(`${LAB_FRR_IMAGES[frr].dir}Containerfile`))
+    .digest('hex')
+    .slice(0, 16);
+
+/** Whether a lab FRR image is here and built from its Containerfile as it is now (else {@link ensureRouterImage} builds it). */
+export async function routerImageCurrent(frr: LabFrr = '10.3'): Promise<boolean> {
+  const { image } = LAB_FRR_IMAGES[frr];
+  const have = await podman(['image', 'inspect', '--format', `{{ index .Labels "${CONTAINERFILE_LABEL}" }}`, image], { reject: false });
+  return have.exitCode === 0 && have.stdout.trim() === containerfileHash(frr);
+}
+
 /**
  * Builds a lab FRR image when it is missing or was built from another version of its Containerfile (the 10.3 one
  * about 16 s, the 10.7 one about 16 s with Debian's mirror reachable; both on the debian:trixie-slim base of
@@ -49,12 +62,8 @@ const CONTAINERFILE_LABEL = 'org.frr-supervisor.containerfile';
  */
 export async function ensureRouterImage(frr: LabFrr = '10.3'): Promise<string> {
   const { image, dir } = LAB_FRR_IMAGES[frr];
-  const want = createHash('sha256')
-    .update(readFileSync(`${dir}Containerfile`))
-    .digest('hex')
-    .slice(0, 16);
-  const have = await podman(['image', 'inspect', '--format', `{{ index .Labels "${CONTAINERFILE_LABEL}" }}`, image], { reject: false });
-  if (have.exitCode !== 0 || have.stdout.trim() !== want) {
+  if (!(await routerImageCurrent(frr))) {
+    const want = containerfileHash(frr);
     const label = ['--label', `${CONTAINERFILE_LABEL}=${want}`];
     const r = await podman(['build', '--network', 'host', '--pull=never', ...ULIMITS.slice(0, 2), ...label, '-t', image, dir], {
       reject: false,

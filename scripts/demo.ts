@@ -1,8 +1,17 @@
 /**
  * npm run demo: the main job on a built-in lab. A gateway network namespace run by `frr-supervisor run` with the
- * Kube-OVN docs' BgpConf (bgp-conf-6502) and EvpnConf (evpn-conf-1016) on the netns VRF backend, an
- * external-router FRR namespace with an L3VNI 1016, a remote host behind the router and a VPC host behind the
- * gateway exchanging probes (the lab's loss meter, 1000 packets/s each way). Prints a live table of sessions,
+ * Kube-OVN docs' BgpConf (bgp-conf-6502) and EvpnConf (evpn-conf-1016) on the netns VRF backend, graceful restart on,
+ * an external-router FRR namespace with an L3VNI 1016, a remote host behind the router and a VPC host behind the
+ * gateway exchanging probes (the lab's loss meter, 1000 packets/s each way).
+ *
+ * Which FRR (DEMO_FRR): `10.7` (the default) runs FRR 10.7.1 on both sides, the first FRR with graceful restart for
+ * L2VPN EVPN that the lab has: the router in a container of lab/frr107-image with its L3VNI in a VRF, the supervisor
+ * from this repository's source in a container of the same image in the gateway namespace (lab/router-container.ts,
+ * lab/supervisor-process.ts). scripts/image-base.sh installs podman, runc and debootstrap when missing and makes the
+ * debian:trixie-slim base; the FRR 10.7 image is built on the first run on a machine and reused afterwards.
+ * `host` runs the host's FRR (Debian bookworm's 8.4.4) in the namespaces on both sides, the router's L3VNI in its
+ * default VRF: no container, but its graceful restart does not cover EVPN.
+ * Prints a live table of sessions,
  * routes and traffic; DEMO_CHANGE_AFTER seconds (default 20) after convergence it changes the BgpConf's timers
  * through the config volume (kubelet's atomic swap) and shows what that cost. Serves the supervisor's /metrics,
  * /status, /livez, /readyz on http://127.0.0.1:9180 (proxied into the namespace), and tears everything down on
@@ -14,13 +23,16 @@
  * again, plus a second). Probes sent in the last 200 ms are not counted yet (they may still be in flight).
  */
 import { createServer } from 'node:http';
+import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { createLab, programHandlesSignals } from '../lab/lab.ts';
 import type { Lab } from '../lab/lab.ts';
 import { startSupervisor } from '../lab/supervisor-process.ts';
 import type { SupervisorProcess } from '../lab/supervisor-process.ts';
 import { existsSync } from 'node:fs';
-import { evpnRouterConf, evpnRouterDevices, ROUTER_PREFIX } from '../lab/evpn-router.ts';
+import { evpnRouterConf, evpnRouterDevices, evpnVrfRouter, ROUTER_PREFIX, ROUTER_VRF } from '../lab/evpn-router.ts';
+import { ContainerRouter, ensureRouterImage, FRR107_IMAGE, routerImageCurrent } from '../lab/router-container.ts';
+import { podman, removeAll } from '../lab/podman.ts';
 import { docsBgpConf, docsEvpnConf, GW, RT } from '../lab/configs.ts';
 import { addHosts, hostFlows, REMOTE, VPC } from '../lab/hosts.ts';
 import { LossMeter } from '../lab/loss-meter.ts';
@@ -33,6 +45,13 @@ const PORT = Number(process.env.DEMO_PORT ?? 9180);
 const SECONDS = Number(process.env.DEMO_SECONDS ?? 0);
 const CHANGE_AFTER = Number(process.env.DEMO_CHANGE_AFTER ?? 20);
 const VRF = `fsl${process.pid}vd`;
+const REPO = fileURLToPath(new URL('../', import.meta.url));
+const FRR = process.env.DEMO_FRR ?? '10.7';
+if (FRR !== '10.7' && FRR !== 'host') {
+  console.error(`DEMO_FRR=${FRR}: unknown (10.7, the default: FRR 10.7.1 in containers on both sides; host: the host's FRR)`);
+  process.exit(1);
+}
+const CONTAINERS = FRR === '10.7';
 
 // The Kube-OVN documentation's examples (bgp-conf-6502, evpn-conf-1016), as `kubectl get -o yaml` prints them.
 const BGP_CONF = docsBgpConf();
@@ -46,6 +65,7 @@ internalInterface: ${VPC.gatewayIf}
 internalGateway: ${VPC.address}
 vrfBackend: netns
 vrf: {name: ${VRF}, table: 2000}
+gracefulRestart: true
 `;
 
 if (process.getuid?.() !== 0) {
@@ -60,6 +80,7 @@ for (const stream of [process.stdout, process.stderr]) stream.on('error', () => 
 
 let lab: Lab | undefined;
 let sup: SupervisorProcess | undefined;
+let routerContainer: ContainerRouter | undefined;
 let server: ReturnType<typeof createServer> | undefined;
 let meter: LossMeter | undefined;
 let stopping = false;
@@ -157,6 +178,14 @@ function trafficLines(phases: FlowPhases[], changeLabel: string): string[] {
   return out;
 }
 
+/** What the change's summary adds when it lost packets: why, for the FRR the gateway runs. */
+function lossNote(frrVersion: string): string {
+  const [major = 0, minor = 0] = frrVersion.split('.').map(Number);
+  if (major < 10 || (major === 10 && minor < 6))
+    return `; graceful restart covers EVPN routes only from FRR 10.6, this gateway runs ${frrVersion} (docs/benchmarks.md; DEMO_FRR unset: FRR 10.7.1)`;
+  return `; FRR ${frrVersion}: graceful restart for EVPN at the router, the supervisor's EVPN hold at the gateway (docs/design.md#the-evpn-hold-frr-106)`;
+}
+
 async function teardown(code: number): Promise<never> {
   if (stopping) {
     console.log('still tearing down (a second Ctrl-C does not stop that: it would leave namespaces and FRR behind)');
@@ -174,7 +203,7 @@ async function teardown(code: number): Promise<never> {
         .join('; ')}`,
     );
   }
-  console.log('\ntearing down: SIGTERM to frr-supervisor (drains the sessions), then the lab');
+  console.log(`\ntearing down: SIGTERM to frr-supervisor (drains the sessions), then ${CONTAINERS ? 'the containers and ' : ''}the lab`);
   server?.close();
   try {
     await meter?.close();
@@ -182,8 +211,15 @@ async function teardown(code: number): Promise<never> {
       const r = await sup.stop('SIGTERM');
       console.log(`frr-supervisor exited with code ${String(r.code)} in ${r.ms} ms`);
       await sup.cleanup();
+      if (sup.containerName) console.log(`removed the gateway's container ${sup.containerName}`);
+    }
+    if (routerContainer) {
+      await routerContainer.stop();
+      console.log(`removed the router's container ${routerContainer.name}`);
     }
   } finally {
+    // whatever container was started and not yet removed (a Ctrl-C while one was starting)
+    await removeAll();
     // The supervisor created the VRF namespace inside its own mount namespace (it runs under ip netns exec): here
     // /run/netns/VRF is only the empty file the mount sat on, which `ip netns del` removes (checked below).
     await execa('ip', ['netns', 'del', VRF], { reject: false });
@@ -205,13 +241,48 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
 }
 
 try {
+  let routerFrr: string;
+  if (CONTAINERS) {
+    // podman, runc, debootstrap and the debian:trixie-slim base (installed and made when missing), then the image
+    const cached = await routerImageCurrent('10.7').catch(() => false);
+    console.log(
+      cached
+        ? `FRR 10.7.1 on both sides (DEMO_FRR=host: the host's FRR instead): the image ${FRR107_IMAGE} is here`
+        : `FRR 10.7.1 on both sides (DEMO_FRR=host: the host's FRR instead): building ${FRR107_IMAGE}, as on the first run on a machine or after its Containerfile changed ` +
+            '(podman, runc, debootstrap installed when missing, a debian:trixie-slim base, FRR 10.7.1 from Debian forky: ' +
+            'about 1 min with a reachable Debian mirror; later runs reuse it)',
+    );
+    const t = performance.now();
+    await execa('bash', ['scripts/image-base.sh'], { cwd: REPO, stdin: 'ignore', stdout: 'inherit', stderr: 'inherit' });
+    routerFrr = await ensureRouterImage('10.7');
+    console.log(`FRR ${routerFrr} image ${cached ? 'checked' : 'built'} in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  } else {
+    routerFrr = /version (\S+)/.exec((await execa('/usr/lib/frr/zebra', ['--version'], { reject: false })).stdout)?.[1] ?? 'unknown';
+    console.log(`the host's FRR ${routerFrr} on both sides (DEMO_FRR=host; unset: FRR 10.7.1 in containers)`);
+  }
   console.log('building the lab: gateway and router namespaces, a veth between them (10.0.1.13 <-> 10.0.1.1)');
   lab = await createLab();
   const hosts = await addHosts(lab);
-  await evpnRouterDevices(lab, 1016);
-  const router = await lab.startRouter(evpnRouterConf(1016, GW, RT, { connected: true }));
+  let router: { vtysh(cmds: string[] | string): Promise<string> };
+  if (CONTAINERS) {
+    const rv = evpnVrfRouter(1016);
+    routerContainer = await ContainerRouter.start({
+      ns: lab.rtNs,
+      config: rv.config,
+      prelude: rv.prelude,
+      zebraOptions: rv.zebraOptions,
+      dir: lab.tmpDir,
+      frr: '10.7',
+    });
+    router = routerContainer;
+  } else {
+    await evpnRouterDevices(lab, 1016);
+    router = await lab.startRouter(evpnRouterConf(1016, GW, RT, { connected: true }));
+  }
   console.log(
-    'external router: FRR AS 65001, L3VNI 1016 in its default VRF, announcing',
+    `external router: FRR ${routerFrr}${CONTAINERS ? ` (container ${routerContainer?.name ?? ''})` : ''}, AS 65001, L3VNI 1016 in ${
+      CONTAINERS ? `its VRF ${ROUTER_VRF}` : 'its default VRF'
+    }, graceful restart on, announcing`,
     ROUTER_PREFIX,
     `(remote host ${REMOTE.address} behind it)`,
   );
@@ -219,10 +290,24 @@ try {
   sup = startSupervisor(lab, {
     files: { 'bgp-conf.yaml': BGP_CONF, 'evpn-conf.yaml': EVPN_CONF, 'gateway.yaml': GATEWAY },
     args: ['--poll-interval', '2s'],
+    ...(CONTAINERS && { container: { image: FRR107_IMAGE } }),
   });
   const s = sup;
-  console.log("gateway: frr-supervisor run with the Kube-OVN docs' bgp-conf-6502 and evpn-conf-1016");
+  /** vtysh on the gateway's FRR: in its container (the host's vtysh is another FRR version) or on the host. */
+  const gwVtysh = async (cmd: string): Promise<string> =>
+    s.containerName
+      ? (await podman(['exec', s.containerName, 'vtysh', '-N', s.pathspace, '-c', cmd], { timeoutMs: 30_000 })).stdout
+      : s.vty.run([cmd]);
+  console.log(
+    `gateway: frr-supervisor run${s.containerName ? ` (from source, in container ${s.containerName})` : ''} with the Kube-OVN docs' bgp-conf-6502 and evpn-conf-1016, gracefulRestart: true`,
+  );
+  const detected = await s.waitForEvent('frr_detected', () => true, 60_000);
+  const gatewayFrr = String(detected.version);
   await s.waitForEvent('config_applied', () => true, 60_000);
+  const frrLine = `FRR ${gatewayFrr} on the gateway${s.containerName ? ' (container)' : ' (host)'}, FRR ${routerFrr} on the router${
+    CONTAINERS ? ' (container, L3VNI in a VRF)' : ' (host, L3VNI in its default VRF)'
+  }`;
+  console.log(frrLine);
 
   server = createServer((req, res) => {
     if (req.method !== 'GET' && req.method !== 'HEAD') return void res.writeHead(405).end();
@@ -251,10 +336,11 @@ try {
     await phaseReport(m).catch(() => undefined);
     traffic = Object.fromEntries(lastPhases.map((p) => [p.flow.label, p.flow]));
     const status = await s.httpJson<StatusDoc>('/status').catch(() => undefined);
-    const gwType5 = listType5Routes(await s.vty.run(['show bgp l2vpn evpn route type prefix json']).catch(() => '{}'));
+    const gwType5 = listType5Routes(await gwVtysh('show bgp l2vpn evpn route type prefix json').catch(() => '{}'));
     const rtType5 = listType5Routes(await router.vtysh('show bgp l2vpn evpn route type prefix json').catch(() => '{}'));
     const lines = [
       `frr-supervisor demo: ${Math.round((Date.now() - t0) / 1000)} s${SECONDS ? ` of ${SECONDS}` : ', Ctrl-C to stop'}`,
+      frrLine,
       '',
       status ? formatStatus(status.doc) : 'waiting for /status ...',
       'TYPE-5 ROUTES',
@@ -295,7 +381,7 @@ try {
           c.sessionBackMs === undefined && Date.now() < deadline;
           await new Promise((r) => setTimeout(r, 100))
         ) {
-          const sum = JSON.parse((await s.vty.run(['show bgp l2vpn evpn summary json']).catch(() => '{}')) || '{}') as {
+          const sum = JSON.parse((await gwVtysh('show bgp l2vpn evpn summary json').catch(() => '{}')) || '{}') as {
             peers?: Record<string, { state?: string; peerUptimeMsec?: number }>;
           };
           const p = sum.peers?.[RT];
@@ -313,7 +399,7 @@ try {
         const lost = phases.map((p) => `${p.flow.label} ${p.change?.lost ?? 0}`);
         const total = phases.reduce((a, p) => a + (p.change?.lost ?? 0), 0);
         const gap = Math.max(...phases.map((p) => p.change?.longestGapMs ?? 0));
-        c.result = `config change (BgpConf timers 90s/30s -> 60s/20s, through the config volume): ${c.applied}, session back in ${((c.sessionBackMs ?? 0) / 1000).toFixed(1)} s, ${total} packets lost (${lost.join(', ')}; longest gap ${gap} ms)${total > 0 ? '; graceful restart covers EVPN routes only from FRR 10.6, this lab runs 8.4.4 (docs/benchmarks.md)' : ''}`;
+        c.result = `config change (BgpConf timers 90s/30s -> 60s/20s, through the config volume): ${c.applied}, session back in ${((c.sessionBackMs ?? 0) / 1000).toFixed(1)} s, ${total} packets lost (${lost.join(', ')}; longest gap ${gap} ms)${total > 0 ? lossNote(gatewayFrr) : ''}`;
         console.log(c.result);
       })().catch((e: unknown) => {
         c.result = `config change: ${(e as Error).message}`;

@@ -1,14 +1,17 @@
 /**
  * The quick start's first command, run as a newcomer runs it: `npm run demo` in a terminal, then Ctrl-C. The
  * terminal sends SIGINT to the whole foreground process group (npm, its shell, the demo, and every child that stayed
- * in the group: the router's FRR daemons, the supervisor, the loss meter's agents), not to one pid: the test does
- * the same (`npm run demo` is the leader of its own process group; `kill -INT -PGID`).
+ * in the group: the supervisor (or the podman client running its container), the loss meter's agents, the host
+ * router's FRR daemons), not to one pid: the test does the same (`npm run demo` is the leader of its own process
+ * group; `kill -INT -PGID`).
  *
- * The demo converges (session, type-5 routes both ways, traffic both ways), applies a config change through the
- * config volume and reports what it cost, apart from the startup; serves /metrics; and on Ctrl-C tears everything
- * down: no namespace of its own in `ip netns list` or /run/netns (the VRF namespace is mounted inside the
- * supervisor's mount namespace, so only its name can be left behind where the demo runs), no process, no mount, no
- * FRR run directory, no temp dir.
+ * The demo's default (FRR 10.7.1 on both sides, in containers: the first test; it builds the image when it is
+ * missing) converges (session, type-5 routes both ways, traffic both ways), applies a graceful-restart config change
+ * through the config volume and reports what it cost, apart from the startup; serves /metrics /status /livez /readyz
+ * through its port proxy; and on Ctrl-C tears everything down: no container, no namespace of its own in
+ * `ip netns list` or /run/netns (the VRF namespace is mounted inside the supervisor's mount namespace, so only its
+ * name can be left behind where the demo runs), no process, no mount, no FRR run directory, no temp dir. The second
+ * test runs DEMO_FRR=host (the host's FRR on both sides) behind `| tee`.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -19,6 +22,14 @@ import { execa } from 'execa';
 import { fileURLToPath } from 'node:url';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
+
+/** Containers of the demo's (any state): the supervisor's `fsl<pid>s…` and the router's `fslrt<pid>-…`. */
+async function containersOf(demoPid: number): Promise<string[]> {
+  const r = await execa('podman', ['--runtime', 'runc', 'ps', '-a', '--format', '{{.Names}}'], { reject: false });
+  return String(r.stdout)
+    .split('\n')
+    .filter((n) => n.startsWith(`fsl${demoPid}s`) || n.startsWith(`fslrt${demoPid}-`));
+}
 
 function alive(pid: number): boolean {
   try {
@@ -73,12 +84,12 @@ const list = (dir: string): string[] => {
 };
 
 test(
-  '`npm run demo` converges, carries traffic, applies a change and reports its cost apart from the startup, serves /metrics, and Ctrl-C (SIGINT to its process group) leaves nothing behind',
-  { timeout: 300_000 },
+  '`npm run demo` (FRR 10.7.1 on both sides, in containers) converges, carries traffic, applies a graceful-restart change and reports its cost apart from the startup, serves /metrics /status /livez /readyz, and Ctrl-C (SIGINT to its process group) leaves nothing behind, containers included',
+  { timeout: 600_000 },
   async () => {
     const child = execa('npm', ['run', 'demo'], {
       cwd: REPO,
-      env: { DEMO_CHANGE_AFTER: '8', DEMO_PORT: '0' },
+      env: { DEMO_CHANGE_AFTER: '8', DEMO_PORT: '0', DEMO_FRR: undefined }, // the default FRR
       detached: true, // its own process group, as a terminal's foreground job
       reject: false,
       all: true,
@@ -88,23 +99,19 @@ test(
     const pgid = child.pid ?? 0;
     let out = '';
     let port: number | undefined;
-    let metrics = '';
     child.all?.on('data', (d: Buffer) => {
       out += d.toString();
       const m = /serving http:\/\/127\.0\.0\.1:(\d+)\//.exec(out);
-      if (m?.[1] && port === undefined) {
-        port = Number(m[1]);
-        fetch(`http://127.0.0.1:${port}/metrics`)
-          .then(async (r) => (metrics = await r.text()))
-          .catch(() => undefined);
-      }
+      if (m?.[1] && port === undefined) port = Number(m[1]);
     });
+    const endpoints: Record<string, { status: number; body: string }> = {};
     let demoPid: number;
     let ended = false;
     child.finally(() => (ended = true)).catch(() => undefined);
+    let containers: string[];
     try {
-      // run until the change's cost is reported, then press Ctrl-C
-      const deadline = Date.now() + 200_000;
+      // run until the change's cost is reported (the first run on a machine builds the FRR 10.7 image), then Ctrl-C
+      const deadline = Date.now() + 480_000;
       while (!/^config change \(BgpConf/m.test(out) && Date.now() < deadline && !ended) await new Promise((r) => setTimeout(r, 500));
       assert.match(out, /^config change \(BgpConf/m, `no config change report before the deadline:\n${out.slice(-3000)}`);
       demoPid = groupPids(pgid).find((p) => /^\S*node --import tsx scripts\/demo\.ts/.test(cmdline(p))) ?? 0;
@@ -114,6 +121,13 @@ test(
         seen.some((p) => p.includes('/usr/lib/frr/bgpd')),
         `the demo's FRR daemons run before Ctrl-C:\n${seen.join('\n')}`,
       );
+      containers = await containersOf(demoPid);
+      // the port proxy reaches the supervisor in its container (the gateway namespace's 127.0.0.1:9180)
+      assert.ok(port, 'the demo printed its port');
+      for (const path of ['/metrics', '/status', '/livez', '/readyz']) {
+        const r = await fetch(`http://127.0.0.1:${port}${path}`);
+        endpoints[path] = { status: r.status, body: await r.text() };
+      }
       process.kill(-pgid, 'SIGINT');
       await child;
       await gone(demoPid, 60_000);
@@ -129,6 +143,24 @@ test(
     assert.ok(!alive(demoPid), 'the demo exited after Ctrl-C');
 
     const has = (re: RegExp, what: string): void => assert.ok(re.test(out), `${what}: no ${String(re)} in:\n${out.slice(-3000)}`);
+    // FRR 10.7.1 on both sides, each in a container, and the image step said what it did and how long it took
+    has(/^FRR 10\.7\.1 image (built|checked) in [\d.]+ s$/m, 'the image step, timed');
+    has(
+      /^FRR 10\.7\.1 on the gateway \(container\), FRR 10\.7\.1 on the router \(container, L3VNI in a VRF\)$/m,
+      'the FRR versions on screen',
+    );
+    has(/gracefulRestart: true/, 'graceful restart on');
+    assert.equal(
+      containers.filter((n) => n.startsWith(`fsl${demoPid}s`)).length,
+      1,
+      `the supervisor's container ran: ${containers.join(' ')}`,
+    );
+    assert.equal(
+      containers.filter((n) => n.startsWith(`fslrt${demoPid}-`)).length,
+      1,
+      `the router's container ran: ${containers.join(' ')}`,
+    );
+    for (const n of containers) has(new RegExp(`^removed the (gateway|router)'s container ${n}$`, 'm'), `${n} removed`);
     has(/converged: session Established and type-5 routes both ways/, 'converged');
     has(/traffic flows both ways through the gateway/, 'traffic');
     has(/gateway <- router {2}192\.168\.100\.0\/24/, 'type-5 route from the router');
@@ -142,6 +174,7 @@ test(
         out,
       );
     assert.ok(change, `no config change report in:\n${out.slice(-3000)}`);
+    process.stdout.write(`measured by the demo: ${change[0]}\n`);
     assert.match(change[2] ?? '', /bgpd/);
     const changeLost = new Map([...(change[5] ?? '').matchAll(/(\S+) (\d+)/g)].map((x) => [x[1] ?? '', Number(x[2])]));
     assert.equal(changeLost.size, 2, change[5]);
@@ -163,14 +196,25 @@ test(
     has(/tearing down/, 'teardown');
     has(/frr-supervisor exited with code 0/, 'the supervisor drained and exited');
     has(/lab removed/, 'the teardown ran to its end');
-    assert.match(metrics, /^frr_supervisor_config_valid 1$/m, 'the proxied /metrics answered');
+    assert.equal(endpoints['/metrics']?.status, 200);
+    assert.match(endpoints['/metrics']?.body ?? '', /^frr_supervisor_config_valid 1$/m, 'the proxied /metrics answered');
+    assert.match(endpoints['/metrics']?.body ?? '', /^frr_bgp_peer_state\{.*\} 1$/m, "the metrics show FRR 10.7.1's session up");
+    assert.equal(endpoints['/status']?.status, 200);
+    const status = JSON.parse(endpoints['/status']?.body ?? '{}') as { config?: { valid?: boolean } };
+    assert.equal(status.config?.valid, true, 'the proxied /status');
+    assert.deepEqual(
+      [endpoints['/livez']?.status, endpoints['/readyz']?.status],
+      [200, 200],
+      `the proxied /livez and /readyz: ${endpoints['/readyz']?.body ?? ''}`,
+    );
 
     await assertNothingLeft(demoPid);
   },
 );
 
-/** Nothing of the demo left: namespaces (listed, or as names in /run/netns), processes, mounts, FRR run dirs, temp dirs. */
+/** Nothing of the demo left: containers, namespaces (listed, or as names in /run/netns), processes, mounts, FRR run dirs, temp dirs. */
 async function assertNothingLeft(demoPid: number): Promise<void> {
+  assert.deepEqual(await containersOf(demoPid), [], 'no container left (podman ps -a)');
   const mine = (n: string): boolean => n.startsWith(`fsl-${demoPid}-`) || n.startsWith(`fsl${demoPid}`);
   const listed = (await execa('ip', ['netns', 'list'], { all: true })).all ?? '';
   assert.deepEqual(
@@ -198,14 +242,14 @@ async function gone(pid: number, timeoutMs: number): Promise<boolean> {
 }
 
 test(
-  '`npm run demo | tee LOG` and Ctrl-C: the teardown outlives the pipe (tee is gone before its messages) and leaves nothing behind',
+  'DEMO_FRR=host `npm run demo | tee LOG` and Ctrl-C: the host FRR on both sides converges; the teardown outlives the pipe (tee is gone before its messages) and leaves nothing behind',
   { timeout: 240_000 },
   async () => {
     const log = join(mkdtempSync(join(tmpdir(), 'demo-tee-')), 'demo.log');
     // sh is the group leader, as a terminal's job with a pipeline: SIGINT reaches npm, the demo and tee at once
     const child = execa('sh', ['-c', `npm run demo 2>&1 | tee ${log} >/dev/null`], {
       cwd: REPO,
-      env: { DEMO_CHANGE_AFTER: '600', DEMO_PORT: '0' },
+      env: { DEMO_CHANGE_AFTER: '600', DEMO_PORT: '0', DEMO_FRR: 'host' },
       detached: true,
       reject: false,
       stdin: 'ignore',
@@ -217,6 +261,11 @@ test(
       for (const deadline = Date.now() + 150_000; !/steady state \(since converged\)/.test(text()) && Date.now() < deadline;)
         await new Promise((r) => setTimeout(r, 500));
       assert.match(text(), /steady state \(since converged\)/, `converged:\n${text().slice(-2000)}`);
+      const hostFrr = /version (\S+)/.exec((await execa('/usr/lib/frr/zebra', ['--version'])).stdout)?.[1] ?? '?';
+      assert.ok(
+        text().includes(`FRR ${hostFrr} on the gateway (host), FRR ${hostFrr} on the router (host, L3VNI in its default VRF)`),
+        `the host's FRR ${hostFrr} on screen:\n${text().slice(0, 2000)}`,
+      );
       demoPid = groupPids(pgid).find((p) => /^\S*node --import tsx scripts\/demo\.ts/.test(cmdline(p))) ?? 0;
       assert.ok(demoPid > 0, `the demo's node process in process group ${pgid}`);
       process.kill(-pgid, 'SIGINT');

@@ -331,7 +331,7 @@ const NOT_RUN: Array<{ entry: string; program: string; why: string }> = [
     program: 'podman',
     why: 'lab/replicas.ts runs the router in a container (lab/router-container.ts) only in EVPN mode; bench:bfd uses BGP mode',
   },
-  ...['soak', 'bench:apply', 'bench:idle', 'bench:observe', 'bench:probe', 'demo'].map((entry) => ({
+  ...['soak', 'bench:apply', 'bench:idle', 'bench:observe', 'bench:probe'].map((entry) => ({
     entry,
     program: 'podman',
     why: SUPERVISOR_CONTAINER,
