@@ -191,6 +191,20 @@ export function parseRemoteFdb(text: string): FdbEntry[] {
   return out;
 }
 
+/** The all-zeros MAC: a VXLAN device's default (flood) entries, one per remote VTEP. */
+export const ZERO_MAC = '00:00:00:00:00:00';
+
+/** `bridge -json fdb show dev VXLAN`: the VTEPs of the device's default entries (00:00:00:00:00:00 ... dst V self). */
+export function parseFloodVteps(text: string): string[] {
+  const out: string[] = [];
+  for (const e of parseJsonArray(text, 'bridge -json fdb show')) {
+    if (!isObject(e) || str(e.mac) !== ZERO_MAC) continue;
+    const dst = str(e.dst);
+    if (dst !== undefined) out.push(canonicalAddress(dst));
+  }
+  return out;
+}
+
 function nexthopArgs(nh: Record<string, unknown>, bridge: string): string | undefined {
   const gw = str(nh.gateway);
   if (gw === undefined || str(nh.dev) !== bridge) return undefined;
@@ -252,6 +266,18 @@ export function restoreFdb(f: FdbEntry, d: EvpnDevices): string {
 
 export function removeFdb(f: FdbEntry, d: EvpnDevices): string {
   return f.kind === 'master' ? `fdb del ${f.mac} dev ${d.vxlan} master` : `fdb del ${f.mac} dev ${d.vxlan} dst ${f.dst ?? ''} self`;
+}
+
+/**
+ * The default entry towards a VTEP: a frame to a router MAC whose own entry zebra has just removed still reaches the
+ * VTEP (the few microseconds between zebra removing the VXLAN entry and the neighbour, when a packet would be dropped).
+ */
+export function addFlood(vtep: string, d: EvpnDevices): string {
+  return `fdb append ${ZERO_MAC} dev ${d.vxlan} dst ${vtep} self permanent`;
+}
+
+export function removeFlood(vtep: string, d: EvpnDevices): string {
+  return `fdb del ${ZERO_MAC} dev ${d.vxlan} dst ${vtep} self`;
 }
 
 export function addHoldRoute(r: HeldRoute, d: EvpnDevices): string {

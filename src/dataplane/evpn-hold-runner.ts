@@ -12,7 +12,7 @@ import { childEnv } from '../child-env.ts';
 import type { Logger } from '../log.ts';
 import type { Family } from '../config/net.ts';
 import type { BatchLines, EvpnDevices, HeldRoute } from './evpn-entries.ts';
-import { parseHoldableRoutes, parseMonitorLine, parseRemoteFdb, parseZebraNeighbours, PROTO_BGP } from './evpn-entries.ts';
+import { parseFloodVteps, parseHoldableRoutes, parseMonitorLine, parseRemoteFdb, parseZebraNeighbours, PROTO_BGP } from './evpn-entries.ts';
 import { EvpnHold, WAIT_FDB_MS } from './evpn-hold.ts';
 import type { HoldReport } from './evpn-hold.ts';
 import { bridgeArgv, execRunner, ipArgv } from './exec.ts';
@@ -73,7 +73,13 @@ export class EvpnHoldRunner {
     this.startMonitor();
     await this.seed();
     this.opts.logger.info(
-      { event: 'evpn_hold_watching', ...this.opts.devices, netns: this.opts.netns ?? null, tracked: this.hold.tracked() },
+      {
+        event: 'evpn_hold_watching',
+        ...this.opts.devices,
+        netns: this.opts.netns ?? null,
+        tracked: this.hold.tracked(),
+        floodVteps: this.hold.floodVteps(),
+      },
       `EVPN hold: watching ${this.opts.devices.bridge} and ${this.opts.devices.vxlan} for zebra's flush during bgpd restarts`,
     );
   }
@@ -104,6 +110,7 @@ export class EvpnHoldRunner {
     clearInterval(this.ticker);
     const { lines, report } = this.hold.stop();
     this.send(lines);
+    this.send(this.hold.removeFloods());
     if (report) this.report(report);
     for (const p of [this.ipBatch, this.bridgeBatch]) p?.stdin?.end();
     this.monitor?.kill();
@@ -240,7 +247,14 @@ export class EvpnHoldRunner {
       this.runner(bridgeArgv(this.opts.netns, '-json', 'fdb', 'show', 'dev', d.vxlan)),
     ]);
     try {
-      this.hold.seed(neigh.exitCode === 0 ? parseZebraNeighbours(neigh.stdout) : [], fdb.exitCode === 0 ? parseRemoteFdb(fdb.stdout) : []);
+      const ok = fdb.exitCode === 0;
+      this.send(
+        this.hold.seed(
+          neigh.exitCode === 0 ? parseZebraNeighbours(neigh.stdout) : [],
+          ok ? parseRemoteFdb(fdb.stdout) : [],
+          ok ? parseFloodVteps(fdb.stdout) : [],
+        ),
+      );
     } catch (e) {
       this.opts.logger.warn({ event: 'evpn_hold_seed_failed', err: (e as Error).message }, `EVPN hold: ${(e as Error).message}`);
     }

@@ -24,7 +24,9 @@
  */
 import type { BatchLines, EvpnDevices, FdbEntry, HeldRoute, MonitorEvent, NeighEntry } from './evpn-entries.ts';
 import {
+  addFlood,
   addHoldRoute,
+  removeFlood,
   fdbKey,
   HOLD_METRIC,
   neighKey,
@@ -107,6 +109,8 @@ export class EvpnHold {
   private readonly neighs = new Map<string, NeighEntry>();
   private readonly fdbs = new Map<string, FdbEntry>();
   private hold: Holding | undefined;
+  /** The VTEPs the VXLAN device has a default entry to (ours: addFlood). */
+  private readonly flood = new Set<string>();
   private readonly now: () => number;
   private readonly maxHoldMs: number;
   private readonly settleMs: number;
@@ -131,12 +135,24 @@ export class EvpnHold {
     return { neighbours: [...this.neighs.values()], fdb: [...this.fdbs.values()] };
   }
 
-  /** zebra's entries as read from the kernel (at start): replaces what was tracked. */
-  seed(neighbours: readonly NeighEntry[], fdb: readonly FdbEntry[]): void {
+  /**
+   * zebra's entries as read from the kernel (at start, after a hold): replaces what was tracked. `flood`: the VTEPs
+   * the VXLAN device has default entries to now. Returns the lines that give each remote VTEP its default entry
+   * (and remove those to VTEPs no router MAC uses any more).
+   */
+  seed(neighbours: readonly NeighEntry[], fdb: readonly FdbEntry[], flood: readonly string[] = []): BatchLines {
     this.neighs.clear();
     this.fdbs.clear();
     for (const n of neighbours) this.neighs.set(neighKey(n), n);
     for (const f of fdb) this.fdbs.set(fdbKey(f), f);
+    this.flood.clear();
+    for (const v of flood) this.flood.add(v);
+    return this.floodLines();
+  }
+
+  /** The VTEPs with a default entry, for logs and tests. */
+  floodVteps(): string[] {
+    return [...this.flood];
   }
 
   /** bgpd goes (or went) down: hold from now. Again while holding: the hold goes on (from now for its time limit). */
@@ -177,6 +193,13 @@ export class EvpnHold {
   }
 
   onEvent(ev: MonitorEvent): BatchLines {
+    const out = this.handle(ev);
+    if (ev.kind !== 'fdb') return out;
+    const f = this.floodLines();
+    return { ip: out.ip, bridge: [...out.bridge, ...f.bridge] };
+  }
+
+  private handle(ev: MonitorEvent): BatchLines {
     const out = none();
     const d = this.opts.devices;
     if (ev.kind === 'neigh') {
@@ -325,6 +348,35 @@ export class EvpnHold {
         notTakenBack,
       },
     };
+  }
+
+  /**
+   * The default entries follow the remote VTEPs of zebra's router MACs: one added for a new VTEP at once; one removed
+   * when no router MAC uses its VTEP any more, but not during a hold (zebra's entries come back then).
+   */
+  private floodLines(): BatchLines {
+    const out = none();
+    const wanted = new Set([...this.fdbs.values()].flatMap((f) => (f.kind === 'self' && f.dst !== undefined ? [f.dst] : [])));
+    for (const v of wanted)
+      if (!this.flood.has(v)) {
+        this.flood.add(v);
+        out.bridge.push(addFlood(v, this.opts.devices));
+      }
+    if (!this.hold)
+      for (const v of this.flood)
+        if (!wanted.has(v)) {
+          this.flood.delete(v);
+          out.bridge.push(removeFlood(v, this.opts.devices));
+        }
+    return out;
+  }
+
+  /** The default entries go (the hold stops watching). */
+  removeFloods(): BatchLines {
+    const out = none();
+    for (const v of this.flood) out.bridge.push(removeFlood(v, this.opts.devices));
+    this.flood.clear();
+    return out;
   }
 
   private putBackWaiting(which: (w: { entry: NeighEntry; since: number }) => boolean): string[] {

@@ -80,6 +80,8 @@ async function zebraFlush(name: string): Promise<void> {
 
 interface Kernel {
   neigh?: { state: string[]; protocol?: string };
+  /** The VXLAN device's default entry towards the router's VTEP (the hold's). */
+  flood: boolean;
   fdbSelf: boolean;
   fdbMaster: boolean;
   routes: Array<{ metric: number; protocol: string }>;
@@ -97,6 +99,7 @@ async function read(name: string, table: string | undefined): Promise<Kernel> {
   const mine = fdb.filter((e) => e.mac === MAC);
   return {
     ...(n && { neigh: { state: n.state as string[], protocol: String(n.protocol) } }),
+    flood: fdb.some((e) => e.mac === '00:00:00:00:00:00' && e.dst === '10.0.1.1'),
     fdbSelf: mine.some((e) => (e.flags as string[]).includes('self') && e.dst === '10.0.1.1'),
     fdbMaster: mine.some((e) => e.master === 'br-vpn'),
     routes: routes.map((r) => ({ metric: Number(r.metric ?? 0), protocol: String(r.protocol) })),
@@ -147,6 +150,7 @@ for (const [label, table] of [
           2,
           `zebra's two FDB entries tracked from the start: ${JSON.stringify(watching)}`,
         );
+        await until('the default entry towards the VTEP', async () => (await read(name, table)).flood);
         // a graceful restart: armed before bgpd goes; the VRF's BGP route gets its lower-priority copy
         await runner.arm('test: bgpd restarts');
         bgpdGone = true;
@@ -179,6 +183,7 @@ for (const [label, table] of [
         const final = await read(name, table);
         assert.deepEqual(final.routes, [{ metric: 20, protocol: '186' }], "the copy is gone, zebra's route stays");
         assert.deepEqual(final.neigh, { state: ['NOARP'], protocol: '11' }, "zebra's neighbour");
+        assert.equal(final.flood, true, 'the default entry stays while the hold watches');
         assert.deepEqual(
           events.filter((e) => e.event === 'evpn_hold_command_failed' || e.event === 'evpn_hold_process_exited'),
           [],
@@ -187,6 +192,7 @@ for (const [label, table] of [
       } finally {
         await runner.stop();
       }
+      await until('the default entry removed when the hold stops', async () => !(await read(name, table)).flood, 2000);
     });
 
     test('a removal while bgpd runs is left alone; a hold that zebra never ends expires and removes what it put back', async () => {
@@ -208,6 +214,7 @@ for (const [label, table] of [
         const withdrawn = await read(name, table);
         assert.equal(withdrawn.neigh, undefined, 'a withdrawal while bgpd runs stays a withdrawal');
         assert.equal(withdrawn.fdbSelf, false);
+        assert.equal(withdrawn.flood, false, "the VTEP's default entry goes with its last router MAC");
         assert.equal(runner.hold.holding, false);
         // zebra installs them again; then bgpd dies and zebra flushes: the flush itself starts the hold
         await zebraInstalls(name, table, false);

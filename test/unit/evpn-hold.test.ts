@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {
   HOLD_METRIC,
+  parseFloodVteps,
   parseHoldableRoutes,
   parseMonitorLine,
   parseRemoteFdb,
@@ -108,6 +109,13 @@ describe('the JSON reads', () => {
       { mac: '3a:eb:a6:fd:c0:68', ifname: 'vxlan-vpn', flags: [], master: 'br-vpn', state: 'permanent' },
       { mac: MAC, ifname: 'vxlan-vpn', dst: '10.0.1.1', linkNetNsId: 0, flags: ['self', 'extern_learn'], state: '' },
     ]);
+    assert.deepEqual(
+      parseFloodVteps(
+        JSON.stringify([{ mac: '00:00:00:00:00:00', ifname: 'vxlan-vpn', dst: '10.0.1.1', flags: ['self'], state: 'permanent' }]),
+      ),
+      ['10.0.1.1'],
+    );
+    assert.deepEqual(parseFloodVteps(json), []);
     assert.deepEqual(parseRemoteFdb(json), [
       { mac: MAC, kind: 'master' },
       { mac: MAC, kind: 'self', dst: '10.0.1.1' },
@@ -170,7 +178,7 @@ function harness(devices = DEV) {
   };
 }
 
-const seeded = (h: ReturnType<typeof harness>): void =>
+const seeded = (h: ReturnType<typeof harness>): BatchLines =>
   h.hold.seed(
     [{ ip: '10.0.1.1', mac: MAC }],
     [
@@ -180,6 +188,19 @@ const seeded = (h: ReturnType<typeof harness>): void =>
   );
 
 describe('EvpnHold', () => {
+  test('each remote VTEP gets a default entry (00:00:00:00:00:00), kept through a hold; what already is there is not added again', () => {
+    const h = harness();
+    assert.deepEqual(seeded(h).bridge, ['fdb append 00:00:00:00:00:00 dev vxlan-vpn dst 10.0.1.1 self permanent']);
+    assert.deepEqual(h.hold.floodVteps(), ['10.0.1.1']);
+    h.setBgpdGone(true);
+    assert.ok(!h.feed(...FLUSH).bridge.some((l) => l.includes('00:00:00:00:00:00')), 'the flush does not take it away');
+    const again = new EvpnHold({ devices: DEV, bgpdGone: () => false });
+    assert.deepEqual(again.seed([], [{ mac: MAC, kind: 'self', dst: '10.0.1.1' }], ['10.0.1.1', '10.0.1.9']).bridge, [
+      'fdb del 00:00:00:00:00:00 dev vxlan-vpn dst 10.0.1.9 self',
+    ]);
+    assert.deepEqual(again.removeFloods().bridge, ['fdb del 00:00:00:00:00:00 dev vxlan-vpn dst 10.0.1.1 self']);
+  });
+
   test("zebra's flush while bgpd is down: the VXLAN entries back at once, the neighbour once the kernel has them", () => {
     const h = harness();
     seeded(h);
@@ -214,7 +235,11 @@ describe('EvpnHold', () => {
     const h = harness();
     seeded(h);
     const out = h.feed(...FLUSH);
-    assert.deepEqual(out, { ip: [], bridge: [] });
+    assert.deepEqual(
+      out,
+      { ip: [], bridge: ['fdb del 00:00:00:00:00:00 dev vxlan-vpn dst 10.0.1.1 self'] },
+      "the VTEP's default entry goes with its last router MAC",
+    );
     assert.equal(h.hold.holding, false);
     assert.deepEqual(h.hold.tracked(), { neighbours: [], fdb: [] });
     h.setBgpdGone(true);
