@@ -7,7 +7,7 @@ import { loadConfig } from '../config/load.ts';
 import { formatProblem, hasErrors } from '../config/problems.ts';
 import { hostFacts } from '../config/facts.ts';
 import type { Spec } from '../config/types.ts';
-import { detectFrr, flavourFor, parseFrrVersion } from '../frr/version.ts';
+import { detectFrr, flavourFor, parseFrrVersion, supportsEvpnGracefulRestart } from '../frr/version.ts';
 import type { FrrFlavour } from '../frr/version.ts';
 import { changeDrainDelay } from '../supervisor/change-drain.ts';
 import { describeStep, planChange } from '../supervisor/plan.ts';
@@ -26,13 +26,18 @@ export const PLAN_FLAGS = {
   help: { type: 'boolean', help: 'show this help', noEnv: true },
 } satisfies Record<string, FlagSpec>;
 
+/** zebra_restart (a VNI change on both sides), EVPN, FRR 10.7.1 both sides: the longer direction's gap, median of 5. */
+const ZEBRA_RESTART_GAP_10_7 = 0;
+
 /**
  * What the restarts cost, from bench:traffic (docs/benchmarks.md "bench:traffic": 2026-11-30, FRR 8.4.4, netns VRF backend, one
  * gateway, 1000 probes/s each way, medians of 5) and the replicas e2e test (docs/design.md "Replicas"). Gaps in ms, the longer
  * direction's.
  */
 export const MEASURED = {
-  source: 'bench:traffic 2026-11-30, FRR 8.4.4, one replica, medians of 5',
+  source: 'bench:traffic 2026-11-30 (FRR 8.4.4) and 2026-12-05 (FRR 10.7.1 both sides, EVPN), one replica, medians of 5',
+  /** FRR 10.6+ on both sides, graceful restart on: EVPN graceful restart and the supervisor's EVPN hold (bench:traffic evpn@frr10.7). */
+  evpnGr: { bgpdRestartLost: 0, zebraRestartGapMs: ZEBRA_RESTART_GAP_10_7 },
   bgpdRestartGr: { bgpLost: 0, evpnGapMs: 2503 },
   bgpdRestartNoGr: { bgpGapMs: 2386, evpnGapMs: 2771 },
   zebraRestart: { evpnGapMs: 4319 },
@@ -43,10 +48,11 @@ export const MEASURED = {
 const seconds = (ms: number): string => `~${(ms / 1000).toFixed(1)} s`;
 
 /** The traffic a plan costs, in words, from {@link MEASURED}; one line per fact. */
-export function trafficCost(plan: ChangePlan, running: Spec, next: Spec): string[] {
+export function trafficCost(plan: ChangePlan, running: Spec, next: Spec, frr?: FrrFlavour): string[] {
   if (plan.unchanged) return ['nothing changes: no restart, no traffic lost'];
   const evpn = running.evpn !== undefined;
   const graceful = running.gateway.gracefulRestart;
+  const evpnGr = evpn && graceful && frr !== undefined && supportsEvpnGracefulRestart(frr.version);
   const lines: string[] = [];
   const restartCost = (restarts: readonly string[]): string => {
     const zebra = restarts.includes('zebra') || restarts.includes('mgmtd');
@@ -57,6 +63,10 @@ export function trafficCost(plan: ChangePlan, running: Spec, next: Spec): string
         ? `${what}: BGP-only: ${MEASURED.killZebraBgpLost} lost expected (kill_zebra, the same restart after a crash; not measured as a config change)`
         : `${what}: BGP-only: ${MEASURED.bgpdRestartGr.bgpLost} lost (bgpd_restart_gr)`;
     }
+    if (evpnGr)
+      return zebra
+        ? `${what}: EVPN, FRR ${frr.version.text}: ${seconds(MEASURED.evpnGr.zebraRestartGapMs)} lost each way, one replica (zebra_restart, FRR 10.7.1 both sides)`
+        : `${what}: EVPN, FRR ${frr.version.text}: ${MEASURED.evpnGr.bgpdRestartLost} lost with a router on FRR 10.6+ (bgpd_restart_gr, FRR 10.7.1 both sides: EVPN graceful restart and the EVPN hold); an older router drops the routes: ${seconds(MEASURED.bgpdRestartGr.evpnGapMs)} lost each way`;
     const gap = zebra
       ? `${seconds(MEASURED.zebraRestart.evpnGapMs)} lost each way, one replica (zebra_restart)`
       : graceful
@@ -100,7 +110,7 @@ export function formatPlan(plan: ChangePlan, running: Spec, next: Spec, frr: Frr
     `live: ${live?.kind === 'live' ? `${live.commands.length} commands:\n${live.commands.map((c) => `    ${c}`).join('\n')}` : plan.steps.some((s) => s.kind === 'bfdd' && s.action === 'live') ? 'bfdd profile/peers' : 'nothing'}`,
   );
   out.push('traffic:');
-  for (const l of trafficCost(plan, running, next)) out.push(`  ${l}`);
+  for (const l of trafficCost(plan, running, next, frr)) out.push(`  ${l}`);
   out.push(`  (${MEASURED.source}; docs/benchmarks.md "bench:traffic", docs/design.md "Replicas")`);
   return `${out.join('\n')}\n`;
 }
@@ -155,7 +165,7 @@ export async function planCommand(argv: string[], io: Io): Promise<number> {
   if (flags.json) {
     const drain = changeDrainDelay(running.bgp.routerId, next.gateway.changeDrain);
     io.stdout(
-      `${JSON.stringify({ frr: frr.version.text, ...plan, describe: plan.steps.map(describeStep), traffic: trafficCost(plan, running, next), slot: drain.slot }, null, 2)}\n`,
+      `${JSON.stringify({ frr: frr.version.text, ...plan, describe: plan.steps.map(describeStep), traffic: trafficCost(plan, running, next, frr), slot: drain.slot }, null, 2)}\n`,
     );
   } else io.stdout(formatPlan(plan, running, next, frr));
   return 0;

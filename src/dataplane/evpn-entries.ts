@@ -61,6 +61,7 @@ export interface HeldRoute {
 }
 
 export type MonitorEvent =
+  | { kind: 'link'; deleted: boolean; ifindex: number; name: string }
   | { kind: 'neigh'; deleted: boolean; ip: string; mac?: string; externLearn: boolean; proto?: string }
   | { kind: 'fdb'; deleted: boolean; entry: FdbEntry; externLearn: boolean }
   | { kind: 'route'; deleted: boolean; prefix: string; proto?: string; metric?: number };
@@ -92,8 +93,8 @@ function familyOf(address: string): Family {
 }
 
 /**
- * One line of `ip -N monitor neigh route` (iproute2 6.1 and later): the events on our bridge and VXLAN device and the
- * VRF table's routes; undefined for anything else (other devices or tables, a multipath route's `nexthop` lines,
+ * One line of `ip -N monitor link neigh route` (iproute2 6.1 and later): our bridge and VXLAN device (their ifindex),
+ * the events on them and the VRF table's routes; undefined for anything else (other devices or tables, a multipath route's `nexthop` lines,
  * banners). The formats, as the kernel reports zebra's entries:
  *
  *     [Deleted ]10.0.1.1 dev br-vpn lladdr 62:14:ff:65:f2:cc extern_learn NOARP proto 11
@@ -101,12 +102,20 @@ function familyOf(address: string): Family {
  *     [Deleted ]dev vxlan-vpn lladdr 62:14:ff:65:f2:cc extern_learn REACHABLE        (FDB, the bridge's entry)
  *     [Deleted ]10.0.1.1 dev vxlan-vpn lladdr 62:14:ff:65:f2:cc extern_learn REACHABLE  (FDB, the VXLAN's, dst first)
  *     [Deleted ]192.168.100.0/24 via 10.0.1.1 dev br-vpn [table 2000] proto 186 metric 20 onlink
+ *     [Deleted ]12: vxlan-vpn@if4: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1450 ...   (a link, ifindex first)
  */
 export function parseMonitorLine(line: string, devices: EvpnDevices): MonitorEvent | undefined {
-  if (/^\s/.test(line)) return undefined; // a multipath route's nexthop lines
+  if (/^\s/.test(line)) return undefined; // a multipath route's nexthop lines, a link's detail lines
   let text = line.trim().replace(/^\[[^\]]*\]\s*/, ''); // `ip -ts` timestamps, `[NEIGH]`-style banners
   const deleted = text.startsWith('Deleted ');
   if (deleted) text = text.slice('Deleted '.length);
+  // `12: vxlan-vpn@if4: <BROADCAST,...> mtu 1450 ...` (a link; with the VXLAN's underlay after `@`)
+  const link = /^(\d+): ([^\s:@]+)(?:@\S+)?: </.exec(text);
+  if (link) {
+    const name = link[2] ?? '';
+    if (name !== devices.bridge && name !== devices.vxlan) return undefined;
+    return { kind: 'link', deleted, ifindex: Number(link[1]), name };
+  }
   const words = text.split(/\s+/).filter(Boolean);
   if (words.length === 0) return undefined;
   const dev = after(words, 'dev');

@@ -50,6 +50,8 @@ export class EvpnHoldRunner {
   private ticker: NodeJS.Timeout | undefined;
   private stopped = false;
   private monitorFailures = 0;
+  /** Our devices' ifindexes, from the monitor's link events. */
+  private readonly ifindex = new Map<string, number>();
   private readonly runner: Runner;
 
   constructor(private readonly opts: EvpnHoldRunnerOptions) {
@@ -68,9 +70,9 @@ export class EvpnHoldRunner {
   }
 
   async start(): Promise<void> {
-    this.ipBatch = this.batch(ipArgv(this.opts.netns, '-force', '-batch', '-'), 'ip');
-    this.bridgeBatch = this.batch(bridgeArgv(this.opts.netns, '-force', '-batch', '-'), 'bridge');
+    this.startBatches();
     this.startMonitor();
+    await this.readIfindexes();
     await this.seed();
     this.opts.logger.info(
       {
@@ -117,6 +119,30 @@ export class EvpnHoldRunner {
     await Promise.allSettled([this.monitor, this.ipBatch, this.bridgeBatch].filter((p) => p !== undefined));
   }
 
+  private startBatches(): void {
+    this.ipBatch = this.batch(ipArgv(this.opts.netns, '-force', '-batch', '-'), 'ip');
+    this.bridgeBatch = this.batch(bridgeArgv(this.opts.netns, '-force', '-batch', '-'), 'bridge');
+  }
+
+  private restartBatches(why: string): void {
+    this.opts.logger.info({ event: 'evpn_hold_batch_restarted', why }, `EVPN hold: ip/bridge -batch started again (${why})`);
+    const old = [this.ipBatch, this.bridgeBatch];
+    this.startBatches();
+    for (const p of old) p?.stdin?.end();
+  }
+
+  /** The devices' ifindexes as the batch processes resolve them now (a later change means: recreated). */
+  private async readIfindexes(): Promise<void> {
+    const r = await this.runner(ipArgv(this.opts.netns, '-json', 'link', 'show'));
+    if (r.exitCode !== 0) return;
+    try {
+      for (const l of JSON.parse(r.stdout) as Array<{ ifindex?: unknown; ifname?: unknown }>)
+        if (typeof l.ifname === 'string' && typeof l.ifindex === 'number') this.ifindex.set(l.ifname, l.ifindex);
+    } catch {
+      // a later link event fills it in
+    }
+  }
+
   private batch(argv: string[], what: string): ResultPromise {
     const [file, ...args] = argv;
     const p = execa(file ?? what, args, {
@@ -136,7 +162,7 @@ export class EvpnHoldRunner {
     p.stdin?.on('error', () => undefined);
     p.then(
       (r) => {
-        if (!this.stopped)
+        if (!this.stopped && (p === this.ipBatch || p === this.bridgeBatch))
           this.opts.logger.warn(
             { event: 'evpn_hold_process_exited', tool: what, exitCode: r.exitCode ?? null },
             `EVPN hold: ${what} -batch exited`,
@@ -148,7 +174,7 @@ export class EvpnHoldRunner {
   }
 
   private startMonitor(): void {
-    const [file, ...args] = ipArgv(this.opts.netns, '-N', 'monitor', 'neigh', 'route');
+    const [file, ...args] = ipArgv(this.opts.netns, '-N', 'monitor', 'link', 'neigh', 'route');
     const p = execa(file ?? 'ip', args, {
       stdin: 'ignore',
       stderr: 'pipe',
@@ -184,6 +210,14 @@ export class EvpnHoldRunner {
   private onLine(line: string): void {
     const ev = parseMonitorLine(line, this.opts.devices);
     if (!ev) return;
+    if (ev.kind === 'link') {
+      // `ip -batch` and `bridge -batch` resolve a device's name to its ifindex once and keep it: a device recreated
+      // (a VNI change, a device deleted by hand) needs fresh ones ("Error: unknown ifindex.")
+      const known = this.ifindex.get(ev.name);
+      if (!ev.deleted && known !== undefined && known !== ev.ifindex) this.restartBatches(`${ev.name} recreated`);
+      if (!ev.deleted) this.ifindex.set(ev.name, ev.ifindex);
+      return;
+    }
     const was = this.hold.holding;
     const lines = this.hold.onEvent(ev);
     this.send(lines);

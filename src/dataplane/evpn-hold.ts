@@ -193,13 +193,14 @@ export class EvpnHold {
   }
 
   onEvent(ev: MonitorEvent): BatchLines {
+    if (ev.kind === 'link') return none();
     const out = this.handle(ev);
     if (ev.kind !== 'fdb') return out;
     const f = this.floodLines();
     return { ip: out.ip, bridge: [...out.bridge, ...f.bridge] };
   }
 
-  private handle(ev: MonitorEvent): BatchLines {
+  private handle(ev: Exclude<MonitorEvent, { kind: 'link' }>): BatchLines {
     const out = none();
     const d = this.opts.devices;
     if (ev.kind === 'neigh') {

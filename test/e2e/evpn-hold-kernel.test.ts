@@ -195,6 +195,49 @@ for (const [label, table] of [
       await until('the default entry removed when the hold stops', async () => !(await read(name, table)).flood, 2000);
     });
 
+    test('the VXLAN device recreated (a VNI change): the hold follows the new device (iproute2 -batch keeps ifindexes)', async () => {
+      const name = await lab(table ? 'r' : 'R', table);
+      const { events, logger } = logCapture();
+      let bgpdGone = false;
+      const runner = new EvpnHoldRunner({
+        devices: { bridge: 'br-vpn', vxlan: 'vxlan-vpn', ...(table && { table }) },
+        netns: name,
+        logger,
+        bgpdGone: () => bgpdGone,
+        settleMs: 500,
+      });
+      try {
+        await runner.start();
+        await ns(name, 'link', 'del', 'vxlan-vpn');
+        await ns(name, 'link', 'add', 'vxlan-vpn', 'type', 'vxlan', 'id', '2016', 'local', '10.0.1.13', 'dstport', '4789', 'nolearning');
+        await ns(name, 'link', 'set', 'vxlan-vpn', 'master', 'br-vpn');
+        await ns(name, 'link', 'set', 'vxlan-vpn', 'up');
+        await zebraInstalls(name, table, false);
+        await until('the batch processes started again', () =>
+          Promise.resolve(events.some((e) => e.event === 'evpn_hold_batch_restarted')),
+        );
+        bgpdGone = true;
+        await zebraFlush(name);
+        await until('the entries back on the new device', async () => {
+          const k = await read(name, table);
+          return k.fdbSelf && k.fdbMaster && k.neigh?.protocol === '4';
+        });
+        assert.equal((await read(name, table)).flood, true, 'the default entry on the new device');
+        // the old device's lines may fail while it goes (its default entry removed with it); none after the restart
+        const restarted = events.findIndex((e) => e.event === 'evpn_hold_batch_restarted');
+        assert.deepEqual(
+          events
+            .slice(restarted)
+            .filter((e) => e.event === 'evpn_hold_command_failed')
+            .map((e) => e.err),
+          [],
+          'no line failed on the new device (without the restart: "Error: unknown ifindex.")',
+        );
+      } finally {
+        await runner.stop();
+      }
+    });
+
     test('a removal while bgpd runs is left alone; a hold that zebra never ends expires and removes what it put back', async () => {
       const name = await lab(table ? 'K' : 'N', table);
       const { events, logger } = logCapture();

@@ -81,6 +81,23 @@ test("plan: EVPN with changeDrain: the drain with this replica's slot, the EVPN 
   }
 });
 
+test('plan: the EVPN cost by FRR version: 0 lost for a bgpd restart on FRR 10.6+ (EVPN graceful restart and the EVPN hold)', async () => {
+  const d = dirs('docs-evpn');
+  try {
+    d.edit('bgp-conf.yaml', (t) => t.replace('holdTime: 90s', 'holdTime: 60s').replace('keepaliveTime: 30s', 'keepaliveTime: 20s'));
+    const new_ = await cli(['plan', '--from', d.from, '--config-dir', d.to, '--frr-version', '10.7.1']);
+    assert.equal(new_.code, 0, new_.err);
+    assert.match(new_.out, /EVPN, FRR 10\.7\.1: 0 lost with a router on FRR 10\.6\+ \(bgpd_restart_gr/);
+    const old = await cli(['plan', '--from', d.from, '--config-dir', d.to, '--frr-version', '10.3']);
+    assert.match(old.out, /EVPN: ~2\.5 s lost each way, one replica \(bgpd_restart_gr: graceful restart does not cover EVPN before FRR 10\.6\)/);
+    d.edit('evpn-conf.yaml', (t) => t.replace(/vni: \d+/, 'vni: 2000'));
+    const vni = await cli(['plan', '--from', d.from, '--config-dir', d.to, '--frr-version', '10.7.1']);
+    assert.match(vni.out, /EVPN, FRR 10\.7\.1: ~\d+\.\d s lost each way, one replica \(zebra_restart, FRR 10\.7\.1 both sides\)/);
+  } finally {
+    d.cleanup();
+  }
+});
+
 test('plan: an advertise-list change is printed as live once a live planner takes it (with its fallback cost)', async () => {
   const spec = async (dir: string): Promise<Spec> => {
     const r = await loadConfig({ configDir: dir, facts: { env, interfaceIPv4: () => Promise.resolve(undefined) } });
