@@ -1,7 +1,8 @@
 /**
  * The FRR answers a version's JSON fixtures are made of (test/fixtures/frr-json/VERSION/MODE/, read by the parsers'
  * tests): the commands the poller, the applier and the tests use, per lab mode, and the file each answer goes to.
- * The image test (FRR 10.3) and the FRR 10.7 test write them when FRRSUP_CAPTURE_DIR is set.
+ * The image test (FRR 10.7.1), the FRR 10.3 test (test/image/frr103.test.ts) and the FRR 10.7 test write them when
+ * FRRSUP_CAPTURE_DIR is set.
  */
 
 /** The commands to capture in each lab mode; `vrf` is the tenant VRF of the EVPN mode. */

@@ -6,14 +6,17 @@
  * black-holed while one replica restarts. A router that keeps router MACs per next hop is what users peer with
  * (a data-centre switch, or any FRR >= 9.0), so the replica tests that count lost packets in EVPN mode run this one.
  *
- * The image (`localhost/frr-supervisor-lab-router:10.3`) is Debian's frr and iproute2 on the debian:trixie-slim base
- * that scripts/image-base.sh makes (no registry); {@link ensureRouterImage} builds it once from
- * lab/router-image/Containerfile and keeps it (a later run reuses it). The container runs in the namespace
+ * The image (`localhost/frr-supervisor-lab-router:10.3`) is Debian's frr, iproute2 and nodejs on the debian:trixie-slim
+ * base that scripts/image-base.sh makes (no registry); {@link ensureRouterImage} builds it once from
+ * lab/router-image/Containerfile and keeps it (a later run reuses it; a changed Containerfile makes a new one). With
+ * Node.js it also runs the supervisor from source as a gateway on FRR 10.3 (test/image/frr103.test.ts). The container runs in the namespace
  * (`--network ns:/run/netns/NAME`), privileged (zebra programs the namespace's routes, neighbours and FDB), with
  * /etc/frr from the lab's temp dir (frr.conf, daemons, vtysh.conf) and FRR's own init script. Its name carries the
  * test process's pid; {@link ContainerRouter.stop} removes it, an exit handler removes what is left, and a later
  * run removes containers whose process is gone.
  */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -36,14 +39,24 @@ const NAME_PREFIX = 'fslrt';
 
 let seq = 0;
 
+/** The label a lab FRR image carries: the hash of the Containerfile it was built from. */
+const CONTAINERFILE_LABEL = 'org.frr-supervisor.containerfile';
+
 /**
- * Builds a lab FRR image when it is missing (the 10.3 router about 10 s, the 10.7 one about 16 s with Debian's mirror
- * reachable; both on the debian:trixie-slim base of scripts/image-base.sh). Returns its FRR version ("10.3", "10.7.1").
+ * Builds a lab FRR image when it is missing or was built from another version of its Containerfile (the 10.3 one
+ * about 16 s, the 10.7 one about 16 s with Debian's mirror reachable; both on the debian:trixie-slim base of
+ * scripts/image-base.sh). Returns its FRR version ("10.3", "10.7.1").
  */
 export async function ensureRouterImage(frr: LabFrr = '10.3'): Promise<string> {
   const { image, dir } = LAB_FRR_IMAGES[frr];
-  if ((await podman(['image', 'exists', image], { reject: false })).exitCode !== 0) {
-    const r = await podman(['build', '--network', 'host', '--pull=never', ...ULIMITS.slice(0, 2), '-t', image, dir], {
+  const want = createHash('sha256')
+    .update(readFileSync(`${dir}Containerfile`))
+    .digest('hex')
+    .slice(0, 16);
+  const have = await podman(['image', 'inspect', '--format', `{{ index .Labels "${CONTAINERFILE_LABEL}" }}`, image], { reject: false });
+  if (have.exitCode !== 0 || have.stdout.trim() !== want) {
+    const label = ['--label', `${CONTAINERFILE_LABEL}=${want}`];
+    const r = await podman(['build', '--network', 'host', '--pull=never', ...ULIMITS.slice(0, 2), ...label, '-t', image, dir], {
       reject: false,
       timeoutMs: 900_000,
     });

@@ -7,7 +7,7 @@
 // ("Could not lock pid_file") or, with another pid file, silently takes over the first one's vty socket:
 // start() therefore refuses to run when the vty socket already answers.
 import { EventEmitter } from 'node:events';
-import { constants as fsConstants } from 'node:fs';
+import { constants as fsConstants, readFileSync } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
@@ -412,6 +412,21 @@ export class FrrDaemon extends EventEmitter<FrrDaemonEvents> {
  * How long a daemon may take to answer on its vty socket: 5 s, or FRRSUP_DAEMON_START_TIMEOUT_MS (the VM test
  * runs FRR under software emulation, where a start takes longer).
  */
+/**
+ * The process runs: it exists and is neither a zombie nor dead (the state in /proc/PID/stat). A daemon killed a
+ * moment ago is a zombie until Node reaps it; the sockets it held are closed already.
+ */
+export function processRunning(pid: number | undefined): boolean {
+  if (pid === undefined) return false;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.charAt(stat.lastIndexOf(')') + 2);
+    return state !== 'Z' && state !== 'X' && state !== 'x';
+  } catch {
+    return false;
+  }
+}
+
 export function defaultStartTimeoutMs(env: NodeJS.ProcessEnv = process.env): number {
   const v = Number(env.FRRSUP_DAEMON_START_TIMEOUT_MS);
   return Number.isInteger(v) && v > 0 ? v : 5000;

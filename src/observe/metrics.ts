@@ -34,6 +34,8 @@ export const METRIC_NAMES = [
   'frr_supervisor_config_apply_duration_seconds',
   'frr_supervisor_config_last_success_timestamp_seconds',
   'frr_supervisor_live_apply_fallbacks_total',
+  'frr_supervisor_evpn_holds_total',
+  'frr_supervisor_evpn_hold_restored_total',
   'frr_supervisor_daemon_up',
   'frr_supervisor_daemon_restarts_total',
   'frr_supervisor_poll_duration_seconds',
@@ -248,6 +250,16 @@ export class Metrics {
     'frr_supervisor_live_apply_fallbacks_total',
     'Live changes (vtysh, no restart) that fell back to a restart, by stage: vtysh refused a command, the running config differed (verify), or not tried (precondition).',
     { stage: LIVE_FALLBACK_STAGES },
+  );
+  readonly evpnHolds = this.counter(
+    'frr_supervisor_evpn_holds_total',
+    "EVPN holds (a bgpd restart of an EVPN gateway on FRR 10.6+: the supervisor puts back the router MACs zebra removes and holds the VRF's routes), by outcome: released (zebra took everything back), expired (not within the restart time), stopped.",
+    { outcome: ['released', 'expired', 'stopped'] },
+  );
+  readonly evpnHoldRestored = this.counter(
+    'frr_supervisor_evpn_hold_restored_total',
+    'Kernel entries the EVPN hold put back after zebra removed them while bgpd was down, by kind (neighbour, fdb).',
+    { kind: ['neighbour', 'fdb'] },
   );
   private readonly lastSuccess = this.gauge(
     'frr_supervisor_config_last_success_timestamp_seconds',

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { FrrPaths, removeStaleSockets } from '../frr/paths.ts';
 import { Vtysh } from '../frr/vtysh.ts';
 import { stopLeftovers } from '../frr/leftovers.ts';
-import { ALL_DAEMON_NAMES, describeExit } from '../frr/daemon.ts';
+import { ALL_DAEMON_NAMES, describeExit, processRunning } from '../frr/daemon.ts';
 import type { DaemonName } from '../frr/daemon.ts';
 import { detectFrr, supportsEvpnGracefulRestart } from '../frr/version.ts';
 import { checkFrrCapabilities } from '../frr/capabilities.ts';
@@ -31,6 +31,8 @@ import { formatProblem, hasErrors } from '../config/problems.ts';
 import { drainRunningBgp } from './drain.ts';
 import { Lifecycle, SHUTDOWN_BUDGET } from './lifecycle.ts';
 import { waitPeersRefreshed } from './peers-refreshed.ts';
+import { EvpnHoldRunner, holdKey } from '../dataplane/evpn-hold-runner.ts';
+import type { Spec } from '../config/types.ts';
 
 export { SHUTDOWN_BUDGET };
 
@@ -67,6 +69,10 @@ export class Supervisor implements SupervisorView {
   /** The FRR found at start. */
   private frr: FrrFlavour | undefined;
   readonly startedAt = new Date();
+  /** The EVPN hold (src/dataplane/evpn-hold.ts), while an EVPN gateway runs with graceful restart on FRR 10.6+. */
+  private evpnHold: EvpnHoldRunner | undefined;
+  /** The shutdown began: no EVPN hold starts any more. */
+  private closing = false;
   /** Last time the event loop ran the heartbeat (see /livez). */
   lastBeat = new Date();
 
@@ -99,7 +105,10 @@ export class Supervisor implements SupervisorView {
       extraArgs: (name) => daemonArgs(this.applier.running?.spec, name),
       prepare: (name) => this.prepare(name),
       restartSignal: () => (this.applier.running ? restartSignal(this.applier.running.spec) : 'SIGTERM'),
-      beforeGracefulStop: () => waitPeersRefreshed({ vtysh: this.vtysh, logger: opts.logger }),
+      beforeGracefulStop: async () => {
+        await waitPeersRefreshed({ vtysh: this.vtysh, logger: opts.logger });
+        await this.evpnHold?.arm('bgpd restarts (graceful restart)');
+      },
       configure: (name) =>
         pushDaemonConfig(name, this.applier.running?.spec, { paths: this.paths, vtysh: this.vtysh, render: this.renderOptions() }),
       onDaemonSet: (names) => writeFileAtomic(join(this.paths.instanceConfigDir, 'daemons'), renderDaemons(names), 0o644),
@@ -121,6 +130,7 @@ export class Supervisor implements SupervisorView {
         this.observer.invalidateMetrics();
       },
       onRecord: (rec, count) => {
+        this.syncEvpnHold();
         if (count === 'none') return;
         if (count === 'retry') this.observer.metrics.applyRetries.inc();
         else this.observer.metrics.recordApply(rec);
@@ -133,10 +143,15 @@ export class Supervisor implements SupervisorView {
       logger: opts.logger,
       steps: {
         stopInputs: async () => {
+          this.closing = true;
           await this.watcher?.close();
           clearInterval(this.resyncTimer);
         },
-        stopObserving: () => this.observer.stop(),
+        stopObserving: async () => {
+          // before bgpd stops: its clean exit makes zebra remove the EVPN entries, as it should then
+          await this.setEvpnHold(undefined);
+          await this.observer.stop();
+        },
         drain: () =>
           drainRunningBgp({
             spec: this.applier.running?.spec,
@@ -156,6 +171,7 @@ export class Supervisor implements SupervisorView {
       // This replica's routes are gone or going: an EVPN change drain waiting for its slot ends, and the apply (then
       // this crash's recovery, queued behind it) goes on at once.
       this.applier.cutChangeDrain(`${exit.name} exited (${describeExit(exit)})`, exit.name);
+      if (exit.name === 'bgpd') this.evpnHold?.arm(`bgpd exited (${describeExit(exit)})`).catch(() => undefined);
       this.observer.invalidateMetrics();
     });
   }
@@ -206,6 +222,52 @@ export class Supervisor implements SupervisorView {
   /** What the renderer needs to know about the FRR in use (nothing before it is detected). */
   private renderOptions(): RenderOptions {
     return { evpnGracefulRestart: this.frr !== undefined && supportsEvpnGracefulRestart(this.frr.version) };
+  }
+
+  /**
+   * The EVPN hold runs while the running config is an EVPN gateway with graceful restart on an FRR with EVPN graceful
+   * restart (10.6+; older FRR does not keep the peers' EVPN routes either): started, moved to new devices or stopped
+   * after every apply.
+   */
+  private syncEvpnHold(): void {
+    const spec = this.applier.running?.spec;
+    const wanted =
+      !this.closing && spec?.evpn && spec.gateway.gracefulRestart && this.renderOptions().evpnGracefulRestart ? spec : undefined;
+    this.holdSync = this.holdSync
+      .then(() => this.setEvpnHold(wanted))
+      .catch((e: unknown) =>
+        this.opts.logger.warn({ event: 'evpn_hold_failed', err: (e as Error).message }, `EVPN hold: ${(e as Error).message}`),
+      );
+  }
+  private holdSync: Promise<void> = Promise.resolve();
+
+  private async setEvpnHold(spec: Spec | undefined): Promise<void> {
+    const where = spec && {
+      devices: {
+        bridge: spec.gateway.bridge.name,
+        vxlan: spec.gateway.vxlan.name,
+        ...(spec.gateway.vrfBackend === 'kernel' && { table: String(spec.gateway.vrf.table) }),
+      },
+      ...(spec.gateway.vrfBackend === 'netns' && { netns: spec.gateway.vrf.name }),
+    };
+    if ((where && holdKey(where)) === (this.evpnHold && holdKey(this.evpnHold.where))) return;
+    const old = this.evpnHold;
+    this.evpnHold = undefined;
+    await old?.stop();
+    if (!where || this.closing) return;
+    const next = new EvpnHoldRunner({
+      ...where,
+      logger: this.opts.logger,
+      bgpdGone: () => !processRunning(this.daemons.status().find((d) => d.name === 'bgpd')?.pid),
+      onReport: (r) => {
+        this.observer.metrics.evpnHolds.inc({ outcome: r.outcome });
+        this.observer.metrics.evpnHoldRestored.inc({ kind: 'neighbour' }, r.restoredNeighbours);
+        this.observer.metrics.evpnHoldRestored.inc({ kind: 'fdb' }, r.restoredFdb);
+        this.observer.invalidateMetrics();
+      },
+    });
+    this.evpnHold = next;
+    await next.start();
   }
 
   private netnsVrf(): string | undefined {

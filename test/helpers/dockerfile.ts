@@ -106,9 +106,14 @@ export function workdirAt(stage: Stage, ins: Instruction): string {
 }
 
 export interface AptInstall {
+  /** As written: `frr`, or `frr/forky` (that package from that release). */
   packages: string[];
+  /** As written; an option that takes a value keeps it (`-t trixie`). */
   options: string[];
 }
+
+/** apt-get's options that take the next word as their value. */
+const APT_VALUE_OPTIONS = new Set(['-t', '--target-release', '--default-release', '-o', '--option', '-c', '--config-file']);
 
 /**
  * Every `apt-get install` in a shell text (a RUN's arguments or a whole script): the packages and the
@@ -128,9 +133,12 @@ export function aptInstalls(shell: string): AptInstall[] {
     if (at < 0) continue;
     const packages: string[] = [];
     const options: string[] = [];
-    for (const w of words.slice(at + 2)) {
+    const rest = words.slice(at + 2);
+    for (let i = 0; i < rest.length; i++) {
+      const w = rest[i] ?? '';
       if (/^\d*>|^</.test(w)) break;
-      if (w.startsWith('-')) options.push(w);
+      if (APT_VALUE_OPTIONS.has(w) && i + 1 < rest.length) options.push(`${w} ${rest[++i] ?? ''}`);
+      else if (w.startsWith('-')) options.push(w);
       else packages.push(w);
     }
     out.push({ packages, options });

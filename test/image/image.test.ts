@@ -1,7 +1,7 @@
 /**
  * The container image, built and run as users run it (`npm run test:image`; scripts/test-image.sh prepares
- * podman and the debian:trixie-slim base first). The image (FRR 10.3 from Debian trixie) runs as the lab's
- * gateway: in the gateway namespace (`--network ns:/run/netns/NAME`), the config directory bind-mounted
+ * podman and the debian:trixie-slim base first). The image (FRR 10.7.1, Debian forky's frr on trixie) runs as the
+ * lab's gateway: in the gateway namespace (`--network ns:/run/netns/NAME`), the config directory bind-mounted
  * read-only and updated the way kubelet updates a projected volume, with exactly the capabilities, arguments,
  * mount path, probe paths and grace period of deploy/reference-gateway.yaml (read from the manifest, not repeated here),
  * against the host's FRR 8.4.4 as the external router.
@@ -88,7 +88,7 @@ const VRF = `fsi${process.pid}v`;
 
 const BGP = docsBgpConf({ hold: '9s', keepalive: '3s', connect: '1s' });
 const GATEWAY_BGP = `advertise: [${GW_PREFIX}]\n`;
-/** changeDrain.anchors: the gateway (POD_IP 10.0.1.13) also advertises 10.17.255.13/32, routed to a blackhole (staticd via mgmtd on FRR 10.3). */
+/** changeDrain.anchors: the gateway (POD_IP 10.0.1.13) also advertises 10.17.255.13/32, routed to a blackhole (staticd via mgmtd on FRR 10). */
 const ANCHORS = '10.17.255.0/24';
 const ANCHOR = '10.17.255.13/32';
 const GATEWAY_EVPN = `advertise: [${GW_PREFIX}]
@@ -100,8 +100,9 @@ changeDrain: {enabled: false, anchors: ${ANCHORS}}
 `;
 
 /**
- * FRRSUP_CAPTURE_DIR=DIR: write FRR 10.3's answers to the commands the poller, the applier and the tests use
- * into DIR (how test/fixtures/frr-json/10.3/ was made; see its README).
+ * FRRSUP_CAPTURE_DIR=DIR: write the image's FRR's answers (10.7.1) to the commands the poller, the applier and the
+ * tests use into DIR/10.7/off and DIR/10.7/evpn, the layout of test/fixtures/frr-json (how 10.7/off/ was made; 10.3/
+ * came from the image when it had FRR 10.3, test/image/frr103.test.ts captures it again; see their READMEs).
  */
 const CAPTURE_DIR = process.env.FRRSUP_CAPTURE_DIR;
 const CAPTURES = fixtureCaptures(VRF);
@@ -147,9 +148,9 @@ describe('the container image, built and run as the lab gateway', { timeout: 1_8
   async function capture(mode: keyof typeof CAPTURES): Promise<void> {
     if (!CAPTURE_DIR) return;
     const { mkdir, writeFile } = await import('node:fs/promises');
-    await mkdir(join(CAPTURE_DIR, mode), { recursive: true });
+    await mkdir(join(CAPTURE_DIR, '10.7', mode), { recursive: true });
     for (const cmd of CAPTURES[mode] ?? [])
-      await writeFile(join(CAPTURE_DIR, mode, captureName(cmd)), await inContainer(['vtysh', '-c', cmd], false));
+      await writeFile(join(CAPTURE_DIR, '10.7', mode, captureName(cmd)), await inContainer(['vtysh', '-c', cmd], false));
   }
 
   async function events(): Promise<Array<Record<string, unknown>>> {
@@ -245,7 +246,46 @@ describe('the container image, built and run as the lab gateway', { timeout: 1_8
       `deploy/reference-gateway.yaml runs ${pkg.name}:${pkg.version} (has ${MANIFEST.image})`,
     );
     const versions = await podman(['run', '--rm', ...ULIMITS, '--network', 'none', '--entrypoint', '/usr/lib/frr/zebra', TAG, '--version']);
-    assert.match(versions.stdout, /zebra version 10\.3\b/, "the image runs Debian trixie's FRR 10.3");
+    assert.match(versions.stdout, /zebra version 10\.7\.1\b/, "the image runs Debian forky's FRR 10.7.1");
+  });
+
+  test("FRR's daemons in the image need NET_ADMIN, NET_RAW and SYS_ADMIN (bgpd NET_BIND_SERVICE too): each dropped from the manifest's set, they exit at start", async () => {
+    // zebra and bgpd alone, as user frr's daemons, with exactly the manifest's capabilities but one; started with a
+    // pathspace of their own and no config. Running 4 s = started (timeout's 124); FRR's privs_init error = not.
+    const start = async (without: string | undefined, daemon: 'zebra' | 'bgpd'): Promise<string> => {
+      const dir = `/run/frr/caps`;
+      const r = await podman(
+        [
+          'run',
+          '--rm',
+          ...ULIMITS,
+          '--network',
+          'none',
+          ...MANIFEST.capDrop.flatMap((c) => ['--cap-drop', c]),
+          ...MANIFEST.capAdd.filter((c) => c !== without).flatMap((c) => ['--cap-add', c]),
+          '--security-opt',
+          'no-new-privileges',
+          '--entrypoint',
+          '/bin/sh',
+          TAG,
+          '-c',
+          `mkdir -p ${dir} && chown frr:frr ${dir} && timeout 4 /usr/lib/frr/${daemon} -N caps -i ${dir}/${daemon}.pid -P 0 -f /dev/null --log stdout >/tmp/out 2>&1; ` +
+            `echo "exit $?"; grep -m1 privs_init /tmp/out || true`,
+        ],
+        { timeoutMs: 60_000 },
+      );
+      return r.stdout.trim().replace(/\n/g, ': ');
+    };
+    const cases = [undefined, 'SYS_ADMIN', 'NET_ADMIN', 'NET_RAW', 'NET_BIND_SERVICE'].flatMap((cap) =>
+      (['zebra', 'bgpd'] as const).map((daemon) => ({ cap, daemon })),
+    );
+    const results = await Promise.all(cases.map(async (c) => ({ ...c, out: await start(c.cap, c.daemon) })));
+    for (const { cap, daemon, out } of results) {
+      process.stdout.write(`# ${daemon} ${cap ? `without ${cap}` : "with the manifest's capabilities"}: ${out}\n`);
+      const mustStart = cap === undefined || (cap === 'NET_BIND_SERVICE' && daemon === 'zebra');
+      if (mustStart) assert.equal(out, 'exit 124', `${daemon} ${cap ? `without ${cap}` : ''} runs (killed by timeout after 4 s)`);
+      else assert.match(out, /^exit 1: .*privs_init: initial cap_set_proc failed/, `${daemon} without ${cap} exits at start`);
+    }
   });
 
   test('without SYS_ADMIN the container fails at once with a clear error', async () => {
@@ -280,13 +320,9 @@ describe('the container image, built and run as the lab gateway', { timeout: 1_8
     await established();
     timing('container start to BGP Established with the prefix at the router', (performance.now() - t0) / 1000);
     const detected = await waitEvent('frr_detected');
-    assert.equal(detected.version, '10.3');
+    assert.equal(detected.version, '10.7.1');
     assert.deepEqual(detected.daemons, ['mgmtd', 'zebra', 'staticd', 'bgpd']);
-    assert.deepEqual(
-      detected.configFile,
-      ['zebra', 'bfdd', 'bgpd'],
-      'mgmtd and staticd get no -f on FRR 10.3 (bfdd, probed for BFD, does)',
-    );
+    assert.deepEqual(detected.configFile, ['zebra', 'bfdd', 'bgpd'], 'mgmtd and staticd get no -f on FRR 10 (bfdd, probed for BFD, does)');
     const caps = (await inContainer(['grep', '^CapEff', '/proc/1/status'])).trim();
     assert.match(caps, /^CapEff:\s+[0-9a-f]+$/);
     // router -> gateway: installed by bgp in the gateway's kernel table (the container's namespace)
@@ -419,7 +455,7 @@ describe('the container image, built and run as the lab gateway', { timeout: 1_8
       (e) => (e.event === 'config_applied' || e.event === 'config_apply_failed') && typeof e.generation === 'number' && e.generation >= 3,
     );
     const failed = attempts.filter((e) => e.event === 'config_apply_failed').map((e) => String(e.err));
-    // A change zebra must see: on FRR 10.3 mgmtd (which holds zebra's vrf/vni config) and everything after it.
+    // A change zebra must see: on FRR 10 mgmtd (which holds zebra's vrf/vni config) and everything after it.
     assert.deepEqual(
       attempts[0]?.restarted,
       ['mgmtd', 'zebra', 'staticd', 'bgpd'],
@@ -455,13 +491,20 @@ describe('the container image, built and run as the lab gateway', { timeout: 1_8
       { timeoutMs: 30_000, what: `type-5 ${GW_PREFIX} at the router` },
     );
     assert.ok(atRt.routerMac, 'the router MAC comes with the route');
-    // the anchor: advertised too, and its route in the VRF is FRR 10.3's running config (the apply verified it)
+    // the anchor: advertised too, and its route in the VRF is FRR 10.7.1's running config (the apply verified it)
     await waitFor(
       async () =>
         listType5Routes(await router.vtysh('show bgp l2vpn evpn route type prefix json')).some((r) => r.prefix === ANCHOR && !r.local),
       { timeoutMs: 30_000, what: `type-5 ${ANCHOR} (the anchor) at the router` },
     );
-    assert.match(await inContainer(['vtysh', '-c', 'show running-config']), /ip route 10\.17\.255\.13\/32 blackhole/);
+    const running = await inContainer(['vtysh', '-c', 'show running-config']);
+    assert.match(running, /ip route 10\.17\.255\.13\/32 blackhole/);
+    // FRR 10.6+ covers L2VPN EVPN with graceful restart: the VRF instance has it too (gracefulRestart defaults to true).
+    assert.match(
+      running.slice(running.indexOf(`router bgp 65002 vrf ${VRF}`)),
+      /^ bgp graceful-restart$/m,
+      'FRR 10.7.1: the VRF instance has graceful restart (rendered only for FRR 10.6 and later)',
+    );
     await capture('evpn');
     let last = '';
     await waitFor(

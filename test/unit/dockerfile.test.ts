@@ -29,13 +29,21 @@ const buildTsconfig = JSON.parse(read('tsconfig.build.json')) as { compilerOptio
 /** What the runtime image installs beyond scripts/install-deps.sh: Node.js (Debian's) and process 1. */
 const EXTRA_RUNTIME_PACKAGES = ['nodejs', 'tini'];
 /**
+ * FRR 10.7.1 is Debian forky's frr on the trixie base: frr and the libraries it needs newer than trixie has come from
+ * forky (named `PACKAGE/forky`), as in the lab's FRR 10.7 image (lab/frr107-image/Containerfile).
+ */
+const FORKY_PACKAGES = ['frr', 'libyang5', 'liblua5.5-0', 'libpcre2-8-0'];
+const FRR107_CONTAINERFILE = 'lab/frr107-image/Containerfile';
+/** A package as installed, without its `/release`. */
+const bare = (p: string): string => p.replace(/\/.*$/, '');
+/**
  * What scripts/install-deps.sh installs for the tests only (Prometheus, promtool, the exporter compared with;
  * openssl for the webhook's certificates; iptables for the BFD test's link cut, procps for pgrep): never in the image.
  */
 const TEST_ONLY_PACKAGES = ['prometheus', 'prometheus-frr-exporter', 'openssl', 'iptables', 'procps'];
 /** The build stage: Debian's Node.js and npm, nothing else. */
 const BUILD_PACKAGES = ['nodejs', 'npm'];
-/** Both stages start from Debian trixie slim (Node.js 20 and FRR 10.3 are Debian trixie packages). */
+/** Both stages start from Debian trixie slim (Node.js 20 is trixie's; FRR 10.7.1 is forky's, pinned: below). */
 const BASE_IMAGE = 'debian:trixie-slim';
 
 function stageNamed(name: string): Stage {
@@ -179,7 +187,7 @@ describe('Dockerfile: runtime packages, process 1 and entrypoint', () => {
   const labInstalls = aptInstalls(read('scripts/install-deps.sh'));
   const imageInstalls = runs(stageNamed('runtime')).flatMap(aptInstalls);
 
-  it('installs exactly the apt packages of scripts/install-deps.sh (but its test tools), plus nodejs and tini; the build stage nodejs and npm', () => {
+  it("installs exactly the apt packages of scripts/install-deps.sh (but its test tools), plus nodejs and tini (and the libraries forky's frr needs); the build stage nodejs and npm", () => {
     const runtime = labInstalls.filter((i) => !i.packages.every((p) => TEST_ONLY_PACKAGES.includes(p)));
     assert.equal(runtime.length, 1, 'scripts/install-deps.sh has one apt-get install of what the gateway runs');
     assert.deepEqual(
@@ -194,14 +202,43 @@ describe('Dockerfile: runtime packages, process 1 and entrypoint', () => {
     const lab = runtime[0]!;
     const image = imageInstalls[0]!;
     assert.ok(lab.packages.includes('frr'));
-    for (const p of TEST_ONLY_PACKAGES) assert.ok(!image.packages.includes(p), `the image has no ${p}`);
-    assert.deepEqual([...image.packages].sort(), [...lab.packages, ...EXTRA_RUNTIME_PACKAGES].sort());
+    for (const p of TEST_ONLY_PACKAGES) assert.ok(!image.packages.map(bare).includes(p), `the image has no ${p}`);
+    assert.deepEqual(
+      [...new Set(image.packages.map(bare))].sort(),
+      [...new Set([...lab.packages, ...EXTRA_RUNTIME_PACKAGES, ...FORKY_PACKAGES])].sort(),
+    );
     for (const opt of ['-y', '--no-install-recommends'])
       assert.ok(image.options.includes(opt) && lab.options.includes(opt), `both use ${opt}`);
     const build = runs(stageNamed('build')).flatMap(aptInstalls);
     assert.equal(build.length, 1, 'the build stage has one apt-get install');
     assert.deepEqual([...build[0]!.packages].sort(), BUILD_PACKAGES);
     assert.ok(build[0]!.options.includes('--no-install-recommends'));
+  });
+
+  it("FRR 10.7.1 from Debian forky on trixie, pinned: only what is named /forky comes from forky (frr and its newer libraries, as lab/frr107-image has them), from the base's own Debian mirror", () => {
+    const image = imageInstalls[0]!;
+    const forky = image.packages.filter((p) => p.endsWith('/forky'));
+    assert.deepEqual(forky.map(bare), FORKY_PACKAGES, 'frr and its libraries from forky');
+    assert.deepEqual(
+      image.packages.filter((p) => p.includes('/') && !p.endsWith('/forky')),
+      [],
+      'no other release named',
+    );
+    const labForky = aptInstalls(read(FRR107_CONTAINERFILE)).flatMap((i) => i.packages.filter((p) => p.endsWith('/forky')));
+    assert.deepEqual(forky, labForky, `the same forky packages as ${FRR107_CONTAINERFILE} (the lab's FRR 10.7)`);
+    assert.ok(image.options.includes('-t trixie'), "trixie is the target release: everything not named /forky is trixie's");
+    const run = runs(stageNamed('runtime')).find((r) => /apt-get install/.test(r)) ?? '';
+    // forky's source: the base's Debian source (/etc/apt/sources.list.d/debian.sources) with its suite changed.
+    assert.match(run, /\/etc\/apt\/sources\.list\.d\/debian\.sources\s*\\?\s*\|\s*sed -e 's\/\^Suites:\.\*\/Suites: forky\/'/);
+    assert.match(run, />\s*\/etc\/apt\/sources\.list\.d\/forky\.sources/);
+    assert.match(run, /Check-Valid-Until: no/, "a frozen mirror's forky Release file may be past its Valid-Until date");
+    // Pinned low: forky's packages only when named (apt's default priority is 500; 100 is what installed ones get).
+    assert.match(run, /printf 'Package: \*\\nPin: release n=forky\\nPin-Priority: 100\\n' >\/etc\/apt\/preferences\.d\/forky/);
+    // No third-party source: no URL, no key, no download tool in any RUN.
+    for (const r of df.stages.flatMap(runs)) {
+      assert.doesNotMatch(r, /https?:\/\//, 'no apt source URL of its own');
+      assert.doesNotMatch(r, /\b(?:curl|wget|gpg|apt-key)\b|signed-by=|\.gpg\b/i, 'no download tool, no key');
+    }
   });
 
   it('cleans the apt lists in the same layer', () => {

@@ -1,7 +1,8 @@
-// The parsers on both FRR versions the project runs: the same lab situation captured from FRR 8.4.4 (the lab's
-// gateway, test/fixtures/frr-json/off and l3vni-netns) and from FRR 10.3 (the image as the lab's gateway,
-// test/fixtures/frr-json/10.3/off and evpn; see their README.md), one set of expectations for both: what the
-// poller, /status, /metrics and the config verification read must not depend on the version.
+// The parsers on the FRR versions the project runs: the same lab situation captured from FRR 8.4.4 (the lab's
+// gateway, test/fixtures/frr-json/off and l3vni-netns), from FRR 10.3 (the image as the lab's gateway when it ran
+// 10.3, test/fixtures/frr-json/10.3/off and evpn) and from FRR 10.7.1 (10.7/off from the image, 10.7/evpn from the
+// lab's 10.7 gateway; see their README.md), one set of expectations for all: what the poller, /status, /metrics and
+// the config verification read must not depend on the version.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
@@ -15,7 +16,7 @@ import { canonicalConfigLine } from '../../src/frr/version.ts';
 const fixture = (path: string): string => readFileSync(new URL(`../fixtures/frr-json/${path}`, import.meta.url), 'utf8');
 
 interface VersionFixtures {
-  /** BGP-only gateway (IPv4 unicast, one peer 10.0.1.1 announcing one prefix); not captured from 10.7.1. */
+  /** BGP-only gateway (IPv4 unicast, one peer 10.0.1.1 announcing one prefix). */
   off?: { summary: string; neighbors: string; evpnVni: string };
   /** EVPN gateway: L3VNI 1016 in a netns VRF, type-5 routes both ways. */
   evpn: { summary: string; neighbors: string; evpnSummary: string; evpnVni: string; vrfVni: string; rmac: string; type5: string };
@@ -51,6 +52,11 @@ const VERSIONS: Record<string, VersionFixtures> = {
     },
   },
   '10.7.1': {
+    off: {
+      summary: '10.7/off/bgp_vrf_all_summary.json',
+      neighbors: '10.7/off/bgp_vrf_all_neighbors.json',
+      evpnVni: '10.7/off/evpn_vni.json',
+    },
     evpn: {
       summary: '10.7/evpn/bgp_vrf_all_summary.json',
       neighbors: '10.7/evpn/bgp_vrf_all_neighbors.json',
@@ -68,7 +74,7 @@ const MAC = /^[0-9a-f]{2}(?::[0-9a-f]{2}){5}$/;
 
 for (const [version, f] of Object.entries(VERSIONS)) {
   describe(`FRR ${version}: what the poller reads`, () => {
-    // BGP-only: from the versions that have a capture of it (8.4.4 and 10.3)
+    // BGP-only: from the versions that have a capture of it
     const off = f.off;
     if (off) {
       it('BGP-only: the IPv4 unicast session Established with one prefix each way', () => {
@@ -118,7 +124,7 @@ for (const [version, f] of Object.entries(VERSIONS)) {
         assert.ok((n.holdTimeMsecs ?? 0) > 0 && (n.keepaliveIntervalMsecs ?? 0) > 0);
       });
 
-      it('BGP-only: no VNI (8.4.4 prints nothing, 10.3 prints {})', () => {
+      it('BGP-only: no VNI (8.4.4 prints nothing, 10.3 and 10.7.1 print {})', () => {
         assert.deepEqual(parseEvpnVni(fixture(off.evpnVni)), []);
       });
     }
@@ -207,6 +213,22 @@ describe('FRR 10.7.1 only', () => {
       ' bgp graceful-restart',
       ' bgp graceful-restart preserve-fw-state',
     ]);
+    assert.ok(lines.map(canonicalConfigLine).includes(canonicalConfigLine(' neighbor 10.0.1.1 ebgp-multihop 255')));
+    assert.ok(!lines.some((l) => /^(?:frr version|hostname|Building)/.test(l)));
+  });
+
+  it('show running-config, BGP-only (the image): graceful restart in the default instance, the bare `ebgp-multihop`', () => {
+    const lines = parseRunningConfig(fixture('10.7/off/running_config.txt'));
+    const at = lines.indexOf('router bgp 65002');
+    assert.ok(at >= 0, lines.join('\n'));
+    assert.deepEqual(lines.slice(at + 1, at + 6), [
+      ' bgp router-id 10.0.1.13',
+      ' no bgp ebgp-requires-policy',
+      ' no bgp default ipv4-unicast',
+      ' bgp graceful-restart',
+      ' bgp graceful-restart preserve-fw-state',
+    ]);
+    assert.ok(lines.includes(' neighbor 10.0.1.1 ebgp-multihop'));
     assert.ok(lines.map(canonicalConfigLine).includes(canonicalConfigLine(' neighbor 10.0.1.1 ebgp-multihop 255')));
     assert.ok(!lines.some((l) => /^(?:frr version|hostname|Building)/.test(l)));
   });
