@@ -407,6 +407,12 @@ say "the gateway's neighbour entries for the router (10.0.1.1) during the change
 grep '10\.0\.1\.1 ' $W/log/gw-neigh.mon | head -20 | sed 's/^/fsvm:   /'
 say "the gateway's FDB changes during the change:"
 head -20 $W/log/gw-fdb.mon | sed 's/^/fsvm:   /'
+say "the supervisor's EVPN hold (src/dataplane/evpn-hold.ts) during the change:"
+grep '"event":"evpn_hold_' $W/log/supervisor.log | grep -o '"time":"[^"]*"\|"msg":"[^"]*"' | paste -d' ' - - | tail -8 | sed 's/^/fsvm:   /'
+hold_released() { metrics_have '^frr_supervisor_evpn_holds_total\{outcome="released"\} [1-9]' && metrics_have '^frr_supervisor_evpn_holds_total\{outcome="expired"\} 0$'; }
+until_ok 60 hold_released
+say "$(ip netns exec gw curl -s --max-time 10 http://127.0.0.1:9180/metrics | grep -E '^frr_supervisor_evpn_hold' | paste -sd' ')"
+check "the EVPN hold ran across the change and was released (zebra took its entries back), none expired" hold_released
 check "a graceful-restart config change loses no packet: remote -> VPC $r2v_lost of $r2v_sent lost, VPC -> remote $v2r_lost of $v2r_sent lost (ICMP echoes and replies, 5 a second each way, counted at both ends over $window s)" \
   test "$r2v_lost" = 0 -a "$v2r_lost" = 0 -a "$r2v_sent" -ge 50 -a "$v2r_sent" -ge 50
 until_ok 60 ping_remote_to_vpc
