@@ -1,6 +1,6 @@
 /**
  * deploy/reference-gateway.yaml says what the VM test (test/vm/guest/test.sh) proved with the kernel VRF backend: the
- * container's capabilities are the set the supervisor and FRR 10.3 ran under there, and the Pod sets the sysctl
+ * container's capabilities are the set the supervisor and FRR (10.7.1; 10.3 before) ran under there, and the Pod sets the sysctl
  * that lets the probes reach the supervisor on the Pod IP once eth0 is in the VRF.
  */
 import { test } from 'node:test';

@@ -1,7 +1,7 @@
 /**
  * The VM's base image, built from Debian packages and cached on the machine: a Debian trixie root filesystem
- * (debootstrap --variant=minbase) with Debian's kernel, initrd, FRR, Node.js and iproute2 installed in it by
- * chroot, made into an ext4 disk image. The cache key is a hash of the recipe (suite, packages, the boot
+ * (debootstrap --variant=minbase) with Debian's kernel, initrd, FRR 10.7.1 (Debian forky's, pinned as
+ * lab/frr107-image/Containerfile does), Node.js and iproute2 installed in it by chroot, made into an ext4 disk image. The cache key is a hash of the recipe (suite, packages, the boot
  * script baked in), so a change to any of them builds a new image; an unchanged recipe reuses the old one.
  *
  * Nothing of the project is in the base image: the project goes in on a second disk at every run (run.ts).
@@ -14,11 +14,10 @@ import { execa } from 'execa';
 
 export const SUITE = 'trixie';
 
-/** Installed in the root filesystem by chroot, no recommends. */
+/** Installed in the root filesystem by chroot, no recommends (from trixie, except {@link FORKY_PACKAGES}). */
 export const PACKAGES = [
   'linux-image-amd64',
   'initramfs-tools',
-  'frr',
   'iproute2',
   'nodejs',
   // the test's own tools: ping for packets across, curl for the HTTP probes from the "node" namespace
@@ -26,6 +25,24 @@ export const PACKAGES = [
   'curl',
   'procps',
 ];
+
+/**
+ * FRR 10.7.1 from Debian forky on the trixie base, as lab/frr107-image/Containerfile installs it: frr 10.7.1-6 needs
+ * libyang5 and liblua5.5-0 (forky only), libyang5 needs libpcre2-8-0 >= 10.47 (trixie has 10.46). The rest stays
+ * trixie's (forky is pinned at priority 100, and apt-get runs with `-t trixie`).
+ */
+export const FORKY_PACKAGES = ['frr/forky', 'libyang5/forky', 'liblua5.5-0/forky', 'libpcre2-8-0/forky'];
+
+/**
+ * forky's apt source (the same mirror as the base), pinned low: only what is named `/forky` comes from it. The
+ * mirror's forky Release file may be past its Valid-Until date (a frozen mirror): Check-Valid-Until no.
+ */
+export function forkyApt(mirror: string): { sources: string; preferences: string } {
+  return {
+    sources: `Types: deb\nURIs: ${mirror}\nSuites: forky\nComponents: main\nCheck-Valid-Until: no\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n`,
+    preferences: 'Package: *\nPin: release n=forky\nPin-Priority: 100\n',
+  };
+}
 
 /**
  * The kernel's init (PID 1): mounts what the test needs and the project disk, then runs the guest script from
@@ -72,7 +89,7 @@ export async function debianMirror(file = '/etc/apt/sources.list.d/debian.source
 
 export function recipeKey(): string {
   return createHash('sha256')
-    .update(JSON.stringify({ SUITE, PACKAGES, BOOT_SCRIPT, v: 1 }))
+    .update(JSON.stringify({ SUITE, PACKAGES, FORKY_PACKAGES, forky: forkyApt('MIRROR'), BOOT_SCRIPT, v: 2 }))
     .digest('hex')
     .slice(0, 16);
 }
@@ -157,8 +174,12 @@ export async function baseImage(cacheRoot: string, log: Log): Promise<BaseImage>
     const policy = join(root, 'usr/sbin/policy-rc.d');
     await writeFile(policy, '#!/bin/sh\nexit 101\n');
     await chmod(policy, 0o755);
+    const forky = forkyApt(mirror);
+    await writeFile(join(root, 'etc/apt/sources.list.d/forky.sources'), forky.sources);
+    await mkdir(join(root, 'etc/apt/preferences.d'), { recursive: true });
+    await writeFile(join(root, 'etc/apt/preferences.d/forky'), forky.preferences);
     await inChroot(root, ['apt-get', 'update', '-qq'], log);
-    await inChroot(root, ['apt-get', 'install', '-y', '-qq', '--no-install-recommends', ...PACKAGES], log);
+    await inChroot(root, ['apt-get', 'install', '-y', '-qq', '--no-install-recommends', '-t', SUITE, ...PACKAGES, ...FORKY_PACKAGES], log);
     await inChroot(root, ['apt-get', 'clean'], log);
     await rm(join(root, 'var/lib/apt/lists'), { recursive: true, force: true });
     await rm(policy, { force: true });

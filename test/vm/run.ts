@@ -2,7 +2,7 @@
  * `npm run test:vm`: the kernel VRF backend end to end, in a VM with Debian's kernel (this machine's kernel has
  * no VRF devices).
  *
- * 1. The base image (Debian trixie, its kernel, FRR 10.3, Node 20), built once and cached (image.ts).
+ * 1. The base image (Debian trixie, its kernel, FRR 10.7.1 from forky, Node 20), built once and cached (image.ts).
  * 2. The project on a second disk: dist/ compiled from the sources here, bin/, frr-templates/, the production
  *    node_modules, and test/vm/guest/ (the test that runs inside).
  * 3. qemu under software emulation (KVM fails on this machine kind), no network device at all, the root disk

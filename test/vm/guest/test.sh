@@ -1,5 +1,6 @@
 #!/bin/bash
-# The kernel VRF backend end to end, inside the VM (Debian's kernel, FRR 10.3, Node 20). Runs as root, alone in
+# The kernel VRF backend end to end, inside the VM (Debian trixie's kernel, FRR 10.7.1 from Debian forky on both
+# sides, Node 20). Runs as root, alone in
 # the VM, no network device: every address here lives in namespaces this script creates.
 #
 #   node ----- ovn (the VPC's router) ----- eth0 [gw: the gateway Pod] net1 ----- rtr (FRR, L3VNI) ----- remote
@@ -28,6 +29,7 @@ CAPS=+chown,+dac_override,+kill,+setgid,+setuid,+net_bind_service,+net_admin,+ne
 CAPBND=00000000002034e3
 CAPPED=(setpriv --no-new-privs --inh-caps=-all --bounding-set=-all,$CAPS --)
 
+FRR_VERSION=10.7.1
 say() { echo "fsvm: $*"; }
 dump_logs() {
   say "gateway FRR:"; gw_vtysh -c 'show bgp summary' -c 'show evpn vni' -c 'show bgp l2vpn evpn route type prefix' 2>&1 | head -60
@@ -49,6 +51,12 @@ gw() { ip netns exec gw "$@"; }
 fails() { ! "$@"; }
 rtr_vtysh() { vtysh -N rtr --config_dir /etc/frr "$@"; }
 gw_vtysh() { vtysh -N gw --config_dir /etc/frr "$@"; }
+
+# FRR 10.7.1 (Debian forky's, test/vm/image.ts) for the router and the gateway alike: graceful restart covers
+# L2VPN EVPN from FRR 10.6 on
+zebra_version=$(/usr/lib/frr/zebra --version 2>&1 | head -1)
+say "FRR: $zebra_version; package $(dpkg-query -W -f '${Version}' frr 2>&1)"
+check "the VM's FRR is $FRR_VERSION (zebra --version: $zebra_version)" grep -qx "zebra version $FRR_VERSION" <<< "$zebra_version"
 
 # ------------------------------------------------------------------------------------------------------------
 # the namespaces and wires
@@ -156,6 +164,7 @@ cat > $W/conf/gateway.yaml <<EOF
 advertise:
 - 10.17.0.0/24
 internalGateway: 10.16.0.1
+gracefulRestart: true
 EOF
 
 SUP="node $P/bin/frr-supervisor.js"
@@ -179,7 +188,10 @@ done
 ip netns del ref
 
 # ------------------------------------------------------------------------------------------------------------
-# 2. the external router: FRR 10.3 with a kernel VRF and an L3VNI
+# 2. the external router: FRR 10.7.1 with a kernel VRF and an L3VNI, graceful restart on (FRR's default helper mode).
+# Its L3VNI is in a VRF, as a data-centre router has it: with the L3VNI in its default VRF, FRR 10.7.1 as helper
+# drops the imported type-5 routes when the gateway's bgpd restarts and never imports them again
+# (docs/investigations/2026-12-04-evpn-graceful-restart-frr-10.7.md, section 1).
 ip -n rtr link add vrf-rtr type vrf table 100
 ip -n rtr link set vrf-rtr up
 ip -n rtr link set rtr-rem master vrf-rtr
@@ -207,6 +219,7 @@ router bgp 65001
  bgp router-id $RT
  no bgp ebgp-requires-policy
  no bgp default ipv4-unicast
+ bgp graceful-restart
  neighbor $GW_NET1 remote-as 65002
  neighbor $GW_NET1 timers 3 9
  neighbor $GW_NET1 timers connect 2
@@ -221,6 +234,7 @@ exit
 router bgp 65001 vrf vrf-rtr
  bgp router-id $RT
  no bgp ebgp-requires-policy
+ bgp graceful-restart
  address-family ipv4 unicast
   redistribute connected
  exit-address-family
@@ -242,11 +256,11 @@ frr_start rtr rtr staticd
 frr_start rtr rtr bgpd -f /dev/null
 until_ok 60 test -S /run/frr/rtr/bgpd.vty
 rtr_vtysh -b > $W/log/rtr-push.out 2>&1
-check "the router (FRR 10.3, kernel VRF, L3VNI $VNI) is configured" sh -c "vtysh -N rtr -c 'show running-config' | grep -q 'vni $VNI'"
+check "the router (FRR 10.7.1, kernel VRF, L3VNI $VNI) is configured" sh -c "vtysh -N rtr -c 'show running-config' | grep -q 'vni $VNI'"
 
 # ------------------------------------------------------------------------------------------------------------
-# 3. the gateway: frr-supervisor run (kernel backend) driving FRR 10.3
-# The supervisor drives FRR 10.3 itself (src/frr/version.ts): mgmtd first, `-f` only where a daemon takes it,
+# 3. the gateway: frr-supervisor run (kernel backend) driving FRR 10.7.1
+# The supervisor drives FRR 10.7.1 itself (src/frr/version.ts): mgmtd first, `-f` only where a daemon takes it,
 # zebra's vrf/vni through mgmtd.
 say "starting frr-supervisor run in the gateway namespace"
 ip netns exec gw "${CAPPED[@]}" env POD_IP=$POD_IP FRRSUP_DAEMON_START_TIMEOUT_MS=60000 $SUP run --config-dir $W/conf --pathspace gw \
@@ -263,6 +277,8 @@ for i in $(seq 14); do
 done
 check "the supervisor is ready: config applied, daemons up, BGP session Established" ready
 ready || { dump_logs; exit 1; }
+running_versions() { for ps in rtr gw; do vtysh -N $ps -c 'show version' 2>&1 | grep -o 'FRRouting [0-9.]*' | head -1; done | paste -sd' '; }
+check "the router and the gateway run FRR $FRR_VERSION (show version: $(running_versions))" test "$(running_versions)" = "FRRouting $FRR_VERSION FRRouting $FRR_VERSION"
 check "the supervisor runs with deploy/'s capabilities only (CapBnd $CAPBND)" grep -q "^CapBnd:[[:space:]]*$CAPBND" /proc/$SUP_PID/status
 check "run found the devices init made and changed nothing at startup" sh -c "! grep -q '\"event\":\"dataplane_step\"' $W/log/supervisor.log"
 
@@ -273,12 +289,27 @@ check "type-5: the router installs the gateway's 10.17.0.0/24 in its VRF" rtr_ha
 until_ok 120 gw_has_rtr_prefix
 check "type-5: the gateway installs the router's 192.168.100.0/24 in VRF table 2000 (kernel)" gw_has_rtr_prefix
 ip -n gw route show table 2000
-# the poller reads FRR 10.3 with the kernel VRF: the L3VNI up and the imported type-5 route, on /metrics
+# the poller reads FRR 10.7.1 with the kernel VRF: the L3VNI up and the imported type-5 route, on /metrics
 metrics_have() { ip netns exec gw curl -s --max-time 10 http://127.0.0.1:9180/metrics | grep -qE "$1"; }
 until_ok 60 metrics_have "^frr_evpn_vni_up\{vni=\"$VNI\",type=\"L3\",vrf=\"vrf-vpn\"\} 1$"
 check "/metrics: frr_evpn_vni_up{vni=\"$VNI\",type=\"L3\",vrf=\"vrf-vpn\"} 1" metrics_have "^frr_evpn_vni_up\{vni=\"$VNI\",type=\"L3\",vrf=\"vrf-vpn\"\} 1$"
 until_ok 60 metrics_have "^frr_evpn_prefix_routes\{vrf=\"vrf-vpn\",vni=\"$VNI\"\} [1-9]"
 check "/metrics: frr_evpn_prefix_routes counts the type-5 route installed in vrf-vpn" metrics_have "^frr_evpn_prefix_routes\{vrf=\"vrf-vpn\",vni=\"$VNI\"\} [1-9]"
+
+# graceful restart: the router (helper) sees the gateway restart-capable for L2VPN EVPN, forwarding state kept
+rtr_peer() { # the router's view of the gateway's session, one line of key=value
+  vtysh -N rtr -c "show bgp neighbors $GW_NET1 json" 2>/dev/null | node -e '
+    let t = ""; process.stdin.on("data", (d) => (t += d)).on("end", () => {
+      let p = {};
+      try { p = JSON.parse(t)[process.argv[1]] ?? {}; } catch {}
+      const g = p.gracefulRestartInfo ?? {};
+      console.log(`state=${p.bgpState} established=${p.connectionsEstablished} remoteGrMode=${g.remoteGrMode} evpnFBit=${g.l2VpnEvpn?.fBit} evpnEorRecv=${g.endOfRibRecv?.l2VpnEvpn} restartTimer=${g.timers?.receivedRestartTimer} localGrMode=${g.localGrMode}`);
+    });' "$GW_NET1"
+}
+peer=$(rtr_peer)
+say "the router's view of the gateway: $peer"
+check "graceful restart: the router (helper) sees the gateway restart-capable for L2VPN EVPN, forwarding state kept ($peer)" \
+  grep -q ' remoteGrMode=Restart evpnFBit=true ' <<< "$peer"
 
 ping_vpc_to_remote() { ip netns exec vpc ping -c 2 -W 2 -q $REMOTE > /dev/null; }
 ping_remote_to_vpc() { ip netns exec remote ping -c 2 -W 2 -q $VPC_HOST > /dev/null; }
@@ -319,23 +350,73 @@ check "net.ipv4.ip_forward=0 in the Pod: packets do not cross" sh -c "! ip netns
 gw sysctl -qw net.ipv4.ip_forward=1
 until_ok 30 ping_vpc_to_remote
 
-# a config change while packets flow (timers: bgpd restarts). On the host the same change costs an EVPN gateway
-# about 2.3 s each way (FRR's graceful restart does not cover EVPN; bench:traffic measures it): here the change is
-# applied in place, the lost probes are reported (not measured: emulation), and packets flow again afterwards.
+# A config change while packets flow (timers: the supervisor restarts bgpd), with graceful restart on both sides:
+# FRR 10.7.1 keeps the EVPN routes across it (the router as helper, the gateway's zebra its VRF routes), so no
+# packet may be lost. One ping each way, 5 probes a second, and each direction counted at both ends by the kernel
+# (/proc/net/snmp is per namespace): what a namespace sent (echo requests and replies) against what arrived at the
+# other end. The window runs from 5 s before the change until the router has the restarted gateway's End-of-RIB,
+# the gateway has the router's route back, and 20 s more (zebra's stale-route sweep, the router MAC back).
 applied_count() { grep -c '"event":"config_applied"' $W/log/supervisor.log; }
+icmp() { # icmp NS: the namespace's ICMP counters OutEchos InEchos OutEchoReps InEchoReps
+  ip netns exec "$1" awk '$1 == "Icmp:" { if (!n) { for (i = 2; i <= NF; i++) col[$i] = i; n = 1 } else print $col["OutEchos"], $col["InEchos"], $col["OutEchoReps"], $col["InEchoReps"] }' /proc/net/snmp
+}
 before_applies=$(applied_count)
-ip netns exec remote ping -i 0.2 -c 300 -W 1 -q $VPC_HOST > $W/log/ping-change.out 2>&1 &
-PING_PID=$!
-sleep 3
+est0=$(sed -E 's/.* established=([0-9]+) .*/\1/' <<< "$(rtr_peer)")
+read -r r_oe0 r_ie0 r_or0 r_ir0 < <(icmp remote)
+read -r v_oe0 v_ie0 v_or0 v_ir0 < <(icmp vpc)
+ip -ts -n gw monitor neigh > $W/log/gw-neigh.mon 2>&1 &
+MON_NEIGH=$!
+ip netns exec gw bridge -timestamp monitor fdb > $W/log/gw-fdb.mon 2>&1 &
+MON_FDB=$!
+ip netns exec remote ping -D -O -i 0.2 $VPC_HOST > $W/log/ping-r2v.out 2>&1 &
+PING_R2V=$!
+ip netns exec vpc ping -D -O -i 0.2 $REMOTE > $W/log/ping-v2r.out 2>&1 &
+PING_V2R=$!
+t_start=$SECONDS
+sleep 5
+say "changing the BGP timers (hold 9s -> 12s, keepalive 3s -> 4s) at $(date +%T.%N | cut -c1-12)"
 sed -i 's/^  holdTime: 9s$/  holdTime: 12s/; s/^  keepaliveTime: 3s$/  keepaliveTime: 4s/' $W/conf/bgp-conf.yaml
 changed() { [ "$(applied_count)" -gt "$before_applies" ]; }
 until_ok 180 changed
-check "a config change (BGP timers) is applied in place, the supervisor not restarted" changed
-until_ok 120 gw_has_rtr_prefix
-until_ok 120 ping_remote_to_vpc
+applied=$(grep '"event":"config_applied"' $W/log/supervisor.log | tail -1)
+say "applied: $(grep -o '"msg":"[^"]*"' <<< "$applied")"
+by_bgpd_restart() { kill -0 $SUP_PID && grep -q '"restarted":\["bgpd"\]' <<< "$applied"; }
+check "a config change (BGP timers) is applied in place by restarting bgpd, the supervisor not restarted" by_bgpd_restart
+back() { # the router has the restarted gateway's session and End-of-RIB, the gateway the router's route
+  local p; p=$(rtr_peer)
+  [[ $p =~ state=Established\ established=([0-9]+)\  ]] && [ "${BASH_REMATCH[1]}" -gt "$est0" ] && [[ $p == *evpnEorRecv=true* ]] && gw_has_rtr_prefix
+}
+until_ok 180 back
+say "the router's view of the gateway after the change: $(rtr_peer)"
+sleep 20
+kill -INT $PING_R2V $PING_V2R 2> /dev/null
+sleep 3
+kill -TERM $PING_R2V $PING_V2R $MON_NEIGH $MON_FDB 2> /dev/null
+wait $PING_R2V $PING_V2R $MON_NEIGH $MON_FDB 2> /dev/null
+read -r r_oe1 r_ie1 r_or1 r_ir1 < <(icmp remote)
+read -r v_oe1 v_ie1 v_or1 v_ir1 < <(icmp vpc)
+window=$((SECONDS - t_start))
+# remote -> VPC: the remote's echo requests and replies sent, against the VPC host's received; and the reverse
+r2v_sent=$(( (r_oe1 - r_oe0) + (r_or1 - r_or0) )); r2v_arrived=$(( (v_ie1 - v_ie0) + (v_ir1 - v_ir0) ))
+v2r_sent=$(( (v_oe1 - v_oe0) + (v_or1 - v_or0) )); v2r_arrived=$(( (r_ie1 - r_ie0) + (r_ir1 - r_ir0) ))
+r2v_lost=$((r2v_sent - r2v_arrived)); v2r_lost=$((v2r_sent - v2r_arrived))
+say "ping remote -> VPC: $(grep -E 'packets transmitted' $W/log/ping-r2v.out); VPC -> remote: $(grep -E 'packets transmitted' $W/log/ping-v2r.out)"
+say "probes with no answer (ping -O): remote -> VPC $(grep -c 'no answer yet' $W/log/ping-r2v.out), VPC -> remote $(grep -c 'no answer yet' $W/log/ping-v2r.out)"
+grep -h 'no answer yet' $W/log/ping-r2v.out $W/log/ping-v2r.out | head -40 | sed 's/^/fsvm:   /'
+say "the gateway's neighbour entries for the router (10.0.1.1) during the change:"
+grep '10\.0\.1\.1 ' $W/log/gw-neigh.mon | head -20 | sed 's/^/fsvm:   /'
+say "the gateway's FDB changes during the change:"
+head -20 $W/log/gw-fdb.mon | sed 's/^/fsvm:   /'
+say "the supervisor's EVPN hold (src/dataplane/evpn-hold.ts) during the change:"
+grep '"event":"evpn_hold_' $W/log/supervisor.log | grep -o '"time":"[^"]*"\|"msg":"[^"]*"' | paste -d' ' - - | tail -8 | sed 's/^/fsvm:   /'
+hold_released() { metrics_have '^frr_supervisor_evpn_holds_total\{outcome="released"\} [1-9]' && metrics_have '^frr_supervisor_evpn_holds_total\{outcome="expired"\} 0$'; }
+until_ok 60 hold_released
+say "$(ip netns exec gw curl -s --max-time 10 http://127.0.0.1:9180/metrics | grep -E '^frr_supervisor_evpn_hold' | paste -sd' ')"
+check "the EVPN hold ran across the change and was released (zebra took its entries back), none expired" hold_released
+check "a graceful-restart config change loses no packet: remote -> VPC $r2v_lost of $r2v_sent lost, VPC -> remote $v2r_lost of $v2r_sent lost (ICMP echoes and replies, 5 a second each way, counted at both ends over $window s)" \
+  test "$r2v_lost" = 0 -a "$v2r_lost" = 0 -a "$r2v_sent" -ge 50 -a "$v2r_sent" -ge 50
+until_ok 60 ping_remote_to_vpc
 check "packets cross again after the config change (remote -> VPC)" ping_remote_to_vpc
-wait $PING_PID || true
-say "probes every 200 ms across the change: $(grep -E 'packets transmitted' $W/log/ping-change.out)"
 
 # ------------------------------------------------------------------------------------------------------------
 # 5. convergence
@@ -384,7 +465,7 @@ check "the supervisor is ready again in BGP-only mode" ready
 ready || say "not ready: $(ip netns exec gw curl -s --max-time 10 http://127.0.0.1:9180/readyz | tr -d '\n' | cut -c1-600)" 
 
 # ------------------------------------------------------------------------------------------------------------
-# 6. what FRR 10.3's daemons need: each started alone in a scratch namespace without one capability
+# 6. what FRR 10.7.1's daemons need: each started alone in a scratch namespace without one capability
 ip netns add capt
 mkdir -p /run/frr/capt && chown frr:frr /run/frr/capt
 starts_without() { # starts_without CAP DAEMON: 0 when DAEMON runs 5 s with the bounding set minus CAP
@@ -398,7 +479,7 @@ starts_without() { # starts_without CAP DAEMON: 0 when DAEMON runs 5 s with the 
 }
 for cap in sys_admin net_admin net_raw; do
   for d in zebra bgpd; do
-    check "FRR 10.3 $d does not start without ${cap^^} (kernel backend, deploy/ list minus one)" fails starts_without $cap $d
+    check "FRR $FRR_VERSION $d does not start without ${cap^^} (kernel backend, deploy/ list minus one)" fails starts_without $cap $d
   done
 done
 ip netns del capt
