@@ -27,7 +27,7 @@ export const PLAN_FLAGS = {
 } satisfies Record<string, FlagSpec>;
 
 /** zebra_restart (a VNI change on both sides), EVPN, FRR 10.7.1 both sides: the longer direction's gap, median of 5. */
-const ZEBRA_RESTART_GAP_10_7 = 0;
+const ZEBRA_RESTART_GAP_10_7 = 3084;
 
 /**
  * What the restarts cost, from bench:traffic (docs/benchmarks.md "bench:traffic": 2026-11-30, FRR 8.4.4, netns VRF backend, one
