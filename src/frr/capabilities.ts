@@ -1,7 +1,7 @@
 // The Linux capabilities FRR's daemons need, checked before anything starts: without one of them every daemon
 // exits at start ("privs_init: initial cap_set_proc failed: Operation not permitted", then "Wanted caps:
 // cap_net_bind_service,cap_net_admin,cap_net_raw,cap_sys_admin=p"), and a supervisor that only retried would
-// never say why. FRR 8.4.4 and 10.3 ask for the same set (seen with each, in the lab and in the image).
+// never say why. FRR 8.4.4, 10.3 and 10.7.1 ask for the same set (seen with each: the lab, the VM test, the image test).
 import { readFile } from 'node:fs/promises';
 
 /** FRR's privilege set, with the capability numbers of linux/capability.h. */

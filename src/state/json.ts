@@ -1,6 +1,6 @@
 /**
  * What every parser of FRR's `show ... json` output shares (src/state/bgp.ts, evpn.ts, zebra.ts): the error type,
- * the JSON helpers and the conventions below. The parsers turn FRR's outputs (FRR 8.4.4 and 10.3, both tested)
+ * the JSON helpers and the conventions below. The parsers turn FRR's outputs (FRR 8.4.4, 10.3 and 10.7.1, all tested)
  * into clean, typed structures. Pure functions, no I/O: the caller asks FRR (over a daemon's vty socket, or vtysh)
  * and hands the text in.
  *
