@@ -90,6 +90,9 @@ interface Holding {
   routesUsed: Set<string>;
   /** When zebra last installed an entry the hold had put back. */
   takenBackAt?: number;
+  /** bgpd was seen down during the hold, and when it was seen running again. */
+  bgpdWentDown?: boolean;
+  bgpdBackAt?: number;
   /**
    * Neighbours to put back once their router MAC's VXLAN entry is back (its add seen in the kernel): a neighbour back
    * first would send the packets queued for it into a VXLAN device without the entry (dropped). By MAC, with when.
@@ -100,6 +103,11 @@ interface Holding {
 }
 
 const MAX_RESTORES = 20;
+/**
+ * With nothing flushed (an FRR whose zebra keeps the EVPN entries), route copies zebra's route never replaced go this
+ * long after bgpd is back: its VRF route sweep (§4 of the investigation) came 1.1 s after bgpd's start in the lab.
+ */
+export const NO_FLUSH_SETTLE_MS = 30_000;
 /** The longest a neighbour waits for its router MAC's VXLAN entry to be back (its packets are queued meanwhile). */
 export const WAIT_FDB_MS = 20;
 const none = (): BatchLines => ({ ip: [], bridge: [] });
@@ -296,16 +304,22 @@ export class EvpnHold {
     const d = this.opts.devices;
     if (now - h.since > this.maxHoldMs) return this.end('expired', out);
     out.ip.push(...this.putBackWaiting((w) => now - w.since >= WAIT_FDB_MS));
+    const gone = this.opts.bgpdGone();
+    if (gone) h.bgpdWentDown = true;
+    else if (h.bgpdWentDown && h.bgpdBackAt === undefined) h.bgpdBackAt = now;
     const allTakenBack = h.neigh.size === 0 && h.fdb.size === 0;
+    // no flush to undo (an FRR that keeps the entries): copies zebra never touched go a while after bgpd is back
+    const noFlush = h.restoredNeighbours + h.restoredFdb === 0 && h.bgpdBackAt !== undefined && now - h.bgpdBackAt > NO_FLUSH_SETTLE_MS;
     for (const [prefix, c] of h.copies) {
       const goneForGood = c.removedAt !== undefined && now - c.removedAt > this.settleMs;
-      const settled = c.removedAt === undefined && allTakenBack && h.takenBackAt !== undefined && now - h.takenBackAt > this.settleMs;
+      const settled =
+        c.removedAt === undefined && ((allTakenBack && h.takenBackAt !== undefined && now - h.takenBackAt > this.settleMs) || noFlush);
       if (goneForGood || settled) {
         h.copies.delete(prefix);
         out.ip.push(removeHoldRoute(c.route, d));
       }
     }
-    if (allTakenBack && h.copies.size === 0 && h.waiting.size === 0 && !this.opts.bgpdGone()) return this.end('released', out);
+    if (allTakenBack && h.copies.size === 0 && h.waiting.size === 0 && !gone) return this.end('released', out);
     return { lines: out };
   }
 

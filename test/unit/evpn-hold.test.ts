@@ -17,7 +17,7 @@ import {
   restoreNeighbour,
 } from '../../src/dataplane/evpn-entries.ts';
 import type { BatchLines, EvpnDevices, MonitorEvent } from '../../src/dataplane/evpn-entries.ts';
-import { EvpnHold, WAIT_FDB_MS } from '../../src/dataplane/evpn-hold.ts';
+import { EvpnHold, NO_FLUSH_SETTLE_MS, WAIT_FDB_MS } from '../../src/dataplane/evpn-hold.ts';
 
 const DEV: EvpnDevices = { bridge: 'br-vpn', vxlan: 'vxlan-vpn' };
 const KDEV: EvpnDevices = { bridge: 'br-vpn', vxlan: 'vxlan-vpn', table: '2000' };
@@ -360,5 +360,21 @@ describe('EvpnHold', () => {
     );
     h.setBgpdGone(false);
     assert.equal(h.hold.tick().report?.outcome, 'released');
+  });
+
+  test('no flush to undo (an FRR that keeps its entries): the copies go NO_FLUSH_SETTLE_MS after bgpd is back, released', () => {
+    const h = harness();
+    seeded(h);
+    h.hold.arm('bgpd restarts (graceful restart)');
+    h.hold.holdRoutes([{ family: 4, prefix: '192.168.100.0/24', nexthops: ['via 10.0.1.1 dev br-vpn onlink'] }]);
+    h.setBgpdGone(true);
+    assert.deepEqual(h.hold.tick().lines.ip, []);
+    h.setBgpdGone(false);
+    h.advance(200);
+    assert.deepEqual(h.hold.tick().lines.ip, [], 'bgpd is back: its sweep may still come');
+    h.advance(NO_FLUSH_SETTLE_MS + 1);
+    const t = h.hold.tick();
+    assert.deepEqual(t.lines.ip, [`route del 192.168.100.0/24 metric ${HOLD_METRIC} proto 186`]);
+    assert.equal(t.report?.outcome, 'released');
   });
 });
