@@ -89,7 +89,10 @@ test('plan: the EVPN cost by FRR version: 0 lost for a bgpd restart on FRR 10.6+
     assert.equal(new_.code, 0, new_.err);
     assert.match(new_.out, /EVPN, FRR 10\.7\.1: 0 lost with a router on FRR 10\.6\+ \(bgpd_restart_gr/);
     const old = await cli(['plan', '--from', d.from, '--config-dir', d.to, '--frr-version', '10.3']);
-    assert.match(old.out, /EVPN: ~2\.5 s lost each way, one replica \(bgpd_restart_gr: graceful restart does not cover EVPN before FRR 10\.6\)/);
+    assert.match(
+      old.out,
+      /EVPN: ~2\.5 s lost each way, one replica \(bgpd_restart_gr: graceful restart does not cover EVPN before FRR 10\.6\)/,
+    );
     d.edit('evpn-conf.yaml', (t) => t.replace(/vni: \d+/, 'vni: 2000'));
     const vni = await cli(['plan', '--from', d.from, '--config-dir', d.to, '--frr-version', '10.7.1']);
     assert.match(vni.out, /EVPN, FRR 10\.7\.1: ~3\.1 s lost each way, one replica \(zebra_restart, FRR 10\.7\.1 both sides\)/);
