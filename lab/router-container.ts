@@ -85,6 +85,30 @@ export async function sweepRouterContainers(): Promise<void> {
   }
 }
 
+/**
+ * `vtysh --dryrun` of every golden rendering (test/golden/NAME/frr.conf) in a container of a lab FRR image, and of a
+ * config with a bad line: `ok NAME` or `FAIL NAME` (with vtysh's output) per golden, then `bad rejected` (or
+ * `bad accepted`).
+ */
+export async function dryrunGoldens(frr: LabFrr, goldenDir: string): Promise<string[]> {
+  const r = await podman([
+    'run',
+    '--rm',
+    ...ULIMITS,
+    '--network',
+    'none',
+    '-v',
+    `${goldenDir}:/g:ro`,
+    '--entrypoint',
+    '/bin/sh',
+    LAB_FRR_IMAGES[frr].image,
+    '-c',
+    'for d in /g/*/; do vtysh --dryrun -f "$d/frr.conf" >/tmp/out 2>&1 && echo "ok $(basename "$d")" || { echo "FAIL $(basename "$d")"; cat /tmp/out; }; done; ' +
+      "printf 'router bgp 1\\n no such command\\n' >/tmp/bad.conf; vtysh --dryrun -f /tmp/bad.conf >/dev/null 2>&1 && echo 'bad accepted' || echo 'bad rejected'",
+  ]);
+  return r.stdout.trim().split('\n');
+}
+
 export interface ContainerRouterOptions {
   /** The lab namespace the router runs in. */
   ns: string;

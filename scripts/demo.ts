@@ -265,15 +265,7 @@ try {
   const hosts = await addHosts(lab);
   let router: { vtysh(cmds: string[] | string): Promise<string> };
   if (CONTAINERS) {
-    const rv = evpnVrfRouter(1016);
-    routerContainer = await ContainerRouter.start({
-      ns: lab.rtNs,
-      config: rv.config,
-      prelude: rv.prelude,
-      zebraOptions: rv.zebraOptions,
-      dir: lab.tmpDir,
-      frr: '10.7',
-    });
+    routerContainer = await ContainerRouter.start({ ns: lab.rtNs, dir: lab.tmpDir, frr: '10.7', ...evpnVrfRouter(1016) });
     router = routerContainer;
   } else {
     await evpnRouterDevices(lab, 1016);

@@ -126,22 +126,28 @@ function logCapture() {
   return { events, logger: createLogger('debug', stream) };
 }
 
+/** A namespace of {@link lab}'s and a hold runner on it, bgpd down or up as the test says; its log events captured. */
+async function holdLab(suffix: string, table: string | undefined, opts: { maxHoldMs?: number; settleMs?: number }) {
+  const name = await lab(suffix, table);
+  const { events, logger } = logCapture();
+  let bgpdGone = false;
+  const runner = new EvpnHoldRunner({
+    devices: { bridge: 'br-vpn', vxlan: 'vxlan-vpn', ...(table && { table }) },
+    netns: name,
+    logger,
+    bgpdGone: () => bgpdGone,
+    ...opts,
+  });
+  return { name, events, runner, setBgpdGone: (v: boolean) => (bgpdGone = v) };
+}
+
 for (const [label, table] of [
   ['netns VRF backend (the main table of the VRF namespace)', undefined],
   ['kernel VRF backend (the VRF table, 2000)', '2000'],
 ] as const) {
   describe(`EVPN hold on the real kernel and iproute2: ${label}`, { timeout: 120_000 }, () => {
     test("zebra's flush while bgpd is down is undone in milliseconds; a route copy carries the swept prefix; zebra takes over: released", async () => {
-      const name = await lab(table ? 'k' : 'n', table);
-      const { events, logger } = logCapture();
-      let bgpdGone = false;
-      const runner = new EvpnHoldRunner({
-        devices: { bridge: 'br-vpn', vxlan: 'vxlan-vpn', ...(table && { table }) },
-        netns: name,
-        logger,
-        bgpdGone: () => bgpdGone,
-        settleMs: 1000,
-      });
+      const { name, events, runner, setBgpdGone } = await holdLab(table ? 'k' : 'n', table, { settleMs: 1000 });
       try {
         await runner.start();
         const watching = events.find((e) => e.event === 'evpn_hold_watching');
@@ -153,7 +159,7 @@ for (const [label, table] of [
         await until('the default entry towards the VTEP', async () => (await read(name, table)).flood);
         // a graceful restart: armed before bgpd goes; the VRF's BGP route gets its lower-priority copy
         await runner.arm('test: bgpd restarts');
-        bgpdGone = true;
+        setBgpdGone(true);
         await until('the route copy', async () =>
           (await read(name, table)).routes.some((r) => r.metric === HOLD_METRIC && r.protocol === '186'),
         );
@@ -172,7 +178,7 @@ for (const [label, table] of [
         await sleep(200);
         assert.deepEqual((await read(name, table)).routes, [{ metric: HOLD_METRIC, protocol: '186' }], 'only the copy is left');
         // the new bgpd is up, zebra installs its own entries and route again
-        bgpdGone = false;
+        setBgpdGone(false);
         await zebraInstalls(name, table);
         await until('the hold released', () => Promise.resolve(events.some((e) => e.event === 'evpn_hold_ended')), 10_000);
         const ended = events.find((e) => e.event === 'evpn_hold_ended');
@@ -196,16 +202,7 @@ for (const [label, table] of [
     });
 
     test('the VXLAN device recreated (a VNI change): the hold follows the new device (iproute2 -batch keeps ifindexes)', async () => {
-      const name = await lab(table ? 'r' : 'R', table);
-      const { events, logger } = logCapture();
-      let bgpdGone = false;
-      const runner = new EvpnHoldRunner({
-        devices: { bridge: 'br-vpn', vxlan: 'vxlan-vpn', ...(table && { table }) },
-        netns: name,
-        logger,
-        bgpdGone: () => bgpdGone,
-        settleMs: 500,
-      });
+      const { name, events, runner, setBgpdGone } = await holdLab(table ? 'r' : 'R', table, { settleMs: 500 });
       try {
         await runner.start();
         await ns(name, 'link', 'del', 'vxlan-vpn');
@@ -216,7 +213,7 @@ for (const [label, table] of [
         await until('the batch processes started again', () =>
           Promise.resolve(events.some((e) => e.event === 'evpn_hold_batch_restarted')),
         );
-        bgpdGone = true;
+        setBgpdGone(true);
         await zebraFlush(name);
         await until('the entries back on the new device', async () => {
           const k = await read(name, table);
@@ -239,17 +236,7 @@ for (const [label, table] of [
     });
 
     test('a removal while bgpd runs is left alone; a hold that zebra never ends expires and removes what it put back', async () => {
-      const name = await lab(table ? 'K' : 'N', table);
-      const { events, logger } = logCapture();
-      let bgpdGone = false;
-      const runner = new EvpnHoldRunner({
-        devices: { bridge: 'br-vpn', vxlan: 'vxlan-vpn', ...(table && { table }) },
-        netns: name,
-        logger,
-        bgpdGone: () => bgpdGone,
-        maxHoldMs: 1500,
-        settleMs: 500,
-      });
+      const { name, events, runner, setBgpdGone } = await holdLab(table ? 'K' : 'N', table, { maxHoldMs: 1500, settleMs: 500 });
       try {
         await runner.start();
         await zebraFlush(name);
@@ -262,7 +249,7 @@ for (const [label, table] of [
         // zebra installs them again; then bgpd dies and zebra flushes: the flush itself starts the hold
         await zebraInstalls(name, table, false);
         await sleep(200);
-        bgpdGone = true;
+        setBgpdGone(true);
         await zebraFlush(name);
         await until('the entries back', async () => (await read(name, table)).neigh?.protocol === '4');
         assert.match(String(events.find((e) => e.event === 'evpn_hold_armed')?.reason), /removed the EVPN entries while bgpd was down/);

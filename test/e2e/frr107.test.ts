@@ -25,8 +25,8 @@ import { addHosts, hostFlows, VPC } from '../../lab/hosts.ts';
 import type { LabHosts } from '../../lab/hosts.ts';
 import { LossMeter } from '../../lab/loss-meter.ts';
 import type { FlowStats } from '../../lab/loss-meter.ts';
-import { ContainerRouter, ensureRouterImage, FRR107_IMAGE } from '../../lab/router-container.ts';
-import { podman, removeAll, ULIMITS } from '../../lab/podman.ts';
+import { ContainerRouter, dryrunGoldens, ensureRouterImage, FRR107_IMAGE } from '../../lab/router-container.ts';
+import { podman, removeAll } from '../../lab/podman.ts';
 import { startSupervisor } from '../../lab/supervisor-process.ts';
 import type { SupervisorProcess } from '../../lab/supervisor-process.ts';
 import { captureFileName, fixtureCaptures } from '../../lab/fixture-captures.ts';
@@ -71,24 +71,8 @@ describe('FRR 10.7.1 on both sides: EVPN graceful restart of one gateway', { tim
 
   test("the image's FRR is 10.7.1 and it accepts every golden rendering (vtysh --dryrun), and rejects a bad line", async () => {
     assert.equal(version, '10.7.1');
-    const golden = join(REPO, 'test/golden');
-    const r = await podman([
-      'run',
-      '--rm',
-      ...ULIMITS,
-      '--network',
-      'none',
-      '-v',
-      `${golden}:/g:ro`,
-      '--entrypoint',
-      '/bin/sh',
-      FRR107_IMAGE,
-      '-c',
-      'for d in /g/*/; do vtysh --dryrun -f "$d/frr.conf" >/tmp/out 2>&1 && echo "ok $(basename "$d")" || { echo "FAIL $(basename "$d")"; cat /tmp/out; }; done; ' +
-        "printf 'router bgp 1\\n no such command\\n' >/tmp/bad.conf; vtysh --dryrun -f /tmp/bad.conf >/dev/null 2>&1 && echo 'bad accepted' || echo 'bad rejected'",
-    ]);
-    const lines = r.stdout.trim().split('\n');
-    assert.ok(lines.filter((l) => l.startsWith('ok ')).length >= 20, r.stdout);
+    const lines = await dryrunGoldens('10.7', join(REPO, 'test/golden'));
+    assert.ok(lines.filter((l) => l.startsWith('ok ')).length >= 20, lines.join('\n'));
     assert.ok(
       lines.some((l) => l === 'ok evpn-gr-frr10.7'),
       'the rendering with EVPN graceful restart is among them',
@@ -96,20 +80,12 @@ describe('FRR 10.7.1 on both sides: EVPN graceful restart of one gateway', { tim
     assert.deepEqual(
       lines.filter((l) => !l.startsWith('ok ')),
       ['bad rejected'],
-      r.stdout,
+      lines.join('\n'),
     );
   });
 
   test('the router (L3VNI in a VRF) and the supervisor come up on FRR 10.7.1; type-5 routes both ways, traffic flows', async () => {
-    const rv = evpnVrfRouter(1016);
-    router = await ContainerRouter.start({
-      ns: lab.rtNs,
-      config: rv.config,
-      prelude: rv.prelude,
-      zebraOptions: rv.zebraOptions,
-      dir: lab.tmpDir,
-      frr: '10.7',
-    });
+    router = await ContainerRouter.start({ ns: lab.rtNs, dir: lab.tmpDir, frr: '10.7', ...evpnVrfRouter(1016) });
     sup = startSupervisor(lab, { files: files(3), args: ['--resync', '2s', '--poll-interval', '1s'], container: { image: FRR107_IMAGE } });
     const detected = await sup.waitForEvent('frr_detected', () => true, 60_000);
     assert.equal(detected.version, '10.7.1');
