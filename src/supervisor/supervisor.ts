@@ -148,8 +148,10 @@ export class Supervisor implements SupervisorView {
           clearInterval(this.resyncTimer);
         },
         stopObserving: async () => {
-          // before bgpd stops: its clean exit makes zebra remove the EVPN entries, as it should then
-          await this.setEvpnHold(undefined);
+          // before bgpd stops: its clean exit makes zebra remove the EVPN entries, as it should then (after the syncs
+          // queued before it: `closing` makes this one stop the hold)
+          this.syncEvpnHold();
+          await this.holdSync;
           await this.observer.stop();
         },
         drain: () =>
@@ -230,6 +232,9 @@ export class Supervisor implements SupervisorView {
    * restart (10.6+; older FRR does not keep the peers' EVPN routes either): started, moved to new devices or stopped
    * after every apply.
    */
+  /** Starts, moves and stops of the hold, one at a time. */
+  private holdSync: Promise<void> = Promise.resolve();
+
   private syncEvpnHold(): void {
     const spec = this.applier.running?.spec;
     const wanted =
@@ -240,7 +245,6 @@ export class Supervisor implements SupervisorView {
         this.opts.logger.warn({ event: 'evpn_hold_failed', err: (e as Error).message }, `EVPN hold: ${(e as Error).message}`),
       );
   }
-  private holdSync: Promise<void> = Promise.resolve();
 
   private async setEvpnHold(spec: Spec | undefined): Promise<void> {
     const where = spec && {
