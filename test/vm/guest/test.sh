@@ -454,15 +454,27 @@ until_ok 120 gw_has_rtr_prefix
 until_ok 120 ping_remote_to_vpc
 check "packets cross after the VNI change (remote -> VPC)" ping_remote_to_vpc
 
-# the EvpnConf removed: back to BGP only, the devices gone, eth0 out of the VRF
+# the EvpnConf removed: back to BGP only, the devices gone, eth0 out of the VRF. The devices go in the apply's first
+# step, while the old daemons still run (and /readyz still answers 200 for the config they run): the readiness
+# check waits for the apply of this change to end first.
+log_mark=$(wc -l < $W/log/supervisor.log)
+before_applies=$(applied_count)
+removed_at=$SECONDS
 rm $W/conf/evpn-conf.yaml
 gone() { ! ip -n gw link show dev vxlan-vpn >/dev/null 2>&1 && ! ip -n gw link show dev br-vpn >/dev/null 2>&1 && ! ip -n gw link show dev vrf-vpn >/dev/null 2>&1; }
 until_ok 180 gone
 check "EvpnConf removed: VRF, bridge and VXLAN devices deleted" gone
 check "EvpnConf removed: eth0 left the VRF and keeps the Pod IP" sh -c "! ip -n gw -o link show dev eth0 | grep -q master && ip -n gw -o addr show dev eth0 | grep -q 'inet $POD_IP/16'"
-until_ok 120 ready
-check "the supervisor is ready again in BGP-only mode" ready
-ready || say "not ready: $(ip netns exec gw curl -s --max-time 10 http://127.0.0.1:9180/readyz | tr -d '\n' | cut -c1-600)" 
+until_ok 180 changed
+check "EvpnConf removed: the BGP-only config is applied ($((SECONDS - removed_at)) s after the removal)" changed
+say "events since the EvpnConf was removed: $(tail -n +$((log_mark + 1)) $W/log/supervisor.log | grep -o '"event":"[a-z_]*"' | cut -d'"' -f4 | uniq -c | awk '{printf "%s%s", (NR > 1 ? ", " : ""), $2 ($1 > 1 ? " x" $1 : "")}')"
+if until_ok 120 ready; then
+  ok "the supervisor is ready again in BGP-only mode ($((SECONDS - removed_at)) s after the EvpnConf was removed)"
+else
+  notok "the supervisor is ready again in BGP-only mode (not within 120 s of the apply)"
+  say "not ready: $(ip netns exec gw curl -s --max-time 10 http://127.0.0.1:9180/readyz | tr -d '\n' | cut -c1-600)"
+  say "the supervisor's log since the EvpnConf was removed:"; tail -n +$((log_mark + 1)) $W/log/supervisor.log | cut -c1-400
+fi
 
 # ------------------------------------------------------------------------------------------------------------
 # 6. what FRR 10.7.1's daemons need: each started alone in a scratch namespace without one capability
