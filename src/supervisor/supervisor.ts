@@ -107,6 +107,10 @@ export class Supervisor implements SupervisorView {
       restartSignal: () => (this.applier.running ? restartSignal(this.applier.running.spec) : 'SIGTERM'),
       beforeGracefulStop: async () => {
         await waitPeersRefreshed({ vtysh: this.vtysh, logger: opts.logger });
+        // The hold as the config being applied wants it (frr.conf is written before the restart): none when the
+        // change removes the EvpnConf (its devices are gone already), the new devices' when they were renamed.
+        this.syncEvpnHold();
+        await this.holdSync;
         await this.evpnHold?.arm('bgpd restarts (graceful restart)');
       },
       configure: (name) =>

@@ -458,6 +458,7 @@ check "packets cross after the VNI change (remote -> VPC)" ping_remote_to_vpc
 # step, while the old daemons still run (and /readyz still answers 200 for the config they run): the readiness
 # check waits for the apply of this change to end first.
 log_mark=$(wc -l < $W/log/supervisor.log)
+since_removal() { tail -n +$((log_mark + 1)) $W/log/supervisor.log; }
 before_applies=$(applied_count)
 removed_at=$SECONDS
 rm $W/conf/evpn-conf.yaml
@@ -467,13 +468,15 @@ check "EvpnConf removed: VRF, bridge and VXLAN devices deleted" gone
 check "EvpnConf removed: eth0 left the VRF and keeps the Pod IP" sh -c "! ip -n gw -o link show dev eth0 | grep -q master && ip -n gw -o addr show dev eth0 | grep -q 'inet $POD_IP/16'"
 until_ok 180 changed
 check "EvpnConf removed: the BGP-only config is applied ($((SECONDS - removed_at)) s after the removal)" changed
-say "events since the EvpnConf was removed: $(tail -n +$((log_mark + 1)) $W/log/supervisor.log | grep -o '"event":"[a-z_]*"' | cut -d'"' -f4 | uniq -c | awk '{printf "%s%s", (NR > 1 ? ", " : ""), $2 ($1 > 1 ? " x" $1 : "")}')"
+say "events since the EvpnConf was removed: $(since_removal | grep -o '"event":"[a-z_]*"' | cut -d'"' -f4 | uniq -c | awk '{printf "%s%s", (NR > 1 ? ", " : ""), $2 ($1 > 1 ? " x" $1 : "")}')"
+hold_not_armed() { ! since_removal | grep -q '"event":"evpn_hold_armed"'; }
+check "EvpnConf removed: the EVPN hold stopped before bgpd's restart instead of arming for devices already gone" hold_not_armed
 if until_ok 120 ready; then
   ok "the supervisor is ready again in BGP-only mode ($((SECONDS - removed_at)) s after the EvpnConf was removed)"
 else
   notok "the supervisor is ready again in BGP-only mode (not within 120 s of the apply)"
   say "not ready: $(ip netns exec gw curl -s --max-time 10 http://127.0.0.1:9180/readyz | tr -d '\n' | cut -c1-600)"
-  say "the supervisor's log since the EvpnConf was removed:"; tail -n +$((log_mark + 1)) $W/log/supervisor.log | cut -c1-400
+  say "the supervisor's log since the EvpnConf was removed:"; since_removal | cut -c1-400
 fi
 
 # ------------------------------------------------------------------------------------------------------------
