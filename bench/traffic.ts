@@ -24,7 +24,7 @@ import type { Lab } from '../lab/lab.ts';
 import { startSupervisor } from '../lab/supervisor-process.ts';
 import type { SupervisorProcess } from '../lab/supervisor-process.ts';
 import { bgpRouterConf, docsBgpConf, docsEvpnConf, GW, RT } from '../lab/configs.ts';
-import { evpnRouterConf, evpnRouterDevices, evpnVrfRouter, evpnVrfRouterVxlan, ROUTER_VRF } from '../lab/evpn-router.ts';
+import { evpnRouterConf, evpnRouterDevices, evpnVrfRouter, moveVrfRouterVni } from '../lab/evpn-router.ts';
 import { addHosts, hostFlows, reattachVpcHost, VPC } from '../lab/hosts.ts';
 import type { LabHosts } from '../lab/hosts.ts';
 import { LossMeter } from '../lab/loss-meter.ts';
@@ -256,21 +256,7 @@ async function killDaemon(g: Gw, name: 'bgpd' | 'zebra'): Promise<void> {
 async function changeVni(g: Gw, vni: number): Promise<void> {
   if (g.container) {
     // the router's L3VNI lives in its VRF (evpnVrfRouter)
-    const old = g.state.vni;
-    await g.container.vtysh(['configure terminal', `vrf ${ROUTER_VRF}`, `no vni ${old}`, 'exit-vrf']);
-    await g.container.sh(evpnVrfRouterVxlan(vni));
-    await g.container.vtysh([
-      'configure terminal',
-      `vrf ${ROUTER_VRF}`,
-      `vni ${vni}`,
-      'exit-vrf',
-      `router bgp 65001 vrf ${ROUTER_VRF}`,
-      'address-family l2vpn evpn',
-      `no route-target import 65000:${old}`,
-      `no route-target export 65000:${old}`,
-      `route-target import 65000:${vni}`,
-      `route-target export 65000:${vni}`,
-    ]);
+    await moveVrfRouterVni(g.container, g.state.vni, vni);
     g.state.vni = vni;
     await applyFiles(g, g.files());
     return;

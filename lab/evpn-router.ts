@@ -89,6 +89,30 @@ export function evpnVrfRouterVxlan(vni: number, rt = RT): string {
   ].join('\n');
 }
 
+/** What {@link moveVrfRouterVni} needs of a router (a RouterContainer fits). */
+export interface VrfRouterShell {
+  vtysh(cmds: string[]): Promise<unknown>;
+  sh(script: string): Promise<unknown>;
+}
+
+/** The VRF router moves its L3VNI from one VNI to another: the old VNI out of the VRF, the VXLAN device recreated, the new VNI and its route targets in. */
+export async function moveVrfRouterVni(router: VrfRouterShell, from: number, to: number): Promise<void> {
+  await router.vtysh(['configure terminal', `vrf ${ROUTER_VRF}`, `no vni ${from}`, 'exit-vrf']);
+  await router.sh(evpnVrfRouterVxlan(to));
+  await router.vtysh([
+    'configure terminal',
+    `vrf ${ROUTER_VRF}`,
+    `vni ${to}`,
+    'exit-vrf',
+    `router bgp 65001 vrf ${ROUTER_VRF}`,
+    'address-family l2vpn evpn',
+    `no route-target import 65000:${from}`,
+    `no route-target export 65000:${from}`,
+    `route-target import 65000:${to}`,
+    `route-target export 65000:${to}`,
+  ]);
+}
+
 export function evpnVrfRouter(vni: number, gw = GW, rt = RT): { config: string; prelude: string; zebraOptions: string } {
   const v = ROUTER_VRF;
   return {

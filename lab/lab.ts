@@ -155,6 +155,12 @@ export async function waitFor<T>(
   }
 }
 
+/** The protocol of the kernel's route for a prefix in a namespace (`ip -json route show PREFIX`; undefined: no route). */
+export async function kernelRouteProtocol(lab: Pick<Lab, 'exec'>, ns: string, prefix: string): Promise<string | undefined> {
+  const r = await lab.exec(ns, ['ip', '-json', 'route', 'show', prefix]);
+  return (JSON.parse(r.stdout || '[]') as Array<{ protocol?: string }>)[0]?.protocol;
+}
+
 /** Switches IPv4 and IPv6 forwarding on in a namespace (`ip netns exec NS tee /proc/sys/...`). */
 export async function setForwarding(ns: string, on = true): Promise<void> {
   for (const file of ['/proc/sys/net/ipv4/ip_forward', '/proc/sys/net/ipv6/conf/all/forwarding']) {

@@ -20,7 +20,7 @@ import { execa } from 'execa';
 import { createLab, waitFor } from '../../lab/lab.ts';
 import type { Lab } from '../../lab/lab.ts';
 import { docsBgpConf, docsEvpnConf } from '../../lab/configs.ts';
-import { evpnVrfRouter, evpnVrfRouterVxlan, ROUTER_VRF } from '../../lab/evpn-router.ts';
+import { evpnVrfRouter, moveVrfRouterVni, ROUTER_VRF } from '../../lab/evpn-router.ts';
 import { addHosts, hostFlows, VPC } from '../../lab/hosts.ts';
 import type { LabHosts } from '../../lab/hosts.ts';
 import { LossMeter } from '../../lab/loss-meter.ts';
@@ -175,20 +175,7 @@ describe('FRR 10.7.1 on both sides: EVPN graceful restart of one gateway', { tim
   /** A VNI change on both sides, unmetered: the router's L3VNI and route targets, then the EvpnConf; until traffic flows. */
   async function changeVni(s: SupervisorProcess, vni: number): Promise<void> {
     assert.ok(router);
-    await router.vtysh(['configure terminal', `vrf ${ROUTER_VRF}`, 'no vni 1016', 'exit-vrf']);
-    await router.sh(evpnVrfRouterVxlan(vni));
-    await router.vtysh([
-      'configure terminal',
-      `vrf ${ROUTER_VRF}`,
-      `vni ${vni}`,
-      'exit-vrf',
-      `router bgp 65001 vrf ${ROUTER_VRF}`,
-      'address-family l2vpn evpn',
-      'no route-target import 65000:1016',
-      'no route-target export 65000:1016',
-      `route-target import 65000:${vni}`,
-      `route-target export 65000:${vni}`,
-    ]);
+    await moveVrfRouterVni(router, 1016, vni);
     const from = s.events.length;
     s.volume.update({ ...files(4), 'evpn-conf.yaml': docsEvpnConf(vni) });
     await s.waitForEvent('config_applied', () => true, 60_000, from);

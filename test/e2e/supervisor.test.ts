@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { waitFor } from '../../lab/lab.ts';
+import { kernelRouteProtocol, waitFor } from '../../lab/lab.ts';
 import { useGatewayLab } from '../../lab/gateway-lab.ts';
 import { processAlive } from '../../lab/supervisor-process.ts';
 import type { SupervisorProcess } from '../../lab/supervisor-process.ts';
@@ -64,11 +64,7 @@ describe('frr-supervisor run against real FRR', { timeout: 600_000 }, () => {
     });
   }
 
-  async function kernelRoute(prefix: string): Promise<string | undefined> {
-    const res = await fx.lab.exec(fx.lab.gwNs, ['ip', '-json', 'route', 'show', prefix]);
-    const routes = JSON.parse(res.stdout || '[]') as Array<{ protocol?: string }>;
-    return routes[0]?.protocol;
-  }
+  const kernelRoute = (prefix: string): Promise<string | undefined> => kernelRouteProtocol(fx.lab, fx.lab.gwNs, prefix);
 
   async function fresh(
     files: Record<string, string> = { 'bgp-conf.yaml': bgpConf(), 'gateway.yaml': gatewayYaml() },

@@ -18,7 +18,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
-import { createLab, waitFor } from '../../lab/lab.ts';
+import { createLab, kernelRouteProtocol, waitFor } from '../../lab/lab.ts';
 import type { Lab, RouterInstance } from '../../lab/lab.ts';
 import { bgpRouterConf, docsBgpConf, docsEvpnConf, GW_PREFIX, RT, RT_PREFIX } from '../../lab/configs.ts';
 import { evpnRouterConf, evpnRouterDevices, gatewayInternalInterface } from '../../lab/evpn-router.ts';
@@ -112,15 +112,10 @@ describe('FRR 10.3 (the lab image lab/router-image) as the gateway: goldens, BGP
       },
       { timeoutMs: 60_000, what: 'the session Established, one prefix each way' },
     );
-    await waitFor(
-      async () => {
-        const r = JSON.parse((await lab.exec('gw', ['ip', '-json', 'route', 'show', RT_PREFIX])).stdout || '[]') as Array<{
-          protocol?: string;
-        }>;
-        return r[0]?.protocol === 'bgp';
-      },
-      { timeoutMs: 15_000, what: `${RT_PREFIX} installed by bgp in the gateway namespace` },
-    );
+    await waitFor(async () => (await kernelRouteProtocol(lab, 'gw', RT_PREFIX)) === 'bgp', {
+      timeoutMs: 15_000,
+      what: `${RT_PREFIX} installed by bgp in the gateway namespace`,
+    });
     await capture('off');
   });
 

@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { execa } from 'execa';
 import { parseAllDocuments } from 'yaml';
-import { createLab, waitFor } from '../../lab/lab.ts';
+import { createLab, kernelRouteProtocol, waitFor } from '../../lab/lab.ts';
 import type { Lab, RouterInstance } from '../../lab/lab.ts';
 import { bgpRouterConf, docsBgpConf, docsEvpnConf, GW, GW_PREFIX, RT, RT_PREFIX } from '../../lab/configs.ts';
 import { evpnRouterConf, evpnRouterDevices, gatewayInternalInterface } from '../../lab/evpn-router.ts';
@@ -326,15 +326,10 @@ describe('the container image, built and run as the lab gateway', { timeout: 1_8
     const caps = (await inContainer(['grep', '^CapEff', '/proc/1/status'])).trim();
     assert.match(caps, /^CapEff:\s+[0-9a-f]+$/);
     // router -> gateway: installed by bgp in the gateway's kernel table (the container's namespace)
-    await waitFor(
-      async () => {
-        const r = JSON.parse((await lab.exec('gw', ['ip', '-json', 'route', 'show', RT_PREFIX])).stdout || '[]') as Array<{
-          protocol?: string;
-        }>;
-        return r[0]?.protocol === 'bgp';
-      },
-      { timeoutMs: 15_000, what: `${RT_PREFIX} installed by bgp in the gateway namespace` },
-    );
+    await waitFor(async () => (await kernelRouteProtocol(lab, 'gw', RT_PREFIX)) === 'bgp', {
+      timeoutMs: 15_000,
+      what: `${RT_PREFIX} installed by bgp in the gateway namespace`,
+    });
     await capture('off');
   });
 
