@@ -124,6 +124,14 @@ test(
       containers = await containersOf(demoPid);
       // the port proxy reaches the supervisor in its container (the gateway namespace's 127.0.0.1:9180)
       assert.ok(port, 'the demo printed its port');
+      // The demo saw the session back on its own; the supervisor's poller (every 2 s) may still hold the poll made
+      // while bgpd restarted (no peers): up to 15 s for /metrics to show the session, then the endpoints are read.
+      const until = Date.now() + 15_000;
+      while (Date.now() < until) {
+        const m = await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text());
+        if (/^frr_bgp_peer_state\{.*\} 1$/m.test(m)) break;
+        await new Promise((r) => setTimeout(r, 500));
+      }
       for (const path of ['/metrics', '/status', '/livez', '/readyz']) {
         const r = await fetch(`http://127.0.0.1:${port}${path}`);
         endpoints[path] = { status: r.status, body: await r.text() };
