@@ -20,8 +20,11 @@ import { dirname, join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { execa } from 'execa';
 import { fileURLToPath } from 'node:url';
+import { waitFor } from '../../lab/lab.ts';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
+/** The metrics line of an Established session (frr_bgp_peer_state 1). */
+const PEER_UP = /^frr_bgp_peer_state\{.*\} 1$/m;
 
 /** Containers of the demo's (any state): the supervisor's `fsl<pid>s…` and the router's `fslrt<pid>-…`. */
 async function containersOf(demoPid: number): Promise<string[]> {
@@ -126,12 +129,11 @@ test(
       assert.ok(port, 'the demo printed its port');
       // The demo saw the session back on its own; the supervisor's poller (every 2 s) may still hold the poll made
       // while bgpd restarted (no peers): up to 15 s for /metrics to show the session, then the endpoints are read.
-      const until = Date.now() + 15_000;
-      while (Date.now() < until) {
-        const m = await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text());
-        if (/^frr_bgp_peer_state\{.*\} 1$/m.test(m)) break;
-        await new Promise((r) => setTimeout(r, 500));
-      }
+      await waitFor(async () => PEER_UP.test(await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text())), {
+        timeoutMs: 15_000,
+        intervalMs: 500,
+        what: "the proxied /metrics to show FRR 10.7.1's session up",
+      });
       for (const path of ['/metrics', '/status', '/livez', '/readyz']) {
         const r = await fetch(`http://127.0.0.1:${port}${path}`);
         endpoints[path] = { status: r.status, body: await r.text() };
@@ -206,7 +208,7 @@ test(
     has(/lab removed/, 'the teardown ran to its end');
     assert.equal(endpoints['/metrics']?.status, 200);
     assert.match(endpoints['/metrics']?.body ?? '', /^frr_supervisor_config_valid 1$/m, 'the proxied /metrics answered');
-    assert.match(endpoints['/metrics']?.body ?? '', /^frr_bgp_peer_state\{.*\} 1$/m, "the metrics show FRR 10.7.1's session up");
+    assert.match(endpoints['/metrics']?.body ?? '', PEER_UP, "the metrics show FRR 10.7.1's session up");
     assert.equal(endpoints['/status']?.status, 200);
     const status = JSON.parse(endpoints['/status']?.body ?? '{}') as { config?: { valid?: boolean } };
     assert.equal(status.config?.valid, true, 'the proxied /status');
